@@ -1,0 +1,27 @@
+"""The one place that wires settings, database, engine, clock and connectors into a runtime."""
+
+from __future__ import annotations
+
+from .clock import Clock, SystemClock
+from .config import Settings
+from .engine.runner import ProcessEngine
+from .persistence.database import create_db_engine
+from .services.clock import DatabaseClock
+from .services.connectors import register_connectors
+from .services.runtime import Runtime, WorkflowCache
+
+
+def bootstrap(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """Build a runtime for these settings (nothing is built at import time)."""
+    db = create_db_engine(settings.database_url)
+    if clock is None:
+        clock = DatabaseClock(db) if settings.clock == "simulated" else SystemClock()
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        engine=ProcessEngine(settings.timezone, settings.script_time_limit),
+        clock=clock,
+        workflows=WorkflowCache(settings.workflow_cache_size),
+    )
+    register_connectors(runtime)
+    return runtime

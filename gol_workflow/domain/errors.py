@@ -1,0 +1,47 @@
+"""Errors the service layer raises; web and CLI turn them into messages."""
+
+from __future__ import annotations
+
+
+class GolError(Exception):
+    """Base class of every expected, user-facing failure."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(GolError):
+    """The thing asked for does not exist (or the caller may not know it exists)."""
+
+
+class Forbidden(GolError):
+    """The caller may not do this."""
+
+
+class Conflict(GolError):
+    """Someone else changed the same thing first, or the request repeats a finished one."""
+
+
+class InvalidState(GolError):
+    """The operation does not apply to the object in its current state."""
+
+
+class ValidationFailed(GolError):
+    """Submitted data is invalid; `errors` maps a field path to its messages."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class DeploymentFailed(GolError):
+    """Process files did not pass validation; `problems` lists them."""
+
+    def __init__(self, message: str, problems: list[object]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class ClockNotSimulated(GolError):
+    """The clock commands only work with GOL_CLOCK=simulated."""

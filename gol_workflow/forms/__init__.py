@@ -1,0 +1,1 @@
+"""JSON Schema forms: catalogue, server-side validation with Italian messages, input coercion."""

@@ -1,0 +1,193 @@
+"""Server-side validation of form data against its JSON Schema, with messages in Italian."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError, ValidationError
+
+from . import codice_fiscale
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+FieldErrors = dict[str, list[str]]
+
+
+def _checker() -> FormatChecker:
+    checker = FormatChecker(formats=())
+
+    @checker.checks("date", raises=ValueError)
+    def _date(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not _DATE.match(value):
+            return False
+        date.fromisoformat(value)
+        return True
+
+    @checker.checks("date-time", raises=ValueError)
+    def _datetime(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not _DATETIME.match(value):
+            return False
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return True
+
+    @checker.checks("email")
+    def _email(value: object) -> bool:
+        return not isinstance(value, str) or bool(_EMAIL.match(value))
+
+    @checker.checks("codice-fiscale")
+    def _cf(value: object) -> bool:
+        return not isinstance(value, str) or codice_fiscale.is_valid(value)
+
+    return checker
+
+
+FORMAT_CHECKER = _checker()
+
+
+def schema_problems(schema: Any) -> list[str]:
+    """Why a form schema is unusable (empty when it is fine)."""
+    if not isinstance(schema, dict):
+        return ["a form must be a JSON object"]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [f"invalid JSON Schema: {exc.message}"]
+    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        return ['a form must be {"type": "object", "properties": {...}}']
+    return []
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_key: str, schema_json: str) -> Draft202012Validator:
+    import json
+
+    return Draft202012Validator(json.loads(schema_json), format_checker=FORMAT_CHECKER)
+
+
+def _path(error: ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path)
+
+
+def _type_message(expected: Any) -> str:
+    names = expected if isinstance(expected, list) else [expected]
+    if "boolean" in names:
+        return "Scegliere sì o no."
+    if "integer" in names:
+        return "Inserire un numero intero."
+    if "number" in names:
+        return "Inserire un numero."
+    if "array" in names:
+        return "Selezionare una o più voci."
+    if "object" in names:
+        return "Dati del gruppo non validi."
+    return "Valore non valido."
+
+
+def _message(error: ValidationError, subschema: Mapping[str, Any]) -> str:
+    custom = subschema.get("x-messaggio-errore") if isinstance(subschema, Mapping) else None
+    keyword = error.validator
+    value = error.validator_value
+    if keyword == "required":
+        return "Campo obbligatorio."
+    if custom:
+        return str(custom)
+    if keyword == "format":
+        if value == "codice-fiscale" and isinstance(error.instance, str):
+            return codice_fiscale.problem(error.instance) or "Codice fiscale non valido."
+        return {
+            "date": "Inserire una data valida (gg/mm/aaaa).",
+            "date-time": "Inserire data e ora valide.",
+            "email": "Inserire un indirizzo e-mail valido.",
+        }.get(str(value), "Formato non valido.")
+    if keyword == "type":
+        return _type_message(value)
+    if keyword in {"enum", "const", "oneOf", "anyOf"}:
+        return "Scegliere uno dei valori proposti."
+    if keyword == "minLength":
+        return "Campo obbligatorio." if value == 1 else f"Inserire almeno {value} caratteri."
+    if keyword == "maxLength":
+        return f"Inserire al massimo {value} caratteri."
+    if keyword in {"minimum", "exclusiveMinimum"}:
+        return f"Il valore deve essere almeno {value}."
+    if keyword in {"maximum", "exclusiveMaximum"}:
+        return f"Il valore deve essere al massimo {value}."
+    if keyword == "minItems":
+        return "Selezionare almeno una voce." if value == 1 else f"Selezionare almeno {value} voci."
+    if keyword == "maxItems":
+        return f"Selezionare al massimo {value} voci."
+    if keyword == "uniqueItems":
+        return "Le voci non possono ripetersi."
+    if keyword == "pattern":
+        return "Formato non valido."
+    if keyword == "additionalProperties":
+        return "Campo non previsto dal modulo."
+    return "Valore non valido."
+
+
+def _subschema_at(schema: Mapping[str, Any], path: Iterable[Any]) -> Mapping[str, Any]:
+    node: Any = schema
+    for part in path:
+        if not isinstance(node, Mapping):
+            return {}
+        if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
+            node = node.get("items", {})
+        else:
+            node = (node.get("properties") or {}).get(part, {})
+    return node if isinstance(node, Mapping) else {}
+
+
+def validate(
+    schema: Mapping[str, Any],
+    data: Mapping[str, Any],
+    options: Mapping[str, Iterable[str]] | None = None,
+) -> FieldErrors:
+    """Validate data; returns {field path: [Italian messages]} (empty when valid)."""
+    import json
+
+    errors: FieldErrors = {}
+    properties = schema.get("properties") or {}
+    for key in data:
+        if key not in properties:
+            errors.setdefault(key, []).append("Campo non previsto dal modulo.")
+    schema_json = json.dumps(schema, sort_keys=True)
+    validator = _validator(schema.get("$id", ""), schema_json)
+    for error in validator.iter_errors(dict(data)):
+        path = list(error.absolute_path)
+        if error.validator == "required":
+            missing = re.findall(r"'([^']+)' is a required property", error.message)
+            path = path + missing[:1]
+        key = ".".join(str(p) for p in path) or "_form"
+        message = _message(error, _subschema_at(schema, path))
+        if message not in errors.get(key, []):
+            errors.setdefault(key, []).append(message)
+    for key, message in _option_errors(properties, data, options or {}, ""):
+        errors.setdefault(key, []).append(message)
+    return errors
+
+
+def _option_errors(
+    properties: Mapping[str, Any], data: Mapping[str, Any], options: Mapping[str, Iterable[str]], prefix: str
+) -> Iterable[tuple[str, str]]:
+    for name, prop in properties.items():
+        if not isinstance(prop, Mapping) or name not in data:
+            continue
+        value = data[name]
+        source = prop.get("x-options") or (prop.get("items") or {}).get("x-options")
+        if source and source in options and value not in (None, ""):
+            allowed = set(options[source])
+            values = value if isinstance(value, list) else [value]
+            if any(str(v) not in allowed for v in values):
+                yield prefix + name, "Scegliere uno dei valori proposti."
+        if prop.get("type") == "object" and isinstance(value, Mapping):
+            yield from _option_errors(prop.get("properties") or {}, value, options, f"{prefix}{name}.")

@@ -1,0 +1,65 @@
+"""The append-only audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select
+
+from .tables import audit_events
+
+
+class AuditRepository:
+    """Appends and reads audit events; there is no update or delete."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def record(
+        self,
+        at: datetime,
+        actor: str,
+        action: str,
+        instance_id: str | None = None,
+        task_id: str | None = None,
+        element_id: str | None = None,
+        data: Any = None,
+    ) -> None:
+        """Append one event."""
+        self.conn.execute(
+            insert(audit_events).values(
+                at=at,
+                actor=actor,
+                action=action,
+                instance_id=instance_id,
+                task_id=task_id,
+                element_id=element_id,
+                data=data,
+            )
+        )
+
+    def task_completed(self, task_id: str) -> bool:
+        """True when the audit log holds the completion of this task."""
+        stmt = select(audit_events.c.id).where(
+            audit_events.c.task_id == task_id, audit_events.c.action == "task.completed"
+        )
+        return self.conn.execute(stmt.limit(1)).first() is not None
+
+    def for_instance(self, instance_id: str, limit: int = 500) -> Sequence[RowMapping]:
+        """Events of one instance, oldest first."""
+        stmt = (
+            select(audit_events)
+            .where(audit_events.c.instance_id == instance_id)
+            .order_by(audit_events.c.id)
+            .limit(limit)
+        )
+        return self.conn.execute(stmt).mappings().all()
+
+    def recent(self, limit: int = 100, action_prefix: str | None = None) -> Sequence[RowMapping]:
+        """Most recent events, newest first."""
+        stmt = select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)
+        if action_prefix:
+            stmt = stmt.where(audit_events.c.action.startswith(action_prefix))
+        return self.conn.execute(stmt).mappings().all()

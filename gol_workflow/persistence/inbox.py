@@ -1,0 +1,58 @@
+"""The inbox: one row per ready user task, so task lists never load a workflow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+
+from .tables import tasks
+
+
+class InboxRepository:
+    """Projection of ready user tasks."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, task_id: str) -> RowMapping | None:
+        """One inbox row."""
+        return self.conn.execute(select(tasks).where(tasks.c.id == task_id)).mappings().first()
+
+    def for_instance(self, instance_id: str) -> list[RowMapping]:
+        """Ready tasks of one instance."""
+        stmt = select(tasks).where(tasks.c.instance_id == instance_id).order_by(tasks.c.created_at)
+        return list(self.conn.execute(stmt).mappings())
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        """Insert new ready tasks."""
+        if rows:
+            self.conn.execute(insert(tasks), rows)
+
+    def remove(self, task_ids: Iterable[str]) -> None:
+        """Delete tasks that are no longer ready."""
+        ids = list(task_ids)
+        if len(ids) == 1:
+            self.conn.execute(delete(tasks).where(tasks.c.id == ids[0]))
+        elif ids:
+            self.conn.execute(delete(tasks).where(tasks.c.id.in_(ids)))
+
+    def remove_instance(self, instance_id: str) -> None:
+        """Delete every task of an instance."""
+        self.conn.execute(delete(tasks).where(tasks.c.instance_id == instance_id))
+
+    def set_assignee(self, task_id: str, assignee: str | None, expected: str | None) -> bool:
+        """Claim or release, only if the current assignee is the expected one."""
+        cond = tasks.c.assignee.is_(None) if expected is None else tasks.c.assignee == expected
+        result = self.conn.execute(update(tasks).where(tasks.c.id == task_id, cond).values(assignee=assignee))
+        return result.rowcount == 1
+
+    def save_draft(self, task_id: str, draft: dict[str, Any] | None) -> bool:
+        """Keep a half-filled form."""
+        result = self.conn.execute(update(tasks).where(tasks.c.id == task_id).values(draft=draft))
+        return result.rowcount == 1
+
+    def update_case_fields(self, instance_id: str, values: dict[str, Any]) -> None:
+        """Refresh denormalised case fields (e.g. a corrected name) on an instance's tasks."""
+        self.conn.execute(update(tasks).where(tasks.c.case_id == instance_id).values(**values))

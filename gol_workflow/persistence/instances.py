@@ -1,0 +1,128 @@
+"""Process instances: state, status, projections and the timer index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+
+from .tables import instances, pending_messages, subscriptions
+
+HEADER_COLUMNS = [c for c in instances.c if c.name != "state"]
+
+
+class InstanceRepository:
+    """Reads and writes instance rows; writes are guarded by the row version."""
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    def add(self, values: dict[str, Any]) -> None:
+        """Insert a new instance."""
+        self.conn.execute(insert(instances).values(**values))
+
+    def header(self, instance_id: str, lock: bool = False) -> RowMapping | None:
+        """An instance without its state."""
+        stmt = select(*HEADER_COLUMNS).where(instances.c.id == instance_id)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        return self.conn.execute(stmt).mappings().first()
+
+    def full(self, instance_id: str, lock: bool = False) -> RowMapping | None:
+        """An instance with its state."""
+        stmt = select(instances).where(instances.c.id == instance_id)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        return self.conn.execute(stmt).mappings().first()
+
+    def state(self, instance_id: str) -> str | None:
+        """Only the serialised workflow state."""
+        return self.conn.execute(select(instances.c.state).where(instances.c.id == instance_id)).scalar()
+
+    def update(self, instance_id: str, expected_version: int, values: dict[str, Any]) -> bool:
+        """Write new values if nobody else wrote first; bumps the row version."""
+        stmt = (
+            update(instances)
+            .where(instances.c.id == instance_id, instances.c.row_version == expected_version)
+            .values(row_version=expected_version + 1, **values)
+        )
+        return self.conn.execute(stmt).rowcount == 1
+
+    def claim_due(self, now: datetime, limit: int) -> list[str]:
+        """Ids of instances whose next timer is due, locked for this transaction where possible."""
+        stmt = (
+            select(instances.c.id)
+            .where(instances.c.next_due_at < now)
+            .order_by(instances.c.next_due_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list(self.conn.execute(stmt).scalars())
+
+    def due_list(self, limit: int = 50) -> Sequence[RowMapping]:
+        """The next timers to fire, earliest first."""
+        stmt = (
+            select(*HEADER_COLUMNS)
+            .where(instances.c.next_due_at.is_not(None))
+            .order_by(instances.c.next_due_at)
+            .limit(limit)
+        )
+        return self.conn.execute(stmt).mappings().all()
+
+    # -- message subscriptions ---------------------------------------------------------------
+
+    def subscribers(self, name: str, correlation: str) -> list[str]:
+        """Instances waiting for this message with this correlation."""
+        stmt = select(subscriptions.c.instance_id).where(
+            subscriptions.c.name == name, subscriptions.c.correlation == correlation
+        )
+        return list(self.conn.execute(stmt).scalars())
+
+    def replace_subscriptions(
+        self, instance_id: str, removed: Iterable[tuple[str, str]], added: Iterable[tuple[str, str]]
+    ) -> None:
+        """Apply the difference between an instance's old and new subscriptions."""
+        for name, correlation in removed:
+            self.conn.execute(
+                delete(subscriptions).where(
+                    subscriptions.c.instance_id == instance_id,
+                    subscriptions.c.name == name,
+                    subscriptions.c.correlation == correlation,
+                )
+            )
+        rows = [{"instance_id": instance_id, "name": n, "correlation": c} for n, c in added]
+        if rows:
+            self.conn.execute(insert(subscriptions), rows)
+
+    def subscriptions_of(self, instance_id: str) -> set[tuple[str, str]]:
+        """The messages an instance waits for."""
+        stmt = select(subscriptions.c.name, subscriptions.c.correlation).where(
+            subscriptions.c.instance_id == instance_id
+        )
+        return {(row.name, row.correlation) for row in self.conn.execute(stmt)}
+
+    # -- messages that arrived before anyone waited ------------------------------------------
+
+    def buffer_message(self, values: dict[str, Any]) -> None:
+        """Keep a message nobody waits for yet."""
+        self.conn.execute(insert(pending_messages).values(**values))
+
+    def take_buffered(self, name: str, correlation: str) -> RowMapping | None:
+        """Remove and return the oldest buffered message matching a subscription."""
+        row = (
+            self.conn.execute(
+                select(pending_messages)
+                .where(pending_messages.c.name == name, pending_messages.c.correlation == correlation)
+                .order_by(pending_messages.c.id)
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        if row is not None:
+            self.conn.execute(delete(pending_messages).where(pending_messages.c.id == row["id"]))
+        return row

@@ -1,0 +1,276 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations create and upgrade it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from .types import JsonText, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# An autoincrementing 64-bit key that SQLite also autoincrements.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+process_versions = Table(
+    "process_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("process_id", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("main_file", String(255), nullable=False),
+    Column("files", JsonText, nullable=False),  # {file name: text} of BPMN, DMN and forms
+    Column("deployed_by", String(255), nullable=False),
+    Column("deployed_at", UtcDateTime, nullable=False),
+    UniqueConstraint("process_id", "version"),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("process_version_id", Integer, ForeignKey("process_versions.id"), nullable=False),
+    Column("process_id", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("row_version", Integer, nullable=False, default=1),
+    Column("state", Text, nullable=False),
+    Column("next_due_at", UtcDateTime, nullable=True),
+    Column("zone", String(64), nullable=True),
+    Column("beneficiary_name", String(255), nullable=True),
+    Column("codice_fiscale", String(16), nullable=True),
+    Column("case_manager", String(255), nullable=True),
+    Column("specialist_services", JsonText, nullable=True),
+    Column("current_step", String(255), nullable=True),
+    Column("error", JsonText, nullable=True),
+    Column("retry_count", Integer, nullable=False, default=0),
+    Column("suspended_status", String(16), nullable=True),
+    Column("started_by", String(255), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Index("ix_instances_next_due_at", "next_due_at"),
+    Index("ix_instances_status_started_at", "status", "started_at"),
+    Index("ix_instances_process_id_started_at", "process_id", "started_at"),
+    Index("ix_instances_zone_started_at", "zone", "started_at"),
+    Index("ix_instances_codice_fiscale", "codice_fiscale"),
+    Index("ix_instances_case_manager", "case_manager"),
+    Index("ix_instances_started_at", "started_at"),
+    Index("ix_instances_process_version_id", "process_version_id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("instance_id", String(36), ForeignKey("instances.id", ondelete="CASCADE"), nullable=False),
+    Column("process_id", String(255), nullable=False),
+    Column("element_id", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("lane", String(255), nullable=True),
+    Column("form", String(255), nullable=True),
+    Column("zone", String(64), nullable=True),
+    Column("case_id", String(36), nullable=True),
+    Column("beneficiary_name", String(255), nullable=True),
+    Column("codice_fiscale", String(16), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("assignee", String(255), nullable=True),
+    Column("draft", JsonText, nullable=True),
+    Index("ix_tasks_instance_id", "instance_id"),
+    Index("ix_tasks_zone_created_at", "zone", "created_at"),
+    Index("ix_tasks_case_id", "case_id"),
+    Index("ix_tasks_assignee", "assignee"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("instance_id", String(36), ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("correlation", String(512), primary_key=True),
+    Index("ix_subscriptions_name_correlation", "name", "correlation"),
+)
+
+pending_messages = Table(
+    "pending_messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("correlation", String(512), nullable=False),
+    Column("payload", JsonText, nullable=True),
+    Column("sender_instance_id", String(36), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_pending_messages_name_correlation", "name", "correlation"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("instance_id", String(36), nullable=True),
+    Column("task_id", String(36), nullable=True),
+    Column("element_id", String(255), nullable=True),
+    Column("data", JsonText, nullable=True),
+    Index("ix_audit_events_instance_id_id", "instance_id", "id"),
+    Index("ix_audit_events_actor_at", "actor", "at"),
+    Index("ix_audit_events_at", "at"),
+    Index("ix_audit_events_task_id", "task_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(150), nullable=False, unique=True),
+    Column("full_name", String(255), nullable=True),
+    Column("email", String(255), nullable=True),
+    Column("password_hash", String(255), nullable=True),
+    Column("role", String(32), nullable=False),
+    Column("zones", JsonText, nullable=False),
+    Column("services", JsonText, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_login_at", UtcDateTime, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+meetings = Table(
+    "meetings",
+    metadata,
+    Column("id", String(64), primary_key=True),  # "<zone>-<YYYYMMDD>"
+    Column("zone", String(64), nullable=False),
+    Column("scheduled_at", UtcDateTime, nullable=False),
+    Column("cutoff_at", UtcDateTime, nullable=False),
+    Column("location", String(255), nullable=True),
+    Column("status", String(16), nullable=False),  # planned | convened | held | cancelled
+    Column("instance_id", String(36), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_meetings_status_cutoff_at", "status", "cutoff_at"),
+    Index("ix_meetings_zone_scheduled_at", "zone", "scheduled_at"),
+)
+
+meeting_agenda = Table(
+    "meeting_agenda",
+    metadata,
+    Column("meeting_id", String(64), ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("case_id", String(36), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("item", JsonText, nullable=False),  # the case as the meeting needs it
+    Column("added_at", UtcDateTime, nullable=False),
+    Index("ix_meeting_agenda_case_id", "case_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("dedup_key", String(255), nullable=False, unique=True),
+    Column("recipients", JsonText, nullable=False),
+    Column("subject", String(998), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attachments", JsonText, nullable=False),  # [{filename, content_type, content_b64}]
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("message_id", String(255), nullable=True),
+    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), nullable=False),
+    Column("zone", String(64), nullable=False),
+    Column("case_manager", String(255), nullable=False),
+    Column("slot_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("cancelled_at", UtcDateTime, nullable=True),
+    UniqueConstraint("case_manager", "slot_at"),
+    Index("ix_bookings_case_id", "case_id"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("instance_id", String(36), ForeignKey("instances.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),  # allegato | scheda_esito
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(127), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("uploaded_by", String(255), nullable=False),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+    Index("ix_attachments_instance_id", "instance_id"),
+)
+
+clock_state = Table(
+    "clock_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("now", UtcDateTime, nullable=False),
+)
+
+scheduler_heartbeats = Table(
+    "scheduler_heartbeats",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("beat_at", UtcDateTime, nullable=False),
+    Column("details", JsonText, nullable=True),
+)
+
+batch_jobs = Table(
+    "batch_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("operation", String(32), nullable=False),
+    Column("params", JsonText, nullable=True),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),  # running | finished
+    Column("results", JsonText, nullable=False),  # {instance_id: {"ok": bool, "message": str}}
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+)

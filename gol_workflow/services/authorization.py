@@ -1,0 +1,91 @@
+"""Who may do what: deny by default, decided from role, zones, assignment and invitations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..domain.errors import Forbidden
+from ..domain.model import Actor
+
+ROLES = ("cpi", "sds", "specialist", "ats", "admin", "analyst")
+
+# Which roles work the tasks of each lane (lane names as drawn in the diagrams).
+LANE_ROLES: dict[str, frozenset[str]] = {
+    "CPI": frozenset({"cpi"}),
+    "Equipe multidisciplinare": frozenset({"cpi", "sds", "specialist"}),
+    "ATS": frozenset({"ats"}),
+    "Servizi sociali": frozenset({"sds"}),
+}
+
+# Which roles may start which processes (others are started by the service itself).
+START_ROLES: dict[str, frozenset[str]] = {"percorso4": frozenset({"cpi"})}
+
+ZONED_ROLES = frozenset({"cpi", "sds", "specialist"})
+
+
+def _privileged(actor: Actor) -> bool:
+    return actor.role in ("admin", "system")
+
+
+def require_admin(actor: Actor) -> None:
+    """Only administrators (and the service itself)."""
+    if not _privileged(actor):
+        raise Forbidden("this operation is reserved to administrators")
+
+
+def require_deployer(actor: Actor) -> None:
+    """Administrators and process analysts."""
+    if not (_privileged(actor) or actor.role == "analyst"):
+        raise Forbidden("deploying processes is reserved to administrators and analysts")
+
+
+def require_start(actor: Actor, process_id: str, data: Mapping[str, Any]) -> None:
+    """May this person open a new instance of this process in this zone?"""
+    if _privileged(actor):
+        return
+    if actor.role not in START_ROLES.get(process_id, frozenset()):
+        raise Forbidden("you may not start this process")
+    if data.get("zona") not in actor.zones:
+        raise Forbidden("you may only open cases in your own zones")
+
+
+def can_see_case(actor: Actor, case: Mapping[str, Any]) -> bool:
+    """May this person read this case (an instance row)?"""
+    if _privileged(actor):
+        return True
+    role = actor.role
+    if role in ("cpi", "sds"):
+        return case.get("zone") in actor.zones
+    if role == "ats":
+        return bool(case.get("case_manager")) and case.get("case_manager") == actor.username
+    if role == "specialist":
+        services = set(case.get("specialist_services") or [])
+        return case.get("zone") in actor.zones and bool(services & set(actor.services))
+    return False
+
+
+def can_work_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] | None) -> bool:
+    """May this person see and complete this inbox task?"""
+    if _privileged(actor):
+        return True
+    lane_roles = LANE_ROLES.get(task.get("lane") or "", frozenset())
+    if actor.role not in lane_roles:
+        return False
+    if actor.role in ("cpi", "sds"):
+        return task.get("zone") in actor.zones
+    if case is None:
+        return False
+    return can_see_case(actor, case)
+
+
+def require_case(actor: Actor, case: Mapping[str, Any]) -> None:
+    """Raise unless the person may read the case."""
+    if not can_see_case(actor, case):
+        raise Forbidden("you may not see this case")
+
+
+def require_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] | None) -> None:
+    """Raise unless the person may work the task."""
+    if not can_work_task(actor, task, case):
+        raise Forbidden("you may not work this task")

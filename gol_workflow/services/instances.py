@@ -1,0 +1,202 @@
+"""Use cases on whole instances: start, fire timers, retry, suspend, resume, terminate."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from ..domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from ..domain.model import Actor, InstanceStatus
+from ..forms.validation import validate
+from ..persistence.uow import UnitOfWork
+from . import authorization
+from .runtime import ProcessVersion, Runtime
+from .stepping import Loaded, load, save, service_handler
+
+T = TypeVar("T")
+
+
+def latest_version(rt: Runtime, uow: UnitOfWork, process_id: str) -> ProcessVersion:
+    """The newest deployed version of a process, compiled."""
+    row = uow.versions.latest(process_id)
+    if row is None:
+        raise NotFound(f"process {process_id!r} is not deployed")
+    return rt.processes.for_row(row)
+
+
+def start_instance(
+    rt: Runtime,
+    process_id: str,
+    data: Mapping[str, Any],
+    actor: Actor,
+    options: Mapping[str, list[str]] | None = None,
+) -> str:
+    """Start the latest version of a process with validated initial data; returns the instance id."""
+    now = rt.now()
+    with rt.uow() as uow:
+        instance_id = start_in(rt, uow, process_id, data, actor, now, options)
+        uow.commit()
+    return instance_id
+
+
+def start_in(
+    rt: Runtime,
+    uow: UnitOfWork,
+    process_id: str,
+    data: Mapping[str, Any],
+    actor: Actor,
+    now: datetime,
+    options: Mapping[str, list[str]] | None = None,
+    instance_id: str | None = None,
+) -> str:
+    """Start an instance inside an existing unit of work (also used by the scheduler)."""
+    version = latest_version(rt, uow, process_id)
+    authorization.require_start(actor, process_id, data)
+    form_name = version.compiled.start_form
+    if form_name and form_name in version.forms:
+        errors = validate(version.forms[form_name], data, options)
+        if errors:
+            raise ValidationFailed("i dati iniziali non sono validi", errors)
+    instance_id = instance_id or str(uuid.uuid4())
+    initial = {**data, "case_id": data.get("case_id", instance_id)}
+    handle, snapshot = rt.engine.start(
+        version.compiled, initial, now, service_handler(rt, uow, instance_id, now)
+    )
+    uow.instances.add(
+        {
+            "id": instance_id,
+            "process_version_id": version.id,
+            "process_id": process_id,
+            "status": InstanceStatus.RUNNING.value,
+            "row_version": 0,
+            "state": "",
+            "started_by": actor.username,
+            "started_at": now,
+            "updated_at": now,
+        }
+    )
+    header = uow.instances.header(instance_id)
+    assert header is not None
+    save(rt, uow, Loaded(header, version, handle), snapshot, now, actor, "instance.started",
+         {"process": process_id, "version": version.version, "data": dict(data)})
+    return instance_id
+
+
+def fire_due(rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetime, actor: Actor) -> bool:
+    """Fire the due timers of one claimed instance (or retry its failed connector); False if nothing was due."""
+    loaded = load(rt, uow, instance_id)
+    due = loaded.header["next_due_at"]
+    if due is None or due >= now:
+        _keep(rt, loaded)
+        return False
+    status = loaded.header["status"]
+    handler = service_handler(rt, uow, instance_id, now)
+    if status == InstanceStatus.ERROR:
+        retries = int(loaded.header["retry_count"] or 0) + 1
+        snapshot = rt.engine.retry(loaded.handle, now, handler)
+        save(rt, uow, loaded, snapshot, now, actor, "instance.auto_retried", {"attempt": retries},
+             extra={"retry_count": retries})
+        return True
+    if status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+        uow.instances.update(instance_id, int(loaded.header["row_version"]), {"next_due_at": None})
+        return False
+    snapshot = rt.engine.fire_timers(loaded.handle, now, handler)
+    save(rt, uow, loaded, snapshot, now, actor, "timer.fired", {"due_at": due.isoformat()})
+    return True
+
+
+def _keep(rt: Runtime, loaded: Loaded) -> None:
+    rt.workflows.put(loaded.id, int(loaded.header["row_version"]), loaded.handle)
+
+
+def retry(rt: Runtime, instance_id: str, actor: Actor) -> None:
+    """Run the failed step of an instance again (after a fix)."""
+    authorization.require_admin(actor)
+    now = rt.now()
+    with rt.uow() as uow:
+        loaded = load(rt, uow, instance_id)
+        if loaded.header["status"] != InstanceStatus.ERROR:
+            _keep(rt, loaded)
+            raise InvalidState("only an instance in error can be retried")
+        snapshot = rt.engine.retry(loaded.handle, now, service_handler(rt, uow, instance_id, now))
+        save(rt, uow, loaded, snapshot, now, actor, "instance.retried", extra={"retry_count": 0})
+        uow.commit()
+
+
+def suspend(rt: Runtime, instance_id: str, actor: Actor, reason: str | None = None) -> None:
+    """Stop an instance from moving: no timers, no messages, no task completion."""
+    authorization.require_admin(actor)
+    now = rt.now()
+    with rt.uow() as uow:
+        header = _header(uow, instance_id)
+        if header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR):
+            raise InvalidState(f"an instance that is {header['status']} cannot be suspended")
+        _write(uow, header, {"status": InstanceStatus.SUSPENDED.value, "suspended_status": header["status"],
+                             "next_due_at": None, "updated_at": now})
+        uow.audit.record(now, actor.username, "instance.suspended", instance_id, data={"reason": reason})
+        uow.commit()
+
+
+def resume(rt: Runtime, instance_id: str, actor: Actor) -> None:
+    """Let a suspended instance move again; missed timers fire at once."""
+    authorization.require_admin(actor)
+    now = rt.now()
+    with rt.uow() as uow:
+        loaded = load(rt, uow, instance_id)
+        if loaded.header["status"] != InstanceStatus.SUSPENDED:
+            _keep(rt, loaded)
+            raise InvalidState("only a suspended instance can be resumed")
+        previous = loaded.header["suspended_status"] or InstanceStatus.WAITING.value
+        if previous == InstanceStatus.ERROR:
+            snapshot = rt.engine.snapshot(loaded.handle, now)
+            error = loaded.header["error"]
+            save(rt, uow, loaded, snapshot, now, actor, "instance.resumed",
+                 extra={"status": InstanceStatus.ERROR.value, "error": error, "suspended_status": None,
+                        "next_due_at": None, "current_step": loaded.header["current_step"]})
+        else:
+            snapshot = rt.engine.fire_timers(loaded.handle, now, service_handler(rt, uow, instance_id, now))
+            save(rt, uow, loaded, snapshot, now, actor, "instance.resumed", extra={"suspended_status": None})
+        uow.commit()
+
+
+def terminate(rt: Runtime, instance_id: str, actor: Actor, reason: str | None = None) -> None:
+    """End an instance for good: open tasks disappear from every inbox."""
+    authorization.require_admin(actor)
+    now = rt.now()
+    with rt.uow() as uow:
+        loaded = load(rt, uow, instance_id)
+        if loaded.header["status"] in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
+            _keep(rt, loaded)
+            raise InvalidState(f"the instance is already {loaded.header['status']}")
+        rt.engine.cancel(loaded.handle)
+        snapshot = rt.engine.snapshot(loaded.handle, now)
+        snapshot.status = InstanceStatus.TERMINATED
+        snapshot.error = None
+        save(rt, uow, loaded, snapshot, now, actor, "instance.terminated", {"reason": reason},
+             extra={"status": InstanceStatus.TERMINATED.value, "ended_at": now, "next_due_at": None,
+                    "suspended_status": None, "current_step": None})
+        uow.inbox.remove_instance(instance_id)
+        uow.commit()
+
+
+def _header(uow: UnitOfWork, instance_id: str) -> Any:
+    header = uow.instances.header(instance_id)
+    if header is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    return header
+
+
+def _write(uow: UnitOfWork, header: Any, values: dict[str, Any]) -> None:
+    if not uow.instances.update(header["id"], int(header["row_version"]), values):
+        raise Conflict("the instance was changed by someone else at the same time: reload and try again")
+
+
+def read_workflow(rt: Runtime, uow: UnitOfWork, instance_id: str, read: Callable[[Loaded], T]) -> T:
+    """Run `read` on a loaded instance without changing it; the workflow goes back to the cache."""
+    loaded = load(rt, uow, instance_id)
+    try:
+        return read(loaded)
+    finally:
+        _keep(rt, loaded)

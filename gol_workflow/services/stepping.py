@@ -1,0 +1,262 @@
+"""Loading an instance for a use case and storing what the engine produced, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from ..domain.durations import parse_duration
+from ..domain.errors import Conflict, NotFound
+from ..domain.model import Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
+from ..engine.runner import WorkflowHandle, correlation_text
+from ..persistence.uow import UnitOfWork
+from .runtime import ProcessVersion, Runtime, ServiceCall
+
+AUTO_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+MAX_MESSAGE_HOPS = 25
+
+
+@dataclass
+class Loaded:
+    """An instance ready to be worked on inside a unit of work."""
+
+    header: RowMapping
+    version: ProcessVersion
+    handle: WorkflowHandle
+
+    @property
+    def id(self) -> str:
+        """The instance id."""
+        return str(self.header["id"])
+
+
+def load(rt: Runtime, uow: UnitOfWork, instance_id: str, lock: bool = False) -> Loaded:
+    """Load an instance's header, compiled version and live workflow."""
+    header = uow.instances.header(instance_id, lock=lock)
+    if header is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    version = rt.processes.get(uow, header["process_version_id"])
+    handle = rt.workflows.take(instance_id, header["row_version"])
+    if handle is None:
+        state = uow.instances.state(instance_id)
+        handle = rt.engine.load(version.compiled, state or "")
+    return Loaded(header, version, handle)
+
+
+def service_handler(rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetime) -> Callable[..., Any]:
+    """The callback the engine uses for service tasks of this instance."""
+
+    def call(operation: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
+        connector = rt.connectors.get(operation)
+        if connector is None:
+            raise LookupError(f"unknown service operator {operation!r}")
+        return connector(ServiceCall(rt, uow, instance_id, now, operation, params, data))
+
+    return call
+
+
+def case_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Beneficiary fields a row shows, from a case's data or a meeting item `caso`."""
+    source = data.get("caso") if isinstance(data.get("caso"), Mapping) else data
+    person = source.get("beneficiario") if isinstance(source, Mapping) else None
+    if not isinstance(person, Mapping):
+        return {"beneficiary_name": None, "codice_fiscale": None}
+    name = " ".join(str(person.get(k) or "").strip() for k in ("nome", "cognome")).strip()
+    code = person.get("codice_fiscale")
+    return {
+        "beneficiary_name": name[:255] or None,
+        "codice_fiscale": str(code).strip().upper()[:16] if code else None,
+    }
+
+
+def _instance_values(rt: Runtime, snapshot: Snapshot, now: datetime, retry_count: int) -> dict[str, Any]:
+    data = snapshot.data
+    values: dict[str, Any] = {
+        "state": snapshot.state,
+        "status": snapshot.status.value,
+        "next_due_at": snapshot.next_due_at,
+        "updated_at": now,
+        "current_step": _current_step(snapshot),
+        "error": None,
+        "retry_count": 0,
+    }
+    if data.get("zona") is not None:
+        values["zone"] = str(data["zona"])[:64]
+    if isinstance(data.get("beneficiario"), Mapping):
+        values.update(case_fields(data))
+    if data.get("case_manager"):
+        values["case_manager"] = str(data["case_manager"])
+    if "servizi_specialistici" in data:
+        services = data.get("servizi_specialistici") if data.get("bisogni_particolari") else []
+        values["specialist_services"] = list(services or [])
+    if snapshot.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
+        values["ended_at"] = now
+        values["next_due_at"] = None
+    if snapshot.error is not None:
+        values["error"] = {**snapshot.error.as_dict(), "at": now.isoformat()}
+        values["retry_count"] = retry_count
+        values["next_due_at"] = None
+        if snapshot.error.retryable and retry_count < len(AUTO_RETRY_DELAYS):
+            values["next_due_at"] = now + AUTO_RETRY_DELAYS[retry_count]
+    return values
+
+
+def _current_step(snapshot: Snapshot) -> str | None:
+    if snapshot.error is not None:
+        return f"Errore: {snapshot.error.element_name or snapshot.error.element_id or 'processo'}"[:255]
+    if snapshot.ready:
+        return ", ".join(sorted({t.name for t in snapshot.ready.values()}))[:255]
+    if snapshot.waiting:
+        return ("In attesa: " + ", ".join(sorted(set(snapshot.waiting))))[:255]
+    return None
+
+
+def _inbox_row(
+    rt: Runtime, loaded: Loaded, task: ReadyTask, now: datetime, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    due_at = None
+    if task.due_in:
+        try:
+            due_at = parse_duration(task.due_in).after(now, rt.settings.timezone)
+        except ValueError:
+            due_at = None
+    return {
+        "id": task.id,
+        "instance_id": loaded.id,
+        "process_id": loaded.header["process_id"],
+        "element_id": task.element_id,
+        "name": task.name[:255],
+        "lane": task.lane,
+        "form": task.form,
+        "zone": task.zone,
+        "case_id": task.case_id or loaded.id,
+        "created_at": now,
+        "due_at": due_at,
+        "assignee": None,
+        "draft": None,
+        **case_fields(data),
+    }
+
+
+def save(
+    rt: Runtime,
+    uow: UnitOfWork,
+    loaded: Loaded,
+    snapshot: Snapshot,
+    now: datetime,
+    actor: Actor,
+    action: str,
+    audit: Mapping[str, Any] | None = None,
+    task_id: str | None = None,
+    element_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    hops: int = 0,
+) -> None:
+    """Store the snapshot with its projections, audit it and route its messages."""
+    retry_count = int(loaded.header["retry_count"] or 0)
+    if snapshot.error is not None and extra and "retry_count" in extra:
+        retry_count = int(extra["retry_count"])
+    values = _instance_values(rt, snapshot, now, retry_count)
+    if extra:
+        values.update({k: v for k, v in extra.items() if k != "retry_count"})
+    row_version = int(loaded.header["row_version"])
+    if not uow.instances.update(loaded.id, row_version, values):
+        raise Conflict("the instance was changed by someone else at the same time: reload and try again")
+    handle = loaded.handle
+    new_ready = set(snapshot.ready)
+    removed = handle.ready - new_ready
+    added = [snapshot.ready[t] for t in snapshot.ready if t not in handle.ready]
+    uow.inbox.remove(removed)
+    uow.inbox.add([_inbox_row(rt, loaded, t, now, handle.task_data(t.id)) for t in added])
+    old_subs = {(s.name, s.correlation) for s in handle.subscriptions}
+    new_subs = {(s.name, s.correlation) for s in snapshot.subscriptions}
+    if old_subs != new_subs:
+        uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
+    handle.ready = frozenset(new_ready)
+    handle.subscriptions = snapshot.subscriptions
+    uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None)
+    if snapshot.error is not None:
+        uow.audit.record(now, actor.username, "instance.error", loaded.id, None, snapshot.error.element_id,
+                         snapshot.error.as_dict())
+    uow.after_commit(lambda: rt.workflows.put(loaded.id, row_version + 1, handle))
+    if snapshot.messages:
+        route_outgoing(rt, uow, loaded.id, snapshot.messages, now, actor, hops)
+    if new_subs - old_subs:
+        deliver_buffered(rt, uow, loaded.id, new_subs - old_subs, now, actor, hops)
+
+
+def route_outgoing(
+    rt: Runtime,
+    uow: UnitOfWork,
+    sender_id: str,
+    messages: list[OutgoingMessage],
+    now: datetime,
+    actor: Actor,
+    hops: int,
+) -> None:
+    """Deliver thrown messages to the instance waiting for them, or keep them until one waits."""
+    for message in messages:
+        correlation = correlation_text(message.correlations)
+        targets = uow.instances.subscribers(message.name, correlation)
+        if not targets:
+            uow.instances.buffer_message(
+                {
+                    "name": message.name,
+                    "correlation": correlation,
+                    "payload": message.payload,
+                    "sender_instance_id": sender_id,
+                    "created_at": now,
+                }
+            )
+            continue
+        deliver_to(rt, uow, sorted(targets)[0], message.name, message.payload, now, actor, hops + 1, sender_id)
+
+
+def deliver_buffered(
+    rt: Runtime,
+    uow: UnitOfWork,
+    instance_id: str,
+    subscriptions: set[tuple[str, str]],
+    now: datetime,
+    actor: Actor,
+    hops: int,
+) -> None:
+    """Hand an instance the messages that arrived before it waited for them."""
+    for name, correlation in sorted(subscriptions):
+        row = uow.instances.take_buffered(name, correlation)
+        if row is not None:
+            deliver_to(rt, uow, instance_id, name, row["payload"], now, actor, hops + 1, row["sender_instance_id"])
+            return  # the instance's subscriptions changed: the nested save handles the rest
+
+
+def deliver_to(
+    rt: Runtime,
+    uow: UnitOfWork,
+    instance_id: str,
+    name: str,
+    payload: Any,
+    now: datetime,
+    actor: Actor,
+    hops: int,
+    sender_id: str | None = None,
+) -> None:
+    """Deliver one message to one instance inside the current transaction."""
+    if hops > MAX_MESSAGE_HOPS:
+        raise Conflict(f"message {name!r} bounced between instances more than {MAX_MESSAGE_HOPS} times")
+    loaded = load(rt, uow, instance_id)
+    if loaded.header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+        correlation = next((c for n, c in uow.instances.subscriptions_of(instance_id) if n == name), "")
+        uow.instances.buffer_message(
+            {"name": name, "correlation": correlation, "payload": payload,
+             "sender_instance_id": sender_id, "created_at": now}
+        )
+        rt.workflows.put(instance_id, int(loaded.header["row_version"]), loaded.handle)
+        return
+    handler = service_handler(rt, uow, instance_id, now)
+    snapshot = rt.engine.deliver(loaded.handle, name, payload, now, handler)
+    save(rt, uow, loaded, snapshot, now, actor, "message.delivered",
+         {"message": name, "from": sender_id}, hops=hops)

@@ -1,0 +1,128 @@
+"""Use cases on user tasks: complete with validated data, claim, release, keep a draft."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.model import Actor, InstanceStatus
+from ..forms.validation import validate
+from ..persistence.uow import UnitOfWork
+from . import authorization
+from .runtime import Runtime
+from .stepping import load, save, service_handler
+
+ALREADY_DONE = "this task was already completed by someone else"
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    """What happened after a task was completed."""
+
+    instance_id: str
+    status: str
+    next_tasks: list[dict[str, Any]]
+
+
+def _task_and_case(uow: UnitOfWork, task_id: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    row = uow.inbox.get(task_id)
+    if row is None:
+        if uow.audit.task_completed(task_id):
+            raise Conflict(ALREADY_DONE)
+        raise NotFound(f"task {task_id} does not exist")
+    case = uow.instances.header(row["case_id"]) or uow.instances.header(row["instance_id"])
+    return row, case or {}
+
+
+def form_of(rt: Runtime, uow: UnitOfWork, task: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The JSON Schema form of a task, from the version its instance is pinned to."""
+    if not task.get("form"):
+        return None
+    header = uow.instances.header(task["instance_id"])
+    if header is None:
+        return None
+    version = rt.processes.get(uow, header["process_version_id"])
+    return version.forms.get(task["form"])
+
+
+def complete_task(
+    rt: Runtime,
+    task_id: str,
+    data: Mapping[str, Any],
+    actor: Actor,
+    options: Mapping[str, list[str]] | None = None,
+) -> CompletionResult:
+    """Validate the data against the task's form, complete the task and run on; one transaction."""
+    now = rt.now()
+    with rt.uow() as uow:
+        task, case = _task_and_case(uow, task_id)
+        authorization.require_task(actor, task, case)
+        if task["assignee"] and task["assignee"] != actor.username and not actor.is_admin:
+            raise Conflict(f"this task is taken by {task['assignee']}")
+        form = form_of(rt, uow, task)
+        if form is not None:
+            errors = validate(form, data, options)
+            if errors:
+                raise ValidationFailed("il modulo contiene errori", errors)
+        loaded = load(rt, uow, task["instance_id"])
+        if loaded.header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+            rt.workflows.put(loaded.id, int(loaded.header["row_version"]), loaded.handle)
+            raise InvalidState(f"the case is {loaded.header['status']}: tasks cannot be completed now")
+        handler = service_handler(rt, uow, loaded.id, now)
+        try:
+            snapshot = rt.engine.complete_task(loaded.handle, task_id, dict(data), now, handler)
+        except (NotFound, InvalidState):
+            raise Conflict(ALREADY_DONE) from None
+        save(rt, uow, loaded, snapshot, now, actor, "task.completed", {"task": task["name"], "data": dict(data)},
+             task_id=task_id, element_id=task["element_id"])
+        next_tasks = [
+            dict(row)
+            for row in uow.inbox.for_instance(loaded.id)
+            if authorization.can_work_task(actor, row, case)
+        ]
+        uow.commit()
+    return CompletionResult(loaded.id, snapshot.status.value, next_tasks)
+
+
+def claim(rt: Runtime, task_id: str, actor: Actor) -> None:
+    """Take a task so colleagues know someone works on it."""
+    now = rt.now()
+    with rt.uow() as uow:
+        task, case = _task_and_case(uow, task_id)
+        authorization.require_task(actor, task, case)
+        if task["assignee"] == actor.username:
+            return
+        if task["assignee"] is not None:
+            raise Conflict(f"this task is already taken by {task['assignee']}")
+        if not uow.inbox.set_assignee(task_id, actor.username, None):
+            raise Conflict("someone took this task a moment ago")
+        uow.audit.record(now, actor.username, "task.claimed", task["instance_id"], task_id, task["element_id"])
+        uow.commit()
+
+
+def unclaim(rt: Runtime, task_id: str, actor: Actor) -> None:
+    """Give a task back to the shared queue (the assignee or an administrator)."""
+    now = rt.now()
+    with rt.uow() as uow:
+        task, case = _task_and_case(uow, task_id)
+        authorization.require_task(actor, task, case)
+        if task["assignee"] is None:
+            return
+        if task["assignee"] != actor.username and not actor.is_admin:
+            raise Forbidden("only the person who took the task or an administrator can release it")
+        uow.inbox.set_assignee(task_id, None, task["assignee"])
+        uow.audit.record(now, actor.username, "task.released", task["instance_id"], task_id, task["element_id"])
+        uow.commit()
+
+
+def save_draft(rt: Runtime, task_id: str, draft: Mapping[str, Any], actor: Actor) -> None:
+    """Keep half-filled form data on the task (not validated, not run)."""
+    now = rt.now()
+    with rt.uow() as uow:
+        task, case = _task_and_case(uow, task_id)
+        authorization.require_task(actor, task, case)
+        uow.inbox.save_draft(task_id, dict(draft))
+        uow.audit.record(now, actor.username, "task.draft_saved", task["instance_id"], task_id, task["element_id"])
+        uow.commit()

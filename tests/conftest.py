@@ -1,0 +1,117 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL via GOL_TEST_DATABASE_URL) and a runtime."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, text
+
+from gol_workflow.bootstrap import bootstrap
+from gol_workflow.clock import ManualClock
+from gol_workflow.config import Settings
+from gol_workflow.domain.model import Actor
+from gol_workflow.persistence import schema
+from gol_workflow.persistence.database import create_db_engine, normalise_url
+from gol_workflow.persistence.tables import metadata
+from gol_workflow.services import deployment
+from gol_workflow.services.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+CORPORA = ROOT.parent / "shared" / "corpora"
+ROME = ZoneInfo("Europe/Rome")
+ADMIN = Actor(username="admin", role="admin")
+
+PG_URL = os.environ.get("GOL_TEST_DATABASE_URL")
+
+
+def on_postgres() -> bool:
+    """True when this test run uses PostgreSQL."""
+    return bool(PG_URL)
+
+
+@pytest.fixture(scope="session")
+def _template_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = create_db_engine(f"sqlite:///{path}")
+    schema.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres() -> str | None:
+    if not PG_URL:
+        return None
+    engine = create_db_engine(PG_URL, pool_size=0)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    schema.upgrade(engine)
+    engine.dispose()
+    return normalise_url(PG_URL)
+
+
+def _truncate(engine: Engine) -> None:
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, _template_sqlite: Path, _migrated_postgres: str | None) -> Iterator[str]:
+    """A migrated, empty database for one test."""
+    if _migrated_postgres:
+        engine = create_db_engine(_migrated_postgres, pool_size=0)
+        _truncate(engine)
+        engine.dispose()
+        yield _migrated_postgres
+        return
+    path = tmp_path / "gol.sqlite3"
+    shutil.copy(_template_sqlite, path)
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Settings for a test: temporary folders, the test database, real process files."""
+    return Settings(
+        database_url=db_url,
+        processes_dir=ROOT / "processes",
+        forms_dir=ROOT / "forms",
+        zones_dir=ROOT / "zones",
+        var_dir=tmp_path / "var",
+        secret_key="test-secret-key",
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that starts on Monday 5 January 2026, 08:00 in Rome, and only moves when told."""
+    return ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=ROME))
+
+
+@pytest.fixture
+def runtime(settings: Settings, clock: ManualClock) -> Iterator[Runtime]:
+    """A wired service on the test database and the manual clock."""
+    rt = bootstrap(settings, clock=clock)
+    yield rt
+    rt.db.dispose()
+
+
+def deploy_dir(rt: Runtime, processes: Path, forms: Path) -> deployment.DeployReport:
+    """Deploy a folder of test processes as the administrator."""
+    return deployment.deploy(rt, deployment.read_sources(processes, forms), ADMIN)
+
+
+@pytest.fixture
+def test_processes(runtime: Runtime) -> Runtime:
+    """The runtime with the small test processes of tests/data deployed."""
+    deploy_dir(runtime, DATA / "processes", DATA / "forms")
+    return runtime
