@@ -9,6 +9,7 @@ from .persistence.database import create_db_engine
 from .services.clock import DatabaseClock
 from .services.connectors import register_connectors
 from .services.runtime import Runtime, WorkflowCache
+from .services.zones import load_zones
 
 
 def bootstrap(settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -22,6 +23,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Runtime:
         engine=ProcessEngine(settings.timezone, settings.script_time_limit),
         clock=clock,
         workflows=WorkflowCache(settings.workflow_cache_size),
+        zones=load_zones(settings.zones_dir),
     )
     register_connectors(runtime)
     return runtime

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from ..clock import Clock
 from ..config import Settings
 from ..domain.errors import NotFound
+from ..domain.zones import Zone
 from ..engine.parsing import CompiledProcess, compile_from_sources
 from ..engine.runner import ProcessEngine, WorkflowHandle
 from ..persistence.uow import UnitOfWork
@@ -135,6 +136,7 @@ class Runtime:
     processes: ProcessCache = field(default_factory=ProcessCache)
     workflows: WorkflowCache = field(default_factory=lambda: WorkflowCache(512))
     connectors: dict[str, Connector] = field(default_factory=dict)
+    zones: dict[str, Zone] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def uow(self, write: bool = True) -> UnitOfWork:
