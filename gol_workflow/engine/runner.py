@@ -202,19 +202,21 @@ class ProcessEngine:
                 # do_engine_steps ends with a timer refresh that can leave a fired timer READY,
                 # and a refresh fires one occurrence per timer: loop to run on and catch up.
                 for _ in range(_MAX_CATCH_UP_ROUNDS):
+                    manual, automatic = _ready_tasks(workflow)
                     due = next_due(workflow)
-                    if not _engine_work_pending(workflow) and (due is None or due >= now):
+                    if not automatic and (due is None or due >= now):
                         break
                     before = self._progress_marker(workflow)
                     workflow.refresh_timers()
                     workflow.do_engine_steps()
                     if self._progress_marker(workflow) == before:
+                        manual, _ = _ready_tasks(workflow)
                         break
             except SpiffWorkflowException as exc:
                 return self._error_snapshot(handle, exc, now)
             except Exception as exc:  # noqa: BLE001 - a library bug must not lose the step
                 return self._error_snapshot(handle, exc, now)
-        return self._snapshot(handle, None)
+        return self._snapshot(handle, None, manual)
 
     @staticmethod
     def _progress_marker(workflow: BpmnWorkflow) -> tuple[int, int]:
@@ -240,10 +242,12 @@ class ProcessEngine:
         )
         return self._snapshot(handle, error)
 
-    def _snapshot(self, handle: WorkflowHandle, error: StepError | None) -> Snapshot:
+    def _snapshot(self, handle: WorkflowHandle, error: StepError | None, manual: list[Any] | None = None) -> Snapshot:
         workflow = handle.workflow
         ready: dict[str, ReadyTask] = {}
-        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        if manual is None:
+            manual, _ = _ready_tasks(workflow)
+        for task in manual:
             meta = handle.compiled.meta_for(task.task_spec.name)
             spec = task.task_spec
             data = task.data
@@ -296,8 +300,13 @@ class ProcessEngine:
         return None
 
 
-def _engine_work_pending(workflow: BpmnWorkflow) -> bool:
-    return any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY))
+def _ready_tasks(workflow: BpmnWorkflow) -> tuple[list[Any], list[Any]]:
+    """Ready tasks in one walk of the tree: (for people, for the engine)."""
+    manual: list[Any] = []
+    automatic: list[Any] = []
+    for task in workflow.get_tasks_iterator(state=TaskState.READY):
+        (manual if task.task_spec.manual else automatic).append(task)
+    return manual, automatic
 
 
 def _case_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -68,15 +67,19 @@ def schema_problems(schema: Any) -> list[str]:
     return []
 
 
-@lru_cache(maxsize=256)
-def _validator(schema_key: str, schema_json: str) -> Draft202012Validator:
-    import json
-
-    return Draft202012Validator(json.loads(schema_json), format_checker=FORMAT_CHECKER)
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
 
 
-def _path(error: ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path)
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """A validator per schema object (forms live as long as their process version)."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+    if len(_VALIDATORS) > 1024:
+        _VALIDATORS.clear()
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
 
 
 def _type_message(expected: Any) -> str:
@@ -153,15 +156,12 @@ def validate(
     options: Mapping[str, Iterable[str]] | None = None,
 ) -> FieldErrors:
     """Validate data; returns {field path: [Italian messages]} (empty when valid)."""
-    import json
-
     errors: FieldErrors = {}
     properties = schema.get("properties") or {}
     for key in data:
         if key not in properties:
             errors.setdefault(key, []).append("Campo non previsto dal modulo.")
-    schema_json = json.dumps(schema, sort_keys=True)
-    validator = _validator(schema.get("$id", ""), schema_json)
+    validator = _validator(schema)
     for error in validator.iter_errors(dict(data)):
         path = list(error.absolute_path)
         if error.validator == "required":

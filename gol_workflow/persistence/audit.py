@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy import Connection, Insert, RowMapping, insert, select
 
 from .tables import audit_events
+
+
+@cache
+def _insert_stmt() -> Insert:
+    return insert(audit_events)
 
 
 class AuditRepository:
@@ -29,15 +35,16 @@ class AuditRepository:
     ) -> None:
         """Append one event."""
         self.conn.execute(
-            insert(audit_events).values(
-                at=at,
-                actor=actor,
-                action=action,
-                instance_id=instance_id,
-                task_id=task_id,
-                element_id=element_id,
-                data=data,
-            )
+            _insert_stmt(),
+            {
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "instance_id": instance_id,
+                "task_id": task_id,
+                "element_id": element_id,
+                "data": data,
+            },
         )
 
     def task_completed(self, task_id: str) -> bool:

@@ -27,7 +27,9 @@ def create_db_engine(url: str, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+    # No pre-ping: it costs a round trip per use case. After a server restart SQLAlchemy
+    # invalidates the whole pool on the first disconnect error, so only that request fails.
+    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size, "pool_recycle": 1800}
     if pool_size == 0:
         kwargs = {"poolclass": NullPool}
     return create_engine(url, **kwargs)

@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, Delete, Insert, RowMapping, Select, bindparam, delete, insert, select, update
 
-from .tables import tasks
+from .instances import HEADER_COLUMNS
+from .tables import instances, tasks
+
+# Instance columns read together with a task, prefixed so they cannot clash with task columns.
+_INSTANCE_PREFIX = "instance__"
+
+
+@cache
+def _task_with_instance_stmt() -> Select[Any]:
+    return (
+        select(tasks, *[c.label(_INSTANCE_PREFIX + c.name) for c in HEADER_COLUMNS])
+        .join(instances, instances.c.id == tasks.c.instance_id)
+        .where(tasks.c.id == bindparam("b_id"))
+    )
+
+
+@cache
+def _insert_stmt() -> Insert:
+    return insert(tasks)
+
+
+@cache
+def _delete_stmt() -> Delete:
+    return delete(tasks).where(tasks.c.id == bindparam("b_id"))
 
 
 class InboxRepository:
@@ -20,6 +44,15 @@ class InboxRepository:
         """One inbox row."""
         return self.conn.execute(select(tasks).where(tasks.c.id == task_id)).mappings().first()
 
+    def get_with_instance(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """A task and its instance's header, in one query."""
+        row = self.conn.execute(_task_with_instance_stmt(), {"b_id": task_id}).mappings().first()
+        if row is None:
+            return None
+        task = {k: v for k, v in row.items() if not k.startswith(_INSTANCE_PREFIX)}
+        header = {k[len(_INSTANCE_PREFIX):]: v for k, v in row.items() if k.startswith(_INSTANCE_PREFIX)}
+        return task, header
+
     def for_instance(self, instance_id: str) -> list[RowMapping]:
         """Ready tasks of one instance."""
         stmt = select(tasks).where(tasks.c.instance_id == instance_id).order_by(tasks.c.created_at)
@@ -28,15 +61,13 @@ class InboxRepository:
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Insert new ready tasks."""
         if rows:
-            self.conn.execute(insert(tasks), rows)
+            self.conn.execute(_insert_stmt(), rows)
 
     def remove(self, task_ids: Iterable[str]) -> None:
         """Delete tasks that are no longer ready."""
-        ids = list(task_ids)
-        if len(ids) == 1:
-            self.conn.execute(delete(tasks).where(tasks.c.id == ids[0]))
-        elif ids:
-            self.conn.execute(delete(tasks).where(tasks.c.id.in_(ids)))
+        params = [{"b_id": task_id} for task_id in task_ids]
+        if params:
+            self.conn.execute(_delete_stmt(), params)
 
     def remove_instance(self, instance_id: str) -> None:
         """Delete every task of an instance."""

@@ -4,13 +4,48 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, Delete, Insert, RowMapping, Select, Update, bindparam, delete, insert, select, update
 
 from .tables import instances, pending_messages, subscriptions
 
 HEADER_COLUMNS = [c for c in instances.c if c.name != "state"]
+
+
+# Statements on the hot path are built once (on first use) and executed with parameters:
+# SQLAlchemy then reuses their cache keys and compiled forms instead of rebuilding them.
+@cache
+def _header_stmt(lock: bool) -> Select[Any]:
+    stmt = select(*HEADER_COLUMNS).where(instances.c.id == bindparam("b_id"))
+    return stmt.with_for_update() if lock else stmt
+
+
+@cache
+def _state_stmt() -> Select[Any]:
+    return select(instances.c.state).where(instances.c.id == bindparam("b_id"))
+
+
+@cache
+def _update_stmt() -> Update:
+    return update(instances).where(
+        instances.c.id == bindparam("b_id"), instances.c.row_version == bindparam("b_version")
+    )
+
+
+@cache
+def _insert_stmt() -> Insert:
+    return insert(instances)
+
+
+@cache
+def _delete_subscription_stmt() -> Delete:
+    return delete(subscriptions).where(
+        subscriptions.c.instance_id == bindparam("b_instance"),
+        subscriptions.c.name == bindparam("b_name"),
+        subscriptions.c.correlation == bindparam("b_correlation"),
+    )
 
 
 class InstanceRepository:
@@ -22,14 +57,12 @@ class InstanceRepository:
 
     def add(self, values: dict[str, Any]) -> None:
         """Insert a new instance."""
-        self.conn.execute(insert(instances).values(**values))
+        self.conn.execute(_insert_stmt(), values)
 
     def header(self, instance_id: str, lock: bool = False) -> RowMapping | None:
         """An instance without its state."""
-        stmt = select(*HEADER_COLUMNS).where(instances.c.id == instance_id)
-        if lock and self.dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        return self.conn.execute(stmt).mappings().first()
+        stmt = _header_stmt(lock and self.dialect == "postgresql")
+        return self.conn.execute(stmt, {"b_id": instance_id}).mappings().first()
 
     def full(self, instance_id: str, lock: bool = False) -> RowMapping | None:
         """An instance with its state."""
@@ -40,16 +73,12 @@ class InstanceRepository:
 
     def state(self, instance_id: str) -> str | None:
         """Only the serialised workflow state."""
-        return self.conn.execute(select(instances.c.state).where(instances.c.id == instance_id)).scalar()
+        return self.conn.execute(_state_stmt(), {"b_id": instance_id}).scalar()
 
     def update(self, instance_id: str, expected_version: int, values: dict[str, Any]) -> bool:
         """Write new values if nobody else wrote first; bumps the row version."""
-        stmt = (
-            update(instances)
-            .where(instances.c.id == instance_id, instances.c.row_version == expected_version)
-            .values(row_version=expected_version + 1, **values)
-        )
-        return self.conn.execute(stmt).rowcount == 1
+        params = {**values, "row_version": expected_version + 1, "b_id": instance_id, "b_version": expected_version}
+        return self.conn.execute(_update_stmt(), params).rowcount == 1
 
     def claim_due(self, now: datetime, limit: int) -> list[str]:
         """Ids of instances whose next timer is due, locked for this transaction where possible."""
@@ -62,6 +91,11 @@ class InstanceRepository:
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         return list(self.conn.execute(stmt).scalars())
+
+    def earliest_due(self) -> datetime | None:
+        """When the next instance timer (or automatic retry) falls due."""
+        stmt = select(instances.c.next_due_at).where(instances.c.next_due_at.is_not(None))
+        return self.conn.execute(stmt.order_by(instances.c.next_due_at).limit(1)).scalar()
 
     def due_list(self, limit: int = 50) -> Sequence[RowMapping]:
         """The next timers to fire, earliest first."""
@@ -86,14 +120,9 @@ class InstanceRepository:
         self, instance_id: str, removed: Iterable[tuple[str, str]], added: Iterable[tuple[str, str]]
     ) -> None:
         """Apply the difference between an instance's old and new subscriptions."""
-        for name, correlation in removed:
-            self.conn.execute(
-                delete(subscriptions).where(
-                    subscriptions.c.instance_id == instance_id,
-                    subscriptions.c.name == name,
-                    subscriptions.c.correlation == correlation,
-                )
-            )
+        gone = [{"b_instance": instance_id, "b_name": n, "b_correlation": c} for n, c in removed]
+        if gone:
+            self.conn.execute(_delete_subscription_stmt(), gone)
         rows = [{"instance_id": instance_id, "name": n, "correlation": c} for n, c in added]
         if rows:
             self.conn.execute(insert(subscriptions), rows)

@@ -178,10 +178,13 @@ meetings = Table(
     Column("scheduled_at", UtcDateTime, nullable=False),
     Column("cutoff_at", UtcDateTime, nullable=False),
     Column("location", String(255), nullable=True),
-    Column("status", String(16), nullable=False),  # planned | convened | held | cancelled
+    Column("status", String(16), nullable=False),  # planned | convened | cancelled | failed
+    Column("due_at", UtcDateTime, nullable=False),  # when convening is next tried: the cut-off, later after a failure
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
     Column("instance_id", String(36), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
-    Index("ix_meetings_status_cutoff_at", "status", "cutoff_at"),
+    Index("ix_meetings_status_due_at", "status", "due_at"),
     Index("ix_meetings_zone_scheduled_at", "zone", "scheduled_at"),
 )
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from .agenda import AgendaRepository
+from .attachments import AttachmentRepository
 from .audit import AuditRepository
 from .inbox import InboxRepository
+from .inbox_search import InboxSearch
 from .instances import InstanceRepository
+from .meetings import MeetingRepository
+from .outbox import OutboxRepository
 from .system import SystemRepository
+from .users import UserRepository
 from .versions import VersionRepository
 
 
@@ -23,6 +30,12 @@ class UnitOfWork:
     inbox: InboxRepository
     audit: AuditRepository
     system: SystemRepository
+    meetings: MeetingRepository
+    outbox: OutboxRepository
+    users: UserRepository
+    attachments: AttachmentRepository
+    inbox_search: InboxSearch
+    agenda: AgendaRepository
 
     def __init__(self, engine: Engine, write: bool = True) -> None:
         self._engine = engine
@@ -42,11 +55,30 @@ class UnitOfWork:
         self.inbox = InboxRepository(conn)
         self.audit = AuditRepository(conn)
         self.system = SystemRepository(conn)
+        self.meetings = MeetingRepository(conn, self.dialect)
+        self.outbox = OutboxRepository(conn, self.dialect)
+        self.users = UserRepository(conn)
+        self.attachments = AttachmentRepository(conn)
+        self.inbox_search = InboxSearch(conn)
+        self.agenda = AgendaRepository(conn)
         return self
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the transaction has committed."""
         self._after_commit.append(callback)
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run a block that can fail on its own: its writes and after-commit callbacks are undone."""
+        mark = len(self._after_commit)
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            del self._after_commit[mark:]
+            raise
+        nested.commit()
 
     def commit(self) -> None:
         """Commit, then run the after-commit callbacks."""

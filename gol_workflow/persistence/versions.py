@@ -28,6 +28,16 @@ class VersionRepository:
         )
         return self.conn.execute(stmt).mappings().first()
 
+    def latest_id(self, process_id: str) -> int | None:
+        """Id of the newest version of a process (cheap: no files)."""
+        stmt = (
+            select(process_versions.c.id)
+            .where(process_versions.c.process_id == process_id)
+            .order_by(process_versions.c.version.desc())
+            .limit(1)
+        )
+        return self.conn.execute(stmt).scalar()
+
     def get(self, version_id: int) -> RowMapping | None:
         """One version (with its files)."""
         return self.conn.execute(select(process_versions).where(process_versions.c.id == version_id)).mappings().first()
@@ -55,5 +65,18 @@ class VersionRepository:
             select(*_HEADER, func.coalesce(counts.c.instances, 0).label("instances"))
             .outerjoin(counts, counts.c.process_version_id == process_versions.c.id)
             .order_by(process_versions.c.process_id, process_versions.c.version.desc())
+        )
+        return self.conn.execute(stmt).mappings().all()
+
+    def latest_headers(self) -> Sequence[RowMapping]:
+        """The newest version of every process (without files and counts: cheap)."""
+        newest = (
+            select(process_versions.c.process_id, func.max(process_versions.c.version).label("version"))
+            .group_by(process_versions.c.process_id)
+            .subquery()
+        )
+        stmt = select(*_HEADER).join(
+            newest,
+            (newest.c.process_id == process_versions.c.process_id) & (newest.c.version == process_versions.c.version),
         )
         return self.conn.execute(stmt).mappings().all()

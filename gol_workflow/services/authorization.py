@@ -7,6 +7,7 @@ from typing import Any
 
 from ..domain.errors import Forbidden
 from ..domain.model import Actor
+from ..persistence.inbox_search import InboxScope
 
 ROLES = ("cpi", "sds", "specialist", "ats", "admin", "analyst")
 
@@ -89,3 +90,40 @@ def require_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] 
     """Raise unless the person may work the task."""
     if not can_work_task(actor, task, case):
         raise Forbidden("you may not work this task")
+
+
+def lanes_for(role: str) -> tuple[str, ...]:
+    """The lanes whose tasks a role works."""
+    return tuple(sorted(lane for lane, roles in LANE_ROLES.items() if role in roles))
+
+
+def inbox_scope(actor: Actor) -> InboxScope:
+    """The same rules as `can_work_task`, expressed for a query over the inbox table."""
+    if _privileged(actor):
+        return InboxScope(everything=True)
+    lanes = lanes_for(actor.role)
+    zones = tuple(sorted(actor.zones))
+    if actor.role in ("cpi", "sds"):
+        return InboxScope(zoned_lanes=lanes, zones=zones)
+    if actor.role == "ats":
+        return InboxScope(managed_lanes=lanes, case_manager=actor.username)
+    if actor.role == "specialist":
+        return InboxScope(invited_lanes=lanes, zones=zones, services=tuple(sorted(actor.services)))
+    return InboxScope()
+
+
+def can_see_agenda(actor: Actor, zone: str) -> bool:
+    """May this person read the equipe agenda of a zone?"""
+    if _privileged(actor):
+        return True
+    return actor.role in ZONED_ROLES and zone in actor.zones
+
+
+def agenda_zones(actor: Actor, all_zones: list[str]) -> list[str]:
+    """The zones whose equipe agenda this person may read."""
+    return [zone for zone in all_zones if can_see_agenda(actor, zone)]
+
+
+def can_start(actor: Actor, process_id: str) -> bool:
+    """May this person open cases of this process at all (in some zone)?"""
+    return _privileged(actor) or actor.role in START_ROLES.get(process_id, frozenset())

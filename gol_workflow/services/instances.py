@@ -20,10 +20,10 @@ T = TypeVar("T")
 
 def latest_version(rt: Runtime, uow: UnitOfWork, process_id: str) -> ProcessVersion:
     """The newest deployed version of a process, compiled."""
-    row = uow.versions.latest(process_id)
-    if row is None:
+    version_id = uow.versions.latest_id(process_id)
+    if version_id is None:
         raise NotFound(f"process {process_id!r} is not deployed")
-    return rt.processes.for_row(row)
+    return rt.processes.get(uow, version_id)
 
 
 def start_instance(
@@ -64,22 +64,16 @@ def start_in(
     handle, snapshot = rt.engine.start(
         version.compiled, initial, now, service_handler(rt, uow, instance_id, now)
     )
-    uow.instances.add(
-        {
-            "id": instance_id,
-            "process_version_id": version.id,
-            "process_id": process_id,
-            "status": InstanceStatus.RUNNING.value,
-            "row_version": 0,
-            "state": "",
-            "started_by": actor.username,
-            "started_at": now,
-            "updated_at": now,
-        }
-    )
-    header = uow.instances.header(instance_id)
-    assert header is not None
-    save(rt, uow, Loaded(header, version, handle), snapshot, now, actor, "instance.started",
+    header = {
+        "id": instance_id,
+        "process_version_id": version.id,
+        "process_id": process_id,
+        "row_version": 0,
+        "retry_count": 0,
+        "started_by": actor.username,
+        "started_at": now,
+    }
+    save(rt, uow, Loaded(header, version, handle, new=True), snapshot, now, actor, "instance.started",
          {"process": process_id, "version": version.version, "data": dict(data)})
     return instance_id
 

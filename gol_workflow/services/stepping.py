@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping
-
 from ..domain.durations import parse_duration
 from ..domain.errors import Conflict, NotFound
 from ..domain.model import Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
@@ -24,9 +22,10 @@ MAX_MESSAGE_HOPS = 25
 class Loaded:
     """An instance ready to be worked on inside a unit of work."""
 
-    header: RowMapping
+    header: Mapping[str, Any]
     version: ProcessVersion
     handle: WorkflowHandle
+    new: bool = False  # not yet in the database: the first save inserts it
 
     @property
     def id(self) -> str:
@@ -34,9 +33,12 @@ class Loaded:
         return str(self.header["id"])
 
 
-def load(rt: Runtime, uow: UnitOfWork, instance_id: str, lock: bool = False) -> Loaded:
-    """Load an instance's header, compiled version and live workflow."""
-    header = uow.instances.header(instance_id, lock=lock)
+def load(
+    rt: Runtime, uow: UnitOfWork, instance_id: str, lock: bool = False, header: Mapping[str, Any] | None = None
+) -> Loaded:
+    """Load an instance's header (unless given), compiled version and live workflow."""
+    if header is None:
+        header = uow.instances.header(instance_id, lock=lock)
     if header is None:
         raise NotFound(f"instance {instance_id} does not exist")
     version = rt.processes.get(uow, header["process_version_id"])
@@ -164,7 +166,9 @@ def save(
     if extra:
         values.update({k: v for k, v in extra.items() if k != "retry_count"})
     row_version = int(loaded.header["row_version"])
-    if not uow.instances.update(loaded.id, row_version, values):
+    if loaded.new:
+        uow.instances.add({**loaded.header, **values, "row_version": row_version + 1})
+    elif not uow.instances.update(loaded.id, row_version, values):
         raise Conflict("the instance was changed by someone else at the same time: reload and try again")
     handle = loaded.handle
     new_ready = set(snapshot.ready)

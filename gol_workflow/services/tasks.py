@@ -26,21 +26,29 @@ class CompletionResult:
     next_tasks: list[dict[str, Any]]
 
 
-def _task_and_case(uow: UnitOfWork, task_id: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    row = uow.inbox.get(task_id)
-    if row is None:
+def _task_and_case(
+    uow: UnitOfWork, task_id: str
+) -> tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]:
+    """The inbox row, its instance's header and the header of the case it is about."""
+    found = uow.inbox.get_with_instance(task_id)
+    if found is None:
         if uow.audit.task_completed(task_id):
             raise Conflict(ALREADY_DONE)
         raise NotFound(f"task {task_id} does not exist")
-    case = uow.instances.header(row["case_id"]) or uow.instances.header(row["instance_id"])
-    return row, case or {}
+    task, instance = found
+    case = instance
+    if task["case_id"] and task["case_id"] != task["instance_id"]:
+        case = uow.instances.header(task["case_id"]) or instance
+    return task, instance, case
 
 
-def form_of(rt: Runtime, uow: UnitOfWork, task: Mapping[str, Any]) -> dict[str, Any] | None:
+def form_of(
+    rt: Runtime, uow: UnitOfWork, task: Mapping[str, Any], instance: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     """The JSON Schema form of a task, from the version its instance is pinned to."""
     if not task.get("form"):
         return None
-    header = uow.instances.header(task["instance_id"])
+    header = instance or uow.instances.header(task["instance_id"])
     if header is None:
         return None
     version = rt.processes.get(uow, header["process_version_id"])
@@ -57,16 +65,16 @@ def complete_task(
     """Validate the data against the task's form, complete the task and run on; one transaction."""
     now = rt.now()
     with rt.uow() as uow:
-        task, case = _task_and_case(uow, task_id)
+        task, instance, case = _task_and_case(uow, task_id)
         authorization.require_task(actor, task, case)
         if task["assignee"] and task["assignee"] != actor.username and not actor.is_admin:
             raise Conflict(f"this task is taken by {task['assignee']}")
-        form = form_of(rt, uow, task)
+        form = form_of(rt, uow, task, instance)
         if form is not None:
             errors = validate(form, data, options)
             if errors:
                 raise ValidationFailed("il modulo contiene errori", errors)
-        loaded = load(rt, uow, task["instance_id"])
+        loaded = load(rt, uow, task["instance_id"], header=instance)
         if loaded.header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
             rt.workflows.put(loaded.id, int(loaded.header["row_version"]), loaded.handle)
             raise InvalidState(f"the case is {loaded.header['status']}: tasks cannot be completed now")
@@ -78,19 +86,31 @@ def complete_task(
         save(rt, uow, loaded, snapshot, now, actor, "task.completed", {"task": task["name"], "data": dict(data)},
              task_id=task_id, element_id=task["element_id"])
         next_tasks = [
-            dict(row)
-            for row in uow.inbox.for_instance(loaded.id)
+            row
+            for row in (_next_task(loaded.id, t) for t in snapshot.ready.values())
             if authorization.can_work_task(actor, row, case)
         ]
         uow.commit()
     return CompletionResult(loaded.id, snapshot.status.value, next_tasks)
 
 
+def _next_task(instance_id: str, task: Any) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "instance_id": instance_id,
+        "name": task.name,
+        "element_id": task.element_id,
+        "lane": task.lane,
+        "zone": task.zone,
+        "case_id": task.case_id or instance_id,
+    }
+
+
 def claim(rt: Runtime, task_id: str, actor: Actor) -> None:
     """Take a task so colleagues know someone works on it."""
     now = rt.now()
     with rt.uow() as uow:
-        task, case = _task_and_case(uow, task_id)
+        task, _, case = _task_and_case(uow, task_id)
         authorization.require_task(actor, task, case)
         if task["assignee"] == actor.username:
             return
@@ -106,7 +126,7 @@ def unclaim(rt: Runtime, task_id: str, actor: Actor) -> None:
     """Give a task back to the shared queue (the assignee or an administrator)."""
     now = rt.now()
     with rt.uow() as uow:
-        task, case = _task_and_case(uow, task_id)
+        task, _, case = _task_and_case(uow, task_id)
         authorization.require_task(actor, task, case)
         if task["assignee"] is None:
             return
@@ -121,7 +141,7 @@ def save_draft(rt: Runtime, task_id: str, draft: Mapping[str, Any], actor: Actor
     """Keep half-filled form data on the task (not validated, not run)."""
     now = rt.now()
     with rt.uow() as uow:
-        task, case = _task_and_case(uow, task_id)
+        task, _, case = _task_and_case(uow, task_id)
         authorization.require_task(actor, task, case)
         uow.inbox.save_draft(task_id, dict(draft))
         uow.audit.record(now, actor.username, "task.draft_saved", task["instance_id"], task_id, task["element_id"])

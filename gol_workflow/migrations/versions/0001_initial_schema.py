@@ -73,12 +73,15 @@ def upgrade() -> None:
     sa.Column('cutoff_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('location', sa.String(length=255), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('instance_id', sa.String(length=36), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_meetings'))
     )
     with op.batch_alter_table('meetings', schema=None) as batch_op:
-        batch_op.create_index('ix_meetings_status_cutoff_at', ['status', 'cutoff_at'], unique=False)
+        batch_op.create_index('ix_meetings_status_due_at', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_meetings_zone_scheduled_at', ['zone', 'scheduled_at'], unique=False)
 
     op.create_table('outbox',
@@ -323,7 +326,7 @@ def downgrade() -> None:
     op.drop_table('outbox')
     with op.batch_alter_table('meetings', schema=None) as batch_op:
         batch_op.drop_index('ix_meetings_zone_scheduled_at')
-        batch_op.drop_index('ix_meetings_status_cutoff_at')
+        batch_op.drop_index('ix_meetings_status_due_at')
 
     op.drop_table('meetings')
     op.drop_table('clock_state')

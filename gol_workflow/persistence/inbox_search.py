@@ -1,0 +1,119 @@
+"""Inbox queries: the ready tasks one person may work, filtered, sorted, paged and counted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, RowMapping, Select, and_, case, false, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from .tables import instances, tasks
+
+SORTS = {
+    "attesa": tasks.c.created_at,
+    "scadenza": tasks.c.due_at,
+    "beneficiario": tasks.c.beneficiary_name,
+    "attivita": tasks.c.name,
+}
+
+
+@dataclass(frozen=True)
+class InboxScope:
+    """What a person may see, already decided by the authorization rules."""
+
+    everything: bool = False
+    zoned_lanes: tuple[str, ...] = ()  # lanes worked in the person's zones (CPI, SdS)
+    zones: tuple[str, ...] = ()
+    managed_lanes: tuple[str, ...] = ()  # lanes worked on cases assigned to the person (ATS)
+    case_manager: str | None = None
+    invited_lanes: tuple[str, ...] = ()  # lanes worked on cases the person's service is invited to
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """The filters an operator chose."""
+
+    zone: str | None = None
+    element_id: str | None = None
+    overdue: bool = False
+    beneficiary: str | None = None
+    queue: str = "tutte"  # tutte | mie | libere | scadute
+    user: str = ""
+    now: datetime | None = None
+
+
+class InboxSearch:
+    """SQL for the inbox page; every condition uses an indexed column first."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def page(
+        self, scope: InboxScope, chosen: InboxFilter, sort: str, descending: bool, limit: int, offset: int
+    ) -> Sequence[RowMapping]:
+        """One page of tasks."""
+        column = SORTS.get(sort, tasks.c.created_at)
+        order = [column.desc() if descending else column.asc(), tasks.c.id]
+        if column is not tasks.c.created_at:
+            order.insert(1, tasks.c.created_at)
+        stmt = self._where(select(tasks), scope, chosen).order_by(*order).limit(limit).offset(offset)
+        return self.conn.execute(stmt).mappings().all()
+
+    def counts(self, scope: InboxScope, chosen: InboxFilter) -> dict[str, int]:
+        """Task counts per queue under the same filters (except the queue itself)."""
+        now = chosen.now
+        overdue = tasks.c.due_at < now if now is not None else false()
+        stmt = select(
+            func.count().label("tutte"),
+            func.coalesce(func.sum(case((tasks.c.assignee == chosen.user, 1), else_=0)), 0).label("mie"),
+            func.coalesce(func.sum(case((tasks.c.assignee.is_(None), 1), else_=0)), 0).label("libere"),
+            func.coalesce(func.sum(case((overdue, 1), else_=0)), 0).label("scadute"),
+        )
+        row = self.conn.execute(self._where(stmt.select_from(tasks), scope, chosen, queue=False)).mappings().one()
+        return {key: int(row[key] or 0) for key in ("tutte", "mie", "libere", "scadute")}
+
+    def _where(self, stmt: Select, scope: InboxScope, chosen: InboxFilter, queue: bool = True) -> Select:
+        visible = _visible(scope)
+        if visible is None:
+            return stmt.where(false())
+        if scope.managed_lanes or scope.invited_lanes:
+            stmt = stmt.outerjoin(instances, instances.c.id == tasks.c.case_id)
+        conditions: list[ColumnElement[bool]] = [visible]
+        if chosen.zone:
+            conditions.append(tasks.c.zone == chosen.zone)
+        if chosen.element_id:
+            conditions.append(tasks.c.element_id == chosen.element_id)
+        if chosen.beneficiary:
+            text = chosen.beneficiary.strip()
+            conditions.append(
+                or_(tasks.c.codice_fiscale == text.upper(), tasks.c.beneficiary_name.ilike(f"%{_escape(text)}%", escape="\\"))
+            )
+        if (chosen.overdue or (queue and chosen.queue == "scadute")) and chosen.now is not None:
+            conditions.append(tasks.c.due_at < chosen.now)
+        if queue and chosen.queue == "mie":
+            conditions.append(tasks.c.assignee == chosen.user)
+        elif queue and chosen.queue == "libere":
+            conditions.append(tasks.c.assignee.is_(None))
+        return stmt.where(and_(*conditions))
+
+
+def _visible(scope: InboxScope) -> ColumnElement[bool] | None:
+    if scope.everything:
+        return tasks.c.id.is_not(None)
+    parts: list[ColumnElement[bool]] = []
+    if scope.zoned_lanes and scope.zones:
+        parts.append(and_(tasks.c.zone.in_(scope.zones), tasks.c.lane.in_(scope.zoned_lanes)))
+    if scope.managed_lanes and scope.case_manager:
+        parts.append(and_(tasks.c.lane.in_(scope.managed_lanes), instances.c.case_manager == scope.case_manager))
+    if scope.invited_lanes and scope.services and scope.zones:
+        # specialist_services is JSON text: match the quoted service id inside the list.
+        invited = or_(*(instances.c.specialist_services.like(f'%"{_escape(s)}"%', escape="\\") for s in scope.services))
+        parts.append(and_(tasks.c.lane.in_(scope.invited_lanes), instances.c.zone.in_(scope.zones), invited))
+    return or_(*parts) if parts else None
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,137 @@
+"""Equipe meetings and their agendas."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .tables import meeting_agenda, meetings
+
+PLANNED = "planned"
+
+
+class MeetingRepository:
+    """Reads and writes meetings; convening work is claimed by the indexed (status, due_at)."""
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    def get(self, meeting_id: str, lock: bool = False) -> RowMapping | None:
+        """One meeting, locked for this transaction when asked (PostgreSQL)."""
+        stmt = select(meetings).where(meetings.c.id == meeting_id)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        return self.conn.execute(stmt).mappings().first()
+
+    def add_if_missing(self, values: dict[str, Any]) -> bool:
+        """Insert a meeting unless one with this id exists; True when inserted."""
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = dialect_insert(meetings).values(**values).on_conflict_do_nothing(index_elements=["id"])
+        return self.conn.execute(stmt).rowcount == 1
+
+    def update(self, meeting_id: str, values: dict[str, Any]) -> None:
+        """Change a meeting."""
+        self.conn.execute(update(meetings).where(meetings.c.id == meeting_id).values(**values))
+
+    def claim_due(self, now: datetime, limit: int) -> list[str]:
+        """Ids of planned meetings whose cut-off has come, oldest first, locked where possible."""
+        stmt = (
+            select(meetings.c.id)
+            .where(meetings.c.status == PLANNED, meetings.c.due_at <= now)
+            .order_by(meetings.c.due_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list(self.conn.execute(stmt).scalars())
+
+    def earliest_due(self) -> datetime | None:
+        """When the next planned meeting is to be convened."""
+        stmt = select(func.min(meetings.c.due_at)).where(meetings.c.status == PLANNED)
+        return self.conn.execute(stmt).scalar()
+
+    def planned_due(self, limit: int) -> Sequence[RowMapping]:
+        """Planned meetings by convening time, earliest first."""
+        stmt = select(meetings).where(meetings.c.status == PLANNED).order_by(meetings.c.due_at).limit(limit)
+        return self.conn.execute(stmt).mappings().all()
+
+    def between(self, zone: str | None, since: datetime, until: datetime | None, limit: int) -> Sequence[RowMapping]:
+        """Meetings scheduled from `since` (to `until`), of one zone or all, earliest first."""
+        stmt = select(meetings).where(meetings.c.scheduled_at >= since)
+        if until is not None:
+            stmt = stmt.where(meetings.c.scheduled_at < until)
+        if zone is not None:
+            stmt = stmt.where(meetings.c.zone == zone)
+        return self.conn.execute(stmt.order_by(meetings.c.scheduled_at).limit(limit)).mappings().all()
+
+    def stale_planned(self, zone: str, since: datetime, keep: Sequence[str]) -> list[str]:
+        """Planned meetings of a zone from `since` that are not in `keep` and have an empty agenda."""
+        booked = select(meeting_agenda.c.meeting_id).where(meeting_agenda.c.meeting_id == meetings.c.id).exists()
+        stmt = select(meetings.c.id).where(
+            meetings.c.zone == zone,
+            meetings.c.status == PLANNED,
+            meetings.c.scheduled_at >= since,
+            meetings.c.id.not_in(list(keep)),
+            ~booked,
+        )
+        return list(self.conn.execute(stmt).scalars())
+
+    def delete(self, meeting_ids: Sequence[str]) -> None:
+        """Remove meetings (only empty planned ones are ever removed)."""
+        if meeting_ids:
+            self.conn.execute(delete(meetings).where(meetings.c.id.in_(list(meeting_ids))))
+
+    # -- agenda --------------------------------------------------------------------------------
+
+    def agenda(self, meeting_id: str) -> Sequence[RowMapping]:
+        """The cases on a meeting's agenda, in the order they were added."""
+        stmt = (
+            select(meeting_agenda)
+            .where(meeting_agenda.c.meeting_id == meeting_id)
+            .order_by(meeting_agenda.c.added_at, meeting_agenda.c.case_id)
+        )
+        return self.conn.execute(stmt).mappings().all()
+
+    def agenda_sizes(self, meeting_ids: Sequence[str]) -> dict[str, int]:
+        """How many cases each meeting has on its agenda."""
+        if not meeting_ids:
+            return {}
+        stmt = (
+            select(meeting_agenda.c.meeting_id, func.count())
+            .where(meeting_agenda.c.meeting_id.in_(list(meeting_ids)))
+            .group_by(meeting_agenda.c.meeting_id)
+        )
+        return {row[0]: int(row[1]) for row in self.conn.execute(stmt)}
+
+    def add_to_agenda(self, values: dict[str, Any]) -> None:
+        """Put a case on a meeting's agenda."""
+        self.conn.execute(insert(meeting_agenda).values(**values))
+
+    def update_agenda_item(self, meeting_id: str, case_id: str, values: dict[str, Any]) -> None:
+        """Refresh what the agenda says about a case."""
+        self.conn.execute(
+            update(meeting_agenda)
+            .where(meeting_agenda.c.meeting_id == meeting_id, meeting_agenda.c.case_id == case_id)
+            .values(**values)
+        )
+
+    def remove_from_agenda(self, meeting_id: str, case_id: str) -> None:
+        """Take a case off a meeting's agenda."""
+        self.conn.execute(
+            delete(meeting_agenda).where(meeting_agenda.c.meeting_id == meeting_id, meeting_agenda.c.case_id == case_id)
+        )
+
+    def meetings_of_case(self, case_id: str) -> Sequence[RowMapping]:
+        """Every meeting a case was put on, with its status, earliest first."""
+        stmt = (
+            select(meetings, meeting_agenda.c.reason, meeting_agenda.c.added_at)
+            .join(meeting_agenda, meeting_agenda.c.meeting_id == meetings.c.id)
+            .where(meeting_agenda.c.case_id == case_id)
+            .order_by(meetings.c.scheduled_at)
+        )
+        return self.conn.execute(stmt).mappings().all()

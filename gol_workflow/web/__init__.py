@@ -1,0 +1,52 @@
+"""The operator web: a Flask app built by `create_app(runtime)`; nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from ..services.runtime import Runtime
+from . import agenda, auth, cases, errors, filters, inbox, security, tasks, vendor
+from .context import RUNTIME_KEY
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web application around a wired runtime."""
+    web_dir = PROJECT_ROOT / "web"
+    app = Flask(
+        "gol_workflow.web",
+        template_folder=str(web_dir / "templates"),
+        static_folder=str(web_dir / "static"),
+        static_url_path="/static",
+    )
+    settings = runtime.settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="gol_sessione",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES + 64 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=settings.production,
+        NODE_MODULES=PROJECT_ROOT / "node_modules",
+        GOL_PRODUCTION=settings.production,
+        TEMPLATES_AUTO_RELOAD=not settings.production,
+    )
+    if overrides:
+        app.config.update(overrides)
+    app.extensions[RUNTIME_KEY] = runtime
+    security.init_app(app)
+    filters.init_app(app, settings.timezone)
+    errors.init_app(app)
+    for blueprint in (vendor.bp, auth.bp, inbox.bp, tasks.bp, cases.bp, agenda.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,83 @@
+"""Login enforcement, CSRF, session hygiene and the security headers every response carries."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from ..services import users
+from .context import runtime
+
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "vendor.asset", "auth.health"})
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def init_app(app: Flask) -> None:
+    """Install CSRF protection, the login check and the response headers."""
+    CSRFProtect(app)
+    app.before_request(_load_user)
+    app.after_request(_headers)
+
+
+def _load_user() -> Response | None:
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id is not None:
+        user = users.active_user(runtime(), int(user_id))
+        if user is None or session.get("role") != user.role:
+            session.clear()  # disabled, deleted or changed: the session ends
+        else:
+            g.user = user
+    if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
+        if request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login"))
+    return None
+
+
+def start_session(user: users.User) -> None:
+    """A fresh session for a user who just logged in (no fixation)."""
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user.id
+    session["role"] = user.role
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths are followed after login or an action."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def _headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if g.get("user") is not None and request.endpoint not in ("static", "vendor.asset"):
+        headers["Cache-Control"] = "no-store"  # case data must not linger in shared caches
+    return response
