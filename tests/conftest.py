@@ -105,8 +105,17 @@ def runtime(settings: Settings, clock: ManualClock) -> Iterator[Runtime]:
     rt.db.dispose()
 
 
+TEST_OPERATORS = ("test_registra",)  # service tasks of tests/data; each test installs the behaviour it needs
+
+
+def _not_configured(call: object) -> None:
+    raise LookupError("this test did not configure the connector")
+
+
 def deploy_dir(rt: Runtime, processes: Path, forms: Path) -> deployment.DeployReport:
-    """Deploy a folder of test processes as the administrator."""
+    """Deploy a folder of test processes as the administrator (deploy accepts only registered operators)."""
+    for name in TEST_OPERATORS:
+        rt.connectors.setdefault(name, _not_configured)
     return deployment.deploy(rt, deployment.read_sources(processes, forms), ADMIN)
 
 

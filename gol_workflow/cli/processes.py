@@ -1,4 +1,7 @@
-"""`gol-workflow validate` and `gol-workflow deploy`: what analysts run on process files."""
+"""`gol-workflow validate` and `gol-workflow deploy`: what analysts run on process files.
+
+Exit status: 0 valid (or deployed), 1 invalid, 2 usage error (nothing to read, bad arguments).
+"""
 
 from __future__ import annotations
 
@@ -6,77 +9,82 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..domain.errors import DeploymentFailed, NotFound
 from ..domain.model import Problem
 from ..services import deployment
 from .common import cli_actor, fail, runtime, settings
 
+USAGE_ERROR = 2
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `validate` and `deploy` commands."""
-    validate = commands.add_parser("validate", help="check BPMN/DMN files and forms; print file:line: element: message")
+    validate = commands.add_parser(
+        "validate",
+        help="check BPMN/DMN files and forms; print file:line: element: message",
+        description="Validate a .bpmn/.dmn file alone, or a folder's files together. "
+        "Exit status: 0 valid, 1 problems found, 2 usage error.",
+    )
     validate.add_argument("path", type=Path, help="a .bpmn/.dmn file or a folder of them")
     validate.add_argument("--forms", type=Path, default=None, help="forms folder (default GOL_FORMS_DIR)")
     validate.set_defaults(handler=_validate)
-    deploy = commands.add_parser("deploy", help="validate and store new versions of changed processes")
+    deploy = commands.add_parser(
+        "deploy",
+        help="validate and store new versions of changed processes",
+        description="Validate every process file and form, then store a new version of each changed process. "
+        "Nothing is deployed when any problem is found.",
+    )
     deploy.add_argument("path", type=Path, nargs="?", default=None, help="processes folder (default GOL_PROCESSES_DIR)")
     deploy.add_argument("--forms", type=Path, default=None, help="forms folder (default GOL_FORMS_DIR)")
-    deploy.add_argument("--check", action="store_true", help="only validate; deploy nothing")
+    deploy.add_argument("--check", action="store_true", help="only validate and print the report; deploy nothing")
     deploy.set_defaults(handler=_deploy)
 
 
-def _print(problems: list[Problem], base: Path) -> None:
+def print_problems(problems: list[Problem], sources: deployment.Sources) -> None:
+    """One `file:line: element: message` line per problem on stdout, then a count on stderr."""
     for problem in problems:
-        shown = base / problem.file if base.is_dir() and problem.file and not Path(problem.file).is_absolute() else problem.file
-        print(Problem(str(shown), problem.line, problem.element, problem.message))
-
-
-def _sources(path: Path, forms: Path | None) -> deployment.Sources | None:
-    if not path.exists():
-        return None
-    return deployment.read_sources(path, forms)
+        print(Problem(sources.where(problem.file), problem.line, problem.element, problem.message))
+    files = len({p.file for p in problems})
+    print(f"{len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
 
 
 def _validate(args: argparse.Namespace) -> int:
-    path: Path = args.path
-    if not path.exists():
-        return fail(f"{path}: no such file or folder", 2)
-    forms_dir = args.forms
-    if forms_dir is None:
-        forms_dir = settings().forms_dir
-    sources = _sources(path, forms_dir)
-    assert sources is not None
-    if not sources.processes:
-        return fail(f"{path}: no .bpmn or .dmn files", 2)
-    problems, _, process_ids = deployment.validate(sources, with_forms=forms_dir.is_dir())
-    _print(problems, path)
-    if problems:
-        print(f"{len(problems)} problem(s) in {len(sources.processes)} file(s)", file=sys.stderr)
+    forms_dir: Path = args.forms or settings().forms_dir
+    operators, lanes = deployment.service_vocabulary(runtime())
+    try:
+        sources, result = deployment.validate_path(args.path, forms_dir, operators, lanes)
+    except NotFound as exc:
+        return fail(exc.message, USAGE_ERROR)
+    if result.problems:
+        print_problems(result.problems, sources)
         return 1
-    print(f"ok: {len(sources.processes)} file(s), {len(process_ids)} executable process(es), {len(sources.forms)} form(s)")
+    print(f"ok: {result.files} file(s), {len(result.process_ids)} executable process(es), {result.forms} form(s)")
     return 0
 
 
 def _deploy(args: argparse.Namespace) -> int:
     path: Path = args.path or settings().processes_dir
     forms_dir: Path = args.forms or settings().forms_dir
-    if not path.exists():
-        return fail(f"{path}: no such file or folder", 2)
-    sources = deployment.read_sources(path, forms_dir)
-    if not sources.processes:
-        return fail(f"{path}: no .bpmn or .dmn files", 2)
+    try:
+        sources = deployment.read_sources(path, forms_dir)
+    except NotFound as exc:
+        return fail(exc.message, USAGE_ERROR)
+    rt = runtime()
     if args.check:
-        problems, _, ids = deployment.validate(sources)
-        _print(problems, path)
-        if problems:
-            return fail(f"{len(problems)} problem(s) found: nothing would be deployed")
-        print(f"ok: {len(ids)} process(es) would deploy")
+        result = deployment.check(rt, sources)
+        if result.problems:
+            print_problems(result.problems, sources)
+            return fail("nothing would be deployed")
+        print(f"ok: {len(result.process_ids)} process(es) would deploy")
         return 0
     try:
-        report = deployment.deploy(runtime(), sources, cli_actor())
-    except deployment.DeploymentFailed as exc:
-        _print(exc.problems, path)  # type: ignore[arg-type]
+        report = deployment.deploy(rt, sources, cli_actor())
+    except DeploymentFailed as exc:
+        print_problems(exc.problems, sources)  # type: ignore[arg-type]
         return fail(exc.message)
     for item in report.processes:
         state = "new version" if item.changed else "unchanged"
         print(f"{item.process_id}: version {item.version} ({state})")
+    if not report.processes:
+        print("nothing to deploy: no executable process")
     return 0

@@ -37,6 +37,7 @@ _NOT_OWNERS = frozenset(
         "script",
     }
 )
+_FRAME_NAMES = ("node", "element", "sequence_flow_node", "event", "data_store", "param_node", "prop_node")
 _QUOTED = re.compile(r"""['"“«]([^'"”»\n]{1,200})['"”»]""")
 _NAMED = re.compile(r"\b(?:with name|named|with id|identifier)\s+['\"]?([^\s'\",.]+(?:\s[^\s'\",.]+)*?)['\"]?\s+(?:has|is|was)\b")
 
@@ -146,20 +147,20 @@ def owner_id(node: etree._Element) -> str | None:
     return owner(node).get("id")
 
 
+def _element_in(local_vars: dict[str, object]) -> etree._Element | None:
+    preferred = [local_vars.get(name) for name in _FRAME_NAMES]
+    for value in [*preferred, getattr(local_vars.get("self"), "node", None), *local_vars.values()]:
+        if isinstance(value, etree._Element) and value.get("id") and value.getparent() is not None:
+            return value
+    return None
+
+
 def element_from_traceback(tb: TracebackType | None) -> etree._Element | None:
-    """The innermost XML element a crashing library function was working on."""
+    """The innermost XML element (not the document root) a crashing library function was working on."""
     found: etree._Element | None = None
     while tb is not None:
-        local_vars = tb.tb_frame.f_locals
-        for name in ("node", "element", "sequence_flow_node", "event"):
-            value = local_vars.get(name)
-            if isinstance(value, etree._Element) and value.get("id"):
-                found = value
-                break
-        else:
-            parser_node = getattr(local_vars.get("self"), "node", None)
-            if isinstance(parser_node, etree._Element) and parser_node.get("id"):
-                found = parser_node
+        here = _element_in(tb.tb_frame.f_locals)
+        found = here if here is not None else found
         tb = tb.tb_next
     return found
 

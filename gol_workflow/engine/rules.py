@@ -1,61 +1,202 @@
-"""The project's own rules on top of XSD and SpiffWorkflow checks."""
+"""The project's own rules on top of XSD and SpiffWorkflow checks: lanes, forms, gateways, operators."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 
-from SpiffWorkflow.bpmn.parser.util import full_tag
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from lxml import etree
 
+from ..domain.durations import parse_duration
 from ..domain.model import Problem
-from .parsing import CAMUNDA_NS, FORM_PROPERTY
+from .documents import SPIFF_NS, Document, is_model_element, local_name
+from .parsing import CAMUNDA_NS, DUE_PROPERTY, FORM_PROPERTY
 
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+_CAMUNDA_IMPLEMENTATIONS = ("class", "delegateExpression", "expression", "type", "topic")
 
 
-def _form_name(node: Any) -> str | None:
+@dataclass(frozen=True)
+class RuleContext:
+    """What the rules check against; None means 'not known here, do not check'."""
+
+    forms: Collection[str] | None = None
+    operators: Collection[str] | None = None
+    lanes: Collection[str] | None = None
+
+
+def executable_processes(doc: Document) -> list[etree._Element]:
+    """The processes SpiffWorkflow would run (isExecutable is not 'false')."""
+    return [p for p in doc.iter_bpmn("process") if p.get("isExecutable", "true") == "true"]
+
+
+def _properties(node: etree._Element) -> dict[str, etree._Element]:
+    found: dict[str, etree._Element] = {}
     for prop in node.iter(f"{{{SPIFF_NS}}}property"):
-        if prop.get("name") == FORM_PROPERTY:
-            return prop.get("value")
+        if prop.get("name"):
+            found[prop.get("name")] = prop  # the last one wins, as in SpiffWorkflow
+    return found
+
+
+def camunda_form(node: etree._Element) -> str | None:
+    """The form file a Camunda Modeler formKey names (as the service reads it)."""
     key = node.get(f"{{{CAMUNDA_NS}}}formKey")
-    if key:
-        key = key.split(":")[-1]
-        return key if key.endswith(".json") else f"{key}.schema.json"
+    if not key:
+        return None
+    key = key.split(":")[-1]
+    return key if key.endswith(".json") else f"{key}.schema.json"
+
+
+def _lane_names(doc: Document) -> dict[str, etree._Element]:
+    lanes: dict[str, etree._Element] = {}
+    for ref in doc.iter_bpmn("flowNodeRef"):
+        if ref.text is not None:
+            lanes[ref.text] = ref.getparent()
+    return lanes
+
+
+def _lane_of(node: etree._Element, lanes: dict[str, etree._Element]) -> etree._Element | None:
+    """The lane SpiffWorkflow gives a task: an enclosing subprocess's lane wins over its own."""
+    chain = [a for a in reversed(list(node.iterancestors())) if local_name(a) in _CONTAINERS] + [node]
+    for item in chain:
+        lane = lanes.get(item.get("id") or "")
+        if lane is not None and lane.get("name"):
+            return lane
+    return next((lanes[i.get("id")] for i in chain if i.get("id") in lanes), None)
+
+
+def _task_problems(doc: Document, node: etree._Element, lanes: dict[str, etree._Element], ctx: RuleContext) -> Iterator[Problem]:
+    element = node.get("id")
+    line = node.sourceline
+    lane = _lane_of(node, lanes)
+    if lane is None:
+        yield Problem(doc.name, line, element, "user task is not in a lane: draw it in the lane of the service that works it")
+    elif not lane.get("name"):
+        yield Problem(doc.name, line, element, f"user task is in lane {lane.get('id')}, which has no name")
+    elif ctx.lanes is not None and lane.get("name") not in ctx.lanes:
+        known = ", ".join(sorted(ctx.lanes)) or "none"
+        message = f"lane '{lane.get('name')}' is not a lane the service knows ({known}): no operator could work this task"
+        yield Problem(doc.name, line, element, message)
+    properties = _properties(node)
+    if local_name(node) == "userTask":
+        yield from _form_problems(doc, node, properties, ctx, required=True)
+    due = properties.get(DUE_PROPERTY)
+    if due is not None:
+        try:
+            parse_duration(due.get("value") or "")
+        except ValueError as exc:
+            yield Problem(doc.name, due.sourceline, element, f"property {DUE_PROPERTY}: {exc}")
+
+
+def _form_problems(
+    doc: Document, node: etree._Element, properties: dict[str, etree._Element], ctx: RuleContext, required: bool
+) -> Iterator[Problem]:
+    prop = properties.get(FORM_PROPERTY)
+    form = (prop.get("value") if prop is not None else None) or camunda_form(node)
+    element = node.get("id")
+    if not form:
+        if required:
+            message = f"user task names no form: add the property {FORM_PROPERTY} (or camunda:formKey)"
+            yield Problem(doc.name, node.sourceline, element, message)
+        return
+    if ctx.forms is not None and form not in ctx.forms:
+        line = prop.sourceline if prop is not None else node.sourceline
+        yield Problem(doc.name, line, element, f"form {form} does not exist in the forms folder")
+
+
+def _outgoing(doc: Document) -> dict[str, list[etree._Element]]:
+    flows: dict[str, list[etree._Element]] = {}
+    for flow in doc.iter_bpmn("sequenceFlow"):
+        flows.setdefault(flow.get("sourceRef") or "", []).append(flow)
+    return flows
+
+
+def _condition_text(flow: etree._Element) -> str | None:
+    for child in flow:
+        if local_name(child) == "conditionExpression":
+            return child.text if child.text and child.text.strip() else None
     return None
 
 
-def _lanes(root: Any) -> dict[str, str]:
-    return {
-        ref.text.strip(): ref.getparent().get("name") or ref.getparent().get("id")
-        for ref in root.iter(full_tag("flowNodeRef"))
-        if ref.text
-    }
+def _gateway_problems(doc: Document, gateway: etree._Element, flows: list[etree._Element]) -> Iterator[Problem]:
+    kind = local_name(gateway)
+    gateway_id = gateway.get("id")
+    if kind == "parallelGateway":
+        for flow in flows:
+            if _condition_text(flow) is not None:
+                message = f"condition on a flow out of parallel gateway {gateway_id} is ignored: use an exclusive or inclusive gateway"
+                yield Problem(doc.name, flow.sourceline, flow.get("id"), message)
+        return
+    default = gateway.get("default")
+    if default and default not in {f.get("id") for f in flows}:
+        message = f"default flow {default} is not a flow out of this gateway"
+        yield Problem(doc.name, gateway.sourceline, gateway_id, message)
+    if len(flows) < 2:
+        return
+    label = "exclusive" if kind == "exclusiveGateway" else "inclusive"
+    for flow in flows:
+        if flow.get("id") != default and _condition_text(flow) is None:
+            message = f"flow out of {label} gateway {gateway_id} has no condition and is not the gateway's default flow"
+            yield Problem(doc.name, flow.sourceline, flow.get("id"), message)
 
 
-def check_project_rules(
-    parser: SpiffBpmnParser,
-    sources: Mapping[str, bytes],
-    forms: Mapping[str, Any] | None,
-) -> list[Problem]:
-    """User tasks have a lane and a form that exists."""
+def _service_problems(doc: Document, task: etree._Element, ctx: RuleContext) -> Iterator[Problem]:
+    spiff = f"{{{SPIFF_NS}}}"
+    operator = next(task.iter(f"{spiff}serviceTaskOperator"), None)
+    element = task.get("id")
+    if operator is None:
+        camunda = [a for a in _CAMUNDA_IMPLEMENTATIONS if task.get(f"{{{CAMUNDA_NS}}}{a}")]
+        hint = f" (camunda:{camunda[0]} does not run here)" if camunda else ""
+        yield Problem(doc.name, task.sourceline, element, f"service task has no spiffworkflow:serviceTaskOperator{hint}")
+        return
+    name = operator.get("id") or ""
+    if ctx.operators is not None and name not in ctx.operators:
+        known = ", ".join(sorted(ctx.operators)) or "none registered"
+        yield Problem(doc.name, operator.sourceline, element, f"unknown service operator '{name}' (known: {known})")
+    for param in operator.iter(f"{spiff}parameter"):
+        if "value" not in param.attrib:
+            message = f"parameter '{param.get('id')}' has no value: the connector would not receive it"
+            yield Problem(doc.name, param.sourceline, element, message)
+
+
+def check_project_rules(docs: Collection[Document], ctx: RuleContext) -> list[Problem]:
+    """Lanes and forms of user tasks, gateway conditions and service operators, in executable processes."""
     problems: list[Problem] = []
-    seen: set[tuple[str, str]] = set()
-    for process_parser in parser.process_parsers.values():
-        file_name = process_parser.filename or "?"
-        lanes = _lanes(process_parser.node.getroottree().getroot())
-        for node in process_parser.node.iter(full_tag("userTask")):
-            element = node.get("id")
-            if (file_name, element) in seen:
-                continue
-            seen.add((file_name, element))
-            if not lanes.get(element):
-                problems.append(Problem(file_name, node.sourceline, element, "user task is not in a lane"))
-            form = _form_name(node)
-            if not form:
-                problems.append(
-                    Problem(file_name, node.sourceline, element, f"user task names no form ({FORM_PROPERTY})")
-                )
-            elif forms is not None and form not in forms:
-                problems.append(Problem(file_name, node.sourceline, element, f"form {form} does not exist"))
+    for doc in docs:
+        if not doc.is_bpmn:
+            continue
+        lanes = _lane_names(doc)
+        outgoing = _outgoing(doc)
+        for process in executable_processes(doc):
+            for node in process.iter(etree.Element):
+                kind = local_name(node) if is_model_element(node) else ""
+                if kind in ("userTask", "manualTask"):
+                    problems.extend(_task_problems(doc, node, lanes, ctx))
+                elif kind == "startEvent":
+                    problems.extend(_form_problems(doc, node, _properties(node), ctx, required=False))
+                elif kind in ("exclusiveGateway", "inclusiveGateway", "parallelGateway"):
+                    problems.extend(_gateway_problems(doc, node, outgoing.get(node.get("id") or "", [])))
+                elif kind == "serviceTask":
+                    problems.extend(_service_problems(doc, node, ctx))
+    return problems
+
+
+def dmn_structure_problems(doc: Document) -> list[Problem]:
+    """What SpiffWorkflow cannot load in a DMN file: it reads one decision table, in the default namespace."""
+    namespace = etree.QName(doc.root).namespace
+    if doc.root.nsmap.get(None) != namespace:
+        prefix = doc.root.prefix or ""
+        message = f'DMN elements must be in the default namespace (xmlns="{namespace}"), not under the prefix "{prefix}:"'
+        return [Problem(doc.name, doc.root.sourceline, doc.root.get("id"), message)]
+    decisions = [node for node in doc.root if local_name(node) == "decision"]
+    if not decisions:
+        return [Problem(doc.name, doc.root.sourceline, doc.root.get("id"), "the DMN file has no decision")]
+    problems: list[Problem] = []
+    for extra in decisions[1:]:
+        message = f"only one decision per DMN file can run: move decision '{extra.get('id')}' to its own file"
+        problems.append(Problem(doc.name, extra.sourceline, extra.get("id"), message))
+    first = decisions[0]
+    if not any(local_name(node) == "decisionTable" for node in first):
+        message = "the decision has no decision table (only decision tables can run)"
+        problems.append(Problem(doc.name, first.sourceline, first.get("id"), message))
     return problems

@@ -29,9 +29,16 @@ _QNAME = re.compile(r"\{([^}]*)\}")
 _lock = threading.Lock()  # an XMLSchema keeps its error log on itself
 
 
+class SchemaUnavailable(Exception):
+    """The XSD for this kind of file cannot be loaded."""
+
+
 @lru_cache(maxsize=8)
-def _dmn_validator(path: str) -> BpmnValidator:
-    return BpmnValidator(path)
+def _dmn_validator(path: str) -> BpmnValidator | None:
+    try:
+        return BpmnValidator(path)
+    except etree.XMLSchemaParseError:
+        return None  # SpiffWorkflow 3.2 ships a broken DMN 1.2 schema (its DI part is the wrong file)
 
 
 def _short(message: str) -> str:
@@ -65,7 +72,12 @@ def _schema_for(doc: Document) -> etree.XMLSchema | None:
         return VALIDATOR.validator
     namespace = etree.QName(doc.root).namespace or ""
     path = DMN_SCHEMAS.get(namespace)
-    return _dmn_validator(path).validator if path else None
+    if path is None:
+        return None
+    validator = _dmn_validator(path)
+    if validator is None:
+        raise SchemaUnavailable(namespace)
+    return validator.validator
 
 
 def schema_problems(doc: Document) -> list[Problem]:
@@ -73,7 +85,10 @@ def schema_problems(doc: Document) -> list[Problem]:
     if not (doc.is_bpmn or doc.is_dmn):
         return [_not_a_model(doc)]
     with _lock:
-        schema = _schema_for(doc)
+        try:
+            schema = _schema_for(doc)
+        except SchemaUnavailable:
+            return [_unchecked_dmn(doc)]
         if schema is None:
             return [_unknown_dmn(doc)]
         if schema.validate(doc.root):
@@ -98,6 +113,12 @@ def _not_a_model(doc: Document) -> Problem:
         doc.root.get("id"),
         f"not a BPMN 2.0 or DMN model: the root element is <{tag}>, expected bpmn:definitions or dmn:definitions",
     )
+
+
+def _unchecked_dmn(doc: Document) -> Problem:
+    namespace = etree.QName(doc.root).namespace
+    message = f"DMN files in {namespace} cannot be checked against their schema: save the file as DMN 1.3 ({DMN_13})"
+    return Problem(doc.name, doc.root.sourceline, doc.root.get("id"), message)
 
 
 def _unknown_dmn(doc: Document) -> Problem:

@@ -92,13 +92,6 @@ def _parse_decisions(parser: SpiffBpmnParser, result: Semantics, by_name: Mappin
             dmn_parser.parse()
         except Exception as exc:  # noqa: BLE001
             result.problems.append(problem_from(exc, name, by_name))
-            continue
-        decision = dmn_parser.decision
-        if decision is not None and not decision.decisionTables:
-            doc = by_name.get(name)
-            line = doc.line_of(decision.id) if doc else None
-            message = "the decision has no decision table (only decision tables can run)"
-            result.problems.append(Problem(name, line, decision.id, message))
 
 
 def _build_processes(parser: SpiffBpmnParser, failed: set[str], result: Semantics, by_name: Mapping[str, Document]) -> None:

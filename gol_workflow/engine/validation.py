@@ -1,25 +1,30 @@
 """Validation of process files: XML, XSD, SpiffWorkflow semantics and the project's own rules.
 
 Every finding is a `Problem` with file, line, element id and message; nothing raises.
+Files given together are validated together, so they may reference each other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from ..domain.model import Problem
-from .parsing import XmlRejected, is_dmn, new_parser, parse_xml
+from .code_rules import bpmn_code_problems, dmn_code_problems
+from .documents import Document, local_name
+from .parsing import XmlRejected, parse_xml
+from .rules import RuleContext, check_project_rules, dmn_structure_problems
+from .schemas import schema_problems
+from .semantics import load_semantics
+from .timer_rules import timer_problems
 
 
 @dataclass
 class ValidationReport:
-    """Problems found, and the loaded parser when the files could be parsed."""
+    """Problems found, and the loaded parser and buildable processes."""
 
     problems: list[Problem] = field(default_factory=list)
     parser: SpiffBpmnParser | None = None
@@ -31,68 +36,129 @@ class ValidationReport:
         return not self.problems
 
 
-def _line_of(root: etree._Element | None, element_id: str | None) -> int | None:
-    if root is None or not element_id:
-        return None
-    for node in root.iter():
-        if isinstance(node.tag, str) and node.get("id") == element_id:
-            return node.sourceline
-    return None
+_POSITION = re.compile(r", line \d+, column (\d+)$")
 
 
-def _message(exc: BaseException) -> str:
-    text = str(exc.args[0]) if exc.args else ""
-    text = text or exc.__class__.__name__
-    if not isinstance(exc, ValidationException):
-        text = f"{exc.__class__.__name__}: {text}"
-    return " ".join(text.split())
+def _first_line(content: bytes, pattern: bytes) -> int:
+    index = content.find(pattern)
+    return content[:index].count(b"\n") + 1 if index >= 0 else 1
 
 
-def validate_sources(files: Mapping[str, bytes]) -> ValidationReport:
-    """Validate BPMN/DMN documents together (they may reference each other)."""
-    report = ValidationReport()
-    roots: dict[str, etree._Element] = {}
-    for name, content in sorted(files.items()):
-        try:
-            roots[name] = parse_xml(content)
-        except XmlRejected as exc:
-            report.problems.append(Problem(name, exc.line, None, str(exc)))
-    parser = new_parser()
-    for stage in ("dmn", "bpmn"):
-        for name, root in roots.items():
-            if is_dmn(root) != (stage == "dmn"):
-                continue
-            try:
-                if stage == "dmn":
-                    parser.add_dmn_xml(root, filename=name)
-                else:
-                    parser.add_bpmn_xml(root, filename=name)
-            except Exception as exc:  # noqa: BLE001 - library crashes become problems
-                report.problems.append(_problem(exc, name, root))
-    if report.problems:
-        return report
+def _doctype_problem(name: str, content: bytes) -> Problem:
+    if b"<!ENTITY" in content:
+        line = _first_line(content, b"<!ENTITY")
+        message = "entity declarations (<!ENTITY>) are not allowed: entities are never expanded or fetched"
+    else:
+        line = _first_line(content, b"<!DOCTYPE")
+        message = "DOCTYPE declarations (DTDs) are not allowed: nothing is loaded from a DTD"
+    return Problem(name, line, None, message)
+
+
+def _read(name: str, content: bytes) -> Document | Problem:
     try:
-        process_ids = parser.get_process_ids()
+        root = parse_xml(content)
+    except XmlRejected as exc:
+        if "DOCTYPE" in str(exc):
+            return _doctype_problem(name, content)
+        return Problem(name, exc.line, None, _POSITION.sub(r" (column \1)", str(exc)))
+    except Exception as exc:  # noqa: BLE001 - never a traceback, whatever the bytes
+        return Problem(name, None, None, f"unreadable XML: {exc.__class__.__name__}: {exc}")
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        return Problem(name, line, None, "the file is not UTF-8 encoded: save it as UTF-8")
+    return Document.of(name, root)
+
+
+def _definitions(doc: Document) -> Iterable[tuple[str, str]]:
+    """(kind, id) of what must be unique across files: process ids and decision ids."""
+    if doc.is_bpmn:
+        for process in doc.iter_bpmn("process"):
+            if process.get("id"):
+                yield "process", process.get("id")
+    elif doc.is_dmn:
+        for node in doc.root:
+            if local_name(node) == "decision" and node.get("id"):
+                yield "decision", node.get("id")
+
+
+def _duplicates(docs: list[Document]) -> tuple[list[Problem], set[str]]:
+    """Process or decision ids defined in two files: reported in both; the later file is not loaded."""
+    problems: list[Problem] = []
+    skip: set[str] = set()
+    first: dict[tuple[str, str], Document] = {}
+    for doc in docs:
+        for kind, element_id in _definitions(doc):
+            other = first.setdefault((kind, element_id), doc)
+            if other is doc:
+                continue
+            skip.add(doc.name)
+            here, there = doc.line_of(element_id), other.line_of(element_id)
+            problems.append(Problem(doc.name, here, element_id, f"{kind} id '{element_id}' is also defined in {other.name}:{there}"))
+            problems.append(Problem(other.name, there, element_id, f"{kind} id '{element_id}' is also defined in {doc.name}:{here}"))
+    return problems, skip
+
+
+def _guarded(doc: Document, check: Callable[[Document], list[Problem]]) -> list[Problem]:
+    try:
+        return check(doc)
+    except Exception as exc:  # noqa: BLE001 - a check must never turn into a traceback
+        message = f"could not be checked ({check.__name__}: {exc.__class__.__name__}: {exc})"
+        return [Problem(doc.name, doc.root.sourceline, None, message)]
+
+
+def _rule_problems(docs: list[Document], ctx: RuleContext) -> list[Problem]:
+    problems: list[Problem] = []
+    try:
+        problems.extend(check_project_rules(docs, ctx))
     except Exception as exc:  # noqa: BLE001
-        report.problems.append(_problem(exc, next(iter(roots), "?"), None))
-        return report
-    for process_id in process_ids:
-        process_parser = parser.get_process_parser(process_id)
-        name = getattr(process_parser, "filename", None) or "?"
-        try:
-            parser.get_spec(process_id)
-            parser.get_subprocess_specs(process_id)
-        except Exception as exc:  # noqa: BLE001
-            report.problems.append(_problem(exc, name, roots.get(name)))
-    report.parser = parser
-    report.process_ids = process_ids
-    return report
+        problems.append(Problem(docs[0].name, None, None, f"could not be checked: {exc.__class__.__name__}: {exc}"))
+    for doc in docs:
+        if doc.is_bpmn:
+            problems += _guarded(doc, timer_problems) + _guarded(doc, bpmn_code_problems)
+        elif doc.is_dmn:
+            problems += _guarded(doc, dmn_code_problems)
+    return problems
 
 
-def _problem(exc: BaseException, default_file: str, root: etree._Element | None) -> Problem:
-    file_name = getattr(exc, "file_name", None) or default_file
-    element = getattr(exc, "id", None) or None
-    line: Any = getattr(exc, "line_number", None)
-    if not isinstance(line, int) or line <= 0:
-        line = _line_of(root, element)
-    return Problem(file_name, line, element, _message(exc))
+def _merge(found: list[Problem], library: list[Problem]) -> list[Problem]:
+    """Our findings first; drop the library's when one of ours already names the same element."""
+    ours = {(p.file, p.element) for p in found if p.element}
+    kept = [p for p in library if not p.element or (p.file, p.element) not in ours]
+    unique = dict.fromkeys(found + kept)
+    return sorted(unique, key=lambda p: (p.file, p.line or 0, _natural(p.element), p.message))
+
+
+def _natural(text: str | None) -> tuple[object, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text or ""))
+
+
+def validate_sources(files: Mapping[str, bytes], ctx: RuleContext | None = None) -> ValidationReport:
+    """Validate BPMN/DMN documents together (they may reference each other)."""
+    ctx = ctx or RuleContext()
+    problems: list[Problem] = []
+    docs: list[Document] = []
+    for name, content in sorted(files.items()):
+        read = _read(name, content)
+        if isinstance(read, Problem):
+            problems.append(read)
+        else:
+            docs.append(read)
+    schema_failed: set[str] = set()
+    for doc in docs:
+        found = _guarded(doc, schema_problems)
+        if found:
+            schema_failed.add(doc.name)
+            problems.extend(found)
+    models = [d for d in docs if d.is_bpmn or d.is_dmn]
+    duplicates, skip = _duplicates(models)
+    for doc in models:
+        unloadable = _guarded(doc, dmn_structure_problems) if doc.is_dmn else []
+        if unloadable:
+            skip.add(doc.name)
+            problems.extend(unloadable)
+    semantics = load_semantics(d for d in models if d.name not in schema_failed | skip)
+    found = duplicates + (_rule_problems(models, ctx) if models else [])
+    problems = _merge(problems + found, semantics.problems)
+    return ValidationReport(problems, semantics.parser, semantics.process_ids)

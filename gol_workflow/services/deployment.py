@@ -3,29 +3,55 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..domain.errors import DeploymentFailed
+from ..domain.errors import DeploymentFailed, NotFound
 from ..domain.model import Actor, Problem
 from ..engine.parsing import compile_process, process_dependencies
-from ..engine.rules import check_project_rules
+from ..engine.rules import RuleContext
 from ..engine.validation import validate_sources
-from ..forms.validation import schema_problems
+from ..forms.form_files import check_form_file
 from . import authorization
 from .runtime import FORM_SUFFIX, Runtime
 
 SOURCE_SUFFIXES = (".bpmn", ".dmn")
+SINGLE_FILE_SUFFIXES = (*SOURCE_SUFFIXES, ".xml")
 
 
 @dataclass(frozen=True)
 class Sources:
-    """Process files and forms read from disk or an upload."""
+    """Process files and forms read from disk or an upload, by file name."""
 
     processes: dict[str, bytes]
     forms: dict[str, bytes]
+    locations: dict[str, str] = field(default_factory=dict)  # file name -> path to show in messages
+
+    def where(self, name: str) -> str:
+        """The path to show for a file name."""
+        return self.locations.get(name, name)
+
+
+@dataclass
+class Validation:
+    """What validating a set of sources found."""
+
+    problems: list[Problem]
+    process_ids: list[str]
+    files: int
+    forms: int
+    parser: Any = None  # the loaded parser, for deploying
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    def shown(self, sources: Sources) -> list[Problem]:
+        """The problems with file names replaced by the paths the user gave."""
+        return [Problem(sources.where(p.file), p.line, p.element, p.message) for p in self.problems]
 
 
 @dataclass
@@ -45,87 +71,121 @@ class DeployReport:
     processes: list[DeployedProcess] = field(default_factory=list)
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise NotFound(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _process_files(path: Path) -> list[Path]:
+    if path.is_file():
+        if path.suffix.lower() not in SINGLE_FILE_SUFFIXES:
+            raise NotFound(f"{path}: not a .bpmn or .dmn file")
+        return [path]
+    if not path.is_dir():
+        raise NotFound(f"{path}: no such file or folder")
+    return sorted(p for p in path.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES and p.is_file())
+
+
 def read_sources(processes_dir: Path, forms_dir: Path | None) -> Sources:
-    """Read every .bpmn/.dmn of a folder (or one file) and every form."""
-    if processes_dir.is_file():
-        files = [processes_dir]
-    else:
-        files = sorted(p for p in processes_dir.iterdir() if p.suffix in SOURCE_SUFFIXES and p.is_file())
+    """Read every .bpmn/.dmn of a folder (or one file) and every form; NotFound when there is nothing to read."""
+    files = _process_files(processes_dir)
+    if not files:
+        raise NotFound(f"{processes_dir}: no .bpmn or .dmn files")
+    locations = {p.name: str(p) for p in files}
     forms: dict[str, bytes] = {}
     if forms_dir is not None and forms_dir.is_dir():
-        forms = {p.name: p.read_bytes() for p in sorted(forms_dir.glob(f"*{FORM_SUFFIX}"))}
-    return Sources({p.name: p.read_bytes() for p in files}, forms)
+        for form in sorted(forms_dir.glob(f"*{FORM_SUFFIX}")):
+            forms[form.name] = _read(form)
+            locations[form.name] = str(form)
+    return Sources({p.name: _read(p) for p in files}, forms, locations)
 
 
-def _parse_forms(forms: Mapping[str, bytes]) -> tuple[dict[str, dict], list[Problem]]:
-    parsed: dict[str, dict] = {}
+def _check_forms(forms: Mapping[str, bytes]) -> list[Problem]:
     problems: list[Problem] = []
     for name, content in sorted(forms.items()):
-        try:
-            schema = json.loads(content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            problems.append(Problem(name, getattr(exc, "lineno", None), None, f"not valid JSON: {exc}"))
-            continue
-        for message in schema_problems(schema):
-            problems.append(Problem(name, None, None, message))
-        if isinstance(schema, dict):
-            parsed[name] = schema
-    return parsed, problems
+        problems.extend(check_form_file(name, content)[1])
+    return problems
 
 
-def validate(sources: Sources, with_forms: bool = True) -> tuple[list[Problem], object | None, list[str]]:
-    """Every problem in the sources; also the loaded parser and process ids when parsing worked."""
-    report = validate_sources(sources.processes)
-    forms, problems = _parse_forms(sources.forms)
-    problems = report.problems + problems
-    if report.parser is not None:
-        problems += check_project_rules(report.parser, sources.processes, forms if with_forms else None)
-    return problems, report.parser, report.process_ids
+def validate(
+    sources: Sources,
+    operators: Collection[str] | None = None,
+    lanes: Collection[str] | None = None,
+    check_forms: bool = True,
+) -> Validation:
+    """Every problem in the sources, validated together; with the loaded parser when they load."""
+    form_names = frozenset(sources.forms) if check_forms else None
+    report = validate_sources(sources.processes, RuleContext(form_names, operators, lanes))
+    problems = report.problems + _check_forms(sources.forms)
+    return Validation(problems, report.process_ids, len(sources.processes), len(sources.forms), report.parser)
 
 
-def _bundle(parser: object, process_id: str, sources: Sources) -> tuple[str, dict[str, str]]:
-    compiled = compile_process(parser, process_id)  # type: ignore[arg-type]
-    names = process_dependencies(parser, process_id)  # type: ignore[arg-type]
+def validate_path(
+    path: Path,
+    forms_dir: Path | None,
+    operators: Collection[str] | None = None,
+    lanes: Collection[str] | None = None,
+) -> tuple[Sources, Validation]:
+    """Read and validate a file (alone) or a folder (its files together); NotFound on nothing to read."""
+    sources = read_sources(path, forms_dir)
+    return sources, validate(sources, operators, lanes, check_forms=forms_dir is not None and forms_dir.is_dir())
+
+
+def service_vocabulary(rt: Runtime) -> tuple[frozenset[str], frozenset[str]]:
+    """The service-task operators registered in this runtime and the lanes operators can work."""
+    return frozenset(rt.connectors), frozenset(authorization.LANE_ROLES)
+
+
+def _bundle(parser: Any, process_id: str, sources: Sources) -> tuple[str, dict[str, str]]:
+    compiled = compile_process(parser, process_id)
+    names = process_dependencies(parser, process_id)
     files = {name: sources.processes[name].decode("utf-8") for name in sorted(names)}
     forms = {meta.form for meta in compiled.tasks.values() if meta.form}
     if compiled.start_form:
         forms.add(compiled.start_form)
     for form in sorted(forms):
         if form in sources.forms:
-            files[form] = sources.forms[form].decode("utf-8")
+            files[form] = sources.forms[form].decode("utf-8-sig")
     digest = hashlib.sha256()
     for name, text in sorted(files.items()):
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     return digest.hexdigest(), files
 
 
+def check(rt: Runtime, sources: Sources) -> Validation:
+    """Validate sources against what this runtime can run (its connectors and lanes)."""
+    operators, lanes = service_vocabulary(rt)
+    return validate(sources, operators, lanes)
+
+
 def deploy(rt: Runtime, sources: Sources, actor: Actor, check_only: bool = False) -> DeployReport:
     """Validate, then store a new version of every process whose files changed (one transaction)."""
     authorization.require_deployer(actor)
-    problems, parser, process_ids = validate(sources)
-    report = DeployReport(problems=problems)
-    if problems:
-        raise DeploymentFailed(f"{len(problems)} problem(s) found: nothing was deployed", problems)
-    if check_only or parser is None:
+    validation = check(rt, sources)
+    report = DeployReport(problems=validation.problems)
+    if validation.problems:
+        raise DeploymentFailed(f"{len(validation.problems)} problem(s) found: nothing was deployed", validation.problems)
+    if check_only or validation.parser is None:
         return report
+    parser = validation.parser
     now = rt.now()
     with rt.uow() as uow:
-        for process_id in process_ids:
+        for process_id in validation.process_ids:
             content_hash, files = _bundle(parser, process_id, sources)
             latest = uow.versions.latest(process_id)
             if latest is not None and latest["content_hash"] == content_hash:
                 report.processes.append(DeployedProcess(process_id, latest["version"], False))
                 continue
             number = (latest["version"] if latest else 0) + 1
-            main = parser.get_process_parser(process_id).filename  # type: ignore[attr-defined]
-            name = parser.get_spec(process_id).description or process_id  # type: ignore[attr-defined]
             uow.versions.add(
                 {
                     "process_id": process_id,
                     "version": number,
-                    "name": name,
+                    "name": parser.get_spec(process_id).description or process_id,
                     "content_hash": content_hash,
-                    "main_file": main,
+                    "main_file": parser.get_process_parser(process_id).filename,
                     "files": files,
                     "deployed_by": actor.username,
                     "deployed_at": now,

@@ -1,0 +1,89 @@
+"""Checking form files: valid JSON, valid JSON Schema 2020-12, and the shape the service expects."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from ..domain.model import Problem
+
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def line_of_path(text: str, path: list[Any]) -> int:
+    """The line of the last key of a JSON path (found in order), or 1."""
+    position = 0
+    for part in path:
+        if isinstance(part, int):
+            continue
+        match = re.compile(r'"' + re.escape(str(part)) + r'"\s*:').search(text, position)
+        if match is None:
+            break
+        position = match.start()
+    return text.count("\n", 0, position) + 1
+
+
+def _load(name: str, content: bytes) -> tuple[Any, str, Problem | None]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        return None, "", Problem(name, line, None, "the form is not UTF-8 encoded: save it as UTF-8")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates), text, None
+    except _DuplicateKey as exc:
+        key = str(exc)
+        line = line_of_path(text, [key])
+        return None, text, Problem(name, line, key, f'key "{key}" appears twice in the same object')
+    except json.JSONDecodeError as exc:
+        return None, text, Problem(name, exc.lineno, None, f"not valid JSON: {exc.msg} (column {exc.colno})")
+    except RecursionError:
+        return None, text, Problem(name, 1, None, "not valid JSON: nested too deeply")
+
+
+def _shape_problems(name: str, schema: dict[str, Any], text: str) -> list[Problem]:
+    problems: list[Problem] = []
+    declared = schema.get("$schema")
+    if declared is not None and str(declared).rstrip("#") != DRAFT_2020_12:
+        line = line_of_path(text, ["$schema"])
+        problems.append(Problem(name, line, "$schema", f"forms are JSON Schema 2020-12: write \"$schema\": \"{DRAFT_2020_12}\""))
+    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        message = 'a form must be {"type": "object", "properties": {...}}'
+        problems.append(Problem(name, line_of_path(text, ["type"]), None, message))
+    return problems
+
+
+def check_form_file(name: str, content: bytes) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The parsed schema (None when unusable) and every problem of one form file."""
+    schema, text, problem = _load(name, content)
+    if problem is not None:
+        return None, [problem]
+    if not isinstance(schema, dict):
+        return None, [Problem(name, 1, None, "a form must be a JSON object (a JSON Schema)")]
+    errors = list(_META.iter_errors(schema))
+    if errors:
+        error = best_match(errors)
+        path = list(error.absolute_path)
+        element = ".".join(str(p) for p in path) or None
+        message = f"invalid JSON Schema 2020-12: {error.message}"
+        return None, [Problem(name, line_of_path(text, path), element, message)]
+    problems = _shape_problems(name, schema, text)
+    return (schema if not problems else None), problems
