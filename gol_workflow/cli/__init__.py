@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import clock, db, processes, timers, web
+from . import clock, db, demo, processes, scheduler, timers, users, web
 from .common import run_command
 
 
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (db, processes, timers, clock, web):
+    for module in (db, processes, timers, scheduler, clock, users, demo, web):
         module.register(commands)
     return parser
 

@@ -109,7 +109,7 @@ def _kind(schema: Mapping[str, Any]) -> str:
 def _widget(schema: Mapping[str, Any], options: Options | None) -> str:
     hint = schema.get("x-widget")
     if isinstance(hint, str):
-        return hint
+        return "boolean" if hint == "radio" and _kind(schema) == "boolean" else hint
     if schema.get("readOnly"):
         return "readonly"
     kind = _kind(schema)

@@ -75,6 +75,11 @@ class InboxSearch:
         row = self.conn.execute(self._where(stmt.select_from(tasks), scope, chosen, queue=False)).mappings().one()
         return {key: int(row[key] or 0) for key in ("tutte", "mie", "libere", "scadute")}
 
+    def for_case(self, case_id: str) -> Sequence[RowMapping]:
+        """Every ready task about one case (its own and those of meetings discussing it)."""
+        stmt = select(tasks).where(tasks.c.case_id == case_id).order_by(tasks.c.created_at, tasks.c.id)
+        return self.conn.execute(stmt).mappings().all()
+
     def _where(self, stmt: Select, scope: InboxScope, chosen: InboxFilter, queue: bool = True) -> Select:
         visible = _visible(scope)
         if visible is None:

@@ -12,6 +12,7 @@ from .agenda import AgendaRepository
 from .attachments import AttachmentRepository
 from .audit import AuditRepository
 from .inbox import InboxRepository
+from .case_search import CaseSearch
 from .inbox_search import InboxSearch
 from .instances import InstanceRepository
 from .meetings import MeetingRepository
@@ -35,6 +36,7 @@ class UnitOfWork:
     users: UserRepository
     attachments: AttachmentRepository
     inbox_search: InboxSearch
+    case_search: CaseSearch
     agenda: AgendaRepository
 
     def __init__(self, engine: Engine, write: bool = True) -> None:
@@ -60,6 +62,7 @@ class UnitOfWork:
         self.users = UserRepository(conn)
         self.attachments = AttachmentRepository(conn)
         self.inbox_search = InboxSearch(conn)
+        self.case_search = CaseSearch(conn)
         self.agenda = AgendaRepository(conn)
         return self
 

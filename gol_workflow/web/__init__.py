@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from ..services.runtime import Runtime
-from . import agenda, auth, cases, errors, filters, inbox, security, tasks, vendor
+from . import agenda, auth, cases, errors, filters, inbox, navigation, security, tasks, vendor
 from .context import RUNTIME_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +47,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     security.init_app(app)
     filters.init_app(app, settings.timezone)
     errors.init_app(app)
+    navigation.init_app(app)
     for blueprint in (vendor.bp, auth.bp, inbox.bp, tasks.bp, cases.bp, agenda.bp):
         app.register_blueprint(blueprint)
     return app

@@ -35,6 +35,8 @@ def init_app(app: Flask) -> None:
 
 def _load_user() -> Response | None:
     g.user = None
+    if request.endpoint in ("static", "vendor.asset"):
+        return None
     user_id = session.get("user_id")
     if user_id is not None:
         user = users.active_user(runtime(), int(user_id))

@@ -1,0 +1,61 @@
+"""`gol-workflow users`: add, disable, enable and list local accounts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..services import authorization, users
+from .common import cli_actor, runtime
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the `users` command."""
+    parser = commands.add_parser("users", help="manage operator accounts")
+    sub = parser.add_subparsers(dest="users_command", metavar="ACTION")
+    sub.required = True
+    add = sub.add_parser("add", help="create an account (prints a generated password once)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=authorization.ROLES)
+    add.add_argument("--zone", action="append", default=[], help="a zone the user works in (repeatable)")
+    add.add_argument("--service", action="append", default=[], help="a specialist service (repeatable)")
+    add.add_argument("--name", default=None, help="full name shown in the interface")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(handler=_add)
+    for verb, active in (("disable", False), ("enable", True)):
+        cmd = sub.add_parser(verb, help=f"{verb} an account")
+        cmd.add_argument("username")
+        cmd.set_defaults(handler=_set_active, active=active)
+    listing = sub.add_parser("list", help="list accounts")
+    listing.set_defaults(handler=_list)
+
+
+def _add(args: argparse.Namespace) -> int:
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    user, generated = users.add_user(runtime(), args.username, args.role, cli_actor(), args.zone, args.service,
+                                     password, args.name)
+    print(f"created {user.username} ({user.role}; zones: {', '.join(user.zones) or '-'};"
+          f" services: {', '.join(user.services) or '-'})")
+    if generated:
+        print(f"password (shown only now): {generated}")
+    return 0
+
+
+def _set_active(args: argparse.Namespace) -> int:
+    user = users.set_active(runtime(), args.username, args.active, cli_actor())
+    print(f"{user.username} is now {'enabled' if user.active else 'disabled'}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    rows = users.list_users(runtime(), cli_actor())
+    if not rows:
+        print("no users")
+        return 0
+    print(f"{'username':<24} {'role':<11} {'active':<7} {'zones':<28} services")
+    for u in rows:
+        print(f"{u.username:<24} {u.role:<11} {'yes' if u.active else 'no':<7} {','.join(u.zones) or '-':<28} "
+              f"{','.join(u.services) or '-'}")
+    return 0

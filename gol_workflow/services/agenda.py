@@ -1,0 +1,104 @@
+"""The equipe agenda as operators read it: next meetings per zone, the cases on each, invitations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..domain.errors import NotFound
+from ..domain.model import Actor
+from . import authorization
+from .runtime import Runtime
+
+MEETINGS_PER_ZONE = 4
+
+
+@dataclass
+class AgendaItem:
+    """One case on a meeting's agenda, as far as this person may see it."""
+
+    case_id: str
+    beneficiary: str
+    codice_fiscale: str | None
+    services: list[str]
+    reason: str
+
+
+@dataclass
+class Meeting:
+    """One equipe meeting."""
+
+    id: str
+    zone: str
+    scheduled_at: datetime
+    cutoff_at: datetime
+    location: str | None
+    status: str
+    items: list[AgendaItem] = field(default_factory=list)
+    hidden: int = 0  # cases on the agenda this person may not see
+
+    @property
+    def services(self) -> list[str]:
+        """Specialist services invited for at least one case."""
+        return sorted({s for item in self.items for s in item.services})
+
+
+def _item(row: Mapping[str, Any]) -> AgendaItem:
+    data = row["item"] if isinstance(row["item"], Mapping) else {}
+    person = data.get("beneficiario") if isinstance(data.get("beneficiario"), Mapping) else {}
+    name = data.get("beneficiary_name") or " ".join(
+        str(person.get(k) or "") for k in ("nome", "cognome")).strip()
+    services = data.get("servizi_specialistici") or data.get("specialist_services") or []
+    return AgendaItem(
+        case_id=str(row["case_id"]),
+        beneficiary=name or "Beneficiario",
+        codice_fiscale=data.get("codice_fiscale") or person.get("codice_fiscale"),
+        services=[str(s) for s in services] if isinstance(services, list) else [],
+        reason=str(row["reason"]),
+    )
+
+
+def _visible(actor: Actor, zone: str, item: AgendaItem) -> bool:
+    if actor.role != "specialist":
+        return True
+    return authorization.can_see_case(actor, {"zone": zone, "specialist_services": item.services})
+
+
+def upcoming(rt: Runtime, actor: Actor, zones: list[str]) -> dict[str, list[Meeting]]:
+    """For each zone the person may read, the next meetings with their agenda."""
+    now = rt.now()
+    result: dict[str, list[Meeting]] = {}
+    with rt.uow(write=False) as uow:
+        for zone in authorization.agenda_zones(actor, zones):
+            meetings = [_meeting(row) for row in uow.agenda.upcoming(zone, now, MEETINGS_PER_ZONE)]
+            _fill(actor, meetings, uow.agenda.items([m.id for m in meetings]))
+            result[zone] = meetings
+    return result
+
+
+def _meeting(row: Mapping[str, Any]) -> Meeting:
+    return Meeting(row["id"], row["zone"], row["scheduled_at"], row["cutoff_at"], row["location"], row["status"])
+
+
+def _fill(actor: Actor, meetings: list[Meeting], rows: Any) -> None:
+    by_id = {m.id: m for m in meetings}
+    for row in rows:
+        meeting = by_id[row["meeting_id"]]
+        item = _item(row)
+        if _visible(actor, meeting.zone, item):
+            meeting.items.append(item)
+        else:
+            meeting.hidden += 1
+
+
+def meeting(rt: Runtime, actor: Actor, meeting_id: str) -> Meeting:
+    """One meeting with its agenda (NotFound when the person may not read its zone)."""
+    with rt.uow(write=False) as uow:
+        row = uow.agenda.get(meeting_id)
+        if row is None or not authorization.can_see_agenda(actor, row["zone"]):
+            raise NotFound("meeting not found")
+        found = _meeting(row)
+        _fill(actor, [found], uow.agenda.items([meeting_id]))
+    return found

@@ -1,0 +1,53 @@
+"""Opening a new case from the web: which processes a person may start, with their start form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.errors import Forbidden, NotFound
+from ..domain.model import Actor
+from . import authorization
+from .form_options import OptionContext, Options, allowed_values, options_for
+from .instances import start_instance
+from .runtime import Runtime
+
+
+@dataclass
+class Startable:
+    """A process this person may start, with its start form and choices."""
+
+    process_id: str
+    name: str
+    form: dict[str, Any] | None
+    options: dict[str, Options]
+
+
+def startable(rt: Runtime, actor: Actor) -> list[Startable]:
+    """The deployed processes this person may open cases of."""
+    found = []
+    with rt.uow(write=False) as uow:
+        for row in uow.versions.latest_headers():
+            if not authorization.can_start(actor, row["process_id"]) or row["process_id"] not in authorization.START_ROLES:
+                continue
+            version = rt.processes.get(uow, int(row["id"]))
+            form = version.forms.get(version.compiled.start_form or "")
+            options = options_for(rt, uow, form, OptionContext(actor, None, None, rt.now()))
+            found.append(Startable(row["process_id"], row["name"] or version.compiled.name, form, options))
+    return sorted(found, key=lambda s: s.name.lower())
+
+
+def find_startable(rt: Runtime, actor: Actor, process_id: str) -> Startable:
+    """One startable process; NotFound when it does not exist, Forbidden when the person may not."""
+    for item in startable(rt, actor):
+        if item.process_id == process_id:
+            return item
+    if not authorization.can_start(actor, process_id):
+        raise Forbidden("you may not start this process")
+    raise NotFound(f"process {process_id!r} is not deployed")
+
+
+def open_case(rt: Runtime, process_id: str, data: dict[str, Any], actor: Actor) -> str:
+    """Start a case with the validated start form; returns the case id."""
+    item = find_startable(rt, actor, process_id)
+    return start_instance(rt, process_id, data, actor, options=allowed_values(item.options))

@@ -1,0 +1,112 @@
+"""The case file: summary, history, open tasks, documents (scheda di esito as page and PDF), attachments."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+
+from ..domain.errors import Forbidden, ValidationFailed
+from ..forms.coercion import coerce
+from ..forms.rendering import build_fields, error_summary
+from ..services import attachments, case_start
+from ..services import cases as case_service
+from . import documents
+from .context import actor, runtime
+
+bp = Blueprint("cases", __name__, url_prefix="/casi")
+
+
+@bp.get("/<case_id>")
+def show(case_id: str) -> str:
+    """The case file (the read is audited)."""
+    case_file = case_service.open_case(runtime(), case_id, actor())
+    return render_template("cases/case.html", file=case_file, case=case_file.case, timeline=case_file.history,
+                           kinds=attachments.KINDS, allowed=attachments.ALLOWED_LABEL)
+
+
+@bp.get("/<case_id>/scheda-esito")
+def scheda(case_id: str) -> str:
+    """The scheda di esito as a printable page."""
+    doc = case_service.scheda_esito(runtime(), case_id, actor())
+    return render_template("cases/scheda.html", doc=doc, rows=documents.rows(doc))
+
+
+@bp.get("/<case_id>/scheda-esito.pdf")
+def scheda_pdf(case_id: str) -> Response:
+    """The scheda di esito as a PDF file."""
+    doc = case_service.scheda_esito(runtime(), case_id, actor(), as_pdf=True)
+    content = documents.scheda_pdf(doc, runtime().settings.timezone)
+    name = f"scheda-esito-{doc.case.get('codice_fiscale') or case_id}.pdf"
+    return _file(content, "application/pdf", name, inline=True)
+
+
+@bp.post("/<case_id>/allegati")
+def upload(case_id: str) -> Response | tuple[str, int]:
+    """Attach a file to the case."""
+    sent = request.files.get("file")
+    try:
+        if sent is None or not sent.filename:
+            raise ValidationFailed("file mancante", {"file": ["Scegliere un file da caricare."]})
+        attachments.upload(runtime(), case_id, sent.filename, sent.read(attachments.MAX_BYTES + 1),
+                           request.form.get("tipo", "allegato"), actor())
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("cases.show", case_id=case_id, _anchor="allegati"))
+    flash("Allegato caricato.", "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="allegati"))
+
+
+@bp.get("/<case_id>/allegati/<attachment_id>")
+def download(case_id: str, attachment_id: str) -> Response:
+    """Download an attachment (the read is audited)."""
+    found = attachments.download(runtime(), case_id, attachment_id, actor())
+    return _file(found.content, found.content_type, found.filename, inline=False)
+
+
+def _file(content: bytes, content_type: str, filename: str, inline: bool) -> Response:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    disposition = "inline" if inline else "attachment"
+    response = Response(content, mimetype=content_type)
+    response.headers["Content-Disposition"] = f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.get("/nuovo")
+def new() -> str | Response:
+    """The processes this person may open a case of (straight to the form when there is one)."""
+    items = case_start.startable(runtime(), actor())
+    if not items:
+        abort(403)
+    if len(items) == 1:
+        return redirect(url_for("cases.start", process_id=items[0].process_id))
+    return render_template("cases/new.html", items=items)
+
+
+@bp.route("/nuovo/<process_id>", methods=["GET", "POST"])
+def start(process_id: str) -> str | Response | tuple[str, int]:
+    """The start form of a process; on POST open the case."""
+    rt, who = runtime(), actor()
+    try:
+        item = case_start.find_startable(rt, who, process_id)
+    except Forbidden:
+        abort(403)
+    schema = item.form or {"properties": {}}
+    values, errors, status = {}, None, 200
+    if request.method == "POST":
+        values = coerce(schema, request.form, rt.settings.timezone)
+        try:
+            case_id = case_start.open_case(rt, process_id, values, who)
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 400
+        except Forbidden:
+            errors, status = {"zona": ["Può aprire casi solo nelle sue zone."]}, 400
+        else:
+            flash("Caso aperto.", "success")
+            return redirect(url_for("tasks.done", case_id=case_id, fatta="Apertura del caso"))
+    fields = build_fields(schema, values, errors, item.options)
+    return render_template("cases/start.html", item=item, fields=fields, summary=error_summary(fields),
+                           general_errors=(errors or {}).get("_form", []), has_errors=bool(errors)), status

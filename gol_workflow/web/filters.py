@@ -1,0 +1,105 @@
+"""Template filters: Italian dates and times in the service's time zone, labels for codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from .context import runtime
+
+MONTHS = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
+          "ottobre", "novembre", "dicembre")
+WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
+ROLE_LABELS = {
+    "cpi": "Centro per l'impiego",
+    "sds": "Servizi sociali (SdS)",
+    "specialist": "Servizi specialistici",
+    "ats": "Case manager ATS",
+    "admin": "Amministrazione",
+    "analyst": "Analista di processo",
+    "system": "Sistema",
+}
+STATUS_LABELS = {
+    "running": "In corso",
+    "waiting": "In attesa",
+    "suspended": "Sospeso",
+    "error": "In errore",
+    "completed": "Concluso",
+    "terminated": "Chiuso d'ufficio",
+}
+
+
+def init_app(app: Flask, timezone: str) -> None:
+    """Register the filters and globals the templates use."""
+    tz = ZoneInfo(timezone)
+
+    def local(value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(tz)
+
+    def data(value: Any) -> str:
+        if isinstance(value, str):
+            value = _parse(value)
+        if isinstance(value, datetime):
+            value = local(value)
+        return value.strftime("%d/%m/%Y") if isinstance(value, (date, datetime)) else ""
+
+    def data_ora(value: Any) -> str:
+        if isinstance(value, str):
+            value = _parse(value)
+        if not isinstance(value, datetime):
+            return data(value)
+        moment = local(value)
+        return f"{moment:%d/%m/%Y} ore {moment:%H:%M}" if moment else ""
+
+    def data_estesa(value: datetime | None) -> str:
+        moment = local(value)
+        if moment is None:
+            return ""
+        return f"{WEEKDAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+    def iso(value: datetime | None) -> str:
+        moment = local(value)
+        return moment.isoformat(timespec="minutes") if moment else ""
+
+    app.jinja_env.filters.update(data=data, data_ora=data_ora, data_estesa=data_estesa, iso=iso,
+                                 durata=durata, ruolo=lambda r: ROLE_LABELS.get(r, r),
+                                 stato=lambda s: STATUS_LABELS.get(s, s), zona=zone_name)
+    app.jinja_env.globals.update(now=lambda: runtime().now())
+
+
+def _parse(value: str) -> datetime | date | str:
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+
+
+def durata(since: datetime | None, until: datetime | None = None) -> str:
+    """How long ago, in Italian words ("da 3 giorni")."""
+    if since is None:
+        return ""
+    end = until or runtime().now()
+    seconds = max(0, int((end - since).total_seconds()))
+    days = seconds // 86400
+    if days >= 1:
+        return "da 1 giorno" if days == 1 else f"da {days} giorni"
+    hours = seconds // 3600
+    if hours >= 1:
+        return "da 1 ora" if hours == 1 else f"da {hours} ore"
+    minutes = seconds // 60
+    return "da meno di un minuto" if minutes < 1 else f"da {minutes} min"
+
+
+def zone_name(zone_id: str | None) -> str:
+    """The display name of a zone."""
+    if not zone_id:
+        return ""
+    zone = runtime().zones.get(zone_id)
+    return zone.name if zone else zone_id
