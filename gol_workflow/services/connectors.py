@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from .agenda_mail import equipe_invia_odg
+from .meetings import equipe_iscrivi
 from .runtime import Runtime
 
 
 def register_connectors(runtime: Runtime) -> None:
     """Install every connector the shipped processes use."""
-    # Percorso 4 connectors (equipe agenda, IDOL) register here as they are added.
-    return None
+    runtime.connectors["equipe_iscrivi"] = equipe_iscrivi
+    runtime.connectors["equipe_invia_odg"] = equipe_invia_odg

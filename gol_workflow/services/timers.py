@@ -1,61 +1,86 @@
-"""Firing due timers: claimed one instance per transaction, so each fires exactly once."""
+"""Firing due timers exactly once: instances are claimed by the indexed `next_due_at`, locked until commit."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import RowMapping
 
 from ..domain.model import SYSTEM, Actor
+from ..persistence.uow import UnitOfWork
 from .instances import fire_due
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 FAILURE_BACKOFF = timedelta(minutes=1)
+BATCH = 16  # instances fired per transaction: fewer commits, short enough to keep latency low
+
+BeforeCommit = Callable[[list[str]], None]
+"""Called with the claimed ids after firing and before committing (fault-injection tests)."""
 
 
-def run_due_timers(rt: Runtime, now: datetime | None = None, limit: int | None = None, actor: Actor = SYSTEM) -> int:
-    """Fire every instance timer due before `now`, oldest first; returns how many instances fired."""
+@dataclass(frozen=True)
+class _Batch:
+    claimed: int
+    fired: int
+
+
+def run_due_timers(
+    rt: Runtime,
+    now: datetime | None = None,
+    limit: int | None = None,
+    actor: Actor = SYSTEM,
+    before: datetime | None = None,
+    before_commit: BeforeCommit | None = None,
+) -> int:
+    """Fire every instance timer due before `now` (and `before`), oldest first; returns how many fired."""
     fired = 0
     while limit is None or fired < limit:
         moment = now or rt.now()
-        outcome = _fire_one(rt, moment, actor)
-        if outcome is None:
+        bound = min(moment, before) if before is not None else moment
+        size = BATCH if limit is None else min(BATCH, limit - fired)
+        batch = _fire_batch(rt, moment, bound, size, actor, before_commit)
+        if batch.claimed == 0:
             break
-        fired += int(outcome)
+        fired += batch.fired
     return fired
 
 
-def _fire_one(rt: Runtime, now: datetime, actor: Actor) -> bool | None:
-    """Claim the most overdue instance and fire it; None when nothing is due."""
-    instance_id: str | None = None
+def _fire_batch(
+    rt: Runtime, now: datetime, bound: datetime, size: int, actor: Actor, before_commit: BeforeCommit | None
+) -> _Batch:
+    """Claim up to `size` due instances in one transaction and fire each inside its own savepoint."""
+    with rt.uow() as uow:
+        claimed = uow.instances.claim_due(bound, size)
+        if not claimed:
+            return _Batch(0, 0)
+        fired = sum(_fire_one(rt, uow, instance_id, now, actor) for instance_id in claimed)
+        if before_commit is not None:
+            before_commit(claimed)
+        uow.commit()
+    return _Batch(len(claimed), fired)
+
+
+def _fire_one(rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetime, actor: Actor) -> int:
     try:
-        with rt.uow() as uow:
-            claimed = uow.instances.claim_due(now, 1)
-            if not claimed:
-                return None
-            instance_id = claimed[0]
-            fired = fire_due(rt, uow, instance_id, now, actor)
-            uow.commit()
-            return fired
+        with uow.savepoint():
+            return int(fire_due(rt, uow, instance_id, now, actor))
     except Exception:  # noqa: BLE001 - one broken instance must not stop the others
         log.exception("firing timers of instance %s failed", instance_id)
-        if instance_id is not None:
-            _postpone(rt, instance_id, now)
-        return False
+        rt.workflows.forget(instance_id)
+        _postpone(uow, instance_id, now)
+        return 0
 
 
-def _postpone(rt: Runtime, instance_id: str, now: datetime) -> None:
-    rt.workflows.forget(instance_id)
-    with rt.uow() as uow:
-        header = uow.instances.header(instance_id)
-        if header is not None:
-            uow.instances.update(instance_id, int(header["row_version"]), {"next_due_at": now + FAILURE_BACKOFF})
-            uow.audit.record(now, "sistema", "scheduler.failed", instance_id)
-        uow.commit()
+def _postpone(uow: UnitOfWork, instance_id: str, now: datetime) -> None:
+    header = uow.instances.header(instance_id)
+    if header is not None:
+        uow.instances.update(instance_id, int(header["row_version"]), {"next_due_at": now + FAILURE_BACKOFF})
+        uow.audit.record(now, SYSTEM.username, "scheduler.failed", instance_id)
 
 
 def upcoming(rt: Runtime, limit: int = 50) -> Sequence[RowMapping]:
@@ -66,5 +91,5 @@ def upcoming(rt: Runtime, limit: int = 50) -> Sequence[RowMapping]:
 
 def next_due_at(rt: Runtime) -> datetime | None:
     """When the earliest instance timer falls due."""
-    rows = upcoming(rt, 1)
-    return rows[0]["next_due_at"] if rows else None
+    with rt.uow(write=False) as uow:
+        return uow.instances.earliest_due()

@@ -1,0 +1,55 @@
+"""`gol-workflow scheduler`: the scheduler process (run one or more; each timer fires once)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import time
+from types import FrameType
+
+from ..scheduler import Scheduler, SchedulerOptions
+from .common import runtime
+
+# Fault injection for the crash tests: sleep after firing, before committing, so the process can be killed there.
+PAUSE_ENV = "GOL_TEST_PAUSE_BEFORE_COMMIT"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the `scheduler` command."""
+    parser = commands.add_parser("scheduler", help="run the scheduler: timers, meeting cut-offs, e-mail outbox")
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between looks at what is due (default 1)")
+    parser.add_argument("--name", default=None, help="name shown with the heartbeat (default host:pid)")
+    parser.set_defaults(handler=_run)
+
+
+def _pause_hook() -> object:
+    seconds = float(os.environ.get(PAUSE_ENV, "0") or 0)
+    if seconds <= 0:
+        return None
+
+    def pause(claimed: list[str]) -> None:
+        print(f"paused before commit: {' '.join(claimed)}", flush=True)
+        time.sleep(seconds)
+
+    return pause
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = SchedulerOptions(poll_seconds=max(0.1, args.poll), before_commit=_pause_hook())  # type: ignore[arg-type]
+    if args.name:
+        options.name = args.name
+    scheduler = Scheduler(runtime(), options, background=False)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        scheduler.aps.shutdown(wait=True)  # finish the transaction in hand
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"scheduler {options.name} running; stop with Ctrl-C or SIGTERM", flush=True)
+    scheduler.start()  # returns once stopped
+    scheduler.stop()
+    print("scheduler stopped", flush=True)
+    return 0

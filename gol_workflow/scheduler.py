@@ -1,0 +1,159 @@
+"""The scheduler process: fires due timers, convenes meetings at their cut-off and sends the outbox, on APScheduler."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from .services import meetings, scheduling
+from .services.due_work import heads, run_due_work
+from .services.runtime import Runtime
+from .services.timers import BeforeCommit
+
+log = logging.getLogger(__name__)
+
+DUE_JOB = "due-work"
+MIN_RESCHEDULE = timedelta(milliseconds=50)  # never re-arm closer than this: the running tick must have ended
+WAKE_MARGIN = timedelta(milliseconds=2)  # timers fire when due < now: wake just after the due instant
+
+
+@dataclass
+class SchedulerOptions:
+    """How often the scheduler looks, plans and reports."""
+
+    poll_seconds: float = 1.0
+    plan_seconds: float = 300.0
+    heartbeat_seconds: float = 10.0
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    before_commit: BeforeCommit | None = None
+
+
+class Scheduler:
+    """Runs due work as soon as it falls due: polls the indexed heads and sleeps until the earliest one."""
+
+    def __init__(self, rt: Runtime, options: SchedulerOptions | None = None, background: bool = False) -> None:
+        self.rt = rt
+        self.options = options or SchedulerOptions()
+        self.started_at = datetime.now(UTC)
+        self.totals: dict[str, int] = {"ticks": 0, "timers": 0, "convened": 0, "cancelled": 0, "mail_sent": 0}
+        self.last_error: str | None = None
+        self.lock: scheduling.HeldLock | None = None
+        self._stats_lock = threading.Lock()
+        kind = BackgroundScheduler if background else BlockingScheduler
+        self.aps: BaseScheduler = kind(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(3)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+
+    @property
+    def simulated(self) -> bool:
+        """True when time is the simulated clock: due moments are not wall-clock moments."""
+        return self.rt.settings.clock == "simulated"
+
+    def start(self) -> None:
+        """Run at once (catching up what fell due while nothing ran), then keep running; blocks unless background."""
+        now = datetime.now(UTC)
+        opts = self.options
+        self.aps.add_job(self.plan, "interval", seconds=opts.plan_seconds, id="plan", next_run_time=now)
+        self.aps.add_job(self.tick, "interval", seconds=opts.poll_seconds, id=DUE_JOB, next_run_time=now)
+        self.aps.add_job(self.beat, "interval", seconds=opts.heartbeat_seconds, id="heartbeat", next_run_time=now)
+        log.info("scheduler %s starting (poll %.1fs)", opts.name, opts.poll_seconds)
+        self.aps.start()
+
+    def stop(self, wait: bool = True) -> None:
+        """Finish the work in hand, record a last heartbeat and release the embedded lock."""
+        if self.aps.running:
+            self.aps.shutdown(wait=wait)
+        self.beat(stopped=True)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def tick(self) -> None:
+        """Run everything due now, then re-arm for the earliest due moment if it comes before the next poll."""
+        try:
+            report = run_due_work(self.rt, plan=False, before_commit=self.options.before_commit)
+            with self._stats_lock:
+                self.totals["ticks"] += 1
+                self.totals["timers"] += report.timers_fired
+                self.totals["convened"] += len(report.meetings_convened)
+                self.totals["cancelled"] += len(report.meetings_cancelled)
+                self.totals["mail_sent"] += report.mail.sent
+            self._rearm()
+        except Exception as exc:  # noqa: BLE001 - the scheduler must outlive a database hiccup
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            log.exception("scheduler tick failed")
+
+    def _rearm(self) -> None:
+        if self.simulated:
+            return
+        earliest = heads(self.rt).earliest
+        if earliest is None:
+            return
+        now = datetime.now(UTC)
+        if earliest - now >= timedelta(seconds=self.options.poll_seconds):
+            return
+        wake = max(earliest + WAKE_MARGIN, now + MIN_RESCHEDULE)
+        self.aps.modify_job(DUE_JOB, next_run_time=wake)
+
+    def plan(self) -> None:
+        """Create the coming weeks' meetings of every zone."""
+        try:
+            meetings.plan_meetings(self.rt)
+        except Exception as exc:  # noqa: BLE001 - planning is retried at the next run
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            log.exception("planning meetings failed")
+
+    def beat(self, stopped: bool = False) -> None:
+        """Record that this scheduler is alive, with its counters."""
+        with self._stats_lock:
+            details: dict[str, Any] = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started_at": self.started_at.isoformat(),
+                "clock": self.rt.settings.clock,
+                "now": self.rt.now().isoformat(),
+                "stopped": stopped,
+                "last_error": self.last_error,
+                **self.totals,
+            }
+        try:
+            scheduling.record_heartbeat(self.rt, self.options.name, details)
+        except Exception:  # noqa: BLE001 - a missed heartbeat is only a missed heartbeat
+            log.exception("recording the heartbeat failed")
+
+
+def run_scheduler(rt: Runtime, options: SchedulerOptions | None = None) -> Scheduler:
+    """Build a scheduler that blocks the calling thread when started (the `gol-workflow scheduler` process)."""
+    return Scheduler(rt, options, background=False)
+
+
+def start_embedded_scheduler(rt: Runtime, reloader: bool = False) -> Scheduler | None:
+    """Start a background scheduler inside the web process, unless one already runs for this database.
+
+    Under a reloader only the serving child starts one (not the watching parent); among several
+    web workers only the one that takes the database-wide lock does. Returns None when not started.
+    """
+    if not rt.settings.embedded_scheduler:
+        return None
+    if reloader and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return None
+    lock = scheduling.claim_embedded_slot(rt)
+    if lock is None:
+        log.info("an embedded scheduler already runs for this database: not starting another")
+        return None
+    scheduler = Scheduler(rt, SchedulerOptions(), background=True)
+    scheduler.lock = lock
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,178 @@
+"""The ordine del giorno of an equipe meeting: Italian text, an iCalendar invitation, queued for e-mail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from ..domain.zones import Zone
+from . import outbox
+from .meetings import SUBSTANTIAL_CHANGE, tz_of, zone_of
+from .runtime import Runtime, ServiceCall
+
+MEETING_LENGTH = timedelta(hours=2)
+PRODUCT_ID = "-//GOL Percorso 4//gol-workflow//IT"
+WEEKDAYS_IT = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
+MONTHS_IT = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
+             "settembre", "ottobre", "novembre", "dicembre")
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """An ordine del giorno, ready to be sent."""
+
+    subject: str
+    body: str
+    recipients: list[str]
+    invited_services: dict[str, list[str]]  # service id -> case ids it is invited for
+    ics: bytes
+
+
+def italian_datetime(moment: datetime) -> str:
+    """E.g. «martedì 13 gennaio 2026, ore 09:30»."""
+    return (f"{WEEKDAYS_IT[moment.weekday()]} {moment.day} {MONTHS_IT[moment.month - 1]} {moment.year}, "
+            f"ore {moment:%H:%M}")
+
+
+def person_name(case: Mapping[str, Any]) -> str:
+    """«Cognome Nome (CODICE FISCALE)» of an agenda item."""
+    person = case.get("beneficiario") or {}
+    name = " ".join(str(person.get(k) or "").strip() for k in ("cognome", "nome")).strip() or "(senza nome)"
+    code = str(person.get("codice_fiscale") or "").strip().upper()
+    return f"{name} ({code})" if code else name
+
+
+def _sorted_cases(cases: Mapping[str, Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return sorted(cases.values(), key=lambda c: person_name(c).lower())
+
+
+def invited_services(zone: Zone, cases: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Specialist services to invite, each with the cases (ids) it follows; only for particular needs."""
+    invited: dict[str, list[str]] = {}
+    for case in _sorted_cases(cases):
+        if not case.get("bisogni_particolari"):
+            continue
+        for service_id in case.get("servizi_specialistici") or []:
+            if zone.service(str(service_id)) is not None:
+                invited.setdefault(str(service_id), []).append(str(case["case_id"]))
+    return invited
+
+
+def recipients_of(zone: Zone, invited: Mapping[str, list[str]]) -> list[str]:
+    """The zone's SdS referents, then the invited services' referents, each address once."""
+    addresses: list[str] = []
+    for address in [*zone.referents, *(a for s in invited for a in zone.service(s).referents)]:  # type: ignore[union-attr]
+        if address.lower() not in {a.lower() for a in addresses}:
+            addresses.append(address)
+    return addresses
+
+
+def compose(zone: Zone, starts: datetime, place: str, cases: Mapping[str, Mapping[str, Any]],
+            meeting_id: str, sender: str, now: datetime) -> Agenda:
+    """The subject, Italian body, recipients and invitation of a meeting's ordine del giorno."""
+    invited = invited_services(zone, cases)
+    recipients = recipients_of(zone, invited)
+    if not recipients:
+        raise ValueError(f"zone {zone.id} has no equipe referents to send the agenda to")
+    when = italian_datetime(starts)
+    subject = f"Equipe GOL Percorso 4 – {zone.name} – ordine del giorno di {when}"
+    body = agenda_text(zone, when, place, cases, invited)
+    ics = invitation(zone, starts, place, body, meeting_id, recipients, sender, now)
+    return Agenda(subject, body, recipients, invited, ics)
+
+
+def agenda_text(zone: Zone, when: str, place: str, cases: Mapping[str, Mapping[str, Any]],
+          invited: Mapping[str, list[str]]) -> str:
+    """The Italian body of the ordine del giorno."""
+    names = {str(c["case_id"]): person_name(c) for c in cases.values()}
+    lines = [
+        "Gentili referenti,",
+        "",
+        f"l'equipe multidisciplinare GOL Percorso 4 «Lavoro e Inclusione» della {zone.name}"
+        + (f" ({zone.sds})" if zone.sds else "") + " è convocata per",
+        "",
+        f"  {when}",
+        f"  presso {place or 'sede da definire'}",
+        "",
+        "Ordine del giorno: valutazione integrata e scheda di esito per i seguenti beneficiari.",
+        "",
+    ]
+    for number, case in enumerate(_sorted_cases(cases), start=1):
+        notes = ["modifica sostanziale del progetto" if case.get("motivo") == SUBSTANTIAL_CHANGE
+                 else "prima valutazione"]
+        if not case.get("conosciuto_servizio_sociale"):
+            notes.append("partecipa la persona")
+        lines.append(f"  {number}. {person_name(case)} – {', '.join(notes)}")
+    lines.append("")
+    if invited:
+        lines.append("Servizi specialistici invitati:")
+        for service_id, case_ids in invited.items():
+            service = zone.service(service_id)
+            who = "; ".join(names[c] for c in case_ids)
+            lines.append(f"  - {service.name if service else service_id}, per: {who}")
+    else:
+        lines.append("Non sono invitati servizi specialistici.")
+    lines += ["", "In allegato l'invito per il calendario.", "",
+              "Messaggio inviato automaticamente dal servizio GOL Percorso 4: non rispondere a questo indirizzo."]
+    return "\n".join(lines) + "\n"
+
+
+def invitation(zone: Zone, starts: datetime, place: str, description: str, meeting_id: str,
+                recipients: list[str], sender: str, now: datetime) -> bytes:
+    """An iCalendar REQUEST for the meeting, its time zone included, every recipient an attendee."""
+    cal = Calendar()
+    cal.add("prodid", PRODUCT_ID)
+    cal.add("version", "2.0")
+    cal.add("method", "REQUEST")
+    event = Event()
+    event.add("uid", f"{meeting_id}@gol-workflow")
+    event.add("dtstamp", now)
+    event.add("dtstart", starts)
+    event.add("dtend", starts + MEETING_LENGTH)
+    event.add("summary", f"Equipe GOL Percorso 4 – {zone.name}")
+    event.add("location", place)
+    event.add("description", description)
+    event.add("sequence", 0)
+    organizer = vCalAddress(f"mailto:{sender}")
+    organizer.params["cn"] = vText(zone.sds or zone.name)
+    event["organizer"] = organizer
+    for address in recipients:
+        attendee = vCalAddress(f"mailto:{address}")
+        attendee.params.update({"role": vText("REQ-PARTICIPANT"), "partstat": vText("NEEDS-ACTION"),
+                                "rsvp": vText("TRUE")})
+        event.add("attendee", attendee, encode=0)
+    cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def equipe_invia_odg(call: ServiceCall) -> dict[str, Any]:
+    """Connector: compose the calling meeting's ordine del giorno and queue it for e-mail, once."""
+    rt: Runtime = call.runtime
+    data = call.data
+    zone = zone_of(rt, data.get("zona"))
+    meeting_id = str(data.get("riunione_id") or call.instance_id)
+    starts = datetime.fromisoformat(str(data["data_equipe"])).astimezone(tz_of(rt))
+    cases = data.get("casi") or {}
+    agenda = compose(zone, starts, str(data.get("luogo") or zone.location), cases, meeting_id,
+                     rt.settings.smtp.sender, call.now)
+    message_id = outbox.enqueue(
+        call.uow, call.now, rt.settings.smtp.sender,
+        outbox.Outgoing(
+            dedup_key=f"odg:{meeting_id}",
+            recipients=agenda.recipients,
+            subject=agenda.subject,
+            body=agenda.body,
+            attachments=[outbox.Attachment(f"equipe-{meeting_id}.ics", "text/calendar; method=REQUEST", agenda.ics)],
+        ),
+    )
+    return {
+        "outbox_id": message_id,
+        "destinatari": agenda.recipients,
+        "servizi_invitati": agenda.invited_services,
+        "accodato_il": call.now.astimezone(tz_of(rt)).isoformat(),
+    }

@@ -1,0 +1,60 @@
+"""Two operators completing the same task at the same moment: one wins, the other is told."""
+
+from __future__ import annotations
+
+import threading
+
+from gol_workflow.bootstrap import bootstrap
+from gol_workflow.domain.errors import Conflict
+from gol_workflow.domain.model import Actor
+from gol_workflow.services import instances as instance_service
+from gol_workflow.services import tasks as task_service
+from gol_workflow.services.runtime import Runtime
+from tests.conftest import ADMIN
+
+CPI_A = Actor(username="mario.rossi", role="cpi", zones=frozenset({"pistoiese"}))
+CPI_B = Actor(username="luca.verdi", role="cpi", zones=frozenset({"pistoiese"}))
+
+
+def test_concurrent_completions_give_one_success_and_one_conflict(test_processes: Runtime, settings, clock) -> None:
+    # Two runtimes = two web workers, each with its own connection pool and workflow cache.
+    worker_a, worker_b = test_processes, bootstrap(settings, clock=clock)
+    try:
+        for _ in range(15):
+            instance_id = instance_service.start_instance(worker_a, "five_steps", {"zona": "pistoiese"}, ADMIN)
+            with worker_a.uow(write=False) as uow:
+                task_id = uow.inbox.for_instance(instance_id)[0]["id"]
+            # Both workers have the workflow warm, as after showing the task page to both operators.
+            for rt in (worker_a, worker_b):
+                with rt.uow(write=False) as uow:
+                    rt.workflows.put(instance_id, uow.instances.header(instance_id)["row_version"],
+                                     rt.engine.load(rt.processes.get(uow, uow.instances.header(instance_id)["process_version_id"]).compiled,
+                                                    uow.instances.state(instance_id)))
+            barrier = threading.Barrier(2)
+            outcomes: list[str] = []
+
+            def complete(rt: Runtime, actor: Actor, note: str) -> None:
+                barrier.wait()
+                try:
+                    task_service.complete_task(rt, task_id, {"nota": note}, actor)
+                    outcomes.append("ok")
+                except Conflict as exc:
+                    outcomes.append(f"conflict: {exc.message}")
+
+            threads = [
+                threading.Thread(target=complete, args=(worker_a, CPI_A, "da A")),
+                threading.Thread(target=complete, args=(worker_b, CPI_B, "da B")),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(outcomes)[0] == "conflict: " + sorted(outcomes)[0].split(": ", 1)[1]
+            assert outcomes.count("ok") == 1, outcomes
+            with worker_a.uow(write=False) as uow:
+                names = [t["name"] for t in uow.inbox.for_instance(instance_id)]
+                completions = [e for e in uow.audit.for_instance(instance_id) if e["action"] == "task.completed"]
+            assert names == ["Passo 2"]
+            assert len(completions) == 1
+    finally:
+        worker_b.db.dispose()

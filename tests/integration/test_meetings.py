@@ -1,0 +1,255 @@
+"""The equipe agenda through the service layer: booking, the 5-day cut-off, convening, esito back to each case."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from gol_workflow.clock import ManualClock
+from gol_workflow.domain.errors import InvalidState
+from gol_workflow.services import equipe_agenda, meetings
+from gol_workflow.services import instances as instance_service
+from gol_workflow.services.due_work import run_due_work
+from gol_workflow.services.runtime import Runtime
+from tests.conftest import ADMIN, ROME, on_postgres
+from tests.integration.scheduling_support import (  # noqa: F401 - fixtures
+    agenda,
+    audit_actions,
+    complete_schede,
+    header,
+    meeting,
+    meeting_rt,
+    ready,
+    smtp_server,
+    start_case,
+)
+
+
+def at(clock: ManualClock, *args: int) -> datetime:
+    moment = datetime(*args, tzinfo=ROME)  # type: ignore[misc]
+    clock.set(moment)
+    return moment
+
+
+def case_data(rt: Runtime, case_id: str) -> dict:
+    with rt.uow(write=False) as uow:
+        return instance_service.read_workflow(rt, uow, case_id, lambda loaded: dict(loaded.handle.data()))
+
+
+def test_case_books_onto_the_next_meeting_of_its_zone(meeting_rt: Runtime) -> None:
+    rt = meeting_rt
+    case = start_case(rt, "nord", "rossi", bisogni_particolari=True, servizi_specialistici=["salute_mentale"],
+                      conosciuto_servizio_sociale=False)
+    assert agenda(rt, "nord-20260113") == [case]
+    booking = case_data(rt, case)["iscrizione"]
+    assert booking == {
+        "riunione_id": "nord-20260113",
+        "data_equipe": "2026-01-13T09:30:00+01:00",
+        "data_cutoff": "2026-01-08T09:30:00+01:00",
+        "luogo": "SdS Nord, sala riunioni, Pistoia",
+    }
+    assert header(rt, case)["current_step"] == "In attesa: Esito dell'equipe"
+    with rt.uow(write=False) as uow:
+        item = uow.meetings.agenda("nord-20260113")[0]["item"]
+    assert item == {
+        "case_id": case,
+        "beneficiario": {"codice_fiscale": "RSSMRA80A01G713N", "nome": "Mario", "cognome": "Rossi",
+                         "data_nascita": "1980-01-01"},
+        "bisogni_particolari": True,
+        "servizi_specialistici": ["salute_mentale"],
+        "conosciuto_servizio_sociale": False,
+        "motivo": "prima_valutazione",
+    }
+    assert [e["data"]["meeting"] for e in audit_actions(rt, "equipe.booked")] == ["nord-20260113"]
+
+
+def test_case_arriving_three_days_before_a_meeting_goes_to_the_following_one(meeting_rt: Runtime, clock) -> None:
+    rt = meeting_rt
+    at(clock, 2026, 1, 10, 11, 0)  # Saturday: the 13 January agenda closed on the 8th
+    case = start_case(rt, "nord", "rossi")
+    assert agenda(rt, "nord-20260120") == [case]
+    assert case_data(rt, case)["data_equipe"] == "2026-01-20T09:30:00+01:00"
+
+
+def test_fortnightly_zone_skips_the_week_in_between(meeting_rt: Runtime, clock) -> None:
+    rt = meeting_rt
+    at(clock, 2026, 1, 12, 9, 0)  # the 15 January cut-off (10th) has passed; no meeting on the 22nd
+    case = start_case(rt, "sud", "verdi")
+    assert case_data(rt, case)["iscrizione"]["riunione_id"] == "sud-20260129"
+
+
+def test_particular_needs_invite_the_specialist_service_only_when_flagged(meeting_rt: Runtime) -> None:
+    rt = meeting_rt
+    start_case(rt, "nord", "rossi", bisogni_particolari=False, servizi_specialistici=["dipendenze"])
+    with rt.uow(write=False) as uow:
+        assert uow.meetings.agenda("nord-20260113")[0]["item"]["servizi_specialistici"] == []
+
+
+def test_two_zones_in_the_same_week_have_their_own_agendas_and_mail(meeting_rt: Runtime, clock, smtp_server) -> None:
+    rt = meeting_rt
+    north = start_case(rt, "nord", "rossi")
+    south = start_case(rt, "sud", "bianchi")
+    at(clock, 2026, 1, 10, 12, 0)  # after both cut-offs (8th for nord, 10th 10:00 for sud)
+    report = run_due_work(rt)
+    assert sorted(report.meetings_convened) == ["nord-20260113", "sud-20260115"]
+    nord_meeting, sud_meeting = meeting(rt, "nord-20260113"), meeting(rt, "sud-20260115")
+    assert list(case_data(rt, nord_meeting["instance_id"])["casi"]) == [north]
+    assert list(case_data(rt, sud_meeting["instance_id"])["casi"]) == [south]
+    received = {tuple(rcpts): msg["Subject"] for _, rcpts, msg in smtp_server.mailbox.messages}
+    assert set(received) == {("equipe@sds-nord.example.it", "coordinamento@sds-nord.example.it"),
+                             ("equipe@sds-sud.example.it",)}
+
+
+def test_at_the_cutoff_the_meeting_is_convened_and_each_case_gets_its_esito(meeting_rt: Runtime, clock) -> None:
+    rt = meeting_rt
+    rossi = start_case(rt, "nord", "rossi", conosciuto_servizio_sociale=False)
+    bianchi = start_case(rt, "nord", "bianchi")
+    at(clock, 2026, 1, 8, 9, 29)
+    assert run_due_work(rt).meetings_convened == []
+    assert meeting(rt, "nord-20260113")["status"] == "planned"
+    at(clock, 2026, 1, 8, 9, 30)
+    assert run_due_work(rt).meetings_convened == ["nord-20260113"]
+    row = meeting(rt, "nord-20260113")
+    assert row["status"] == "convened" and row["instance_id"]
+    data = case_data(rt, row["instance_id"])
+    assert data["zona"] == "nord" and data["riunione_id"] == "nord-20260113" and set(data["casi"]) == {rossi, bianchi}
+    assert data["casi"][rossi]["motivo"] == "prima_valutazione"
+    assert data["invio_odg"]["destinatari"] == ["equipe@sds-nord.example.it", "coordinamento@sds-nord.example.it"]
+    assert ready(rt, row["instance_id"]) == []  # the equipe meets on the 13th, not before
+    assert meeting(rt, "nord-20260120")["status"] == "planned"  # a case arriving now would go there
+    at(clock, 2026, 1, 13, 9, 31)
+    run_due_work(rt)
+    schede = ready(rt, row["instance_id"])
+    assert sorted(t["beneficiary_name"] for t in schede) == ["Laura Bianchi", "Mario Rossi"]
+    assert {t["case_id"] for t in schede} == {rossi, bianchi}
+    assert complete_schede(rt, row["instance_id"]) == 2
+    assert case_data(rt, rossi)["esito_equipe"] == {"case_id": rossi, "decisione": "percorso di inclusione"}
+    assert header(rt, rossi)["current_step"] == "Attività del percorso"
+    assert header(rt, row["instance_id"])["status"] == "completed"
+    assert [m["status"] for m in equipe_agenda.meetings_of_case(rt, rossi)] == ["held"]
+
+
+def test_a_week_with_nothing_on_the_agenda_holds_no_meeting(meeting_rt: Runtime, clock, smtp_server) -> None:
+    rt = meeting_rt
+    meetings.plan_meetings(rt)
+    at(clock, 2026, 1, 9, 0, 0)
+    report = run_due_work(rt)
+    assert report.meetings_cancelled == ["nord-20260113"] and report.meetings_convened == []
+    assert meeting(rt, "nord-20260113")["instance_id"] is None
+    assert smtp_server.mailbox.messages == []
+    assert [m.id for m in equipe_agenda.upcoming_meetings(rt, "nord")][:1] == ["nord-20260120"]
+
+
+def test_a_terminated_case_is_left_off_the_agenda(meeting_rt: Runtime, clock) -> None:
+    rt = meeting_rt
+    gone = start_case(rt, "nord", "rossi")
+    instance_service.terminate(rt, gone, ADMIN, "trasferito")
+    at(clock, 2026, 1, 9, 0, 0)
+    assert run_due_work(rt).meetings_cancelled == ["nord-20260113"]
+
+
+def test_booking_again_is_idempotent_and_a_second_discussion_is_a_substantial_change(meeting_rt: Runtime,
+                                                                                    clock) -> None:
+    rt = meeting_rt
+    case = start_case(rt, "nord", "rossi")
+    data = case_data(rt, case)
+    with rt.uow() as uow:
+        again = meetings.book_in(rt, uow, data, case, rt.now())
+        uow.commit()
+    assert again["riunione_id"] == "nord-20260113" and agenda(rt, "nord-20260113") == [case]
+    at(clock, 2026, 1, 9, 0, 0)
+    run_due_work(rt)
+    at(clock, 2026, 3, 2, 10, 0)  # month 2: the project changes substantially
+    with rt.uow() as uow:
+        later = meetings.book_in(rt, uow, data, case, rt.now())
+        uow.commit()
+    assert later["riunione_id"] == "nord-20260310"
+    assert [(m["id"], m["reason"]) for m in equipe_agenda.meetings_of_case(rt, case)] == [
+        ("nord-20260113", "prima_valutazione"), ("nord-20260310", "modifica_sostanziale")]
+    with rt.uow() as uow:
+        asked = meetings.book_in(rt, uow, {**data, "motivo_equipe": "prima_valutazione", "case_id": "altro"},
+                                 "altro", rt.now())
+        uow.commit()
+    assert equipe_agenda.meetings_of_case(rt, "altro")[0]["reason"] == "prima_valutazione"
+    assert asked["riunione_id"] == "nord-20260310"
+
+
+def test_unknown_zone_or_service_stops_the_case_with_a_clear_error(meeting_rt: Runtime) -> None:
+    rt = meeting_rt
+    lost = start_case(rt, "atlantide", "rossi")
+    row = header(rt, lost)
+    assert row["status"] == "error" and "unknown zone 'atlantide'" in row["error"]["message"]
+    wrong = start_case(rt, "nord", "bianchi", bisogni_particolari=True, servizi_specialistici=["cardiologia"])
+    assert "no specialist service cardiologia" in header(rt, wrong)["error"]["message"]
+
+
+def test_a_meeting_that_cannot_start_is_retried_then_shown_failed(meeting_rt: Runtime, clock, monkeypatch) -> None:
+    rt = meeting_rt
+    start_case(rt, "nord", "rossi")
+    monkeypatch.setattr(meetings, "MEETING_PROCESS", "processo_mancante")
+    moment = at(clock, 2026, 1, 8, 9, 31)
+    for delay in (1, 5, 30):
+        assert run_due_work(rt).meetings_failed == ["nord-20260113"]
+        row = meeting(rt, "nord-20260113")
+        assert row["status"] == "planned" and row["due_at"] == moment + timedelta(minutes=delay)
+        assert "processo_mancante" in row["last_error"]
+        moment = row["due_at"]
+        clock.set(moment)
+    assert run_due_work(rt).meetings_failed == ["nord-20260113"]
+    assert meeting(rt, "nord-20260113")["status"] == "failed"
+    monkeypatch.undo()
+    equipe_agenda.retry_meeting(rt, "nord-20260113", ADMIN)
+    assert run_due_work(rt).meetings_convened == ["nord-20260113"]
+    with pytest.raises(InvalidState):
+        equipe_agenda.retry_meeting(rt, "nord-20260113", ADMIN)
+
+
+def test_planning_follows_the_zone_calendar_and_keeps_booked_meetings(meeting_rt: Runtime) -> None:
+    rt = meeting_rt
+    meetings.plan_meetings(rt)
+    views = equipe_agenda.upcoming_meetings(rt)
+    assert [v.id for v in views] == ["nord-20260113", "sud-20260115", "nord-20260120", "nord-20260127",
+                                     "sud-20260129", "nord-20260203"]
+    assert views[0].cutoff_at.isoformat() == "2026-01-08T09:30:00+01:00" and views[0].status == "planned"
+    booked = start_case(rt, "nord", "rossi")
+    rt.zones["nord"] = replace(rt.zones["nord"], weekday=2)  # the zone moves its equipe to Wednesday
+    meetings.plan_meetings(rt)
+    ids = [v.id for v in equipe_agenda.upcoming_meetings(rt, "nord")]
+    assert ids == ["nord-20260113", "nord-20260114", "nord-20260121", "nord-20260128", "nord-20260204"]
+    assert agenda(rt, "nord-20260113") == [booked]
+
+
+def test_invitation_download_lists_the_agenda(meeting_rt: Runtime) -> None:
+    rt = meeting_rt
+    start_case(rt, "nord", "rossi", bisogni_particolari=True, servizi_specialistici=["dipendenze"])
+    event = Calendar.from_ical(equipe_agenda.meeting_invitation(rt, "nord-20260113")).walk("VEVENT")[0]
+    assert event.decoded("dtstart") == datetime(2026, 1, 13, 9, 30, tzinfo=ROME)
+    assert "mailto:serd@asl-nord.example.it" in [str(a) for a in event["attendee"]]
+    assert "Rossi Mario" in str(event["description"])
+
+
+@pytest.mark.skipif(not on_postgres(), reason="row locks: PostgreSQL only (SQLite serialises writers)")
+def test_a_booking_racing_the_cutoff_job_lands_on_the_next_meeting(meeting_rt: Runtime, clock) -> None:
+    rt = meeting_rt
+    meetings.plan_meetings(rt)
+    at(clock, 2026, 1, 8, 9, 29, 59)
+    outcome: dict[str, str] = {}
+    with rt.uow() as convening:
+        assert convening.meetings.claim_due(datetime(2026, 1, 8, 9, 31, tzinfo=ROME), 1) == ["nord-20260113"]
+
+        def book() -> None:
+            outcome["case"] = start_case(rt, "nord", "rossi")
+
+        racer = threading.Thread(target=book)
+        racer.start()
+        time.sleep(0.5)
+        assert racer.is_alive()  # waits for the convening transaction
+        convening.meetings.update("nord-20260113", {"status": "cancelled"})
+        convening.commit()
+    racer.join(10)
+    assert agenda(rt, "nord-20260120") == [outcome["case"]]
