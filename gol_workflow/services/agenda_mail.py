@@ -51,7 +51,7 @@ def _sorted_cases(cases: Mapping[str, Mapping[str, Any]]) -> list[Mapping[str, A
 
 
 def invited_services(zone: Zone, cases: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
-    """Specialist services to invite, each with the cases (ids) it follows; only for particular needs."""
+    """Specialist services to invite (in the zone's order), each with the cases it follows; only for particular needs."""
     invited: dict[str, list[str]] = {}
     for case in _sorted_cases(cases):
         if not case.get("bisogni_particolari"):
@@ -59,7 +59,8 @@ def invited_services(zone: Zone, cases: Mapping[str, Mapping[str, Any]]) -> dict
         for service_id in case.get("servizi_specialistici") or []:
             if zone.service(str(service_id)) is not None:
                 invited.setdefault(str(service_id), []).append(str(case["case_id"]))
-    return invited
+    order = [service.id for service in zone.services]
+    return {service_id: invited[service_id] for service_id in order if service_id in invited}
 
 
 def recipients_of(zone: Zone, invited: Mapping[str, list[str]]) -> list[str]:
@@ -167,7 +168,7 @@ def equipe_invia_odg(call: ServiceCall) -> dict[str, Any]:
             recipients=agenda.recipients,
             subject=agenda.subject,
             body=agenda.body,
-            attachments=[outbox.Attachment(f"equipe-{meeting_id}.ics", "text/calendar; method=REQUEST", agenda.ics)],
+            attachments=[outbox.Attachment(f"equipe-{meeting_id}.ics", "text/calendar; charset=utf-8; method=REQUEST", agenda.ics)],
         ),
     )
     return {

@@ -1,0 +1,152 @@
+"""The ordine del giorno by e-mail through a real SMTP server on loopback; the outbox loses nothing, sends once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+import pytest
+from icalendar import Calendar
+
+from gol_workflow.domain.errors import InvalidState
+from gol_workflow.services import outbox
+from gol_workflow.services.due_work import run_due_work
+from gol_workflow.services.runtime import Runtime
+from tests.conftest import ADMIN, ROME
+from tests.integration.scheduling_support import (  # noqa: F401 - fixtures
+    SENDER,
+    SmtpServer,
+    audit_actions,
+    meeting_rt,
+    smtp_server,
+    start_case,
+)
+
+
+def convene_first_meeting(rt: Runtime, clock) -> None:
+    start_case(rt, "nord", "rossi", bisogni_particolari=True, servizi_specialistici=["salute_mentale"],
+               conosciuto_servizio_sociale=False)
+    start_case(rt, "nord", "bianchi", bisogni_particolari=True, servizi_specialistici=["dipendenze", "salute_mentale"])
+    start_case(rt, "nord", "verdi")
+    clock.set(datetime(2026, 1, 8, 9, 30, tzinfo=ROME))
+
+
+def only_message(server: SmtpServer) -> tuple[str, list[str], EmailMessage]:
+    assert len(server.mailbox.messages) == 1, [m[2]["Subject"] for m in server.mailbox.messages]
+    return server.mailbox.messages[0]
+
+
+def test_the_agenda_arrives_with_names_services_and_a_calendar_invitation(meeting_rt: Runtime, clock,
+                                                                          smtp_server: SmtpServer) -> None:
+    rt = meeting_rt
+    convene_first_meeting(rt, clock)
+    report = run_due_work(rt)
+    assert report.meetings_convened == ["nord-20260113"] and report.mail.sent == 1
+    sender, recipients, message = only_message(smtp_server)
+    assert sender == SENDER
+    assert recipients == ["equipe@sds-nord.example.it", "coordinamento@sds-nord.example.it",
+                          "ufsma@asl-nord.example.it", "serd@asl-nord.example.it"]
+    assert message["Subject"] == "Equipe GOL Percorso 4 – Zona Nord – ordine del giorno di martedì 13 gennaio 2026, ore 09:30"
+    body = message.get_body(("plain",)).get_content()
+    assert "martedì 13 gennaio 2026, ore 09:30" in body and "presso SdS Nord, sala riunioni, Pistoia" in body
+    assert "1. Bianchi Laura (BNCLRA85M41G713K) – prima valutazione" in body
+    assert "2. Rossi Mario (RSSMRA80A01G713N) – prima valutazione, partecipa la persona" in body
+    assert "3. Verdi Giuseppe (VRDGPP70C10E715S) – prima valutazione" in body
+    assert "Salute mentale adulti, per: Bianchi Laura (BNCLRA85M41G713K); Rossi Mario (RSSMRA80A01G713N)" in body
+    assert "Dipendenze (SerD), per: Bianchi Laura (BNCLRA85M41G713K)" in body
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar" and attachment.get_param("method") == "REQUEST"
+    assert attachment.get_filename() == "equipe-nord-20260113.ics"
+    event = Calendar.from_ical(attachment.get_content()).walk("VEVENT")[0]
+    assert event["dtstart"].params["TZID"] == "Europe/Rome"
+    assert event.decoded("dtstart") == datetime(2026, 1, 13, 9, 30, tzinfo=ROME)
+    assert event.decoded("dtstart").utcoffset() == timedelta(hours=1)
+    assert str(event["summary"]) == "Equipe GOL Percorso 4 – Zona Nord"
+    assert str(event["location"]) == "SdS Nord, sala riunioni, Pistoia"
+    assert sorted(str(a) for a in event["attendee"]) == sorted(f"mailto:{r}" for r in recipients)
+    assert str(event["uid"]) == "nord-20260113@gol-workflow"
+    [row] = outbox.list_messages(rt)
+    assert row["status"] == "sent" and row["message_id"] == message["Message-ID"] and row["attempts"] == 1
+
+
+def test_an_unreachable_server_keeps_the_message_and_sends_it_once_when_back(meeting_rt: Runtime, clock,
+                                                                              smtp_server: SmtpServer) -> None:
+    rt = meeting_rt
+    smtp_server.stop()
+    convene_first_meeting(rt, clock)
+    run_due_work(rt)
+    seen: list[tuple[int, datetime]] = []
+    for _ in range(4):
+        [row] = outbox.list_messages(rt)
+        assert row["status"] == "pending" and "cannot reach the mail server" in row["last_error"]
+        seen.append((row["attempts"], row["next_attempt_at"]))
+        clock.set(row["next_attempt_at"])
+        assert run_due_work(rt).mail.retrying == 1
+    attempts = [a for a, _ in seen]
+    gaps = [later - earlier for (_, earlier), (_, later) in zip(seen, seen[1:], strict=False)]
+    assert attempts == [1, 2, 3, 4]
+    assert gaps == [timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]  # back-off grows
+    smtp_server.start()
+    [row] = outbox.list_messages(rt)
+    clock.set(row["next_attempt_at"])
+    assert run_due_work(rt).mail.sent == 1
+    clock.set(clock.now() + timedelta(days=1))
+    assert run_due_work(rt).mail.sent == 0
+    only_message(smtp_server)
+    assert outbox.counts(rt) == {"pending": 0, "sending": 0, "sent": 1, "failed": 0}
+    assert len(audit_actions(rt, "mail.sent")) == 1
+
+
+def test_nothing_is_sent_before_the_cutoff(meeting_rt: Runtime, clock, smtp_server: SmtpServer) -> None:
+    rt = meeting_rt
+    convene_first_meeting(rt, clock)
+    clock.set(datetime(2026, 1, 8, 9, 29, tzinfo=ROME))
+    run_due_work(rt)
+    assert smtp_server.mailbox.messages == [] and outbox.list_messages(rt) == []
+
+
+def test_a_message_the_server_refuses_for_good_waits_for_the_admin(meeting_rt: Runtime, clock,
+                                                                    smtp_server: SmtpServer) -> None:
+    rt = meeting_rt
+
+    async def refuse(server, session, envelope, address, options):  # noqa: ANN001
+        return "550 5.1.1 mailbox unavailable"
+
+    smtp_server.mailbox.handle_RCPT = refuse  # type: ignore[attr-defined]
+    convene_first_meeting(rt, clock)
+    assert run_due_work(rt).mail.failed == 1
+    [row] = outbox.list_messages(rt, "failed")
+    assert "550" in row["last_error"] and row["next_attempt_at"] is None
+    clock.set(clock.now() + timedelta(hours=3))
+    assert run_due_work(rt).mail.failed == 0  # not retried on its own
+    del smtp_server.mailbox.handle_RCPT  # type: ignore[attr-defined]
+    outbox.retry_message(rt, row["id"], ADMIN)
+    assert run_due_work(rt).mail.sent == 1
+    only_message(smtp_server)
+    with pytest.raises(InvalidState):
+        outbox.retry_message(rt, row["id"], ADMIN)
+
+
+def test_a_send_interrupted_mid_way_is_taken_over_after_the_lease(meeting_rt: Runtime, clock,
+                                                                  smtp_server: SmtpServer) -> None:
+    rt = meeting_rt
+    convene_first_meeting(rt, clock)
+    run_due_work(rt, mail=False)
+    with rt.uow() as uow:  # a sender claims the message, then dies before settling it
+        [claimed] = uow.outbox.claim_due(rt.now(), rt.now() + outbox.LEASE, 10)
+        uow.commit()
+    assert run_due_work(rt).mail.sent == 0  # still leased to the dead sender
+    clock.set(rt.now() + outbox.LEASE)
+    assert run_due_work(rt).mail.sent == 1
+    _, _, message = only_message(smtp_server)
+    assert message["Message-ID"] == claimed["message_id"]  # a resend carries the same Message-ID
+
+
+def test_queueing_the_same_agenda_twice_keeps_one_message(meeting_rt: Runtime) -> None:
+    rt = meeting_rt
+    message = outbox.Outgoing("odg:prova", ["a@example.it"], "Oggetto", "Testo")
+    with rt.uow() as uow:
+        first = outbox.enqueue(uow, rt.now(), SENDER, message)
+        second = outbox.enqueue(uow, rt.now(), SENDER, message)
+        uow.commit()
+    assert first == second and len(outbox.list_messages(rt)) == 1
