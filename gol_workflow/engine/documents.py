@@ -37,7 +37,9 @@ _NOT_OWNERS = frozenset(
         "script",
     }
 )
-_FRAME_NAMES = ("node", "element", "sequence_flow_node", "event", "data_store", "param_node", "prop_node")
+_FRAME_NAMES = (
+    "node", "element", "ruleElement", "sequence_flow_node", "event", "data_store", "param_node", "prop_node",
+)
 _QUOTED = re.compile(r"""['"“«]([^'"”»\n]{1,200})['"”»]""")
 _NAMED = re.compile(r"\b(?:with name|named|with id|identifier)\s+['\"]?([^\s'\",.]+(?:\s[^\s'\",.]+)*?)['\"]?\s+(?:has|is|was)\b")
 
@@ -132,11 +134,15 @@ class Document:
         return None
 
 
+def _can_own(node: etree._Element) -> bool:
+    return is_model_element(node) or (isinstance(node.tag, str) and ("/DI}" in node.tag or "DMNDI" in node.tag))
+
+
 def owner(node: etree._Element) -> etree._Element:
     """The model element a nested expression or definition belongs to (a task, event, flow, DMN cell)."""
     current: etree._Element | None = node
     while current is not None:
-        if current.get("id") and is_model_element(current) and local_name(current) not in _NOT_OWNERS:
+        if current.get("id") and _can_own(current) and local_name(current) not in _NOT_OWNERS:
             return current
         current = current.getparent()
     return node
@@ -150,7 +156,7 @@ def owner_id(node: etree._Element) -> str | None:
 def _element_in(local_vars: dict[str, object]) -> etree._Element | None:
     preferred = [local_vars.get(name) for name in _FRAME_NAMES]
     for value in [*preferred, getattr(local_vars.get("self"), "node", None), *local_vars.values()]:
-        if isinstance(value, etree._Element) and value.get("id") and value.getparent() is not None:
+        if isinstance(value, etree._Element) and value.getparent() is not None:
             return value
     return None
 

@@ -69,10 +69,11 @@ def _task_problems(doc: Document, node: etree._Element, lanes: dict[str, etree._
     element = node.get("id")
     line = node.sourceline
     lane = _lane_of(node, lanes)
+    kind = "user task" if local_name(node) == "userTask" else "manual task"
     if lane is None:
-        yield Problem(doc.name, line, element, "user task is not in a lane: draw it in the lane of the service that works it")
+        yield Problem(doc.name, line, element, f"{kind} is not in a lane: draw it in the lane of the service that works it")
     elif not lane.get("name"):
-        yield Problem(doc.name, line, element, f"user task is in lane {lane.get('id')}, which has no name")
+        yield Problem(doc.name, line, element, f"{kind} is in lane {lane.get('id')}, which has no name")
     elif ctx.lanes is not None and lane.get("name") not in ctx.lanes:
         known = ", ".join(sorted(ctx.lanes)) or "none"
         message = f"lane '{lane.get('name')}' is not a lane the service knows ({known}): no operator could work this task"
@@ -159,9 +160,29 @@ def _service_problems(doc: Document, task: etree._Element, ctx: RuleContext) -> 
             yield Problem(doc.name, param.sourceline, element, message)
 
 
+def _defined(docs: Collection[Document]) -> tuple[set[str], set[str]]:
+    processes = {p.get("id") for doc in docs if doc.is_bpmn for p in doc.iter_bpmn("process")}
+    decisions = {d.get("id") for doc in docs if doc.is_dmn for d in doc.root if local_name(d) == "decision"}
+    return {p for p in processes if p}, {d for d in decisions if d}
+
+
+def _reference_problems(doc: Document, node: etree._Element, processes: set[str], decisions: set[str]) -> Iterator[Problem]:
+    kind = local_name(node)
+    if kind == "callActivity" and node.get("calledElement") and node.get("calledElement") not in processes:
+        message = f"called process '{node.get('calledElement')}' is not defined in the files validated together"
+        yield Problem(doc.name, node.sourceline, node.get("id"), message)
+    elif kind == "businessRuleTask":
+        for ref in node.iter(f"{{{SPIFF_NS}}}calledDecisionId"):
+            decision = (ref.text or "").strip()
+            if decision not in decisions:
+                message = f"decision '{decision}' is not defined in the DMN files validated together"
+                yield Problem(doc.name, ref.sourceline, node.get("id"), message)
+
+
 def check_project_rules(docs: Collection[Document], ctx: RuleContext) -> list[Problem]:
-    """Lanes and forms of user tasks, gateway conditions and service operators, in executable processes."""
+    """Lanes and forms of user tasks, gateway conditions, service operators and references, in executable processes."""
     problems: list[Problem] = []
+    processes, decisions = _defined(docs)
     for doc in docs:
         if not doc.is_bpmn:
             continue
@@ -178,6 +199,8 @@ def check_project_rules(docs: Collection[Document], ctx: RuleContext) -> list[Pr
                     problems.extend(_gateway_problems(doc, node, outgoing.get(node.get("id") or "", [])))
                 elif kind == "serviceTask":
                     problems.extend(_service_problems(doc, node, ctx))
+                elif kind in ("callActivity", "businessRuleTask"):
+                    problems.extend(_reference_problems(doc, node, processes, decisions))
     return problems
 
 

@@ -12,7 +12,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from ..domain.model import Problem
-from .documents import Document
+from .documents import Document, owner_id
 
 MAX_SCHEMA_ERRORS = 20
 DMN_13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"
@@ -61,9 +61,7 @@ def _element_at(doc: Document, path: str | None, line: int) -> str | None:
         node = found[0] if found and isinstance(found[0], etree._Element) else None
     if node is None:
         node = next((n for n in doc.root.iter(etree.Element) if n.sourceline == line), None)
-    while node is not None and not node.get("id"):
-        node = node.getparent()
-    return node.get("id") if node is not None else None
+    return owner_id(node) if node is not None else None
 
 
 def _schema_for(doc: Document) -> etree.XMLSchema | None:

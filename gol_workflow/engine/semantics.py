@@ -7,6 +7,8 @@ support. Each failure here becomes a `Problem` placed on the element it concerns
 
 from __future__ import annotations
 
+import re
+import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -29,11 +31,46 @@ class Semantics:
     problems: list[Problem] = field(default_factory=list)
 
 
+_ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
+_UNSUPPORTED = re.compile(r"NotImplementedError\('([^'%]*)")
+_HINTS = {
+    "Multiple outgoing flows are not supported": " (split the flows with a gateway)",
+    "has no implementation": " (data stores are not supported: keep the data in the case)",
+    "Expected a Message node": " (its messageRef names no bpmn:message)",
+    "Expected a Signal node": " (its signalRef names no bpmn:signal)",
+    "Expected an error node": " (its errorRef names no bpmn:error)",
+}
+_WRAPPED = re.compile(r"^(\w+(?:Error|Exception))\((.*)\)\.?$")
+MAX_MESSAGE = 300
+
+
+def _intended_message(exc: BaseException) -> str | None:
+    """SpiffWorkflow sometimes fails while raising its own error: recover the message it meant."""
+    context = exc.__context__
+    if not isinstance(context, TypeError) or "raise_validation_exception" not in str(context):
+        return None
+    for frame in reversed(traceback.extract_tb(context.__traceback__)):
+        found = re.search(r"raise_validation_exception\(\s*['\"]([^'\"]+)", frame.line or "")
+        if found:
+            return found.group(1)
+    return None
+
+
 def _message(exc: BaseException) -> str:
-    text = str(exc.args[0]) if exc.args else ""
+    first = exc.args[0] if exc.args else ""
+    text = _intended_message(exc) or (repr(first) if isinstance(exc, KeyError) else str(first))
     notes = getattr(exc, "notes", None) or getattr(exc, "__notes__", None) or []
     text = " ".join([text.rstrip(". ") + "." if notes else text, *map(str, notes)]).strip()
-    text = " ".join(text.split()) or exc.__class__.__name__
+    text = _ELEMENT_REPR.sub(r"bpmn:\1", " ".join(text.split())) or exc.__class__.__name__
+    wrapped = _WRAPPED.match(text)
+    if wrapped and wrapped.group(1) != "NotImplementedError":
+        text = f"unsupported or malformed construct ({wrapped.group(1)}: {wrapped.group(2)})"
+    unsupported = _UNSUPPORTED.match(text)
+    if unsupported:
+        text = unsupported.group(1).strip(": ")
+    text += "".join(hint for key, hint in _HINTS.items() if key in text)
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 1] + "…"
     if isinstance(exc, SpiffWorkflowException):
         return text
     if isinstance(exc, RecursionError):

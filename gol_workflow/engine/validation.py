@@ -54,7 +54,21 @@ def _doctype_problem(name: str, content: bytes) -> Problem:
     return Problem(name, line, None, message)
 
 
+def _declares_doctype(content: bytes) -> bool:
+    """True when the prolog (before the root element) holds a DOCTYPE: refused before any parsing."""
+    rest = content.lstrip(b"\xef\xbb\xbf \t\r\n")
+    while rest.startswith((b"<?", b"<!--")):
+        closing = b"?>" if rest.startswith(b"<?") else b"-->"
+        end = rest.find(closing)
+        if end < 0:
+            return False
+        rest = rest[end + len(closing) :].lstrip(b" \t\r\n")
+    return rest.startswith(b"<!DOCTYPE")
+
+
 def _read(name: str, content: bytes) -> Document | Problem:
+    if _declares_doctype(content):
+        return _doctype_problem(name, content)
     try:
         root = parse_xml(content)
     except XmlRejected as exc:

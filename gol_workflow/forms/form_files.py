@@ -41,6 +41,27 @@ def line_of_path(text: str, path: list[Any]) -> int:
     return text.count("\n", 0, position) + 1
 
 
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"\s*:?|[{}\[\]]')
+
+
+def _duplicate_line(text: str) -> int:
+    """The line of the first key repeated inside one object."""
+    stack: list[set[str]] = []
+    for token in _TOKEN.finditer(text):
+        value = token.group()
+        if value in "{[":
+            stack.append(set())
+        elif value in "}]":
+            if stack:
+                stack.pop()
+        elif value.endswith(":") and stack:
+            key = value.rstrip(": \t\r\n")
+            if key in stack[-1]:
+                return text.count("\n", 0, token.start()) + 1
+            stack[-1].add(key)
+    return 1
+
+
 def _load(name: str, content: bytes) -> tuple[Any, str, Problem | None]:
     try:
         text = content.decode("utf-8-sig")
@@ -51,8 +72,7 @@ def _load(name: str, content: bytes) -> tuple[Any, str, Problem | None]:
         return json.loads(text, object_pairs_hook=_no_duplicates), text, None
     except _DuplicateKey as exc:
         key = str(exc)
-        line = line_of_path(text, [key])
-        return None, text, Problem(name, line, key, f'key "{key}" appears twice in the same object')
+        return None, text, Problem(name, _duplicate_line(text), key, f'key "{key}" appears twice in the same object')
     except json.JSONDecodeError as exc:
         return None, text, Problem(name, exc.lineno, None, f"not valid JSON: {exc.msg} (column {exc.colno})")
     except RecursionError:
