@@ -97,33 +97,32 @@ def _fresh_postgres(url: str) -> str:
     return url
 
 
-def best_of(runs: int, measure: Callable[[], float]) -> float:
-    """Median of several runs (the machine is shared; medians are steadier)."""
-    return statistics.median(measure() for _ in range(runs))
-
-
 def main() -> int:
-    """Run the three measurements and print the figures."""
+    """Run the measurements interleaved (raw, SQLite, PostgreSQL, again...) and print medians."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lifecycles", type=int, default=300)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/gol_bench_engine")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/gol_bench_engine",
+                        help="PostgreSQL URL of a scratch database (dropped and recreated); '' to skip")
     args = parser.parse_args()
     n = args.lifecycles
-    raw = best_of(args.runs, lambda: raw_lifecycles(n))
+    raw: list[float] = []
+    sqlite: list[float] = []
+    postgres: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        sqlite = best_of(
-            args.runs,
-            lambda: persisted_lifecycles(f"sqlite:///{tempfile.mkdtemp(dir=tmp)}/bench.sqlite3", n, Path(tmp)),
-        )
-        postgres = None
-        if args.postgres:
-            postgres = best_of(args.runs, lambda: persisted_lifecycles(_fresh_postgres(args.postgres), n, Path(tmp)))
-    print(f"lifecycles per run: {n} (start + 5 user tasks), median of {args.runs} runs")
-    print(f"raw SpiffWorkflow in memory : {raw:8.1f} lifecycles/s")
-    print(f"persisted on SQLite         : {sqlite:8.1f} lifecycles/s  = {sqlite / raw:6.1%} of raw (target >= 20%)")
-    if postgres is not None:
-        print(f"persisted on PostgreSQL     : {postgres:8.1f} lifecycles/s  = {postgres / raw:6.1%} of raw (target >= 12%)")
+        for run in range(args.runs):
+            # Interleaved so that load from anything else on the machine hits every series alike.
+            raw.append(raw_lifecycles(n))
+            sqlite.append(persisted_lifecycles(f"sqlite:///{tmp}/bench-{run}.sqlite3", n, Path(tmp)))
+            if args.postgres:
+                postgres.append(persisted_lifecycles(_fresh_postgres(args.postgres), n, Path(tmp)))
+    r, s = statistics.median(raw), statistics.median(sqlite)
+    print(f"lifecycles per run: {n} (start + 5 user tasks), median of {args.runs} interleaved runs")
+    print(f"raw SpiffWorkflow in memory : {r:8.1f} lifecycles/s")
+    print(f"persisted on SQLite         : {s:8.1f} lifecycles/s  = {s / r:6.1%} of raw (target >= 20%)")
+    if postgres:
+        p = statistics.median(postgres)
+        print(f"persisted on PostgreSQL     : {p:8.1f} lifecycles/s  = {p / r:6.1%} of raw (target >= 12%)")
     return 0
 
 

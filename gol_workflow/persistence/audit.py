@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, RowMapping, insert, select
+from sqlalchemy import Connection, RowMapping, select
 
+from .fastpath import FastWriter
 from .tables import audit_events
-
-
-@cache
-def _insert_stmt() -> Insert:
-    return insert(audit_events)
 
 
 class AuditRepository:
@@ -34,17 +29,19 @@ class AuditRepository:
         data: Any = None,
     ) -> None:
         """Append one event."""
-        self.conn.execute(
-            _insert_stmt(),
-            {
-                "at": at,
-                "actor": actor,
-                "action": action,
-                "instance_id": instance_id,
-                "task_id": task_id,
-                "element_id": element_id,
-                "data": data,
-            },
+        FastWriter(self.conn).insert(
+            audit_events,
+            [
+                {
+                    "at": at,
+                    "actor": actor,
+                    "action": action,
+                    "instance_id": instance_id,
+                    "task_id": task_id,
+                    "element_id": element_id,
+                    "data": data,
+                }
+            ],
         )
 
     def task_completed(self, task_id: str) -> bool:
@@ -64,7 +61,9 @@ class AuditRepository:
         )
         return self.conn.execute(stmt).mappings().all()
 
-    def recent(self, limit: int = 100, action_prefix: str | None = None) -> Sequence[RowMapping]:
+    def recent(
+        self, limit: int = 100, action_prefix: str | None = None
+    ) -> Sequence[RowMapping]:
         """Most recent events, newest first."""
         stmt = select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)
         if action_prefix:

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Insert, RowMapping, Select, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, Select, bindparam, delete, select, update
 
+from .fastpath import FastWriter
 from .instances import HEADER_COLUMNS
 from .tables import instances, tasks
 
@@ -24,14 +25,6 @@ def _task_with_instance_stmt() -> Select[Any]:
     )
 
 
-@cache
-def _insert_stmt() -> Insert:
-    return insert(tasks)
-
-
-@cache
-def _delete_stmt() -> Delete:
-    return delete(tasks).where(tasks.c.id == bindparam("b_id"))
 
 
 class InboxRepository:
@@ -60,14 +53,11 @@ class InboxRepository:
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Insert new ready tasks."""
-        if rows:
-            self.conn.execute(_insert_stmt(), rows)
+        FastWriter(self.conn).insert(tasks, rows)
 
     def remove(self, task_ids: Iterable[str]) -> None:
         """Delete tasks that are no longer ready."""
-        params = [{"b_id": task_id} for task_id in task_ids]
-        if params:
-            self.conn.execute(_delete_stmt(), params)
+        FastWriter(self.conn).delete_tasks(task_ids)
 
     def remove_instance(self, instance_id: str) -> None:
         """Delete every task of an instance."""

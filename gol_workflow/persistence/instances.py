@@ -7,8 +7,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Insert, RowMapping, Select, Update, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Delete, RowMapping, Select, bindparam, delete, insert, select
 
+from .fastpath import FastWriter
 from .tables import instances, pending_messages, subscriptions
 
 HEADER_COLUMNS = [c for c in instances.c if c.name != "state"]
@@ -28,18 +29,6 @@ def _state_stmt() -> Select[Any]:
 
 
 @cache
-def _update_stmt() -> Update:
-    return update(instances).where(
-        instances.c.id == bindparam("b_id"), instances.c.row_version == bindparam("b_version")
-    )
-
-
-@cache
-def _insert_stmt() -> Insert:
-    return insert(instances)
-
-
-@cache
 def _delete_subscription_stmt() -> Delete:
     return delete(subscriptions).where(
         subscriptions.c.instance_id == bindparam("b_instance"),
@@ -54,10 +43,11 @@ class InstanceRepository:
     def __init__(self, conn: Connection, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
+        self._fast = FastWriter(conn)
 
     def add(self, values: dict[str, Any]) -> None:
         """Insert a new instance."""
-        self.conn.execute(_insert_stmt(), values)
+        self._fast.insert(instances, [values])
 
     def header(self, instance_id: str, lock: bool = False) -> RowMapping | None:
         """An instance without its state."""
@@ -77,8 +67,7 @@ class InstanceRepository:
 
     def update(self, instance_id: str, expected_version: int, values: dict[str, Any]) -> bool:
         """Write new values if nobody else wrote first; bumps the row version."""
-        params = {**values, "row_version": expected_version + 1, "b_id": instance_id, "b_version": expected_version}
-        return self.conn.execute(_update_stmt(), params).rowcount == 1
+        return self._fast.update_instance(instance_id, expected_version, values)
 
     def claim_due(self, now: datetime, limit: int) -> list[str]:
         """Ids of instances whose next timer is due, locked for this transaction where possible."""
