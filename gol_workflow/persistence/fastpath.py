@@ -122,16 +122,26 @@ class FastWriter:
         finally:
             cursor.close()
 
-    def update_instance(self, instance_id: str, expected_version: int, values: Mapping[str, Any]) -> bool:
-        """Optimistic update of one instance row; False when someone else wrote first."""
+    def update_instance(
+        self, instance_id: str, expected_version: int, values: Mapping[str, Any]
+    ) -> Callable[[], bool]:
+        """Optimistic update of one instance row.
+
+        Returns a check that answers False when someone else wrote first; in pipeline mode
+        call it only after the pipeline has ended.
+        """
         params = {**values, "row_version": expected_version + 1, "b_id": instance_id, "b_version": expected_version}
         statement = _update_instance(tuple(k for k in params if not k.startswith("b_")), self._dialect)
         cursor = self._cursor()
-        try:
-            cursor.execute(statement.sql, statement.row(params))
-            return cursor.rowcount == 1
-        finally:
-            cursor.close()
+        cursor.execute(statement.sql, statement.row(params))
+
+        def updated() -> bool:
+            try:
+                return bool(cursor.rowcount == 1)
+            finally:
+                cursor.close()
+
+        return updated
 
     def delete_tasks(self, task_ids: Iterable[str]) -> None:
         """Delete inbox rows by id."""

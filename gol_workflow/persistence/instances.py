@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -67,6 +67,10 @@ class InstanceRepository:
 
     def update(self, instance_id: str, expected_version: int, values: dict[str, Any]) -> bool:
         """Write new values if nobody else wrote first; bumps the row version."""
+        return self._fast.update_instance(instance_id, expected_version, values)()
+
+    def update_deferred(self, instance_id: str, expected_version: int, values: dict[str, Any]) -> Callable[[], bool]:
+        """Like `update`, answering later (inside `UnitOfWork.pipeline`)."""
         return self._fast.update_instance(instance_id, expected_version, values)
 
     def claim_due(self, now: datetime, limit: int) -> list[str]:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from .agenda import AgendaRepository
 from .attachments import AttachmentRepository
 from .audit import AuditRepository
+from .bookings import BookingRepository
 from .inbox import InboxRepository
 from .case_search import CaseSearch
 from .inbox_search import InboxSearch
@@ -22,22 +25,14 @@ from .users import UserRepository
 from .versions import VersionRepository
 
 
+class DuplicateRow(Exception):
+    """A write collided with a row another transaction wrote (usually a concurrent step)."""
+
+
 class UnitOfWork:
-    """Opens a connection and a transaction; repositories share it."""
+    """Opens a connection and a transaction; repositories share it and are built on first use."""
 
     conn: Connection
-    versions: VersionRepository
-    instances: InstanceRepository
-    inbox: InboxRepository
-    audit: AuditRepository
-    system: SystemRepository
-    meetings: MeetingRepository
-    outbox: OutboxRepository
-    users: UserRepository
-    attachments: AttachmentRepository
-    inbox_search: InboxSearch
-    case_search: CaseSearch
-    agenda: AgendaRepository
 
     def __init__(self, engine: Engine, write: bool = True) -> None:
         self._engine = engine
@@ -52,19 +47,75 @@ class UnitOfWork:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         self.conn = conn
         conn.begin()
-        self.versions = VersionRepository(conn)
-        self.instances = InstanceRepository(conn, self.dialect)
-        self.inbox = InboxRepository(conn)
-        self.audit = AuditRepository(conn)
-        self.system = SystemRepository(conn)
-        self.meetings = MeetingRepository(conn, self.dialect)
-        self.outbox = OutboxRepository(conn, self.dialect)
-        self.users = UserRepository(conn)
-        self.attachments = AttachmentRepository(conn)
-        self.inbox_search = InboxSearch(conn)
-        self.case_search = CaseSearch(conn)
-        self.agenda = AgendaRepository(conn)
         return self
+
+    @cached_property
+    def versions(self) -> VersionRepository:
+        return VersionRepository(self.conn)
+
+    @cached_property
+    def instances(self) -> InstanceRepository:
+        return InstanceRepository(self.conn, self.dialect)
+
+    @cached_property
+    def inbox(self) -> InboxRepository:
+        return InboxRepository(self.conn)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.conn)
+
+    @cached_property
+    def system(self) -> SystemRepository:
+        return SystemRepository(self.conn)
+
+    @cached_property
+    def meetings(self) -> MeetingRepository:
+        return MeetingRepository(self.conn, self.dialect)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.conn, self.dialect)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.conn)
+
+    @cached_property
+    def attachments(self) -> AttachmentRepository:
+        return AttachmentRepository(self.conn)
+
+    @cached_property
+    def bookings(self) -> BookingRepository:
+        return BookingRepository(self.conn)
+
+    @cached_property
+    def inbox_search(self) -> InboxSearch:
+        return InboxSearch(self.conn)
+
+    @cached_property
+    def case_search(self) -> CaseSearch:
+        return CaseSearch(self.conn)
+
+    @cached_property
+    def agenda(self) -> AgendaRepository:
+        return AgendaRepository(self.conn)
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Send the writes of the block in one round trip (PostgreSQL pipeline mode; no-op on SQLite).
+
+        Nothing inside may read results; deferred checks (InstanceRepository.update_deferred)
+        are answered once the block has ended.
+        """
+        try:
+            if self.dialect != "postgresql":
+                yield
+                return
+            with self.conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+                yield
+        except (IntegrityError, self.conn.dialect.loaded_dbapi.IntegrityError) as exc:
+            raise DuplicateRow(str(exc).splitlines()[0]) from exc
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the transaction has committed."""

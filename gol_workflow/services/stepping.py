@@ -11,9 +11,10 @@ from ..domain.durations import parse_duration
 from ..domain.errors import Conflict, NotFound
 from ..domain.model import Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
 from ..engine.runner import WorkflowHandle, correlation_text
-from ..persistence.uow import UnitOfWork
+from ..persistence.uow import DuplicateRow, UnitOfWork
 from .runtime import ProcessVersion, Runtime, ServiceCall
 
+CONCURRENT_CHANGE = "the instance was changed by someone else at the same time: reload and try again"
 AUTO_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 MAX_MESSAGE_HOPS = 25
 
@@ -166,26 +167,38 @@ def save(
     if extra:
         values.update({k: v for k, v in extra.items() if k != "retry_count"})
     row_version = int(loaded.header["row_version"])
-    if loaded.new:
-        uow.instances.add({**loaded.header, **values, "row_version": row_version + 1})
-    elif not uow.instances.update(loaded.id, row_version, values):
-        raise Conflict("the instance was changed by someone else at the same time: reload and try again")
     handle = loaded.handle
     new_ready = set(snapshot.ready)
     removed = handle.ready - new_ready
     added = [snapshot.ready[t] for t in snapshot.ready if t not in handle.ready]
-    uow.inbox.remove(removed)
-    uow.inbox.add([_inbox_row(rt, loaded, t, now, handle.task_data(t.id)) for t in added])
     old_subs = {(s.name, s.correlation) for s in handle.subscriptions}
     new_subs = {(s.name, s.correlation) for s in snapshot.subscriptions}
-    if old_subs != new_subs:
-        uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
+    inbox_rows = [_inbox_row(rt, loaded, t, now, handle.task_data(t.id)) for t in added]
+    written: Callable[[], bool] | None = None
+    try:
+        with uow.pipeline():  # one round trip for the writes of the step on PostgreSQL
+            if loaded.new:
+                uow.instances.add({**loaded.header, **values, "row_version": row_version + 1})
+            else:
+                written = uow.instances.update_deferred(loaded.id, row_version, values)
+            uow.inbox.remove(removed)
+            uow.inbox.add(inbox_rows)
+            if old_subs != new_subs:
+                uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
+            uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id,
+                             dict(audit) if audit else None)
+            if snapshot.error is not None:
+                uow.audit.record(now, actor.username, "instance.error", loaded.id, None,
+                                 snapshot.error.element_id, snapshot.error.as_dict())
+    except DuplicateRow:
+        # The same workflow state was advanced by a concurrent step, which created the same tasks.
+        if written is not None and not written():
+            raise Conflict(CONCURRENT_CHANGE) from None
+        raise
+    if written is not None and not written():
+        raise Conflict(CONCURRENT_CHANGE)
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
-    uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None)
-    if snapshot.error is not None:
-        uow.audit.record(now, actor.username, "instance.error", loaded.id, None, snapshot.error.element_id,
-                         snapshot.error.as_dict())
     uow.after_commit(lambda: rt.workflows.put(loaded.id, row_version + 1, handle))
     if snapshot.messages:
         route_outgoing(rt, uow, loaded.id, snapshot.messages, now, actor, hops)
