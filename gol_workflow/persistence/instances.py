@@ -148,3 +148,16 @@ class InstanceRepository:
         if row is not None:
             self.conn.execute(delete(pending_messages).where(pending_messages.c.id == row["id"]))
         return row
+
+    def drop_buffered(self, correlation: str) -> Sequence[RowMapping]:
+        """Remove and return every buffered message with this correlation (e.g. for a case that ended)."""
+        rows = (
+            self.conn.execute(
+                select(pending_messages).where(pending_messages.c.correlation == correlation).order_by(pending_messages.c.id)
+            )
+            .mappings()
+            .all()
+        )
+        if rows:
+            self.conn.execute(delete(pending_messages).where(pending_messages.c.id.in_([r["id"] for r in rows])))
+        return rows

@@ -127,3 +127,14 @@ def agenda_zones(actor: Actor, all_zones: list[str]) -> list[str]:
 def can_start(actor: Actor, process_id: str) -> bool:
     """May this person open cases of this process at all (in some zone)?"""
     return _privileged(actor) or actor.role in START_ROLES.get(process_id, frozenset())
+
+
+# Who may ask for a monitoring in itinere of a case they follow (Percorso 4, step 6).
+MONITORING_ROLES = frozenset({"cpi", "sds", "ats"})
+
+
+def can_request_monitoring(actor: Actor, case: Mapping[str, Any]) -> bool:
+    """CPI and SdS operators of the case's zone, the ATS case manager assigned to it, administrators."""
+    if _privileged(actor):
+        return True
+    return actor.role in MONITORING_ROLES and can_see_case(actor, case)

@@ -9,9 +9,10 @@ from typing import Any
 
 from ..domain.durations import parse_duration
 from ..domain.errors import Conflict, NotFound
-from ..domain.model import Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
+from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
 from ..engine.runner import WorkflowHandle, correlation_text
 from ..persistence.uow import DuplicateRow, UnitOfWork
+from .message_buffer import drop_for_ended_case, keep_or_drop
 from .runtime import ProcessVersion, Runtime, ServiceCall
 
 CONCURRENT_CHANGE = "the instance was changed by someone else at the same time: reload and try again"
@@ -199,6 +200,8 @@ def save(
         raise Conflict(CONCURRENT_CHANGE)
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
+    if snapshot.status in ENDED_STATUSES and loaded.header.get("status") not in ENDED_STATUSES:
+        drop_for_ended_case(uow, loaded.id, snapshot.status.value, now, actor)
     uow.after_commit(lambda: rt.workflows.put(loaded.id, row_version + 1, handle))
     if snapshot.messages:
         route_outgoing(rt, uow, loaded.id, snapshot.messages, now, actor, hops)
@@ -220,15 +223,7 @@ def route_outgoing(
         correlation = correlation_text(message.correlations)
         targets = uow.instances.subscribers(message.name, correlation)
         if not targets:
-            uow.instances.buffer_message(
-                {
-                    "name": message.name,
-                    "correlation": correlation,
-                    "payload": message.payload,
-                    "sender_instance_id": sender_id,
-                    "created_at": now,
-                }
-            )
+            keep_or_drop(uow, message.name, correlation, message.payload, sender_id, now, actor)
             continue
         deliver_to(rt, uow, sorted(targets)[0], message.name, message.payload, now, actor, hops + 1, sender_id)
 

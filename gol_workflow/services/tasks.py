@@ -11,6 +11,8 @@ from ..domain.model import Actor, InstanceStatus
 from ..forms.validation import validate
 from ..persistence.uow import UnitOfWork
 from . import authorization
+from .form_checks import run_form_checks
+from .form_options import OptionContext
 from .runtime import Runtime
 from .stepping import load, save, service_handler
 
@@ -71,7 +73,8 @@ def complete_task(
             raise Conflict(f"this task is taken by {task['assignee']}")
         form = form_of(rt, uow, task, instance)
         if form is not None:
-            errors = validate(form, data, options)
+            errors = validate(form, data, options) or run_form_checks(
+                rt, uow, task["form"], data, OptionContext(actor, task["zone"], case, now))
             if errors:
                 raise ValidationFailed("il modulo contiene errori", errors)
         loaded = load(rt, uow, task["instance_id"], header=instance)
