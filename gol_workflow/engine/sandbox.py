@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import operator
 import sys
 import time
@@ -205,7 +206,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         """Run a script; its top-level assignments become task data."""
         compiled = compile_script(script)
-        scope = self._globals(context, external_context)
+        # A deep copy: SpiffWorkflow shares nested objects between a task's data and its
+        # ancestors', so an in-place change (x['a'].append(...)) would rewrite history.
+        scope = self._globals(copy.deepcopy(context), external_context)
         if compiled.can_loop:
             _run_with_deadline(lambda: exec(compiled.code, scope), self.time_limit)
         else:

@@ -100,3 +100,11 @@ def test_a_failing_script_changes_no_data(sandbox: SandboxEnvironment) -> None:
     with pytest.raises(ZeroDivisionError):
         sandbox.execute("a = 2\nb = 1 / 0", data)
     assert data == {"a": 1}
+
+
+def test_in_place_changes_do_not_leak_into_the_original_objects(sandbox: SandboxEnvironment) -> None:
+    shared = {"voci": [1, 2]}
+    data = {"elenco": shared}
+    sandbox.execute("elenco['voci'].append(3)\nelenco['nuovo'] = True", data)
+    assert data["elenco"] == {"voci": [1, 2, 3], "nuovo": True}
+    assert shared == {"voci": [1, 2]}
