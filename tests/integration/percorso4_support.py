@@ -1,0 +1,327 @@
+"""Driving the real Percorso 4 processes through the service layer, as operators and the scheduler do.
+
+Every step goes through a use case (open a case, open a task page, complete it, ask for a
+monitoring) with the operator's own account, and time moves only through the function the
+scheduler and the simulated clock use (`services.clock.step_to` -> `run_due_work`). The
+runtime keeps no workflow in memory (cache size 0) and the cache is cleared after each
+step anyway, so every step loads the case from the database and stores it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from gol_workflow.bootstrap import bootstrap
+from gol_workflow.clock import ManualClock
+from gol_workflow.config import Settings, SmtpSettings
+from gol_workflow.domain.model import Actor
+from gol_workflow.forms.codice_fiscale import check_character
+from gol_workflow.persistence.tables import audit_events, outbox, pending_messages, tasks
+from gol_workflow.services import case_start, deployment, task_view, users
+from gol_workflow.services import clock as clock_service
+from gol_workflow.services import instances as instance_service
+from gol_workflow.services import tasks as task_service
+from gol_workflow.services.form_options import allowed_values
+from gol_workflow.services.runtime import Runtime
+from tests.conftest import ADMIN, ROME, ROOT
+from tests.integration.scheduling_support import SmtpServer
+
+SENDER = "gol-percorso4@arti.example.it"
+PASSWORD = "una-password-lunga"
+
+# (username, role, zones, full name)
+ACCOUNTS = (
+    ("cpi.pistoia", "cpi", ["pistoiese"], "Carla Pieri"),
+    ("cpi.pescia", "cpi", ["valdinievole"], "Paolo Cecchi"),
+    ("sds.pistoia", "sds", ["pistoiese"], "Sara Desideri"),
+    ("sds.pescia", "sds", ["valdinievole"], "Silvia Nesti"),
+    ("cm.rossi", "ats", ["pistoiese"], "Anna Rossi"),
+    ("cm.bianchi", "ats", ["pistoiese", "valdinievole"], "Luca Bianchi"),
+    ("cm.verdi", "ats", ["valdinievole"], "Marta Verdi"),
+)
+
+
+def codice_fiscale(first15: str) -> str:
+    """A valid codice fiscale from its first 15 characters."""
+    return first15 + check_character(first15)
+
+
+def person(cognome: str, nome: str, first15: str, born: str) -> dict[str, str]:
+    """A beneficiario as the start form takes it."""
+    return {"codice_fiscale": codice_fiscale(first15), "nome": nome, "cognome": cognome, "data_nascita": born}
+
+
+LUCIA = person("Bianchi", "Lucia", "BNCLCU80A41G713", "1980-01-01")
+MARCO = person("Rossi", "Marco", "RSSMRC75C12E715", "1975-03-12")
+ANNA = person("Verdi", "Anna", "VRDNNA90H50G491", "1990-06-10")
+PAOLO = person("Neri", "Paolo", "NREPLA70A01G713", "1970-01-01")
+SARA = person("Gialli", "Sara", "GLLSRA85M45G713", "1985-08-05")
+
+
+def profilo(complessi: bool = True, fabbisogno: str = "aggiornamento", conosciuto: bool = False,
+            servizi: list[str] | None = None) -> dict[str, Any]:
+    """The profiling form: complex needs or not, known to the social service, particular needs."""
+    data: dict[str, Any] = {"bisogni_complessi": complessi, "fabbisogno_formativo": fabbisogno,
+                            "note_assessment": "Disoccupato/a da oltre 24 mesi, rete familiare fragile."}
+    if complessi:
+        data.update({"conosciuto_servizio_sociale": conosciuto, "bisogni_particolari": bool(servizi)})
+        if servizi:
+            data["servizi_specialistici"] = servizi
+    return data
+
+
+def scheda(presente: bool, decisione: str = "presa_in_carico", nota: str = "", misure: list[str] | None = None
+           ) -> dict[str, Any]:
+    """The equipe's scheda di esito form."""
+    values: dict[str, Any] = {
+        "servizi_presenti": ["centro_impiego", "servizio_sociale"],
+        "referenti_presenti": "C. Pieri (CPI), S. Desideri (SdS)",
+        "beneficiario_presente": presente, "decisione": decisione, "note": nota,
+    }
+    if decisione == "presa_in_carico":
+        values.update({
+            "misure": misure or ["orientamento_specialistico", "tirocinio_inclusione"],
+            "obiettivo_inclusione_sociale": "Rafforzare la rete di relazioni.",
+            "obiettivo_occupabilita": "Recuperare routine e competenze trasversali.",
+            "obiettivo_inserimento_lavorativo": "Tirocinio in una cooperativa sociale di tipo B.",
+            "referente_servizio_sociale": "S. Desideri",
+        })
+    else:
+        values["motivazione"] = "Serve la relazione del servizio specialistico."
+    return {"scheda_esito": values}
+
+
+PROGETTO = {
+    "data_sottoscrizione_progetto": "2026-03-02",
+    "obiettivi": [{"ambito": "inclusione_sociale", "obiettivo": "Partecipare a un gruppo di auto mutuo aiuto",
+                   "risultato_atteso": "Presenza ad almeno 8 incontri"}],
+    "attivita": [{"misura": "tirocinio_inclusione", "descrizione": "Tirocinio presso cooperativa sociale",
+                  "soggetto_erogatore": "Coop. sociale Esempio", "data_inizio": "2026-04-01",
+                  "data_fine": "2026-09-30"}],
+    "impegni_beneficiario": "Presentarsi agli incontri concordati e al tirocinio.",
+    "sostegni_servizi": "Il case manager segue il tirocinio; il Servizio Sociale sostiene il trasporto.",
+}
+
+
+def local_day(moment: datetime) -> str:
+    """The Rome date of an instant, ISO."""
+    return moment.astimezone(ROME).date().isoformat()
+
+
+@dataclass
+class Percorso4:
+    """The service with the shipped processes, the operators' accounts and a loopback SMTP server."""
+
+    rt: Runtime
+    clock: ManualClock
+    smtp: SmtpServer
+    actors: dict[str, Actor] = field(default_factory=dict)
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The service clock, in Rome."""
+        return self.rt.now().astimezone(ROME)
+
+    def advance_to(self, moment: datetime) -> None:
+        """Move the clock, running every timer and cut-off it passes at its moment, as the scheduler does."""
+        clock_service.step_to(self.rt, moment, ADMIN)
+        self.rt.workflows.clear()
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock forward by a duration."""
+        self.advance_to(self.now() + delta)
+
+    # -- cases and tasks ----------------------------------------------------------------------
+
+    def open_case(self, zone: str, beneficiario: Mapping[str, Any], by: str = "") -> str:
+        """A CPI operator opens a case with the start form."""
+        operator = by or ("cpi.pistoia" if zone == "pistoiese" else "cpi.pescia")
+        case_id = case_start.open_case(self.rt, "percorso4", {"zona": zone, "beneficiario": dict(beneficiario)},
+                                       self.actors[operator])
+        self.rt.workflows.clear()
+        return case_id
+
+    def inbox(self, instance_id: str | None = None, element: str | None = None,
+              case_id: str | None = None) -> list[dict[str, Any]]:
+        """Open tasks (inbox rows), oldest first."""
+        with self.rt.uow(write=False) as uow:
+            stmt = select(tasks).order_by(tasks.c.created_at, tasks.c.id)
+            if instance_id is not None:
+                stmt = stmt.where(tasks.c.instance_id == instance_id)
+            if element is not None:
+                stmt = stmt.where(tasks.c.element_id == element)
+            if case_id is not None:
+                stmt = stmt.where(tasks.c.case_id == case_id)
+            return [dict(r) for r in uow.conn.execute(stmt).mappings()]
+
+    def ready(self, case_id: str) -> list[str]:
+        """Element ids of the open tasks about a case (its own and its equipe scheda)."""
+        return sorted(t["element_id"] for t in self.inbox(case_id=case_id))
+
+    def task_page(self, element: str, case_id: str, by: str) -> task_view.TaskView:
+        """What the operator's task page shows (with the form's choices)."""
+        found = self.inbox(element=element, case_id=case_id)
+        assert len(found) == 1, f"expected one open {element} for {case_id}, found {self.ready(case_id)}"
+        return task_view.open_task(self.rt, found[0]["id"], self.actors[by])
+
+    def complete(self, element: str, case_id: str, data: Mapping[str, Any], by: str) -> task_service.CompletionResult:
+        """An operator opens the task page and submits the form, as the web does."""
+        view = self.task_page(element, case_id, by)
+        result = task_service.complete_task(self.rt, view.task["id"], dict(data), self.actors[by],
+                                            options=allowed_values(view.options))
+        self.rt.workflows.clear()
+        return result
+
+    # -- reading the database -----------------------------------------------------------------
+
+    def header(self, instance_id: str) -> dict[str, Any]:
+        """An instance row without its state."""
+        with self.rt.uow(write=False) as uow:
+            row = uow.instances.header(instance_id)
+            assert row is not None, instance_id
+            return dict(row)
+
+    def data(self, instance_id: str) -> dict[str, Any]:
+        """The case's current data read from the database: what its open task sees, else its last step's."""
+        own = [t["id"] for t in self.inbox(instance_id=instance_id)]
+        self.rt.workflows.clear()
+        with self.rt.uow(write=False) as uow:
+            found = instance_service.read_workflow(
+                self.rt, uow, instance_id,
+                lambda loaded: loaded.handle.task_data(own[0]) if own else dict(loaded.handle.data()))
+        self.rt.workflows.clear()
+        return found
+
+    def meetings_of(self, case_id: str) -> list[dict[str, Any]]:
+        """Meetings a case was booked on, with their agenda item, soonest first."""
+        with self.rt.uow(write=False) as uow:
+            rows = [dict(r) for r in uow.meetings.meetings_of_case(case_id)]
+            for row in rows:
+                row["items"] = {i["case_id"]: dict(i) for i in uow.meetings.agenda(row["id"])}
+        return sorted(rows, key=lambda r: r["scheduled_at"])
+
+    def meeting(self, meeting_id: str) -> dict[str, Any]:
+        """A meeting row."""
+        with self.rt.uow(write=False) as uow:
+            row = uow.meetings.get(meeting_id)
+            assert row is not None, meeting_id
+            return dict(row)
+
+    def agenda(self, meeting_id: str) -> list[str]:
+        """Case ids on a meeting's agenda."""
+        with self.rt.uow(write=False) as uow:
+            return sorted(r["case_id"] for r in uow.meetings.agenda(meeting_id))
+
+    def outbox_rows(self) -> list[dict[str, Any]]:
+        """E-mail queued by the service, oldest first."""
+        with self.rt.uow(write=False) as uow:
+            return [dict(r) for r in uow.conn.execute(select(outbox).order_by(outbox.c.id)).mappings()]
+
+    def audit(self, action: str, instance_id: str | None = None) -> list[dict[str, Any]]:
+        """Audit events of one action, oldest first."""
+        with self.rt.uow(write=False) as uow:
+            stmt = select(audit_events).where(audit_events.c.action == action).order_by(audit_events.c.id)
+            if instance_id is not None:
+                stmt = stmt.where(audit_events.c.instance_id == instance_id)
+            return [dict(r) for r in uow.conn.execute(stmt).mappings()]
+
+    def buffered(self) -> list[dict[str, Any]]:
+        """Messages kept because nobody waited for them."""
+        with self.rt.uow(write=False) as uow:
+            return [dict(r) for r in uow.conn.execute(select(pending_messages)).mappings()]
+
+    def attachments(self, case_id: str) -> list[dict[str, Any]]:
+        """Attachments of a case (without bytes), newest first."""
+        with self.rt.uow(write=False) as uow:
+            return [dict(r) for r in uow.attachments.for_instance(case_id)]
+
+    # -- the steps of the path ----------------------------------------------------------------
+
+    def hold_meeting(self, meeting_id: str, schede: Mapping[str, Mapping[str, Any]], by: str) -> str:
+        """Wait for the meeting time, then the equipe writes one scheda per case; returns the meeting instance."""
+        row = self.meeting(meeting_id)
+        if self.now() < row["scheduled_at"]:
+            self.advance_to(row["scheduled_at"] + timedelta(minutes=1))
+        row = self.meeting(meeting_id)
+        assert row["status"] == "convened" and row["instance_id"], row
+        for case_id, values in schede.items():
+            self.complete("scheda_esito", case_id, values, by)
+        return str(row["instance_id"])
+
+    def book_first_appointment(self, case_id: str, manager: str, by: str, pick: int = 0) -> str:
+        """The CPI picks a free slot offered by the form (the `pick`-th) and a case manager; returns the slot."""
+        view = self.task_page("prenota_primo_appuntamento", case_id, by)
+        slot = view.options["ats_slot"][pick][0]
+        self.complete("prenota_primo_appuntamento", case_id, {"slot_appuntamento": slot, "case_manager": manager}, by)
+        return slot
+
+    def start_path(self, case_id: str, manager: str, slot: str) -> str:
+        """The first meeting with the case manager takes place at the slot; returns the start date."""
+        self.advance_to(datetime.fromisoformat(slot) + timedelta(hours=1))
+        start = local_day(datetime.fromisoformat(slot))
+        self.complete("primo_colloquio", case_id, {"presente_primo_colloquio": True, "data_avvio_percorso": start,
+                                                   "note_primo_colloquio": "Motivato/a."}, manager)
+        return start
+
+    def monitoraggio(self, modifica: bool = False, chiusura: bool = False) -> dict[str, Any]:
+        """A monitoring in itinere form filled in today."""
+        data: dict[str, Any] = {
+            "data_monitoraggio": local_day(self.now()),
+            "partecipanti_monitoraggio": ["beneficiario", "ats", "centro_impiego", "servizio_sociale"],
+            "andamento": "con_difficolta" if modifica else "regolare",
+            "sintesi_monitoraggio": "Attività svolte regolarmente.",
+            "modifica_sostanziale": modifica, "chiusura_anticipata": chiusura,
+        }
+        if modifica:
+            data["descrizione_modifica"] = "Sostituire il tirocinio con un corso di formazione."
+        return data
+
+
+def create_accounts(rt: Runtime) -> dict[str, Actor]:
+    """The operators of both zones (CPI, SdS, ATS case managers)."""
+    actors = {}
+    for username, role, zones, name in ACCOUNTS:
+        user, _ = users.add_user(rt, username, role, ADMIN, zones=zones, password=PASSWORD, full_name=name)
+        actors[username] = user.actor()
+    return actors
+
+
+def service_settings(settings: Settings, smtp_port: int, zones_dir: Path | None = None) -> Settings:
+    """Test settings: no workflow kept in memory, SMTP on loopback, the shipped (or given) zones."""
+    return settings.with_overrides(
+        workflow_cache_size=0,
+        zones_dir=zones_dir or ROOT / "zones",
+        smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, sender=SENDER, timeout=5.0),
+    )
+
+
+def build(settings: Settings, clock: ManualClock, smtp: SmtpServer, zones_dir: Path | None = None) -> Percorso4:
+    """A runtime with the shipped processes deployed from processes/ and forms/ and the accounts created."""
+    rt = bootstrap(service_settings(settings, smtp.port, zones_dir), clock=clock)
+    deployment.deploy(rt, deployment.read_sources(ROOT / "processes", ROOT / "forms"), ADMIN)
+    return Percorso4(rt, clock, smtp, create_accounts(rt))
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A running loopback SMTP server."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def p4(settings: Settings, clock: ManualClock, smtp: SmtpServer) -> Iterator[Percorso4]:
+    """The Percorso 4 service on the test database, Monday 5 January 2026 08:00 in Rome."""
+    service = build(settings, clock, smtp)
+    yield service
+    service.rt.db.dispose()
