@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..services import authorization, users
+from . import tokens
 from .common import cli_actor, runtime
 
 
@@ -28,6 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         cmd.set_defaults(handler=_set_active, active=active)
     listing = sub.add_parser("list", help="list accounts")
     listing.set_defaults(handler=_list)
+    tokens.register(sub)
 
 
 def _add(args: argparse.Namespace) -> int:

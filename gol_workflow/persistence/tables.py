@@ -164,10 +164,12 @@ api_tokens = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the token: never the token
+    Column("label", String(100), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),
+    Index("ix_api_tokens_user_id", "user_id"),
 )
 
 meetings = Table(

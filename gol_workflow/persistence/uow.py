@@ -21,6 +21,7 @@ from .instances import InstanceRepository
 from .meetings import MeetingRepository
 from .outbox import OutboxRepository
 from .system import SystemRepository
+from .tokens import TokenRepository
 from .users import UserRepository
 from .versions import VersionRepository
 
@@ -80,6 +81,10 @@ class UnitOfWork:
     @cached_property
     def users(self) -> UserRepository:
         return UserRepository(self.conn)
+
+    @cached_property
+    def tokens(self) -> TokenRepository:
+        return TokenRepository(self.conn)
 
     @cached_property
     def attachments(self) -> AttachmentRepository:

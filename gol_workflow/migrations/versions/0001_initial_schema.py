@@ -156,6 +156,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('label', sa.String(length=100), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
@@ -163,6 +164,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
     )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index('ix_api_tokens_user_id', ['user_id'], unique=False)
+
     op.create_table('instances',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('process_version_id', sa.Integer(), nullable=False),
@@ -312,6 +316,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_instances_case_manager')
 
     op.drop_table('instances')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index('ix_api_tokens_user_id')
+
     op.drop_table('api_tokens')
     op.drop_table('users')
     op.drop_table('scheduler_heartbeats')

@@ -1,0 +1,63 @@
+"""API tokens: only a SHA-256 of each token is stored, never the token itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, Select, bindparam, insert, select, update
+
+from .tables import api_tokens, users
+
+# The user columns an authenticated request needs (never the password hash).
+_USER_COLUMNS = [users.c[name] for name in ("username", "full_name", "role", "zones", "services", "active",
+                                             "last_login_at")]
+
+
+@cache
+def _by_hash_stmt() -> Select[Any]:
+    return (
+        select(api_tokens.c.id, api_tokens.c.user_id, api_tokens.c.last_used_at, api_tokens.c.revoked_at,
+               *_USER_COLUMNS)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.token_hash == bindparam("b_hash"))
+    )
+
+
+class TokenRepository:
+    """Reads and writes API token rows."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, values: dict[str, Any]) -> int:
+        """Store a new token (its hash); returns its id."""
+        result = self.conn.execute(insert(api_tokens).values(**values))
+        return int(result.inserted_primary_key[0])
+
+    def by_hash(self, token_hash: str) -> RowMapping | None:
+        """The token with this hash and its user's account, in one query."""
+        return self.conn.execute(_by_hash_stmt(), {"b_hash": token_hash}).mappings().first()
+
+    def touch(self, token_id: int, at: datetime) -> None:
+        """Note when a token was last used."""
+        self.conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=at))
+
+    def for_user(self, user_id: int) -> Sequence[RowMapping]:
+        """Every token of a user (without hashes), newest first."""
+        stmt = (
+            select(api_tokens.c.id, api_tokens.c.label, api_tokens.c.created_at, api_tokens.c.last_used_at,
+                   api_tokens.c.revoked_at)
+            .where(api_tokens.c.user_id == user_id)
+            .order_by(api_tokens.c.id.desc())
+        )
+        return self.conn.execute(stmt).mappings().all()
+
+    def revoke(self, user_id: int, token_id: int | None, at: datetime) -> int:
+        """Revoke one token of a user (or all when `token_id` is None); returns how many were revoked."""
+        stmt = update(api_tokens).where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+        if token_id is not None:
+            stmt = stmt.where(api_tokens.c.id == token_id)
+        return int(self.conn.execute(stmt.values(revoked_at=at)).rowcount)
