@@ -102,6 +102,12 @@ def read_sources(processes_dir: Path, forms_dir: Path | None) -> Sources:
     return Sources({p.name: _read(p) for p in files}, forms, locations)
 
 
+def _one_line(problem: Problem) -> Problem:
+    """Each problem prints as one line, whatever names or values it quotes."""
+    element = " ".join(problem.element.split()) if problem.element else problem.element
+    return Problem(problem.file, problem.line, element or None, " ".join(problem.message.split()))
+
+
 def _check_forms(forms: Mapping[str, bytes]) -> list[Problem]:
     problems: list[Problem] = []
     for name, content in sorted(forms.items()):
@@ -118,7 +124,7 @@ def validate(
     """Every problem in the sources, validated together; with the loaded parser when they load."""
     form_names = frozenset(sources.forms) if check_forms else None
     report = validate_sources(sources.processes, RuleContext(form_names, operators, lanes))
-    problems = report.problems + _check_forms(sources.forms)
+    problems = [_one_line(p) for p in report.problems + _check_forms(sources.forms)]
     return Validation(problems, report.process_ids, len(sources.processes), len(sources.forms), report.parser)
 
 

@@ -1,0 +1,93 @@
+"""What an administrator reads from (and repairs in) a live workflow: waits, current data, data edits."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from .runner import WorkflowHandle, _definitions, _due_of
+
+# Tasks whose data is what the instance carries on with: the ones that will run next.
+CURRENT = TaskState.READY | TaskState.WAITING | TaskState.ERROR | TaskState.STARTED
+
+
+@dataclass(frozen=True)
+class WaitingEvent:
+    """A timer or message an instance waits for, on a diagram element."""
+
+    element_id: str
+    element_name: str | None
+    kind: str  # timer | message | event
+    due_at: datetime | None = None
+    message: str | None = None
+
+
+def waiting_events(handle: WorkflowHandle) -> list[WaitingEvent]:
+    """The timers (with due time) and messages the workflow waits for, earliest timer first."""
+    found: list[WaitingEvent] = []
+    for task in handle.workflow.event_manager.tasks.values():
+        if not task.has_state(TaskState.WAITING):
+            continue
+        spec = task.task_spec
+        for definition in _definitions(spec.event_definition):
+            kind, due, message = "event", None, None
+            if isinstance(definition, TimerEventDefinition):
+                kind, due = "timer", _due_of(task.internal_data.get("event_value"))
+            elif isinstance(definition, MessageEventDefinition):
+                kind, message = "message", definition.name
+            found.append(WaitingEvent(spec.bpmn_id, getattr(spec, "bpmn_name", None), kind, due, message))
+    return sorted(found, key=lambda e: (e.due_at is None, e.due_at.timestamp() if e.due_at else 0.0, e.element_id))
+
+
+def _current_tasks(handle: WorkflowHandle) -> Iterator[Any]:
+    for task in handle.workflow.get_tasks_iterator(state=CURRENT):
+        if getattr(task.task_spec, "bpmn_id", None) is not None or task.has_state(TaskState.READY):
+            yield task
+
+
+def current_data(handle: WorkflowHandle) -> dict[str, Any]:
+    """The data the instance carries on with: that of its open task, else of its latest step."""
+    best = None
+    for task in _current_tasks(handle):
+        if task.task_spec.manual and task.has_state(TaskState.READY):
+            return dict(task.data)
+        if best is None or task.last_state_change > best.last_state_change:
+            best = task
+    if best is not None and not best.has_state(TaskState.STARTED):
+        return dict(best.data)
+    return dict(handle.data())
+
+
+def edit_current_data(handle: WorkflowHandle, changes: Mapping[str, Any], removed: Collection[str]) -> int:
+    """Set and remove top-level keys in the data of every open task and of the latest step; returns tasks touched."""
+    touched = 0
+    targets = list(_current_tasks(handle))
+    last = handle.workflow.last_task
+    if last is not None and last not in targets:
+        targets.append(last)
+    for task in targets:
+        for key in removed:
+            task.data.pop(key, None)
+        for key, value in changes.items():
+            task.data[key] = deepcopy(value)
+        touched += 1
+    return touched
+
+
+def element_names(handle: WorkflowHandle) -> dict[str, str]:
+    """Element id -> name for every element of the version the workflow runs on."""
+    names: dict[str, str] = {}
+    specs = [handle.compiled.spec, *handle.compiled.subprocess_specs.values()]
+    for process in specs:
+        for spec in process.task_specs.values():
+            bpmn_id = getattr(spec, "bpmn_id", None)
+            if bpmn_id:
+                names.setdefault(bpmn_id, getattr(spec, "bpmn_name", None) or bpmn_id)
+    return names
