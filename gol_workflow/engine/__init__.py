@@ -1,0 +1,1 @@
+"""SpiffWorkflow behind the service: parsing, validation, sandboxed scripts, running workflows."""
