@@ -167,7 +167,8 @@ def book_in(rt: Runtime, uow: UnitOfWork, data: Mapping[str, Any], case_id: str,
 def equipe_iscrivi(call: ServiceCall) -> dict[str, Any]:
     """Connector: book the calling case onto the next open meeting of its zone."""
     case_id = str(call.data.get("case_id") or call.instance_id)
-    return book_in(call.runtime, call.uow, call.data, case_id, call.now)
+    data = {**call.data, "motivo_equipe": call.params.get("motivo") or call.data.get("motivo_equipe")}
+    return book_in(call.runtime, call.uow, data, case_id, call.now)
 
 
 # -- convening at the cut-off --------------------------------------------------------------

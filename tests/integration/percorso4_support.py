@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from SpiffWorkflow.util.task import TaskState
 
 from gol_workflow.bootstrap import bootstrap
 from gol_workflow.clock import ManualClock
@@ -196,7 +197,7 @@ class Percorso4:
         with self.rt.uow(write=False) as uow:
             found = instance_service.read_workflow(
                 self.rt, uow, instance_id,
-                lambda loaded: loaded.handle.task_data(own[0]) if own else dict(loaded.handle.data()))
+                lambda loaded: loaded.handle.task_data(own[0]) if own else _waiting_data(loaded.handle))
         self.rt.workflows.clear()
         return found
 
@@ -283,6 +284,14 @@ class Percorso4:
         if modifica:
             data["descrizione_modifica"] = "Sostituire il tirocinio con un corso di formazione."
         return data
+
+
+def _waiting_data(handle: Any) -> dict[str, Any]:
+    """What the deepest waiting event sees (inside subprocesses the last completed task is the subprocess's)."""
+    waiting = [t for t in handle.workflow.get_tasks_iterator() if t.state == TaskState.WAITING]
+    if waiting:
+        return dict(max(waiting, key=lambda t: t.depth).data)
+    return dict(handle.data())
 
 
 def create_accounts(rt: Runtime) -> dict[str, Actor]:

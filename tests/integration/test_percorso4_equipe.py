@@ -175,3 +175,17 @@ def test_path_9_two_zones_meet_in_the_same_week_each_with_its_own_agenda(p4: Per
     p4.hold_meeting("pistoiese-20260113", {lucia: scheda(presente=True)}, by="sds.pistoia")
     p4.hold_meeting("valdinievole-20260115", {marco: scheda(presente=True)}, by="sds.pescia")
     assert p4.ready(lucia) == ["prenota_primo_appuntamento"] and p4.ready(marco) == ["prenota_primo_appuntamento"]
+
+
+def test_a_first_assessment_postponed_by_the_equipe_goes_on_the_next_agenda_still_as_a_first_assessment(
+    p4: Percorso4,
+) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    p4.complete("profilazione", case, profilo(), "cpi.pistoia")
+    p4.hold_meeting("pistoiese-20260113", {case: scheda(presente=True, decisione="rinvio")}, by="sds.pistoia")
+    first, following = p4.meetings_of(case)
+    assert following["id"] == "pistoiese-20260120"
+    assert following["items"][case]["reason"] == "prima_valutazione"
+    p4.advance_to(at(2026, 1, 15, 9, 31))
+    body = p4.outbox_rows()[-1]["body"]
+    assert "Bianchi Lucia" in body and "prima valutazione" in body and "modifica sostanziale" not in body
