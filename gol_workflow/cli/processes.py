@@ -48,10 +48,23 @@ def print_problems(problems: list[Problem], sources: deployment.Sources) -> None
     print(f"{len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
 
 
+def _forms_dir(args: argparse.Namespace) -> Path | None:
+    """The forms folder to check against; None (after a note) when the default one is absent."""
+    if args.forms is not None:
+        if not args.forms.is_dir():
+            raise NotFound(f"{args.forms}: no such forms folder")
+        return args.forms
+    default: Path = settings().forms_dir
+    if not default.is_dir():
+        print(f"note: forms folder {default} not found: the forms user tasks name are not checked", file=sys.stderr)
+        return None
+    return default
+
+
 def _validate(args: argparse.Namespace) -> int:
-    forms_dir: Path = args.forms or settings().forms_dir
-    operators, lanes = deployment.service_vocabulary(runtime())
     try:
+        forms_dir = _forms_dir(args)
+        operators, lanes = deployment.service_vocabulary(runtime())
         sources, result = deployment.validate_path(args.path, forms_dir, operators, lanes)
     except NotFound as exc:
         return fail(exc.message, USAGE_ERROR)

@@ -72,11 +72,22 @@ def test_a_single_file_is_validated_alone(workspace: Path) -> None:
         (["validate", "forms"], "error: forms: no .bpmn or .dmn files\n"),
         (["validate", "forms/step.schema.json"], "error: forms/step.schema.json: not a .bpmn or .dmn file\n"),
         (["deploy", "--check", "manca"], "error: manca: no such file or folder\n"),
+        (["validate", "processes", "--forms", "moduli"], "error: moduli: no such forms folder\n"),
     ],
 )
 def test_nothing_to_read_is_a_usage_error_with_exit_2(workspace: Path, args: list[str], message: str) -> None:
     run = gol(*args, cwd=workspace)
     assert (run.returncode, run.stdout, run.stderr) == (2, "", message)
+
+
+def test_without_a_forms_folder_form_names_are_not_checked_and_it_says_so(workspace: Path) -> None:
+    shutil.rmtree(workspace / "forms")
+    shutil.copy(INVALID / "user_tasks.bpmn", workspace / "processes")
+    run = gol("validate", "processes", cwd=workspace)
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[0] == "note: forms folder forms not found: the forms user tasks name are not checked"
+    assert "does not exist in the forms folder" not in run.stdout
+    assert "senza_modulo: user task names no form" in run.stdout
 
 
 def test_bad_arguments_are_a_usage_error_with_exit_2(workspace: Path) -> None:
