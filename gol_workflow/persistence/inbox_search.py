@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, Select, and_, case, false, func, or_, select
+from sqlalchemy import Connection, RowMapping, Select, Text, and_, case, false, func, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from .tables import instances, tasks
@@ -115,7 +115,8 @@ def _visible(scope: InboxScope) -> ColumnElement[bool] | None:
         parts.append(and_(tasks.c.lane.in_(scope.managed_lanes), instances.c.case_manager == scope.case_manager))
     if scope.invited_lanes and scope.services and scope.zones:
         # specialist_services is JSON text: match the quoted service id inside the list.
-        invited = or_(*(instances.c.specialist_services.like(f'%"{_escape(s)}"%', escape="\\") for s in scope.services))
+        services = type_coerce(instances.c.specialist_services, Text)  # compare the stored text, not JSON
+        invited = or_(*(services.like(f'%"{_escape(s)}"%', escape="\\") for s in scope.services))
         parts.append(and_(tasks.c.lane.in_(scope.invited_lanes), instances.c.zone.in_(scope.zones), invited))
     return or_(*parts) if parts else None
 

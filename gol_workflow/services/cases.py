@@ -139,11 +139,21 @@ def scheda_esito(rt: Runtime, case_id: str, actor: Actor, as_pdf: bool = False) 
 
 
 def _scheda_form(rt: Runtime, uow: UnitOfWork, forms: Mapping[str, Any]) -> dict[str, Any] | None:
-    if SCHEDA_FORM in forms:
-        return dict(forms[SCHEDA_FORM])
+    """The schema of the scheda: the `scheda_esito` group of whichever form the equipe fills in."""
+    found = _scheda_schema(forms)
+    if found is not None:
+        return found
     for row in uow.versions.latest_headers():  # the equipe form may live with the meeting process
-        found = rt.processes.get(uow, int(row["id"])).forms.get(SCHEDA_FORM)
-        if found:
-            return dict(found)
+        found = _scheda_schema(rt.processes.get(uow, int(row["id"])).forms)
+        if found is not None:
+            return found
     return None
 
+
+def _scheda_schema(forms: Mapping[str, Any]) -> dict[str, Any] | None:
+    names = sorted(forms, key=lambda name: name != SCHEDA_FORM)
+    for name in names:
+        prop = (forms[name].get("properties") or {}).get(SCHEDA_KEYS[0])
+        if isinstance(prop, Mapping) and prop.get("type") == "object":
+            return dict(prop)
+    return None

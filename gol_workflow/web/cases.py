@@ -48,8 +48,11 @@ def upload(case_id: str) -> Response | tuple[str, int]:
     try:
         if sent is None or not sent.filename:
             raise ValidationFailed("file mancante", {"file": ["Scegliere un file da caricare."]})
-        attachments.upload(runtime(), case_id, sent.filename, sent.read(attachments.MAX_BYTES + 1),
-                           request.form.get("tipo", "allegato"), actor())
+        try:
+            content = sent.read(attachments.MAX_BYTES + 1)
+        finally:
+            sent.close()
+        attachments.upload(runtime(), case_id, sent.filename, content, request.form.get("tipo", "allegato"), actor())
     except ValidationFailed as exc:
         for messages in exc.errors.values():
             for message in messages:

@@ -1,0 +1,122 @@
+"""Role × zone × page: every cell of the matrix, including the forbidden ones, and no data in refusals.
+
+Rule: an object the person may not see (task, case, attachment, document) answers 404, so its
+existence is not revealed; an area the role has no access to (agenda, new case) answers 403.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from gol_workflow.services import attachments
+from gol_workflow.services import tasks as task_service
+
+from .conftest import PEOPLE, actor_of, ready, start_case
+
+NAMES = {"N": "Laura Bianchi", "N2": "Gino Rossi", "S": "Marco Neri"}
+PAGES = ("task_equipe_N", "task_ats_N2", "case_N", "case_N2", "case_S", "attachment_N", "scheda_N2", "agenda",
+         "new_case")
+
+# Expected status per user and page (200 allowed; 403 area closed to the role; 404 object not visible).
+EXPECTED: dict[str, dict[str, int]] = {
+    "cpi.nord": dict(task_equipe_N=200, task_ats_N2=404, case_N=200, case_N2=200, case_S=404, attachment_N=200,
+                     scheda_N2=200, agenda=200, new_case=200),
+    "cpi.nord.bis": dict(task_equipe_N=200, task_ats_N2=404, case_N=200, case_N2=200, case_S=404, attachment_N=200,
+                         scheda_N2=200, agenda=200, new_case=200),
+    "cpi.sud": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=200, attachment_N=404,
+                    scheda_N2=404, agenda=200, new_case=200),
+    "sds.nord": dict(task_equipe_N=200, task_ats_N2=404, case_N=200, case_N2=200, case_S=404, attachment_N=200,
+                     scheda_N2=200, agenda=200, new_case=403),
+    "sds.sud": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=200, attachment_N=404,
+                    scheda_N2=404, agenda=200, new_case=403),
+    "spec.nord": dict(task_equipe_N=200, task_ats_N2=404, case_N=200, case_N2=404, case_S=404, attachment_N=200,
+                      scheda_N2=404, agenda=200, new_case=403),
+    "spec.sud": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=200, attachment_N=404,
+                     scheda_N2=404, agenda=200, new_case=403),
+    "ats.nord": dict(task_equipe_N=404, task_ats_N2=200, case_N=200, case_N2=200, case_S=404, attachment_N=200,
+                     scheda_N2=200, agenda=403, new_case=403),
+    "ats.altro": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=200, attachment_N=404,
+                      scheda_N2=404, agenda=403, new_case=403),
+    "admin": dict(task_equipe_N=200, task_ats_N2=200, case_N=200, case_N2=200, case_S=200, attachment_N=200,
+                  scheda_N2=200, agenda=200, new_case=200),
+    "analista": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=404, attachment_N=404,
+                     scheda_N2=404, agenda=403, new_case=403),
+}
+# Which cases' tasks each person finds in the inbox.
+INBOX = {
+    "cpi.nord": {"N"}, "cpi.nord.bis": {"N"}, "cpi.sud": {"S"}, "sds.nord": {"N"}, "sds.sud": {"S"},
+    "spec.nord": {"N"}, "spec.sud": {"S"}, "ats.nord": {"N2"}, "ats.altro": set(), "admin": {"N", "N2", "S"},
+    "analista": set(),
+}
+
+
+def _profile(rt, case_id, zone, manager, services):
+    data = {"bisogni_particolari": bool(services), "servizi_specialistici": services, "case_manager": manager,
+            "data_colloquio": "2026-01-07"}
+    task_service.complete_task(rt, ready(rt, case_id)[0]["id"], data, actor_of(f"cpi.{zone}"),
+                               options={"case_manager": [manager], "servizi_specialistici": services})
+
+
+@pytest.fixture
+def world(web_runtime):
+    rt = web_runtime
+    n = start_case(rt, "nord", "Laura", "Bianchi")
+    _profile(rt, n, "nord", "ats.nord", ["salute_mentale"])
+    n2 = start_case(rt, "nord", "Gino", "Rossi", "RSSGNI70A01G713")
+    _profile(rt, n2, "nord", "ats.nord", [])
+    task_service.complete_task(rt, ready(rt, n2)[0]["id"], {"scheda_esito": {"percorso": "formazione", "obiettivi": "x"}},
+                               actor_of("sds.nord"))
+    s = start_case(rt, "sud", "Marco", "Neri", "NRIMRC80A01G713")
+    _profile(rt, s, "sud", "ats.altro", ["salute_mentale"])
+    attachment = attachments.upload(rt, n, "nota.pdf", b"%PDF-1.4\n%%EOF\n", "allegato", actor_of("cpi.nord"))
+    urls = {
+        "task_equipe_N": f"/attivita/{ready(rt, n)[0]['id']}",
+        "task_ats_N2": f"/attivita/{ready(rt, n2)[0]['id']}",
+        "case_N": f"/casi/{n}", "case_N2": f"/casi/{n2}", "case_S": f"/casi/{s}",
+        "attachment_N": f"/casi/{n}/allegati/{attachment}",
+        "scheda_N2": f"/casi/{n2}/scheda-esito",
+        "agenda": "/agenda", "new_case": "/casi/nuovo/caso_web",
+    }
+    return urls
+
+
+@pytest.mark.parametrize("username", sorted(PEOPLE))
+def test_every_page_for_every_role_and_zone(world, browser, username) -> None:
+    person = browser(username)
+    wrong = []
+    for page in PAGES:
+        response = person.get(world[page])
+        status = 200 if response.status_code in (200, 302) and page == "new_case" else response.status_code
+        if status != EXPECTED[username][page]:
+            wrong.append(f"{page}: {response.status_code} (expected {EXPECTED[username][page]})")
+        if status != 200:
+            body = response.get_data(as_text=True)
+            leaked = [name for name in NAMES.values() if name in body]
+            assert not leaked, f"{username} {page}: a refusal shows {leaked}"
+    assert not wrong, f"{username}: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("username", sorted(PEOPLE))
+def test_inbox_shows_only_workable_tasks(world, browser, username) -> None:
+    page = browser(username).text("/attivita")
+    seen = {key for key, name in NAMES.items() if name in page}
+    assert seen == INBOX[username]
+
+
+@pytest.mark.parametrize("username", ["cpi.sud", "sds.sud", "ats.altro", "analista", "spec.sud"])
+def test_forbidden_actions_change_nothing(world, browser, username) -> None:
+    person = browser(username)
+    person.text("/attivita")
+    task_id = world["task_equipe_N"].rsplit("/", 1)[1]
+    person.post(f"/attivita/{task_id}/prendi", {"next": "/attivita"})
+    response = person.post(f"/attivita/{task_id}", {"azione": "completa"})
+    assert response.status_code == 404
+    case_id = world["case_N"].rsplit("/", 1)[1]
+    upload = person.post(f"/casi/{case_id}/allegati", {"file": (io.BytesIO(b"%PDF-1.4\n"), "x.pdf")},
+                         content_type="multipart/form-data")
+    assert upload.status_code == 404
+    with person.client.application.extensions["gol_runtime"].uow(write=False) as uow:
+        assert uow.inbox.get(task_id)["assignee"] is None
+        assert len(uow.attachments.for_instance(case_id)) == 1
