@@ -45,3 +45,11 @@ class DeploymentFailed(GolError):
 
 class ClockNotSimulated(GolError):
     """The clock commands only work with GOL_CLOCK=simulated."""
+
+
+class MigrationRefused(InvalidState):
+    """An instance cannot move to another process version; `issues` says why."""
+
+    def __init__(self, message: str, issues: list[object]) -> None:
+        super().__init__(message)
+        self.issues = issues

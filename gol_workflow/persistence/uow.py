@@ -17,9 +17,11 @@ from .bookings import BookingRepository
 from .inbox import InboxRepository
 from .case_search import CaseSearch
 from .inbox_search import InboxSearch
+from .instance_search import InstanceSearch
 from .instances import InstanceRepository
 from .meetings import MeetingRepository
 from .outbox import OutboxRepository
+from .repairs import RepairRepository
 from .system import SystemRepository
 from .tokens import TokenRepository
 from .users import UserRepository
@@ -105,6 +107,14 @@ class UnitOfWork:
     @cached_property
     def agenda(self) -> AgendaRepository:
         return AgendaRepository(self.conn)
+
+    @cached_property
+    def instance_search(self) -> InstanceSearch:
+        return InstanceSearch(self.conn)
+
+    @cached_property
+    def repairs(self) -> RepairRepository:
+        return RepairRepository(self.conn)
 
     @contextlib.contextmanager
     def pipeline(self) -> Iterator[None]:
