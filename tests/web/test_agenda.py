@@ -1,0 +1,52 @@
+"""The equipe agenda page and its .ics download."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from icalendar import Calendar
+
+
+def _meeting(rt, zone: str, day: int, items: list[tuple[str, str, list[str]]]) -> str:
+    meeting_id = f"{zone}-202601{day:02d}"
+    with rt.uow() as uow:
+        cutoff = datetime(2026, 1, day - 5, 8, 30, tzinfo=UTC)
+        uow.meetings.add_if_missing({
+            "id": meeting_id, "zone": zone, "scheduled_at": datetime(2026, 1, day, 8, 30, tzinfo=UTC),
+            "cutoff_at": cutoff, "due_at": cutoff, "attempts": 0, "location": "Sala riunioni", "status": "planned",
+            "created_at": datetime(2026, 1, 1, tzinfo=UTC)})
+        for case_id, name, services in items:
+            nome, cognome = name.split()
+            uow.meetings.add_to_agenda({
+                "meeting_id": meeting_id, "case_id": case_id, "reason": "prima_valutazione",
+                "added_at": datetime(2026, 1, 2, tzinfo=UTC),
+                "item": {"case_id": case_id, "beneficiario": {"nome": nome, "cognome": cognome},
+                         "servizi_specialistici": services}})
+        uow.commit()
+    return meeting_id
+
+
+def test_agenda_lists_next_meetings_with_cutoff_and_cases(web_runtime, browser) -> None:
+    _meeting(web_runtime, "nord", 13, [("c1", "Laura Bianchi", ["salute_mentale"]), ("c2", "Gino Rossi", [])])
+    _meeting(web_runtime, "sud", 15, [("c3", "Marco Neri", [])])
+    page = browser("sds.nord").text("/agenda")
+    assert "Zona Nord" in page and "Zona Sud" not in page
+    assert "Martedì 13 gennaio 2026, ore 09:30" in page and "08/01/2026 ore 09:30" in page
+    assert "Laura Bianchi" in page and "Gino Rossi" in page and "Marco Neri" not in page
+    assert "servizi invitati: salute_mentale" in page
+
+
+def test_specialist_sees_only_the_cases_of_their_service(web_runtime, browser) -> None:
+    _meeting(web_runtime, "nord", 13, [("c1", "Laura Bianchi", ["salute_mentale"]), ("c2", "Gino Rossi", [])])
+    page = browser("spec.nord").text("/agenda")
+    assert "Laura Bianchi" in page and "Gino Rossi" not in page and "Altri 1 casi" in page
+
+
+def test_ics_download(web_runtime, browser) -> None:
+    meeting_id = _meeting(web_runtime, "nord", 13, [("c1", "Laura Bianchi", [])])
+    response = browser("cpi.nord").get(f"/agenda/{meeting_id}.ics")
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    event = next(iter(Calendar.from_ical(response.data).walk("VEVENT")))
+    assert event.decoded("dtstart") == datetime(2026, 1, 13, 8, 30, tzinfo=UTC)
+    assert "Laura Bianchi" in str(event.get("description"))
+    assert browser("cpi.sud").get(f"/agenda/{meeting_id}.ics").status_code == 404

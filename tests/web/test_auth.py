@@ -1,0 +1,72 @@
+"""Login with local accounts: wrong passwords, growing lock, disabled accounts, logout, safe redirects."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gol_workflow.services import users
+from tests.conftest import ADMIN
+
+from .conftest import PASSWORD
+
+
+def _login(person, username, password, next_url=None):
+    data = {"username": username, "password": password}
+    if next_url:
+        data["next"] = next_url
+    return person.post("/accesso", data)
+
+
+def test_wrong_password_gives_the_same_message_as_unknown_user(web_runtime, browser) -> None:
+    person = browser(None)
+    wrong = _login(person, "cpi.nord", "sbagliata-123")
+    unknown = _login(person, "nessuno", "sbagliata-123")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Nome utente o password non corretti." in wrong.get_data(as_text=True)
+    assert "Nome utente o password non corretti." in unknown.get_data(as_text=True)
+
+
+def test_repeated_failures_lock_the_account_for_a_growing_time(web_runtime, browser, clock) -> None:
+    person = browser(None)
+    for _ in range(users.FREE_ATTEMPTS):
+        _login(person, "cpi.nord", "sbagliata-123")
+    locked = _login(person, "cpi.nord", PASSWORD)
+    assert locked.status_code == 429 and "temporaneamente bloccato" in locked.get_data(as_text=True)
+    clock.advance(timedelta(minutes=1, seconds=1))
+    assert _login(person, "cpi.nord", PASSWORD).status_code == 302
+    assert users.lock_delay(6) == timedelta(minutes=2) and users.lock_delay(30) == users.MAX_LOCK
+
+
+def test_logout_ends_the_session(web_runtime, browser) -> None:
+    person = browser("cpi.nord")
+    person.text("/attivita")
+    assert person.post("/uscita").status_code == 302
+    assert person.get("/attivita").status_code == 302
+
+
+def test_disabled_user_loses_the_open_session(web_runtime, browser) -> None:
+    person = browser("cpi.nord")
+    assert person.get("/attivita").status_code == 200
+    users.set_active(web_runtime, "cpi.nord", False, ADMIN)
+    assert person.get("/attivita").status_code == 302
+    assert _login(browser(None), "cpi.nord", PASSWORD).status_code == 401
+
+
+def test_login_follows_only_local_next_addresses(web_runtime, browser) -> None:
+    assert _login(browser(None), "cpi.nord", PASSWORD, "/agenda").headers["Location"] == "/agenda"
+    assert _login(browser(None), "cpi.nord", PASSWORD, "https://evil.example/x").headers["Location"] == "/attivita"
+    assert _login(browser(None), "cpi.nord", PASSWORD, "//evil.example").headers["Location"] == "/attivita"
+
+
+def test_passwords_are_stored_as_argon2_hashes(web_runtime) -> None:
+    with web_runtime.uow(write=False) as uow:
+        row = uow.users.by_username("cpi.nord")
+    assert row["password_hash"].startswith("$argon2id$") and PASSWORD not in row["password_hash"]
+
+
+def test_logins_are_audited(web_runtime, browser) -> None:
+    _login(browser(None), "cpi.nord", "sbagliata-123")
+    browser("cpi.nord")
+    with web_runtime.uow(write=False) as uow:
+        actions = [e["action"] for e in uow.audit.recent(10) if e["actor"] == "cpi.nord"]
+    assert "user.login" in actions and "user.login_failed" in actions

@@ -1,0 +1,74 @@
+"""`gol-workflow users ...` and `gol-workflow demo`."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from gol_workflow.cli import common, main
+from gol_workflow.services import users
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The CLI pointed at the test database with the real processes, forms and zones."""
+    for key, value in {"GOL_DATABASE_URL": db_url, "GOL_VAR_DIR": str(tmp_path / "var"),
+                       "GOL_PROCESSES_DIR": str(ROOT / "processes"), "GOL_FORMS_DIR": str(ROOT / "forms"),
+                       "GOL_ZONES_DIR": str(ROOT / "zones"), "GOL_CLI_USER": "amministratore"}.items():
+        monkeypatch.setenv(key, value)
+    common.settings.cache_clear()
+    common.runtime.cache_clear()
+    yield
+    common.runtime().db.dispose()
+    common.settings.cache_clear()
+    common.runtime.cache_clear()
+
+
+def test_users_add_prints_a_generated_password_once(cli_env, capsys) -> None:
+    assert main(["users", "add", "mario.rossi", "--role", "cpi", "--zone", "pistoiese"]) == 0
+    out = capsys.readouterr().out
+    password = out.split("password (shown only now): ")[1].strip()
+    assert len(password) >= 12
+    assert users.authenticate(common.runtime(), "mario.rossi", password).zones == ("pistoiese",)
+    assert main(["users", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "mario.rossi" in listing and password not in listing
+
+
+def test_users_add_with_password_from_stdin(cli_env, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("una-password-lunga\n"))
+    assert main(["users", "add", "anna", "--role", "ats", "--zone", "valdinievole", "--password-stdin"]) == 0
+    assert "shown only now" not in capsys.readouterr().out
+    assert users.authenticate(common.runtime(), "anna", "una-password-lunga").role == "ats"
+
+
+def test_users_add_refuses_bad_input(cli_env, capsys) -> None:
+    assert main(["users", "add", "x", "--role", "cpi", "--zone", "atlantide"]) == 1
+    assert "unknown zone" in capsys.readouterr().err
+    main(["users", "add", "y", "--role", "cpi"])
+    assert main(["users", "add", "y", "--role", "cpi"]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_users_disable(cli_env, capsys) -> None:
+    main(["users", "add", "luca", "--role", "sds", "--zone", "pistoiese"])
+    password = capsys.readouterr().out.split("password (shown only now): ")[1].strip()
+    assert main(["users", "disable", "luca"]) == 0
+    with pytest.raises(users.LoginFailed):
+        users.authenticate(common.runtime(), "luca", password)
+
+
+def test_demo_is_idempotent(cli_env, capsys) -> None:
+    assert main(["db", "upgrade"]) == 0 and main(["deploy"]) == 0
+    capsys.readouterr()
+    assert main(["demo"]) == 0
+    first = capsys.readouterr().out
+    assert "percorso4-demo" in first and "cpi.pistoiese" in first and "demo cases opened: 3" in first
+    assert main(["demo"]) == 0
+    second = capsys.readouterr().out
+    assert "percorso4-demo" not in second and "demo cases opened: 0" in second
+    roles = {u.role for u in users.list_users(common.runtime(), common.cli_actor())}
+    assert roles == {"cpi", "sds", "specialist", "ats", "admin", "analyst"}
