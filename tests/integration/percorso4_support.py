@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
@@ -294,13 +296,26 @@ def _waiting_data(handle: Any) -> dict[str, Any]:
     return dict(handle.data())
 
 
+@cache
+def _password_hash() -> str:
+    return PasswordHasher().hash(PASSWORD)  # hashed once: argon2 is slow on purpose
+
+
+def add_account(rt: Runtime, username: str, role: str, zones: list[str], name: str) -> Actor:
+    """An operator account (the accounts are the setting here, not what is tested)."""
+    with rt.uow() as uow:
+        uow.users.add({"username": username, "full_name": name, "password_hash": _password_hash(), "role": role,
+                       "zones": zones, "services": [], "active": True, "failed_logins": 0,
+                       "created_at": rt.now()})
+        uow.commit()
+    found = users.find_user(rt, username)
+    assert found is not None
+    return found.actor()
+
+
 def create_accounts(rt: Runtime) -> dict[str, Actor]:
     """The operators of both zones (CPI, SdS, ATS case managers)."""
-    actors = {}
-    for username, role, zones, name in ACCOUNTS:
-        user, _ = users.add_user(rt, username, role, ADMIN, zones=zones, password=PASSWORD, full_name=name)
-        actors[username] = user.actor()
-    return actors
+    return {username: add_account(rt, username, role, zones, name) for username, role, zones, name in ACCOUNTS}
 
 
 def service_settings(settings: Settings, smtp_port: int, zones_dir: Path | None = None) -> Settings:

@@ -11,14 +11,14 @@ import pytest
 
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings
-from gol_workflow.services import case_start, users
-from tests.conftest import ADMIN, ROME, ROOT
+from gol_workflow.services import case_start
+from tests.conftest import ROME, ROOT
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     ANNA,
     LUCIA,
-    PASSWORD,
     PROGETTO,
     Percorso4,
+    add_account,
     build,
     profilo,
     scheda,
@@ -62,9 +62,7 @@ def three_zones(settings: Settings, clock: ManualClock, smtp: SmtpServer, tmp_pa
     service = build(settings, clock, smtp, zones_dir=zones)
     for username, role, name in (("cpi.empoli", "cpi", "Elena Cioni"), ("sds.empoli", "sds", "Franco Bini"),
                                  ("cm.empoli", "ats", "Gianni Mori")):
-        user, _ = users.add_user(service.rt, username, role, ADMIN, zones=["empolese"], password=PASSWORD,
-                                 full_name=name)
-        service.actors[username] = user.actor()
+        service.actors[username] = add_account(service.rt, username, role, ["empolese"], name)
     yield service
     service.rt.db.dispose()
 
