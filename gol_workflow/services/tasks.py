@@ -12,7 +12,7 @@ from ..forms.validation import validate
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .form_checks import run_form_checks
-from .form_options import OptionContext
+from .form_options import OptionContext, allowed_values, options_for
 from .runtime import Runtime
 from .stepping import load, save, service_handler
 
@@ -64,7 +64,11 @@ def complete_task(
     actor: Actor,
     options: Mapping[str, list[str]] | None = None,
 ) -> CompletionResult:
-    """Validate the data against the task's form, complete the task and run on; one transaction."""
+    """Validate the data against the task's form, complete the task and run on; one transaction.
+
+    `options` are the values accepted for `x-options` fields; without them they are computed
+    for this person, as the task page offers them.
+    """
     now = rt.now()
     with rt.uow() as uow:
         task, instance, case = _task_and_case(uow, task_id)
@@ -73,6 +77,9 @@ def complete_task(
             raise Conflict(f"this task is taken by {task['assignee']}")
         form = form_of(rt, uow, task, instance)
         if form is not None:
+            if options is None:  # the choices this person is offered are the only ones accepted
+                choices = OptionContext(actor, task["zone"] or case.get("zone"), case, now)
+                options = allowed_values(options_for(rt, uow, form, choices))
             errors = validate(form, data, options) or run_form_checks(
                 rt, uow, task["form"], data, OptionContext(actor, task["zone"], case, now))
             if errors:
