@@ -114,13 +114,10 @@ def _instructions(doc: Document, node: etree._Element) -> Problem | None:
 def _parameters(doc: Document, root: etree._Element) -> Iterator[Problem]:
     for param in root.iter(f"{SPIFF}parameter"):
         value = param.get("value")
-        if value is None or local_name(param.getparent()) != "parameters":
-            continue
-        try:
-            compile_expression(value)
-        except SyntaxError as exc:
-            message = f"parameter '{param.get('id')}' does not compile: {_clean(exc.msg)}{_hint(value)}"
-            yield Problem(doc.name, param.sourceline, owner_id(param), message)
+        if value is not None and local_name(param.getparent()) == "parameters":
+            problem = compile_problem(doc, param, value, f"parameter '{param.get('id')}'", script=False)
+            if problem is not None:
+                yield problem
 
 
 def _bpmn_code(doc: Document, scope: etree._Element) -> Iterator[Problem]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -23,6 +23,15 @@ class RuleContext:
     forms: Collection[str] | None = None
     operators: Collection[str] | None = None
     lanes: Collection[str] | None = None
+    processes: Collection[str] | None = None  # process ids of all the files validated together
+    decisions: Collection[str] | None = None  # decision ids of all the DMN files validated together
+
+    def knowing(self, docs: Iterable[Document]) -> "RuleContext":
+        """This context with the process and decision ids the documents define."""
+        docs = list(docs)
+        processes = {p.get("id") for doc in docs if doc.is_bpmn for p in doc.iter_bpmn("process")}
+        decisions = {d.get("id") for doc in docs if doc.is_dmn for d in doc.root if local_name(d) == "decision"}
+        return replace(self, processes=frozenset(processes - {None}), decisions=frozenset(decisions - {None}))
 
 
 def executable_processes(doc: Document) -> list[etree._Element]:
@@ -160,47 +169,40 @@ def _service_problems(doc: Document, task: etree._Element, ctx: RuleContext) -> 
             yield Problem(doc.name, param.sourceline, element, message)
 
 
-def _defined(docs: Collection[Document]) -> tuple[set[str], set[str]]:
-    processes = {p.get("id") for doc in docs if doc.is_bpmn for p in doc.iter_bpmn("process")}
-    decisions = {d.get("id") for doc in docs if doc.is_dmn for d in doc.root if local_name(d) == "decision"}
-    return {p for p in processes if p}, {d for d in decisions if d}
-
-
-def _reference_problems(doc: Document, node: etree._Element, processes: set[str], decisions: set[str]) -> Iterator[Problem]:
+def _reference_problems(doc: Document, node: etree._Element, ctx: RuleContext) -> Iterator[Problem]:
     kind = local_name(node)
-    if kind == "callActivity" and node.get("calledElement") and node.get("calledElement") not in processes:
+    called = node.get("calledElement")
+    if kind == "callActivity" and called and ctx.processes is not None and called not in ctx.processes:
         message = f"called process '{node.get('calledElement')}' is not defined in the files validated together"
         yield Problem(doc.name, node.sourceline, node.get("id"), message)
     elif kind == "businessRuleTask":
         for ref in node.iter(f"{{{SPIFF_NS}}}calledDecisionId"):
             decision = (ref.text or "").strip()
-            if decision not in decisions:
+            if ctx.decisions is not None and decision not in ctx.decisions:
                 message = f"decision '{decision}' is not defined in the DMN files validated together"
                 yield Problem(doc.name, ref.sourceline, node.get("id"), message)
 
 
-def check_project_rules(docs: Collection[Document], ctx: RuleContext) -> list[Problem]:
+def check_project_rules(doc: Document, ctx: RuleContext) -> list[Problem]:
     """Lanes and forms of user tasks, gateway conditions, service operators and references, in executable processes."""
+    if not doc.is_bpmn:
+        return []
     problems: list[Problem] = []
-    processes, decisions = _defined(docs)
-    for doc in docs:
-        if not doc.is_bpmn:
-            continue
-        lanes = _lane_names(doc)
-        outgoing = _outgoing(doc)
-        for process in executable_processes(doc):
-            for node in process.iter(etree.Element):
-                kind = local_name(node) if is_model_element(node) else ""
-                if kind in ("userTask", "manualTask"):
-                    problems.extend(_task_problems(doc, node, lanes, ctx))
-                elif kind == "startEvent":
-                    problems.extend(_form_problems(doc, node, _properties(node), ctx, required=False))
-                elif kind in ("exclusiveGateway", "inclusiveGateway", "parallelGateway"):
-                    problems.extend(_gateway_problems(doc, node, outgoing.get(node.get("id") or "", [])))
-                elif kind == "serviceTask":
-                    problems.extend(_service_problems(doc, node, ctx))
-                elif kind in ("callActivity", "businessRuleTask"):
-                    problems.extend(_reference_problems(doc, node, processes, decisions))
+    lanes = _lane_names(doc)
+    outgoing = _outgoing(doc)
+    for process in executable_processes(doc):
+        for node in process.iter(etree.Element):
+            kind = local_name(node) if is_model_element(node) else ""
+            if kind in ("userTask", "manualTask"):
+                problems.extend(_task_problems(doc, node, lanes, ctx))
+            elif kind == "startEvent":
+                problems.extend(_form_problems(doc, node, _properties(node), ctx, required=False))
+            elif kind in ("exclusiveGateway", "inclusiveGateway", "parallelGateway"):
+                problems.extend(_gateway_problems(doc, node, outgoing.get(node.get("id") or "", [])))
+            elif kind == "serviceTask":
+                problems.extend(_service_problems(doc, node, ctx))
+            elif kind in ("callActivity", "businessRuleTask"):
+                problems.extend(_reference_problems(doc, node, ctx))
     return problems
 
 

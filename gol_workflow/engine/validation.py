@@ -74,9 +74,9 @@ def _read(name: str, content: bytes) -> Document | Problem:
     except XmlRejected as exc:
         if "DOCTYPE" in str(exc):
             return _doctype_problem(name, content)
-        return Problem(name, exc.line, None, _POSITION.sub(r" (column \1)", str(exc)))
+        return Problem(name, exc.line or 1, None, _POSITION.sub(r" (column \1)", str(exc)))
     except Exception as exc:  # noqa: BLE001 - never a traceback, whatever the bytes
-        return Problem(name, None, None, f"unreadable XML: {exc.__class__.__name__}: {exc}")
+        return Problem(name, 1, None, f"unreadable XML: {exc.__class__.__name__}: {exc}")
     try:
         content.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -114,25 +114,23 @@ def _duplicates(docs: list[Document]) -> tuple[list[Problem], set[str]]:
     return problems, skip
 
 
-def _guarded(doc: Document, check: Callable[[Document], list[Problem]]) -> list[Problem]:
+def _guarded(doc: Document, check: Callable[[Document], list[Problem]], name: str) -> list[Problem]:
     try:
         return check(doc)
     except Exception as exc:  # noqa: BLE001 - a check must never turn into a traceback
-        message = f"could not be checked ({check.__name__}: {exc.__class__.__name__}: {exc})"
+        message = f"could not be checked ({name}: {exc.__class__.__name__}: {exc})"
         return [Problem(doc.name, doc.root.sourceline, None, message)]
 
 
 def _rule_problems(docs: list[Document], ctx: RuleContext) -> list[Problem]:
+    ctx = ctx.knowing(docs)
     problems: list[Problem] = []
-    try:
-        problems.extend(check_project_rules(docs, ctx))
-    except Exception as exc:  # noqa: BLE001
-        problems.append(Problem(docs[0].name, None, None, f"could not be checked: {exc.__class__.__name__}: {exc}"))
     for doc in docs:
+        problems += _guarded(doc, lambda d: check_project_rules(d, ctx), "project rules")
         if doc.is_bpmn:
-            problems += _guarded(doc, timer_problems) + _guarded(doc, bpmn_code_problems)
+            problems += _guarded(doc, timer_problems, "timers") + _guarded(doc, bpmn_code_problems, "code")
         elif doc.is_dmn:
-            problems += _guarded(doc, dmn_code_problems)
+            problems += _guarded(doc, dmn_code_problems, "DMN cells")
     return problems
 
 
@@ -161,14 +159,14 @@ def validate_sources(files: Mapping[str, bytes], ctx: RuleContext | None = None)
             docs.append(read)
     schema_failed: set[str] = set()
     for doc in docs:
-        found = _guarded(doc, schema_problems)
+        found = _guarded(doc, schema_problems, "schema")
         if found:
             schema_failed.add(doc.name)
             problems.extend(found)
     models = [d for d in docs if d.is_bpmn or d.is_dmn]
     duplicates, skip = _duplicates(models)
     for doc in models:
-        unloadable = _guarded(doc, dmn_structure_problems) if doc.is_dmn else []
+        unloadable = _guarded(doc, dmn_structure_problems, "DMN structure") if doc.is_dmn else []
         if unloadable:
             skip.add(doc.name)
             problems.extend(unloadable)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gol_workflow.engine import validation
 from gol_workflow.engine.documents import Document
 from gol_workflow.engine.parsing import parse_xml
 from gol_workflow.engine.semantics import load_semantics
@@ -157,3 +158,13 @@ def test_form_files_are_checked_with_their_json_line(name: str, line: int, eleme
 def test_a_valid_form_passes() -> None:
     schema, problems = check_form_file("valido.schema.json", (INVALID / "forms" / "valido.schema.json").read_bytes())
     assert problems == [] and schema is not None and schema["type"] == "object"
+
+
+def test_a_failing_check_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(doc: Document) -> list:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(validation, "timer_problems", broken)
+    path = INVALID / "linked" / "chiamato.bpmn"
+    report = validate_sources({path.name: path.read_bytes()})
+    assert [str(p) for p in report.problems] == ["chiamato.bpmn:2: -: could not be checked (timers: KeyError: 'boom')"]
