@@ -110,7 +110,28 @@ def timer_problems(doc: Document) -> list[Problem]:
             message = "timer has no timeDate, timeDuration or timeCycle"
             problems.append(Problem(doc.name, definition.sourceline, owner_id(definition), message))
             continue
-        problem = timer_problem(doc, values[0])
+        problem = timer_problem(doc, values[0]) or _cycle_on_start(doc, definition, values[0])
         if problem is not None:
             problems.append(problem)
     return problems
+
+
+def _cycle_on_start(doc: Document, definition: etree._Element, value: etree._Element) -> Problem | None:
+    """An endless cycle on a process's start event re-runs the body inside one instance, which grows for ever."""
+    event = definition.getparent()
+    process = event.getparent() if event is not None else None
+    if local_name(value) != "timeCycle" or event is None or local_name(event) != "startEvent":
+        return None
+    if process is None or local_name(process) != "process":
+        return None
+    try:
+        literal = ast.literal_eval((value.text or "").strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if not isinstance(literal, str) or not literal.strip().upper().startswith("R/"):
+        return None  # a bounded cycle ends; an expression cannot be judged here
+    message = (
+        "an endless cycle timer on the process's start event repeats the whole process inside one instance, "
+        "which grows without end: start one instance per occurrence instead (e.g. a message start)"
+    )
+    return Problem(doc.name, value.sourceline, event.get("id"), message)

@@ -173,3 +173,12 @@ def test_duplicate_process_ids_are_reported_with_both_files() -> None:
         "copia_a.bpmn:3: chiamato: process id 'chiamato' is also defined in copia_b.bpmn:3",
         "copia_b.bpmn:3: chiamato: process id 'chiamato' is also defined in copia_a.bpmn:3",
     ]
+
+
+def test_an_endless_cycle_on_a_start_event_is_refused() -> None:
+    path = INVALID / "cycle_start.bpmn"
+    problems = problems_of("cycle_start.bpmn")
+    assert [(p.element, p.line) for p in problems] == [("ogni_settimana", line_of(path, "<bpmn:timeCycle>"))]
+    assert "endless cycle timer on the process's start event" in problems[0].message
+    bounded = path.read_bytes().replace(b'"R/2026', b'"R4/2026')
+    assert deployment.validate(deployment.Sources({path.name: bounded}, {}), check_forms=False).problems == []
