@@ -36,6 +36,15 @@ class ValidationReport:
         return not self.problems
 
 
+# SpiffWorkflow findings that our rules report more precisely (and for every element, not just the first).
+_COVERED = (
+    "without condition",
+    "must have an operator",
+    "Time Specification",
+    "No DMN Diagram available",
+    "was not found",
+    "Duplicate process ID",
+)
 _POSITION = re.compile(r", line \d+, column (\d+)$")
 
 
@@ -135,9 +144,9 @@ def _rule_problems(docs: list[Document], ctx: RuleContext) -> list[Problem]:
 
 
 def _merge(found: list[Problem], library: list[Problem]) -> list[Problem]:
-    """Our findings first; drop the library's when one of ours already names the same element."""
+    """All findings; the library's are dropped where one of our rules already says the same of that element."""
     ours = {(p.file, p.element) for p in found if p.element}
-    kept = [p for p in library if not p.element or (p.file, p.element) not in ours]
+    kept = [p for p in library if (p.file, p.element) not in ours or not any(c in p.message for c in _COVERED)]
     unique = dict.fromkeys(found + kept)
     return sorted(unique, key=lambda p: (p.file, p.line or 0, _natural(p.element), p.message))
 
