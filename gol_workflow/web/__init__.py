@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from .. import api
 from ..services.runtime import Runtime
 from . import agenda, auth, cases, errors, filters, inbox, navigation, security, tasks, vendor
 from .context import RUNTIME_KEY
@@ -50,4 +51,5 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     navigation.init_app(app)
     for blueprint in (vendor.bp, auth.bp, inbox.bp, tasks.bp, cases.bp, agenda.bp):
         app.register_blueprint(blueprint)
+    api.mount(app, runtime)
     return app

@@ -1,0 +1,72 @@
+"""The REST API under `/api/v1`: a Flask app of its own, served from the web app's WSGI entry.
+
+It is separate from the operator web so that nothing of a browser session applies to it:
+no cookies, no CSRF tokens, no login redirects, and every error is problem+json. Callers
+authenticate with bearer tokens; the services apply the same authorisation as the web.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, Response
+
+from ..services.runtime import Runtime
+from . import auth, instances, messages, openapi, problems, tasks, zones
+from .context import RUNTIME_KEY
+from .schemas.common import TIMEZONE_KEY
+
+PREFIX = "/api"
+MAX_BODY_BYTES = 1024 * 1024
+BLUEPRINTS = (instances.bp, tasks.bp, messages.bp, zones.bp)
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def create_api(runtime: Runtime) -> Flask:
+    """Build the API application around a wired runtime."""
+    app = Flask("gol_workflow.api")
+    app.config.update(openapi.config())
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, **{TIMEZONE_KEY: ZoneInfo(runtime.settings.timezone)})
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[RUNTIME_KEY] = runtime
+    problems.init_app(app)
+    auth.init_app(app)
+    app.after_request(_headers)
+    api = openapi.Api(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    return app
+
+
+def _headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Cache-Control", "no-store")  # case data must not linger in caches
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+class PathDispatcher:
+    """Send `/api` and everything under it to the API, the rest to the web."""
+
+    def __init__(self, web: WsgiApp, api: WsgiApp) -> None:
+        self.web = web
+        self.api = api
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == PREFIX or path.startswith(PREFIX + "/"):
+            return self.api(environ, start_response)
+        return self.web(environ, start_response)
+
+
+def mount(web: Flask, runtime: Runtime) -> Flask:
+    """Serve the API from the web app (the one hook in `create_app`); returns the API app."""
+    api = create_api(runtime)
+    web.wsgi_app = PathDispatcher(web.wsgi_app, api)  # type: ignore[method-assign]
+    return api

@@ -1,0 +1,119 @@
+"""`/api/v1/instances`: start a case; list, inspect, suspend, resume, terminate and retry instances."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import Response, url_for
+
+from ..domain.errors import NotFound
+from ..services import case_start, instance_queries, task_view
+from ..services import instances as instance_service
+from .context import actor, runtime
+from .openapi import Blueprint
+from .problems import Problem
+from .schemas.instances import (
+    MAX_OFFSET,
+    DetailArgsSchema,
+    InstanceArgsSchema,
+    InstanceDetailSchema,
+    InstancePageSchema,
+    ReasonSchema,
+    StartBodySchema,
+    StartedSchema,
+)
+
+bp = Blueprint("instances", __name__, url_prefix="/api/v1/instances",
+               description="Process instances: start, list, inspect and repair")
+
+
+@bp.post("")
+@bp.arguments(StartBodySchema)
+@bp.response(201, StartedSchema, headers={"Location": {"description": "The new instance",
+                                                       "schema": {"type": "string"}}})
+@bp.problems(400, 403)
+def start(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Start the latest version of a process with the data of its start form."""
+    rt, who = runtime(), actor()
+    try:
+        instance_id = case_start.open_case(rt, body["process"], body["data"], who)
+    except NotFound as exc:
+        raise Problem(400, "invalid-request", "Invalid request", exc.message, {"process": [exc.message]}) from None
+    steps = task_view.after_completion(rt, instance_id, who, None)
+    status = steps.case["status"] if steps.case else None
+    location = url_for("instances.show", instance_id=instance_id)
+    return {"id": instance_id, "status": status, "tasks": steps.mine}, 201, {"Location": location}
+
+
+def _filters(args: dict[str, Any]) -> instance_queries.InstanceFilters:
+    return instance_queries.InstanceFilters(
+        statuses=tuple(args.get("status") or ()), process_id=args.get("process"), version=args.get("version"),
+        zone=args.get("zone"), beneficiary=args.get("beneficiary"), started_from=args.get("started_from"),
+        started_to=args.get("started_to"), has_error=args["has_error"], error_element=args.get("error_element"),
+    )
+
+
+@bp.get("")
+@bp.arguments(InstanceArgsSchema, location="query", as_kwargs=True)
+@bp.response(200, InstancePageSchema)
+@bp.problems(400, 403)
+def index(**args: Any) -> dict[str, Any]:
+    """Instances matching the filters, newest first, with counts per status (administrators)."""
+    size, number = args["page_size"], args["page"]
+    by_cursor = bool(args.get("after") or args.get("before"))
+    if not by_cursor and (number - 1) * size > MAX_OFFSET:
+        raise Problem(400, "invalid-request", "Invalid request", "page too deep: follow next_cursor instead",
+                      {"page": [f"At most {MAX_OFFSET} items can be skipped by page number; use `after`."]})
+    request = instance_queries.PageRequest(size=size, after=args.get("after"), before=args.get("before"),
+                                           offset=0 if by_cursor else (number - 1) * size)
+    page = instance_queries.list_instances(runtime(), actor(), _filters(args), request)
+    return {"items": page.items, "total": page.total, "counts": page.counts, "page": None if by_cursor else number,
+            "page_size": page.size, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
+
+
+@bp.get("/<uuid:instance_id>")
+@bp.arguments(DetailArgsSchema, location="query", as_kwargs=True)
+@bp.response(200, InstanceDetailSchema)
+@bp.problems(403, 404)
+def show(instance_id: UUID, reveal: bool) -> instance_queries.InstanceDetail:
+    """Status, version, data, ready tasks, waiting timers with due_at, history and audit (the read is audited)."""
+    return instance_queries.instance_detail(runtime(), actor(), str(instance_id), reveal=reveal)
+
+
+@bp.post("/<uuid:instance_id>/suspend")
+@bp.arguments(ReasonSchema, required=False)
+@bp.response(204)
+@bp.problems(400, 403, 404, 409)
+def suspend(body: dict[str, Any], instance_id: UUID) -> Response:
+    """Stop the instance: no timers, messages or completions until it is resumed."""
+    instance_service.suspend(runtime(), str(instance_id), actor(), body.get("reason"))
+    return Response(status=204)
+
+
+@bp.post("/<uuid:instance_id>/resume")
+@bp.response(204)
+@bp.problems(403, 404, 409)
+def resume(instance_id: UUID) -> Response:
+    """Let a suspended instance move again; the timers it missed fire at once."""
+    instance_service.resume(runtime(), str(instance_id), actor())
+    return Response(status=204)
+
+
+@bp.post("/<uuid:instance_id>/terminate")
+@bp.arguments(ReasonSchema, required=False)
+@bp.response(204)
+@bp.problems(400, 403, 404, 409)
+def terminate(body: dict[str, Any], instance_id: UUID) -> Response:
+    """End the instance for good; its open tasks leave every inbox."""
+    instance_service.terminate(runtime(), str(instance_id), actor(), body.get("reason"))
+    return Response(status=204)
+
+
+@bp.post("/<uuid:instance_id>/retry")
+@bp.response(204)
+@bp.problems(403, 404, 409)
+def retry(instance_id: UUID) -> Response:
+    """Run the failed step of an instance in error again (after a fix)."""
+    instance_service.retry(runtime(), str(instance_id), actor())
+    return Response(status=204)

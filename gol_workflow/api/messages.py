@@ -1,0 +1,21 @@
+"""`/api/v1/messages`: BPMN messages from outside (e.g. another system reporting on a case)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..services import messages as message_service
+from .context import actor, runtime
+from .openapi import Blueprint
+from .schemas.messages import DeliverySchema, MessageBodySchema
+
+bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="Messages to waiting instances")
+
+
+@bp.post("")
+@bp.arguments(MessageBodySchema)
+@bp.response(200, DeliverySchema)
+@bp.problems(400, 403, 409)
+def send(body: dict[str, Any]) -> message_service.DeliveryResult:
+    """Deliver a message to the instance waiting for it, or keep it until one waits (cases the caller follows)."""
+    return message_service.send_message(runtime(), body["name"], body["correlation"], body["payload"], actor())

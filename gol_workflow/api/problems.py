@@ -1,0 +1,143 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), whatever raised them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from ..domain.errors import Conflict, Forbidden, GolError, InvalidState, NotFound, ValidationFailed
+from ..services.tasks import ALREADY_DONE
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "urn:gol-workflow:problem:"
+
+# The problem types the API returns besides plain HTTP statuses ("about:blank").
+TYPES = {
+    "invalid-request": "The request's parameters or body do not match the API's schema.",
+    "validation-failed": "The submitted data does not satisfy the form; `errors` says why, field by field.",
+    "unauthenticated": "No valid bearer token was sent.",
+    "forbidden": "The caller's role, zones or assignments do not allow this operation.",
+    "not-found": "The object does not exist, or is not visible to the caller.",
+    "already-completed": "The task was completed by someone else first.",
+    "conflict": "Someone else changed the same object at the same time, or holds it.",
+    "invalid-state": "The operation does not apply to the object in its current state.",
+    "unexpected": "The service failed unexpectedly; the failure was logged.",
+}
+
+
+class Problem(Exception):
+    """An API error with its status, problem type and optional per-field errors and headers."""
+
+    def __init__(self, status: int, kind: str, title: str, detail: str | None = None,
+                 errors: Mapping[str, list[str]] | None = None, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.kind = kind
+        self.title = title
+        self.detail = detail
+        self.errors = dict(errors) if errors else None
+        self.headers = dict(headers or {})
+
+
+def problem_response(problem: Problem) -> Response:
+    """The HTTP response for a problem."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + problem.kind if problem.kind in TYPES else "about:blank",
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail or problem.title,
+        "instance": request.path,
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors
+    response = Response(json.dumps(body), status=problem.status, mimetype=MEDIA_TYPE)
+    for name, value in problem.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def from_domain(error: GolError) -> Problem:
+    """The problem for an expected service failure."""
+    if isinstance(error, ValidationFailed):
+        return Problem(400, "validation-failed", "Validation failed",
+                       "The submitted data does not satisfy the form.", error.errors)
+    if isinstance(error, NotFound):
+        return Problem(404, "not-found", "Not found", error.message)
+    if isinstance(error, Forbidden):
+        return Problem(403, "forbidden", "Forbidden", error.message)
+    if isinstance(error, Conflict):
+        if error.message == ALREADY_DONE:
+            return Problem(409, "already-completed", "Task already completed", error.message)
+        return Problem(409, "conflict", "Conflict", error.message)
+    if isinstance(error, InvalidState):
+        return Problem(409, "invalid-state", "Invalid state", error.message)
+    return Problem(400, "invalid-request", "Invalid request", error.message)
+
+
+def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Nested marshmallow/webargs messages as {"field.path": [messages]} (the location is dropped)."""
+    if isinstance(messages, Mapping):
+        found: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            path = str(key) if not prefix else f"{prefix}.{key}"
+            found.update(flatten(value, path))
+        return found
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_request": list(messages)}
+    if isinstance(messages, list):
+        found = {}
+        for index, value in enumerate(messages):
+            found.update(flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+        return found
+    return {prefix or "_request": [str(messages)]}
+
+
+_LOCATIONS = ("json", "query", "querystring", "view_args", "headers", "form")
+
+
+def from_http(error: HTTPException) -> Problem:
+    """The problem for a werkzeug HTTP error (routing, webargs validation, size limits...)."""
+    code = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if "messages" in data:
+        messages = data["messages"]
+        if isinstance(messages, Mapping) and set(messages) <= set(_LOCATIONS):
+            merged: dict[str, list[str]] = {}
+            for part in messages.values():
+                merged.update(flatten(part))
+            messages = merged
+        return Problem(400, "invalid-request", "Invalid request",
+                       "The request's parameters or body are not valid; `errors` says why.", flatten(messages))
+    headers = dict(error.get_headers()) if code in (405, 401) else {}
+    headers.pop("Content-Type", None)
+    return Problem(code, "about:blank", error.name, error.description, headers=headers)
+
+
+def init_app(app: Flask) -> None:
+    """Every error the API raises answers as problem+json."""
+
+    @app.errorhandler(Problem)
+    def _problem(error: Problem) -> Response:
+        return problem_response(error)
+
+    @app.errorhandler(GolError)
+    def _domain(error: GolError) -> Response:
+        return problem_response(from_domain(error))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response | HTTPException:
+        if error.code is not None and error.code < 400:
+            return error
+        return problem_response(from_http(error))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unexpected API error on %s %s", request.method, request.path)
+        return problem_response(Problem(500, "unexpected", "Internal server error",
+                                        "The service failed unexpectedly; the failure was logged."))

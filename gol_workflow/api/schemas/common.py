@@ -1,0 +1,102 @@
+"""Schemas every resource shares: problems, pages, datetimes in the service time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate
+
+MAX_PAGE_SIZE = 100
+TIMEZONE_KEY = "API_TIMEZONE"
+MAX_DEPTH = 32
+
+
+class LocalDateTime(fields.DateTime):
+    """An aware datetime written as ISO 8601 with the service time zone's offset."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return super()._serialize(value.astimezone(current_app.config[TIMEZONE_KEY]), attr, obj, **kwargs)
+
+
+def _has_control(value: Any, depth: int = 0) -> bool:
+    """True when a string anywhere in `value` holds NUL or another C0 control other than tab and newlines."""
+    if depth > MAX_DEPTH:
+        return True
+    if isinstance(value, str):
+        return any(ord(c) < 32 and c not in "\t\n\r" for c in value)
+    if isinstance(value, dict):
+        return any(_has_control(k, depth + 1) or _has_control(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_control(v, depth + 1) for v in value)
+    return False
+
+
+def no_control_characters(value: Any) -> None:
+    """Refuse text that no database column or form can hold (NUL and other control characters)."""
+    if _has_control(value):
+        raise ValidationError(f"Control characters are not allowed, nor nesting deeper than {MAX_DEPTH} levels.")
+
+
+class Text(fields.String):
+    """A string without control characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.append(no_control_characters)
+
+
+class JsonObject(fields.Dict):
+    """A JSON object of any shape, without control characters in its strings."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(keys=fields.String(), **kwargs)
+        self.validators.append(no_control_characters)
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem document."""
+
+    type = fields.String(required=True, metadata={"description": "A URI naming the kind of problem"})
+    title = fields.String(required=True, metadata={"description": "Short summary of the kind of problem"})
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status code"})
+    detail = fields.String(required=True, metadata={"description": "What went wrong with this request"})
+    instance = fields.String(required=True, metadata={"description": "The path of the request that failed"})
+    errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "400 only: messages by field path (`data.beneficiario.nome`)"},
+    )
+
+
+class PageArgsSchema(Schema):
+    """Pagination parameters."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000),
+                          metadata={"description": "Page number, from 1"})
+    page_size = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
+                               metadata={"description": f"Items per page (1-{MAX_PAGE_SIZE})"})
+
+
+class PageSchema(Schema):
+    """The fields every page of a list has besides its items."""
+
+    total = fields.Integer(required=True, metadata={"description": "Items matching the filters, all pages"})
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+
+
+class TaskRefSchema(Schema):
+    """A ready task, as listed after an operation."""
+
+    id = fields.String(required=True)
+    instance_id = fields.String(required=True)
+    name = fields.String(required=True)
+    element = fields.String(required=True, attribute="element_id")
+    lane = fields.String(required=True, allow_none=True)
+    zone = fields.String(required=True, allow_none=True)

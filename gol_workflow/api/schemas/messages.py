@@ -1,0 +1,41 @@
+"""Schemas of BPMN messages sent from outside."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from .common import JsonObject, Text, no_control_characters
+
+MAX_CORRELATION = 500  # the canonical correlation text is stored in 512 characters
+
+
+def _flat_and_short(correlation: dict[str, Any]) -> None:
+    if not correlation:
+        raise ValidationError("At least one correlation property is required (e.g. case_id).")
+    if any(isinstance(v, dict | list) or v is None for v in correlation.values()):
+        raise ValidationError("Correlation values must be strings, numbers or booleans.")
+    if len(json.dumps(correlation, ensure_ascii=False)) > MAX_CORRELATION:
+        raise ValidationError(f"The correlation is too long (at most {MAX_CORRELATION} characters).")
+
+
+class MessageBodySchema(Schema):
+    """A message for the instance waiting for it."""
+
+    name = Text(required=True, validate=validate.Length(min=1, max=255),
+                metadata={"description": "The BPMN message name"})
+    correlation = JsonObject(required=True, validate=_flat_and_short, metadata={
+        "description": "Correlation properties, e.g. {\"case_id\": \"...\"}", "example": {"case_id": "..."}})
+    payload = fields.Raw(load_default=None, allow_none=True, validate=no_control_characters,
+                         metadata={"description": "Any JSON value, handed to the receiving instance"})
+
+
+class DeliverySchema(Schema):
+    """Where the message went."""
+
+    delivered_to = fields.String(required=True, allow_none=True, metadata={
+        "description": "The instance that received it, or null when it was kept for later"})
+    buffered = fields.Boolean(required=True, metadata={
+        "description": "True when nobody waited yet: the first instance to wait for it receives it"})
