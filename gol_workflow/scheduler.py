@@ -12,8 +12,6 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .services import meetings, scheduling
 from .services.due_work import heads, run_due_work
@@ -41,7 +39,7 @@ class SchedulerOptions:
 class Scheduler:
     """Runs due work as soon as it falls due: polls the indexed heads and sleeps until the earliest one."""
 
-    def __init__(self, rt: Runtime, options: SchedulerOptions | None = None, background: bool = False) -> None:
+    def __init__(self, rt: Runtime, options: SchedulerOptions | None = None) -> None:
         self.rt = rt
         self.options = options or SchedulerOptions()
         self.started_at = datetime.now(UTC)
@@ -49,8 +47,9 @@ class Scheduler:
         self.last_error: str | None = None
         self.lock: scheduling.HeldLock | None = None
         self._stats_lock = threading.Lock()
-        kind = BackgroundScheduler if background else BlockingScheduler
-        self.aps: BaseScheduler = kind(
+        self._tick_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.aps = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(3)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -62,7 +61,7 @@ class Scheduler:
         return self.rt.settings.clock == "simulated"
 
     def start(self) -> None:
-        """Run at once (catching up what fell due while nothing ran), then keep running; blocks unless background."""
+        """Run at once (catching up what fell due while nothing ran), then keep running in background threads."""
         now = datetime.now(UTC)
         opts = self.options
         self.aps.add_job(self.plan, "interval", seconds=opts.plan_seconds, id="plan", next_run_time=now)
@@ -71,10 +70,13 @@ class Scheduler:
         log.info("scheduler %s starting (poll %.1fs)", opts.name, opts.poll_seconds)
         self.aps.start()
 
-    def stop(self, wait: bool = True) -> None:
+    def stop(self) -> None:
         """Finish the work in hand, record a last heartbeat and release the embedded lock."""
+        self._stopping.set()
+        with self._tick_lock:  # the tick in hand ends without re-arming: shutdown below cannot deadlock with it
+            pass
         if self.aps.running:
-            self.aps.shutdown(wait=wait)
+            self.aps.shutdown(wait=True)
         self.beat(stopped=True)
         if self.lock is not None:
             self.lock.release()
@@ -82,18 +84,21 @@ class Scheduler:
 
     def tick(self) -> None:
         """Run everything due now, then re-arm for the earliest due moment if it comes before the next poll."""
-        try:
-            report = run_due_work(self.rt, plan=False, before_commit=self.options.before_commit)
-            with self._stats_lock:
-                self.totals["ticks"] += 1
-                self.totals["timers"] += report.timers_fired
-                self.totals["convened"] += len(report.meetings_convened)
-                self.totals["cancelled"] += len(report.meetings_cancelled)
-                self.totals["mail_sent"] += report.mail.sent
-            self._rearm()
-        except Exception as exc:  # noqa: BLE001 - the scheduler must outlive a database hiccup
-            self.last_error = f"{exc.__class__.__name__}: {exc}"
-            log.exception("scheduler tick failed")
+        with self._tick_lock:
+            if self._stopping.is_set():
+                return
+            try:
+                report = run_due_work(self.rt, plan=False, before_commit=self.options.before_commit)
+                with self._stats_lock:
+                    self.totals["ticks"] += 1
+                    self.totals["timers"] += report.timers_fired
+                    self.totals["convened"] += len(report.meetings_convened)
+                    self.totals["cancelled"] += len(report.meetings_cancelled)
+                    self.totals["mail_sent"] += report.mail.sent
+                self._rearm()
+            except Exception as exc:  # noqa: BLE001 - the scheduler must outlive a database hiccup
+                self.last_error = f"{exc.__class__.__name__}: {exc}"
+                log.exception("scheduler tick failed")
 
     def _rearm(self) -> None:
         if self.simulated:
@@ -101,10 +106,10 @@ class Scheduler:
         earliest = heads(self.rt).earliest
         if earliest is None:
             return
-        now = datetime.now(UTC)
-        if earliest - now >= timedelta(seconds=self.options.poll_seconds):
+        delay = earliest - self.rt.now()
+        if delay >= timedelta(seconds=self.options.poll_seconds) or self._stopping.is_set():
             return
-        wake = max(earliest + WAKE_MARGIN, now + MIN_RESCHEDULE)
+        wake = datetime.now(UTC) + max(delay + WAKE_MARGIN, MIN_RESCHEDULE)
         self.aps.modify_job(DUE_JOB, next_run_time=wake)
 
     def plan(self) -> None:
@@ -134,11 +139,6 @@ class Scheduler:
             log.exception("recording the heartbeat failed")
 
 
-def run_scheduler(rt: Runtime, options: SchedulerOptions | None = None) -> Scheduler:
-    """Build a scheduler that blocks the calling thread when started (the `gol-workflow scheduler` process)."""
-    return Scheduler(rt, options, background=False)
-
-
 def start_embedded_scheduler(rt: Runtime, reloader: bool = False) -> Scheduler | None:
     """Start a background scheduler inside the web process, unless one already runs for this database.
 
@@ -153,7 +153,7 @@ def start_embedded_scheduler(rt: Runtime, reloader: bool = False) -> Scheduler |
     if lock is None:
         log.info("an embedded scheduler already runs for this database: not starting another")
         return None
-    scheduler = Scheduler(rt, SchedulerOptions(), background=True)
+    scheduler = Scheduler(rt, SchedulerOptions())
     scheduler.lock = lock
     scheduler.start()
     return scheduler

@@ -6,10 +6,12 @@ import argparse
 import logging
 import os
 import signal
+import threading
 import time
 from types import FrameType
 
 from ..scheduler import Scheduler, SchedulerOptions
+from ..services.timers import BeforeCommit
 from .common import runtime
 
 # Fault injection for the crash tests: sleep after firing, before committing, so the process can be killed there.
@@ -24,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_run)
 
 
-def _pause_hook() -> object:
+def _pause_hook() -> BeforeCommit | None:
     seconds = float(os.environ.get(PAUSE_ENV, "0") or 0)
     if seconds <= 0:
         return None
@@ -38,18 +40,23 @@ def _pause_hook() -> object:
 
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    options = SchedulerOptions(poll_seconds=max(0.1, args.poll), before_commit=_pause_hook())  # type: ignore[arg-type]
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is by design
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    options = SchedulerOptions(poll_seconds=max(0.1, args.poll), before_commit=_pause_hook())
     if args.name:
         options.name = args.name
-    scheduler = Scheduler(runtime(), options, background=False)
+    scheduler = Scheduler(runtime(), options)
+    stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        scheduler.aps.shutdown(wait=True)  # finish the transaction in hand
+        stopping.set()  # only a flag here: the main thread stops the scheduler outside the handler
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    scheduler.start()
     print(f"scheduler {options.name} running; stop with Ctrl-C or SIGTERM", flush=True)
-    scheduler.start()  # returns once stopped
+    while not stopping.wait(1.0):
+        pass
     scheduler.stop()
     print("scheduler stopped", flush=True)
     return 0

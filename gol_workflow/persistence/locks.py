@@ -27,7 +27,9 @@ class HeldLock:
     def release(self) -> None:
         """Let another process take the lock."""
         if self._conn is not None:
-            self._conn.close()  # closing the session releases the advisory lock
+            # A pooled connection outlives close(): drop it so its session, and the advisory lock, end.
+            self._conn.invalidate()
+            self._conn.close()
             self._conn = None
         if self._handle is not None:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
