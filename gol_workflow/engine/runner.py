@@ -16,7 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from ..domain.errors import InvalidState, NotFound
+from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.model import InstanceStatus, OutgoingMessage, ReadyTask, Snapshot, StepError, Subscription
 from .parsing import CompiledProcess
 from .scripting import GolScriptEngine, ServiceHandler, engine_context, install_clock_hook
@@ -173,6 +173,10 @@ class ProcessEngine:
                 handle.workflow.send_event(event)
             except SpiffWorkflowException as exc:
                 return self._error_snapshot(handle, exc, now)
+            except Exception as exc:  # noqa: BLE001 - a payload the correlation expressions cannot read
+                # The sender's mistake, not the instance's: refuse the message, leave the instance alone.
+                detail = f"the waiting instance cannot read its correlation from this payload ({exc})"
+                raise ValidationFailed(f"message {name!r} refused: {detail}", {"payload": [detail]}) from None
         return self._advance(handle, now, services)
 
     def retry(self, handle: WorkflowHandle, now: datetime, services: ServiceHandler | None = None) -> Snapshot:
