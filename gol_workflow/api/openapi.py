@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import flask_smorest
-from webargs.flaskparser import FlaskParser
+import flask
+from webargs import core
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from .problems import MEDIA_TYPE, TYPES, TYPE_BASE
 from .schemas.common import ProblemSchema
@@ -48,6 +50,18 @@ class ProblemParser(FlaskParser):
     """webargs parser answering invalid input with 400 (the API uses 400 for every invalid request)."""
 
     DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        """The JSON body; a body of another media type, or nested beyond reason, is refused."""
+        body = req.get_data(cache=True)
+        if not is_json_request(req):
+            if body:
+                abort(400, messages={"json": ["The body must be JSON, sent as Content-Type: application/json."]})
+            return core.missing
+        try:
+            return core.parse_json(body)
+        except RecursionError:
+            abort(400, messages={"json": ["The JSON body is nested too deeply."]})
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -155,7 +155,7 @@ class InstanceDetailSchema(InstanceSummarySchema):
     deployed_by = fields.String(required=True)
     deployed_at = LocalDateTime(required=True)
     element_states = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
-                                 metadata={"description": "Diagram element id -> completed, active, waiting, error"})
+                                 metadata={"description": "Diagram element id -> its state: COMPLETED, READY, WAITING, ERROR..."})
     waiting = fields.List(fields.Nested(WaitingSchema), required=True)
     error = fields.Dict(required=True, allow_none=True)
     ready_tasks = fields.List(fields.Nested(ReadyTaskSchema), required=True)

@@ -29,7 +29,7 @@ class MessageBodySchema(Schema):
     correlation = JsonObject(required=True, validate=_flat_and_short, metadata={
         "description": "Correlation properties, e.g. {\"case_id\": \"...\"}", "example": {"case_id": "..."}})
     payload = fields.Raw(load_default=None, allow_none=True, validate=no_control_characters,
-                         metadata={"description": "Any JSON value, handed to the receiving instance"})
+                         metadata={"description": "Handed to the receiving instance: an object carrying the correlation properties too (e.g. case_id); 400 when the waiting process cannot read them from it"})
 
 
 class DeliverySchema(Schema):
