@@ -117,7 +117,7 @@ def step_to(rt: Runtime, target: datetime, actor: Actor) -> ClockMove:
     stuck = 0
     while move.steps < MAX_STEPS:
         head = heads(rt).process_work
-        if head is None or head >= target:
+        if head is None or head > target:  # what falls due at the target itself fires too
             break
         following = max(head + STEP, moment)
         stuck = stuck + 1 if following == moment else 0
@@ -127,9 +127,11 @@ def step_to(rt: Runtime, target: datetime, actor: Actor) -> ClockMove:
         moment = following
         move.steps += 1
         move.report.add(run_due_work(rt, moment, actor))
-    setter(target)
-    move.report.add(run_due_work(rt, target, actor))
-    _audit(rt, actor, move.start, target)
+    final = max(target, moment)
+    setter(final)
+    move.report.add(run_due_work(rt, final, actor))
+    move.end = final.astimezone(UTC)
+    _audit(rt, actor, move.start, final)
     return move
 
 

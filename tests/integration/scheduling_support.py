@@ -16,6 +16,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from gol_workflow.bootstrap import bootstrap
+from gol_workflow.cli import common
+from gol_workflow.cli import main as cli_main
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings, SmtpSettings
 from gol_workflow.persistence.tables import audit_events, tasks
@@ -179,3 +181,27 @@ def fired_counts(rt: Runtime) -> dict[str, int]:
 def local(moment: datetime) -> str:
     """ISO text of an instant in Rome, to the minute."""
     return moment.astimezone(ROME).isoformat(timespec="minutes")
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, rt: Runtime, capsys: pytest.CaptureFixture[str], *argv: str,
+            clock_mode: str = "system") -> tuple[int, str, str]:
+    """Run `gol-workflow ARGV` in this process against the test database; returns status, stdout, stderr."""
+    monkeypatch.setenv("GOL_DATABASE_URL", rt.settings.database_url)
+    monkeypatch.setenv("GOL_SECRET_KEY", "test")
+    monkeypatch.setenv("GOL_ZONES_DIR", str(rt.settings.zones_dir))
+    monkeypatch.setenv("GOL_VAR_DIR", str(rt.settings.var_dir))
+    monkeypatch.setenv("GOL_CLOCK", clock_mode)
+    monkeypatch.setenv("GOL_SMTP_HOST", rt.settings.smtp.host)
+    monkeypatch.setenv("GOL_SMTP_PORT", str(rt.settings.smtp.port))
+    monkeypatch.setenv("GOL_SMTP_SENDER", rt.settings.smtp.sender)
+    common.settings.cache_clear()
+    common.runtime.cache_clear()
+    try:
+        code = cli_main(list(argv))
+    finally:
+        if common.runtime.cache_info().currsize:
+            common.runtime().db.dispose()
+        common.settings.cache_clear()
+        common.runtime.cache_clear()
+    out = capsys.readouterr()
+    return code, out.out, out.err

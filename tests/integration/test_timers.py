@@ -7,8 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from gol_workflow.cli import common
-from gol_workflow.cli import main as cli_main
 from gol_workflow.persistence.tables import instances
 from gol_workflow.scheduler import start_embedded_scheduler
 from gol_workflow.services import instances as instance_service
@@ -16,7 +14,7 @@ from gol_workflow.services import meetings, timers
 from gol_workflow.services.due_work import run_due_work
 from gol_workflow.services.runtime import Runtime
 from tests.conftest import ADMIN
-from tests.integration.scheduling_support import audit_actions, fired_counts, header, ready
+from tests.integration.scheduling_support import audit_actions, fired_counts, header, ready, run_cli
 
 
 def start_timer(rt: Runtime) -> str:
@@ -64,28 +62,6 @@ def test_not_due_yet_means_not_fired(test_processes: Runtime, clock) -> None:
     assert run_due_work(rt).timers_fired == 0  # due < now, strictly, as the engine fires it
     clock.set(due + timedelta(milliseconds=1))
     assert run_due_work(rt).timers_fired == 1
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, rt: Runtime, capsys: pytest.CaptureFixture[str], *argv: str,
-            clock_mode: str = "system") -> tuple[int, str, str]:
-    monkeypatch.setenv("GOL_DATABASE_URL", rt.settings.database_url)
-    monkeypatch.setenv("GOL_SECRET_KEY", "test")
-    monkeypatch.setenv("GOL_ZONES_DIR", str(rt.settings.zones_dir))
-    monkeypatch.setenv("GOL_VAR_DIR", str(rt.settings.var_dir))
-    monkeypatch.setenv("GOL_CLOCK", clock_mode)
-    monkeypatch.setenv("GOL_SMTP_HOST", rt.settings.smtp.host)
-    monkeypatch.setenv("GOL_SMTP_PORT", str(rt.settings.smtp.port))
-    common.settings.cache_clear()
-    common.runtime.cache_clear()
-    try:
-        code = cli_main(list(argv))
-    finally:
-        if common.runtime.cache_info().currsize:
-            common.runtime().db.dispose()
-        common.settings.cache_clear()
-        common.runtime.cache_clear()
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_timers_list_shows_timers_and_meeting_cutoffs(test_processes: Runtime, monkeypatch, capsys) -> None:
