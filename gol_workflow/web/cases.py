@@ -6,10 +6,10 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from ..domain.errors import Forbidden, ValidationFailed
+from ..domain.errors import Forbidden, InvalidState, ValidationFailed
 from ..forms.coercion import coerce
 from ..forms.rendering import build_fields, error_summary
-from ..services import attachments, case_start
+from ..services import attachments, case_start, monitoring
 from ..services import cases as case_service
 from . import documents
 from .context import actor, runtime
@@ -22,7 +22,24 @@ def show(case_id: str) -> str:
     """The case file (the read is audited)."""
     case_file = case_service.open_case(runtime(), case_id, actor())
     return render_template("cases/case.html", file=case_file, case=case_file.case, timeline=case_file.history,
-                           kinds=attachments.KINDS, allowed=attachments.ALLOWED_LABEL)
+                           kinds=attachments.KINDS, allowed=attachments.ALLOWED_LABEL,
+                           can_monitor=monitoring.can_request(runtime(), case_id, actor()))
+
+
+@bp.post("/<case_id>/monitoraggio")
+def request_monitoring(case_id: str) -> Response:
+    """Ask for a monitoring in itinere of a case in its 12-month path."""
+    try:
+        monitoring.request_monitoring(runtime(), case_id, request.form.get("motivo", ""), actor())
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+    except (InvalidState, Forbidden):
+        flash("In questo momento il caso non può ricevere una richiesta di monitoraggio.", "warning")
+    else:
+        flash("Richiesta di monitoraggio inviata: il case manager la trova tra le sue attività.", "success")
+    return redirect(url_for("cases.show", case_id=case_id))
 
 
 @bp.get("/<case_id>/scheda-esito")
@@ -108,8 +125,7 @@ def start(process_id: str) -> str | Response | tuple[str, int]:
         except Forbidden:
             errors, status = {"zona": ["Può aprire casi solo nelle sue zone."]}, 400
         else:
-            flash("Caso aperto.", "success")
-            return redirect(url_for("tasks.done", case_id=case_id, fatta="Apertura del caso"))
+            return redirect(url_for("tasks.done", case_id=case_id, aperto="1"))
     fields = build_fields(schema, values, errors, item.options)
     return render_template("cases/start.html", item=item, fields=fields, summary=error_summary(fields),
                            general_errors=(errors or {}).get("_form", []), has_errors=bool(errors)), status

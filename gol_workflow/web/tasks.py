@@ -99,7 +99,8 @@ def done(case_id: str) -> str:
     """After a completion: what happens next, and the next task to work."""
     rt, who = runtime(), actor()
     steps = task_view.after_completion(rt, case_id, who, inbox_service.next_task(rt, who))
-    return render_template("tasks/done.html", steps=steps, done_name=request.args.get("fatta", "")[:255])
+    return render_template("tasks/done.html", steps=steps, done_name=request.args.get("fatta", "")[:255],
+                           opened=request.args.get("aperto") == "1")
 
 
 @bp.post("/<task_id>/prendi")

@@ -1,2 +1,4 @@
-// Loaded first: tells bootstrap-italia where its fonts are (kept out of inline scripts for the CSP).
+// Loaded first, before the design system's bundle (kept out of inline scripts for the CSP):
+// where bootstrap-italia finds its fonts, and no <style> elements injected by the bundled video player.
 window.__PUBLIC_PATH__ = "/static/vendor/bootstrap-italia/fonts";
+window.VIDEOJS_NO_DYNAMIC_STYLE = true;

@@ -1,0 +1,30 @@
+"""The admin console blueprint: every page for administrators; process definitions also for analysts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, request
+
+from .. import context
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# Pages analysts may open too: the process definitions and deploying new versions.
+ANALYST_ENDPOINTS = frozenset({
+    "admin.definitions", "admin.definition", "admin.diff", "admin.deploy", "admin.version_diagram",
+})
+
+
+def may_open(role: str, endpoint: str | None) -> bool:
+    """Deny by default: administrators everywhere, analysts on the process definitions only."""
+    if role == "admin":
+        return True
+    return role == "analyst" and endpoint in ANALYST_ENDPOINTS
+
+
+@bp.before_request
+def _guard() -> None:
+    user = context.current_user()
+    if user is None:
+        abort(401)  # the app-wide login check normally redirects first
+    if not may_open(user.role, request.endpoint):
+        abort(403)

@@ -1,0 +1,98 @@
+"""The instance list: filters from the URL, counts per status, keyset pages, and the batch form over the same set."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import render_template, request
+from werkzeug.datastructures import MultiDict
+
+from ...domain.errors import ValidationFailed
+from ...services import batch
+from ...services.instance_queries import (
+    STATUSES,
+    InstanceFilters,
+    PageRequest,
+    list_instances,
+)
+from ...services.process_catalog import catalog
+from ..context import actor, runtime
+from .blueprint import bp
+from .texts import OPERATIONS
+
+PAGE_SIZES = (25, 50, 100)
+
+
+def _date(value: str | None, problems: list[str], label: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.append(f"La data «{label}» non è valida: usare il formato gg/mm/aaaa.")
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def filters_from(args: MultiDict[str, str], problems: list[str] | None = None) -> InstanceFilters:
+    """Instance filters from URL (or form) parameters; unusable values are dropped with a message."""
+    problems = problems if problems is not None else []
+    statuses = tuple(s for s in args.getlist("stato") if s in STATUSES)
+    process_id = (args.get("processo") or "").strip() or None
+    return InstanceFilters(
+        statuses=statuses,
+        process_id=process_id,
+        version=_int(args.get("versione")) if process_id else None,
+        zone=(args.get("zona") or "").strip() or None,
+        beneficiary=(args.get("beneficiario") or "").strip()[:100] or None,
+        started_from=_date(args.get("dal"), problems, "dal"),
+        started_to=_date(args.get("al"), problems, "al"),
+        has_error=args.get("errore") == "1",
+        error_element=(args.get("elemento") or "").strip()[:255] or None,
+    )
+
+
+def filter_params(filters: InstanceFilters) -> dict[str, Any]:
+    """The filters as URL parameters (for links that keep them)."""
+    params: dict[str, Any] = {
+        "stato": list(filters.statuses) or None, "processo": filters.process_id, "versione": filters.version,
+        "zona": filters.zone, "beneficiario": filters.beneficiary,
+        "dal": filters.started_from.isoformat() if filters.started_from else None,
+        "al": filters.started_to.isoformat() if filters.started_to else None,
+        "errore": "1" if filters.has_error else None, "elemento": filters.error_element,
+    }
+    return {k: v for k, v in params.items() if v not in (None, "", [])}
+
+
+@bp.get("/")
+def home() -> Any:
+    """The console opens on the instance list."""
+    return instances()
+
+
+@bp.get("/istanze")
+def instances() -> str:
+    """Every instance, filtered and paged, with counts per status and the batch form."""
+    rt, who = runtime(), actor()
+    problems: list[str] = []
+    filters = filters_from(request.args, problems)
+    size = _int(request.args.get("per")) or PAGE_SIZES[0]
+    page_request = PageRequest(size=size if size in PAGE_SIZES else PAGE_SIZES[0],
+                               after=request.args.get("dopo") or None, before=request.args.get("prima") or None)
+    try:
+        page = list_instances(rt, who, filters, page_request)
+    except ValidationFailed:
+        problems.append("Il collegamento alla pagina non è più valido: si riparte dalla prima pagina.")
+        page = list_instances(rt, who, filters, PageRequest(size=page_request.size))
+    processes = catalog(rt, who)
+    template = "admin/_instances.html" if request.headers.get("HX-Request") else "admin/instances.html"
+    return render_template(template, page=page, filters=filters, params=filter_params(filters), problems=problems,
+                           processes=processes, zones=sorted(rt.zones), statuses=STATUSES, size=page_request.size,
+                           sizes=PAGE_SIZES, operations=OPERATIONS, max_batch=batch.MAX_INSTANCES)

@@ -1,0 +1,97 @@
+"""Browser fixtures: the app on a real WSGI server on loopback, Debian's Chromium through Playwright, axe-core."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import ROOT
+from tests.web.conftest import PASSWORD, app, runtime, web_runtime, web_settings  # noqa: F401 - fixtures
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING = ("serious", "critical")
+
+
+@pytest.fixture
+def server(app: Any) -> Iterator[str]:  # noqa: F811
+    """The app served by a threaded WSGI server on an ephemeral loopback port; yields its base URL."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the session."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not AXE.is_file():
+        pytest.fail("axe-core is missing: run `npm install` (make frontend)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A Playwright page that records CSP violations and console errors, with axe and login helpers."""
+
+    def __init__(self, page: Any, base: str) -> None:
+        self.page = page
+        self.base = base
+        self.csp_violations: list[str] = []
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
+
+    def goto(self, path: str) -> Any:
+        return self.page.goto(self.base + path)
+
+    def login(self, username: str, password: str = PASSWORD) -> None:
+        self.goto("/accesso")
+        self.page.get_by_label("Nome utente").fill(username)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Accedi").click()
+        self.page.wait_for_url("**/attivita**")
+
+    def logout(self) -> None:
+        self.page.get_by_role("button", name="Esci").click()
+        self.page.wait_for_url("**/accesso**")
+
+    def axe(self) -> list[str]:
+        """Serious and critical axe-core violations of the current page (WCAG 2.1 A and AA rules)."""
+        result = self.page.evaluate(
+            "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})")
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} at {[(n['target'], n.get('failureSummary', '')[:160]) for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in BLOCKING
+        ]
+
+
+@pytest.fixture
+def page(chromium: Any, server: str) -> Iterator[Callable[[], Page]]:
+    """Fresh browser contexts (each a separate person) with axe-core loaded before every page."""
+    contexts = []
+
+    def make() -> Page:
+        context = chromium.new_context(locale="it-IT", timezone_id="Europe/Rome")
+        context.add_init_script(path=str(AXE))  # injected by the browser itself: the page's CSP still applies
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return Page(context.new_page(), server)
+
+    yield make
+    for context in contexts:
+        context.close()
