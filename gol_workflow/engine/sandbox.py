@@ -125,6 +125,8 @@ def _raise_compile_errors(source: str, errors: tuple[str, ...] | list[str]) -> N
 @lru_cache(maxsize=4096)
 def compile_expression(source: str) -> _Compiled:
     """Compile an expression for the sandbox (cached by its text)."""
+    # Modelers indent expressions inside their XML elements; whitespace around one is not code.
+    source = source.strip()
     result = compile_restricted_eval(source, filename=SCRIPT_FILENAME)
     if result.errors or result.code is None:
         _raise_compile_errors(source, result.errors or ("invalid expression",))

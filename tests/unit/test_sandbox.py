@@ -108,3 +108,7 @@ def test_in_place_changes_do_not_leak_into_the_original_objects(sandbox: Sandbox
     sandbox.execute("elenco['voci'].append(3)\nelenco['nuovo'] = True", data)
     assert data["elenco"] == {"voci": [1, 2, 3], "nuovo": True}
     assert shared == {"voci": [1, 2]}
+
+
+def test_expressions_written_on_their_own_lines_evaluate(sandbox: SandboxEnvironment) -> None:
+    assert sandbox.evaluate("\n      percorso == 4\n    ", {"percorso": 4}) is True
