@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, Select, Text, and_, func, literal, or_, select, tuple_, type_coerce
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Select,
+    Text,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from .tables import instances, process_versions
@@ -90,6 +102,12 @@ class InstanceSearch:
         without_status = InstanceCriteria(**{**criteria.__dict__, "statuses": ()})
         stmt = self._where(select(instances.c.status, func.count()), without_status).group_by(instances.c.status)
         return {row[0]: int(row[1]) for row in self.conn.execute(stmt)}
+
+    def counts_by_version(self) -> dict[tuple[int, str], int]:
+        """Instances per (process version id, status)."""
+        stmt = select(instances.c.process_version_id, instances.c.status, func.count()).group_by(
+            instances.c.process_version_id, instances.c.status)
+        return {(int(row[0]), row[1]): int(row[2]) for row in self.conn.execute(stmt)}
 
     def ids(self, criteria: InstanceCriteria, limit: int) -> list[str]:
         """Ids of matching rows, oldest first (for batch operations)."""

@@ -269,13 +269,30 @@ batch_jobs = Table(
     "batch_jobs",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("operation", String(32), nullable=False),
-    Column("params", JsonText, nullable=True),
+    Column("operation", String(32), nullable=False),  # suspend | resume | terminate | retry | migrate
+    Column("params", JsonText, nullable=True),  # filters, reason, target version
     Column("total", Integer, nullable=False),
     Column("done", Integer, nullable=False, default=0),
-    Column("status", String(16), nullable=False),  # running | finished
-    Column("results", JsonText, nullable=False),  # {instance_id: {"ok": bool, "message": str}}
+    Column("status", String(16), nullable=False),  # queued | running | finished | cancelled
+    Column("results", JsonText, nullable=False),  # outcome counts {"ok": n, "failed": n, "skipped": n}
     Column("created_by", String(255), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),  # a worker holds the job until then (wall clock)
+    Index("ix_batch_jobs_status_created_at", "status", "created_at"),
+)
+
+batch_items = Table(
+    "batch_items",
+    metadata,
+    Column("batch_id", String(36), ForeignKey("batch_jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("instance_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | ok | failed | skipped
+    Column("code", String(32), nullable=True),  # why it failed: invalid_state, refused, not_found, conflict, error
+    Column("message", Text, nullable=True),
+    Column("details", JsonText, nullable=True),  # e.g. the reasons a migration was refused
+    Column("done_at", UtcDateTime, nullable=True),
+    Index("ix_batch_items_batch_id_status_position", "batch_id", "status", "position"),
 )

@@ -13,10 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from .agenda import AgendaRepository
 from .attachments import AttachmentRepository
 from .audit import AuditRepository
+from .batches import BatchRepository
 from .bookings import BookingRepository
 from .inbox import InboxRepository
 from .case_search import CaseSearch
 from .inbox_search import InboxSearch
+from .incidents import IncidentSearch
 from .instance_search import InstanceSearch
 from .instances import InstanceRepository
 from .meetings import MeetingRepository
@@ -115,6 +117,14 @@ class UnitOfWork:
     @cached_property
     def repairs(self) -> RepairRepository:
         return RepairRepository(self.conn)
+
+    @cached_property
+    def batches(self) -> BatchRepository:
+        return BatchRepository(self.conn, self.dialect)
+
+    @cached_property
+    def incidents(self) -> IncidentSearch:
+        return IncidentSearch(self.conn)
 
     @contextlib.contextmanager
     def pipeline(self) -> Iterator[None]:

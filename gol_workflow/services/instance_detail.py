@@ -9,7 +9,12 @@ from typing import Any
 
 from ..domain.errors import NotFound
 from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus
-from ..engine.inspection import WaitingEvent, current_data, element_names, waiting_events
+from ..engine.inspection import (
+    WaitingEvent,
+    current_data,
+    element_names,
+    waiting_events,
+)
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .cases import audit_read
@@ -190,3 +195,14 @@ def reveal_task_data(rt: Runtime, actor: Actor, instance_id: str, event_id: int)
                    campi=sensitive_keys(data))
         uow.commit()
     return dict(data)
+
+
+def diagram_of(rt: Runtime, actor: Actor, instance_id: str) -> str:
+    """The BPMN XML of the version an instance is pinned to."""
+    authorization.require_admin(actor)
+    with rt.uow(write=False) as uow:
+        summary = find_summary(uow, instance_id)
+        row = uow.versions.get(summary.version_id)
+    if row is None:
+        raise NotFound(f"process version {summary.version_id} does not exist")
+    return str(row["files"].get(row["main_file"], ""))

@@ -19,13 +19,22 @@ from ..forms.codice_fiscale import check_character
 from ..persistence.instance_search import InstanceCriteria, Keyset
 from ..persistence.uow import UnitOfWork
 from . import authorization
-from .instance_detail import InstanceDetail, TaskRecord, VersionRef, instance_detail, reveal_task_data, reveal_value
+from .instance_detail import (
+    InstanceDetail,
+    TaskRecord,
+    VersionRef,
+    diagram_of,
+    instance_detail,
+    reveal_task_data,
+    reveal_value,
+)
 from .instance_summary import InstanceSummary, find_summary, summary_of
 from .runtime import Runtime
 
 __all__ = [
     "InstanceDetail", "InstanceFilters", "InstanceSummary", "Page", "PageRequest", "TaskRecord", "VersionRef",
-    "count_instances", "criteria_for", "find_summary", "instance_detail", "instance_ids", "list_instances",
+    "count_instances", "criteria_for", "diagram_of", "find_summary", "instance_detail", "instance_ids",
+    "instance_summary", "list_instances",
     "reveal_task_data", "reveal_value", "summary_of",
 ]
 
@@ -182,3 +191,10 @@ def count_instances(rt: Runtime, actor: Actor, filters: InstanceFilters) -> int:
     authorization.require_admin(actor)
     with rt.uow(write=False) as uow:
         return uow.instance_search.count(criteria_for(rt, uow, filters))
+
+
+def instance_summary(rt: Runtime, actor: Actor, instance_id: str) -> InstanceSummary:
+    """The list row of one instance (administrators)."""
+    authorization.require_admin(actor)
+    with rt.uow(write=False) as uow:
+        return find_summary(uow, instance_id)

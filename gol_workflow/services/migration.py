@@ -10,7 +10,12 @@ from typing import Any
 
 from ..domain.errors import InvalidState, MigrationRefused, NotFound
 from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus
-from ..engine.migration import MigrationIssue, MigrationNote, MigrationOutcome, plan_and_migrate
+from ..engine.migration import (
+    MigrationIssue,
+    MigrationNote,
+    MigrationOutcome,
+    plan_and_migrate,
+)
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .runtime import ProcessVersion, Runtime

@@ -7,19 +7,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
 from gol_workflow.domain.model import Actor
 from gol_workflow.forms.codice_fiscale import check_character
-from gol_workflow.services import deployment
+from gol_workflow.services import deployment, users
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services import tasks as task_service
 from gol_workflow.services.runtime import Runtime
+from gol_workflow.web import create_app
 from tests.conftest import ADMIN
+from tests.web.conftest import Browser
 
 ADMIN_DATA = Path(__file__).resolve().parent / "data"
 PROCESS = "pratica_admin"
 MAIN_FILE = "pratica_admin.bpmn"
-OPERATOR = Actor("cpi.nord", "cpi", frozenset({"nord"}))
+OPERATOR = Actor("cpi.nord", "cpi", frozenset({"pistoiese"}))
 
 
 def original_xml() -> str:
@@ -47,7 +50,7 @@ def cf(first15: str) -> str:
     return first15 + check_character(first15)
 
 
-def start(rt: Runtime, zone: str = "nord", nome: str = "Laura", cognome: str = "Bianchi",
+def start(rt: Runtime, zone: str = "pistoiese", nome: str = "Laura", cognome: str = "Bianchi",
           first15: str = "BNCLRA85M41G713") -> str:
     """Start a test instance; it waits at "Raccolta dati"."""
     data = {"beneficiario": {"codice_fiscale": cf(first15), "nome": nome, "cognome": cognome}, "zona": zone}
@@ -91,5 +94,41 @@ def waiting(admin_rt: Runtime) -> Callable[..., str]:
         instance_id = start(admin_rt, **kwargs)
         complete(admin_rt, instance_id, "raccolta", {"divisore": 4})
         return instance_id
+
+    return make
+
+
+# -- the web console -------------------------------------------------------------------------
+
+PASSWORD = "password-di-prova-admin"
+# username -> (role, zones, services)
+PEOPLE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "admin": ("admin", (), ()),
+    "analista": ("analyst", (), ()),
+    "cpi.nord": ("cpi", ("pistoiese",), ()),
+    "sds.nord": ("sds", ("pistoiese",), ()),
+    "spec.nord": ("specialist", ("pistoiese",), ("salute_mentale",)),
+    "ats.nord": ("ats", ("pistoiese",), ()),
+}
+
+
+@pytest.fixture
+def admin_app(admin_rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The web app on the admin runtime, with one account per role; batches run when the test says so."""
+    monkeypatch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fast tests
+    for username, (role, zones, services) in PEOPLE.items():
+        users.add_user(admin_rt, username, role, ADMIN, zones, services, PASSWORD, username.title())
+    return create_app(admin_rt, {"TESTING": True, "GOL_BATCH_THREAD": False})
+
+
+@pytest.fixture
+def login(admin_app: Any) -> Callable[[str], Any]:
+    """A logged-in browser (the web tests' Browser: it keeps the CSRF token) for a username."""
+    def make(username: str) -> Any:
+        person = Browser(admin_app.test_client())
+        response = person.post("/accesso", {"username": username, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        person.get(response.headers["Location"])  # like a browser: follow the redirect (new session, new token)
+        return person
 
     return make

@@ -39,9 +39,9 @@ def actions(rt, action: str) -> list[dict]:
 def population(admin_rt, clock):
     """Five instances: two running (nord, sud), one waiting, one in error, one terminated; a day apart."""
     ids = {}
-    for key, zone, nome, code in [("a", "nord", "Anna", "NNAAAA80A41G713"), ("b", "sud", "Bruno", "BRNBBB80A01G713"),
-                                  ("c", "nord", "Carla", "CRLCCC80A41G713"), ("d", "nord", "Dario", "DRADDD80A01G713"),
-                                  ("e", "sud", "Elena", "LNEEEE80A41G713")]:
+    for key, zone, nome, code in [("a", "pistoiese", "Anna", "NNAAAA80A41G713"), ("b", "valdinievole", "Bruno", "BRNBBB80A01G713"),
+                                  ("c", "pistoiese", "Carla", "CRLCCC80A41G713"), ("d", "pistoiese", "Dario", "DRADDD80A01G713"),
+                                  ("e", "valdinievole", "Elena", "LNEEEE80A41G713")]:
         ids[key] = start(admin_rt, zone=zone, nome=nome, cognome="Prova", first15=code)
         clock.advance(timedelta(days=1))
     complete(admin_rt, ids["c"], "raccolta", {"divisore": 4, "note_raccolta": "vive da sola"})
@@ -60,7 +60,7 @@ def test_filters_and_counts_per_status(admin_rt, population) -> None:
         return names(list_instances(admin_rt, ADMIN, InstanceFilters(**kwargs), PageRequest()))
 
     assert only(statuses=("running",)) == ["Bruno Prova", "Anna Prova"]
-    assert only(zone="sud") == ["Elena Prova", "Bruno Prova"]
+    assert only(zone="valdinievole") == ["Elena Prova", "Bruno Prova"]
     assert only(beneficiary="carl") == ["Carla Prova"]
     assert only(beneficiary=cf("BRNBBB80A01G713").lower()) == ["Bruno Prova"]
     assert only(has_error=True) == ["Dario Prova"]
@@ -68,7 +68,7 @@ def test_filters_and_counts_per_status(admin_rt, population) -> None:
     assert only(process_id="pratica_admin", version=1) == only()
     assert only(process_id="pratica_admin", version=2) == []
     assert only(started_from=date(2026, 1, 6), started_to=date(2026, 1, 7)) == ["Carla Prova", "Bruno Prova"]
-    counted = list_instances(admin_rt, ADMIN, InstanceFilters(statuses=("running",), zone="nord"), PageRequest())
+    counted = list_instances(admin_rt, ADMIN, InstanceFilters(statuses=("running",), zone="pistoiese"), PageRequest())
     assert counted.total == 1 and counted.counts["waiting"] == 1  # counts ignore the status filter only
 
 
@@ -95,9 +95,9 @@ def test_bad_input_is_a_clear_error_and_others_are_refused(admin_rt, population)
         list_instances(admin_rt, ADMIN, InstanceFilters(statuses=("dormant",)), PageRequest())
     for role in ("cpi", "sds", "ats", "specialist", "analyst"):
         with pytest.raises(Forbidden):
-            list_instances(admin_rt, Actor("x", role, frozenset({"nord"})), InstanceFilters(), PageRequest())
+            list_instances(admin_rt, Actor("x", role, frozenset({"pistoiese"})), InstanceFilters(), PageRequest())
         with pytest.raises(Forbidden):
-            instance_detail(admin_rt, Actor("x", role, frozenset({"nord"})), population["a"])
+            instance_detail(admin_rt, Actor("x", role, frozenset({"pistoiese"})), population["a"])
 
 
 def test_detail_masks_sensitive_data_and_audits_every_read_and_opening(admin_rt, population) -> None:
@@ -108,7 +108,7 @@ def test_detail_masks_sensitive_data_and_audits_every_read_and_opening(admin_rt,
     assert timer.element_id == "attesa_un_anno" and timer.kind == "timer"
     assert timer.due_at == detail.summary.next_due_at
     assert detail.data["beneficiario"] == MASK and detail.data["note_raccolta"] == MASK
-    assert detail.data["divisore"] == 4 and detail.data["zona"] == "nord"
+    assert detail.data["divisore"] == 4 and detail.data["zona"] == "pistoiese"
     (record,) = detail.history
     assert record.task == "Raccolta dati" and record.actor == "admin"
     assert record.data == {"divisore": 4, "note_raccolta": MASK}

@@ -55,7 +55,7 @@ def with_final_check(xml: str) -> str:
 
 def without_profiling(xml: str) -> str:
     """A version without the profiling task: the start goes straight to the percorso decision."""
-    xml = re.sub(r'<bpmn:userTask id="profilazione".*?</bpmn:userTask>\s*', "", xml, count=1, flags=re.S)
+    xml = re.sub(r'<bpmn:userTask id="profilazione".*?</bpmn:userTask>\s*', "", xml, count=1, flags=re.DOTALL)
     xml = xml.replace('<bpmn:sequenceFlow id="f_avvio_profilazione" sourceRef="avvio_presa_in_carico" '
                       'targetRef="profilazione" />',
                       '<bpmn:sequenceFlow id="f_avvio_profilazione" sourceRef="avvio_presa_in_carico" '
@@ -65,8 +65,8 @@ def without_profiling(xml: str) -> str:
     xml = xml.replace("<bpmn:incoming>f_profilazione_assegna</bpmn:incoming>",
                       "<bpmn:incoming>f_avvio_profilazione</bpmn:incoming>")
     xml = xml.replace("<bpmn:flowNodeRef>profilazione</bpmn:flowNodeRef>", "")
-    xml = re.sub(r'<bpmndi:BPMNShape id="profilazione_di".*?</bpmndi:BPMNShape>\s*', "", xml, flags=re.S)
-    return re.sub(r'<bpmndi:BPMNEdge id="f_profilazione_assegna_di".*?</bpmndi:BPMNEdge>\s*', "", xml, flags=re.S)
+    xml = re.sub(r'<bpmndi:BPMNShape id="profilazione_di".*?</bpmndi:BPMNShape>\s*', "", xml, flags=re.DOTALL)
+    return re.sub(r'<bpmndi:BPMNEdge id="f_profilazione_assegna_di".*?</bpmndi:BPMNEdge>\s*', "", xml, flags=re.DOTALL)
 
 
 def deploy(p4: Percorso4, xml: str) -> int:

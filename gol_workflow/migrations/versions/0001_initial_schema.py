@@ -44,9 +44,29 @@ def upgrade() -> None:
     sa.Column('results', sa.Text(), nullable=False),
     sa.Column('created_by', sa.String(length=255), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_batch_jobs'))
     )
+    with op.batch_alter_table('batch_jobs', schema=None) as batch_op:
+        batch_op.create_index('ix_batch_jobs_status_created_at', ['status', 'created_at'], unique=False)
+
+    op.create_table('batch_items',
+    sa.Column('batch_id', sa.String(length=36), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('instance_id', sa.String(length=36), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=True),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.Column('details', sa.Text(), nullable=True),
+    sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['batch_id'], ['batch_jobs.id'], name=op.f('fk_batch_items_batch_id_batch_jobs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('batch_id', 'position', name=op.f('pk_batch_items'))
+    )
+    with op.batch_alter_table('batch_items', schema=None) as batch_op:
+        batch_op.create_index('ix_batch_items_batch_id_status_position', ['batch_id', 'status', 'position'], unique=False)
+
     op.create_table('bookings',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('case_id', sa.String(length=36), nullable=False),
@@ -341,6 +361,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_bookings_case_id')
 
     op.drop_table('bookings')
+    with op.batch_alter_table('batch_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_batch_items_batch_id_status_position')
+
+    op.drop_table('batch_items')
+    with op.batch_alter_table('batch_jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_batch_jobs_status_created_at')
+
     op.drop_table('batch_jobs')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_task_id')

@@ -1,0 +1,67 @@
+"""The scheduler page: liveness, what falls due next, the coming meetings and the e-mail outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..domain.errors import InvalidState
+from ..domain.model import Actor
+from . import authorization, outbox, scheduling
+from .runtime import Runtime
+
+STALE_AFTER = timedelta(seconds=60)  # heartbeats come every 10 s: a minute of silence is a problem
+MEETING_DAYS = 28
+
+
+@dataclass
+class SchedulerOverview:
+    """Everything the scheduler page shows."""
+
+    heartbeats: list[dict[str, Any]]
+    stale: bool
+    due: list[scheduling.DueItem]
+    meetings: list[dict[str, Any]]
+    outbox_counts: dict[str, int]
+    outbox: Sequence[Any]
+    outbox_status: str | None
+
+
+def _beats(rt: Runtime) -> tuple[list[dict[str, Any]], bool]:
+    wall = datetime.now(UTC)
+    beats = []
+    for row in scheduling.heartbeats(rt):
+        details = row["details"] if isinstance(row["details"], dict) else {}
+        age = wall - row["beat_at"]
+        beats.append({**dict(row), "details": details, "age": age,
+                      "stale": age > STALE_AFTER or bool(details.get("stopped"))})
+    stale = not beats or all(b["stale"] for b in beats)
+    return beats, stale
+
+
+def overview(rt: Runtime, actor: Actor, outbox_status: str | None = None, limit: int = 50) -> SchedulerOverview:
+    """The scheduler page's content (administrators)."""
+    authorization.require_admin(actor)
+    beats, stale = _beats(rt)
+    now = rt.now()
+    with rt.uow(write=False) as uow:
+        rows = uow.meetings.between(None, now, now + timedelta(days=MEETING_DAYS), 100)
+        sizes = uow.meetings.agenda_sizes([r["id"] for r in rows])
+    meetings = [{**dict(r), "agenda_size": sizes.get(r["id"], 0)} for r in rows]
+    status = outbox_status if outbox_status in outbox.STATUSES else None
+    shown = outbox.list_messages(rt, status, limit) if status else outbox.list_messages(rt, None, limit)
+    return SchedulerOverview(beats, stale, scheduling.due_items(rt, limit), meetings, outbox.counts(rt), shown,
+                             status)
+
+
+def send_now(rt: Runtime, actor: Actor, message_id: int) -> None:
+    """Try a waiting or refused e-mail again at the next pass of the sender, without waiting for its back-off."""
+    authorization.require_admin(actor)
+    now = rt.now()
+    with rt.uow() as uow:
+        if not uow.repairs.send_now(message_id, now):
+            raise InvalidState("only a message waiting to be sent or refused can be sent again")
+        uow.audit.record(now, actor.username, "mail.requeued", None, data={"outbox_id": message_id})
+        uow.commit()

@@ -1,0 +1,102 @@
+"""Who may open the admin console: administrators everywhere, analysts on processes only, nobody else; CSRF on every POST."""
+
+from __future__ import annotations
+
+import pytest
+
+from gol_workflow.services import batch
+from gol_workflow.services.instance_queries import InstanceFilters
+from tests.conftest import ADMIN
+
+from .conftest import PEOPLE, complete, deploy_xml, original_xml, start
+
+ANALYST_PAGES = {"definitions", "definition", "diff", "deploy", "version_diagram"}
+
+
+@pytest.fixture
+def urls(admin_app, admin_rt):
+    """Every admin route with real ids: (name, method, url, form)."""
+    instance_id = start(admin_rt)
+    failed = start(admin_rt, nome="Gino", first15="RSSGNI70A01G713")
+    complete(admin_rt, failed, "raccolta", {"divisore": 0})
+    batch_id = batch.start_batch(admin_rt, ADMIN, "retry", InstanceFilters(has_error=True))
+    version_id = deploy_xml(admin_rt, original_xml().replace('name="Raccolta dati"', 'name="Raccolta"'))
+    base = f"/admin/istanze/{instance_id}"
+    return [
+        ("home", "GET", "/admin/", None),
+        ("instances", "GET", "/admin/istanze", None),
+        ("instance", "GET", base, None),
+        ("instance_diagram", "GET", f"{base}/diagramma.bpmn", None),
+        ("reveal", "POST", f"{base}/mostra", {"campo": "beneficiario"}),
+        ("suspend", "POST", f"{base}/sospendi", {"motivo": "prova"}),
+        ("resume", "POST", f"{base}/riprendi", {}),
+        ("retry", "POST", f"/admin/istanze/{failed}/ripeti", {}),
+        ("terminate", "POST", f"{base}/chiudi", {"motivo": "prova", "conferma": "1"}),
+        ("edit", "GET", f"{base}/dati", None),
+        ("edit_post", "POST", f"{base}/dati", {"dati": "{}", "motivo": "prova"}),
+        ("migrate", "GET", f"{base}/migra?versione={version_id}", None),
+        ("migrate_post", "POST", f"{base}/migra", {"versione": str(version_id), "motivo": "prova"}),
+        ("start_batch", "POST", "/admin/operazioni", {"operazione": "retry", "conferma": "1"}),
+        ("batches", "GET", "/admin/operazioni", None),
+        ("batch_page", "GET", f"/admin/operazioni/{batch_id}", None),
+        ("cancel", "POST", f"/admin/operazioni/{batch_id}/annulla", {}),
+        ("incidents", "GET", "/admin/errori", None),
+        ("definitions", "GET", "/admin/processi", None),
+        ("definition", "GET", "/admin/processi/pratica_admin", None),
+        ("diff", "GET", "/admin/processi/pratica_admin/confronto?da=1&a=2", None),
+        ("version_diagram", "GET", f"/admin/processi/versioni/{version_id}/diagramma.bpmn", None),
+        ("deploy", "GET", "/admin/processi/pubblica", None),
+        ("deploy_post", "POST", "/admin/processi/pubblica", {}),
+        ("scheduler", "GET", "/admin/scheduler", None),
+        ("mail_now", "POST", "/admin/scheduler/posta/1/invia", {}),
+    ]
+
+
+def test_every_admin_route_is_listed(admin_app, urls) -> None:
+    rules = {r.endpoint for r in admin_app.url_map.iter_rules() if r.endpoint.startswith("admin.")}
+    listed = {"admin." + name.removesuffix("_post") for name, *_ in urls}
+    assert rules == listed
+
+
+@pytest.mark.parametrize("username", [u for u in PEOPLE if u != "admin"])
+def test_other_roles_are_refused_everywhere_except_analysts_on_processes(login, urls, username) -> None:
+    person = login(username)
+    for name, method, url, form in urls:
+        response = person.get(url) if method == "GET" else person.post(url, form)
+        allowed = PEOPLE[username][0] == "analyst" and name.removesuffix("_post") in ANALYST_PAGES
+        if allowed:
+            assert response.status_code in (200, 400), (name, response.status_code)
+        else:
+            assert response.status_code == 403, (username, name, response.status_code)
+            assert "Laura" not in response.get_data(as_text=True)
+
+
+def test_the_administrator_opens_every_page(login, urls) -> None:
+    person = login("admin")
+    for name, method, url, _ in urls:
+        if method == "GET":
+            assert person.get(url).status_code in (200, 400), name
+
+
+def test_every_post_needs_the_csrf_token(login, urls) -> None:
+    person = login("admin")
+    for name, method, url, form in urls:
+        if method == "POST":
+            response = person.client.post(url, data=form or {})
+            assert response.status_code == 400, name
+            assert "sessione del modulo" in response.get_data(as_text=True)
+
+
+def test_anonymous_visitors_go_to_the_login(admin_app, urls) -> None:
+    client = admin_app.test_client()
+    for name, method, url, _ in urls:
+        if method == "GET":
+            response = client.get(url)
+            assert response.status_code == 302 and "/accesso" in response.headers["Location"], name
+
+
+def test_the_menu_offers_the_console_to_admins_and_processes_to_analysts(login) -> None:
+    assert 'href="/admin/istanze"' in login("admin").text("/attivita")
+    analyst = login("analista").text("/attivita")
+    assert 'href="/admin/processi"' in analyst and 'href="/admin/istanze"' not in analyst
+    assert "/admin/" not in login("cpi.nord").text("/attivita")
