@@ -1,0 +1,133 @@
+"""Role × zone × API route: every cell, forbidden ones included, with no case data in any refusal.
+
+The same rules as the web: a task one may not work is not found when read (404) and
+refused when acted on (403); administrator-only areas and other zones' agendas are 403.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gol_workflow.services import tasks as task_service
+from tests.web.conftest import PEOPLE, actor_of, ready, start_case, valid_cf
+
+NAMES = {"N": "Laura Bianchi", "N2": "Gino Rossi", "S": "Marco Neri"}
+ROUTES = ("read_task_equipe_N", "read_task_ats_N2", "claim_task_equipe_N", "list_instances", "read_instance_N",
+          "start_case_nord", "suspend_S", "message_N", "zones", "meetings_nord", "meetings_sud",
+          "complete_task_equipe_N", "complete_task_ats_N2")
+
+WORKS_EQUIPE_N = {"cpi.nord", "cpi.nord.bis", "sds.nord", "spec.nord", "admin"}
+FOLLOWS_N = WORKS_EQUIPE_N | {"ats.nord"}
+AGENDA_NORD = {"cpi.nord", "cpi.nord.bis", "sds.nord", "spec.nord", "admin"}
+AGENDA_SUD = {"cpi.sud", "sds.sud", "spec.sud", "admin"}
+
+
+def _expected(user: str) -> dict[str, int]:
+    admin = user == "admin"
+    return {
+        "read_task_equipe_N": 200 if user in WORKS_EQUIPE_N else 404,
+        "read_task_ats_N2": 200 if user in ("ats.nord", "admin") else 404,
+        "claim_task_equipe_N": 204 if user in WORKS_EQUIPE_N else 403,
+        "list_instances": 200 if admin else 403,
+        "read_instance_N": 200 if admin else 403,
+        "start_case_nord": 201 if user in ("cpi.nord", "cpi.nord.bis", "admin") else 403,
+        "suspend_S": 204 if admin else 403,
+        "message_N": 200 if user in FOLLOWS_N else 403,
+        "zones": 200,
+        "meetings_nord": 200 if user in AGENDA_NORD else 403,
+        "meetings_sud": 200 if user in AGENDA_SUD else 403,
+        "complete_task_equipe_N": 200 if user in WORKS_EQUIPE_N else 403,
+        "complete_task_ats_N2": 200 if user in ("ats.nord", "admin") else 403,
+    }
+
+
+# Which cases' tasks each person finds in their inbox.
+INBOX = {
+    "cpi.nord": {"N"}, "cpi.nord.bis": {"N"}, "cpi.sud": {"S"}, "sds.nord": {"N"}, "sds.sud": {"S"},
+    "spec.nord": {"N"}, "spec.sud": {"S"}, "ats.nord": {"N2"}, "ats.altro": set(), "admin": {"N", "N2", "S"},
+    "analista": set(),
+}
+
+
+def _profile(rt, case_id, zone, manager, services):
+    data = {"bisogni_particolari": bool(services), "servizi_specialistici": services, "case_manager": manager,
+            "data_colloquio": "2026-01-07"}
+    # Explicit choices: the test accounts have no ATS case manager in zone sud.
+    task_service.complete_task(rt, ready(rt, case_id)[0]["id"], data, actor_of(f"cpi.{zone}"),
+                               options={"case_manager": [manager], "servizi_specialistici": services})
+
+
+@pytest.fixture
+def world(api_runtime):
+    """N: nord, equipe step, salute mentale; N2: nord, at the ATS interview; S: sud, equipe step."""
+    rt = api_runtime
+    n = start_case(rt, "nord", "Laura", "Bianchi")
+    _profile(rt, n, "nord", "ats.nord", ["salute_mentale"])
+    n2 = start_case(rt, "nord", "Gino", "Rossi", "RSSGNI70A01G713")
+    _profile(rt, n2, "nord", "ats.nord", [])
+    task_service.complete_task(rt, ready(rt, n2)[0]["id"], {"scheda_esito": {"percorso": "formazione", "obiettivi": "x"}},
+                               actor_of("sds.nord"))
+    s = start_case(rt, "sud", "Marco", "Neri", "NRIMRC80A01G713")
+    _profile(rt, s, "sud", "ats.altro", ["salute_mentale"])
+    return {"N": n, "N2": n2, "S": s, "task_equipe_N": ready(rt, n)[0]["id"], "task_ats_N2": ready(rt, n2)[0]["id"]}
+
+
+def _calls(world):
+    equipe, ats = world["task_equipe_N"], world["task_ats_N2"]
+    new_case = {"process": "caso_web", "data": {"beneficiario": {"codice_fiscale": valid_cf("VRDNNA90A41G713"),
+                                                                 "nome": "Anna", "cognome": "Verdi"}, "zona": "nord"}}
+    message = {"name": "nota", "correlation": {"case_id": world["N"]}, "payload": {"case_id": world["N"]}}
+    return {
+        "read_task_equipe_N": ("get", f"/api/v1/tasks/{equipe}", None),
+        "read_task_ats_N2": ("get", f"/api/v1/tasks/{ats}", None),
+        "claim_task_equipe_N": ("post", f"/api/v1/tasks/{equipe}/claim", None),
+        "list_instances": ("get", "/api/v1/instances", None),
+        "read_instance_N": ("get", f"/api/v1/instances/{world['N']}", None),
+        "start_case_nord": ("post", "/api/v1/instances", new_case),
+        "suspend_S": ("post", f"/api/v1/instances/{world['S']}/suspend", {"reason": "verifica"}),
+        "message_N": ("post", "/api/v1/messages", message),
+        "zones": ("get", "/api/v1/zones", None),
+        "meetings_nord": ("get", "/api/v1/zones/nord/meetings", None),
+        "meetings_sud": ("get", "/api/v1/zones/sud/meetings", None),
+        "complete_task_equipe_N": ("post", f"/api/v1/tasks/{equipe}/complete",
+                                   {"data": {"scheda_esito": {"percorso": "tirocinio", "obiettivi": "lavoro"}}}),
+        "complete_task_ats_N2": ("post", f"/api/v1/tasks/{ats}/complete", {"data": {"esito_colloquio": "svolto"}}),
+    }
+
+
+@pytest.mark.parametrize("username", sorted(PEOPLE))
+def test_every_route_for_every_role_and_zone(world, api, username) -> None:
+    caller = api(username)
+    expected = _expected(username)
+    wrong = []
+    for route, (method, url, body) in _calls(world).items():
+        response = caller.get(url) if method == "get" else caller.post(url, json=body)
+        if response.status_code != expected[route]:
+            wrong.append(f"{route}: {response.status_code} (expected {expected[route]})")
+        if response.status_code >= 400:
+            assert response.mimetype == "application/problem+json"
+            leaked = [name for name in NAMES.values() if name in response.get_data(as_text=True)]
+            assert not leaked, f"{username} {route}: a refusal shows {leaked}"
+        if route == "claim_task_equipe_N" and response.status_code == 204:
+            assert caller.post(url.replace("/claim", "/unclaim")).status_code == 204
+    assert not wrong, f"{username}: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("username", sorted(PEOPLE))
+def test_inbox_lists_only_workable_tasks(world, api, username) -> None:
+    items = api(username).get("/api/v1/tasks").get_json()["items"]
+    seen = {key for key, name in NAMES.items() if any(i["case"]["beneficiary_name"] == name for i in items)}
+    assert seen == INBOX[username]
+
+
+@pytest.mark.parametrize("username", ["cpi.sud", "sds.sud", "ats.altro", "analista", "spec.sud", "ats.nord"])
+def test_refused_actions_change_nothing(world, api, api_runtime, username) -> None:
+    caller = api(username)
+    task_id = world["task_equipe_N"]
+    caller.post(f"/api/v1/tasks/{task_id}/claim")
+    caller.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"scheda_esito": {"percorso": "tirocinio",
+                                                                                     "obiettivi": "x"}}})
+    caller.post(f"/api/v1/instances/{world['S']}/terminate")
+    with api_runtime.uow(write=False) as uow:
+        assert uow.inbox.get(task_id)["assignee"] is None
+        assert uow.instances.header(world["S"])["status"] == "running"
