@@ -29,7 +29,7 @@ class Field:
     attrs: dict[str, Any] = field(default_factory=dict)
     children: list[Field] = field(default_factory=list)  # a fieldset's fields
     rows: list[list[Field]] = field(default_factory=list)  # a repeating group's rows
-    item_label: str = "Elemento"
+    item_label: str = "Riga"
 
     @property
     def id(self) -> str:
@@ -189,7 +189,7 @@ def _field(
     if widget == "fieldset":
         result.children = build_fields(prop, value if isinstance(value, Mapping) else {}, errors, dynamic, name + ".")
     elif widget == "group":
-        result.item_label = str(items.get("title") or "Elemento")
+        result.item_label = str(items.get("title") or "Riga")
         rows: Sequence[Any] = value if isinstance(value, list) else []
         rows = list(rows) or [{}]
         result.rows = [
