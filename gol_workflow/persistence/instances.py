@@ -85,6 +85,13 @@ class InstanceRepository:
             stmt = stmt.with_for_update(skip_locked=True)
         return list(self.conn.execute(stmt).scalars())
 
+    def claim_due_rows(self, now: datetime, limit: int) -> list[RowMapping]:
+        """Whole rows (state included) of instances whose next timer is due, locked where possible."""
+        stmt = select(instances).where(instances.c.next_due_at < now).order_by(instances.c.next_due_at).limit(limit)
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list(self.conn.execute(stmt).mappings())
+
     def earliest_due(self) -> datetime | None:
         """When the next instance timer (or automatic retry) falls due."""
         stmt = select(instances.c.next_due_at).where(instances.c.next_due_at.is_not(None))

@@ -72,23 +72,27 @@ def run_due_work(
     mail: bool = True,
     before_commit: timers.BeforeCommit | None = None,
 ) -> DueReport:
-    """Plan meetings, then convene cut-offs and fire timers in due order, then send due e-mail."""
-    moment = now or rt.now()
+    """Plan meetings, then convene cut-offs and fire timers in due order, then send due e-mail.
+
+    With `now` every step runs at that instant (the simulated clock's stops); without it each batch reads
+    the clock afresh, so a long catch-up stamps every firing with its real moment.
+    """
     report = DueReport()
     if plan:
-        report.meetings_planned = meetings.plan_meetings(rt, moment)
+        report.meetings_planned = meetings.plan_meetings(rt, now)
     while True:
+        moment = now or rt.now()
         head = heads(rt)
         meeting_due = head.meeting is not None and head.meeting <= moment
         timer_due = head.timer is not None and head.timer < moment
         if meeting_due and (not timer_due or head.meeting <= head.timer):  # type: ignore[operator]
-            convened = meetings.convene_due(rt, moment, until=head.timer)
+            convened = meetings.convene_due(rt, now, until=head.timer)
             report.meetings_convened += convened.convened
             report.meetings_cancelled += convened.cancelled
             report.meetings_failed += convened.failed
             progressed = convened.total > 0
         elif timer_due:
-            fired = timers.run_due_timers(rt, moment, actor=actor, before=head.meeting, before_commit=before_commit)
+            fired = timers.run_due_timers(rt, now, actor=actor, before=head.meeting, before_commit=before_commit)
             report.timers_fired += fired
             progressed = fired > 0
         else:
@@ -96,5 +100,5 @@ def run_due_work(
         if not progressed:  # another scheduler holds what is due: it will finish it
             break
     if mail:
-        report.mail = outbox.dispatch_due(rt, moment)
+        report.mail = outbox.dispatch_due(rt, now)
     return report

@@ -78,9 +78,18 @@ def start_in(
     return instance_id
 
 
-def fire_due(rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetime, actor: Actor) -> bool:
-    """Fire the due timers of one claimed instance (or retry its failed connector); False if nothing was due."""
-    loaded = load(rt, uow, instance_id)
+def fire_due(
+    rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetime, actor: Actor, row: Mapping[str, Any] | None = None
+) -> bool:
+    """Fire the due timers of one claimed instance (or retry its failed connector); False if nothing was due.
+
+    `row` is the instance's whole row when the claim already read it (saves two reads per timer).
+    """
+    if row is None:
+        loaded = load(rt, uow, instance_id)
+    else:
+        header = {key: value for key, value in row.items() if key != "state"}
+        loaded = load(rt, uow, instance_id, header=header, state=row["state"])
     due = loaded.header["next_due_at"]
     if due is None or due >= now:
         _keep(rt, loaded)

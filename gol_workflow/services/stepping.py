@@ -36,9 +36,14 @@ class Loaded:
 
 
 def load(
-    rt: Runtime, uow: UnitOfWork, instance_id: str, lock: bool = False, header: Mapping[str, Any] | None = None
+    rt: Runtime,
+    uow: UnitOfWork,
+    instance_id: str,
+    lock: bool = False,
+    header: Mapping[str, Any] | None = None,
+    state: str | None = None,
 ) -> Loaded:
-    """Load an instance's header (unless given), compiled version and live workflow."""
+    """Load an instance's header and state (unless given), compiled version and live workflow."""
     if header is None:
         header = uow.instances.header(instance_id, lock=lock)
     if header is None:
@@ -46,7 +51,8 @@ def load(
     version = rt.processes.get(uow, header["process_version_id"])
     handle = rt.workflows.take(instance_id, header["row_version"])
     if handle is None:
-        state = uow.instances.state(instance_id)
+        if state is None:
+            state = uow.instances.state(instance_id)
         handle = rt.engine.load(version.compiled, state or "")
     return Loaded(header, version, handle)
 
