@@ -16,7 +16,7 @@ from gol_workflow.services import equipe_agenda, meetings
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services.due_work import run_due_work
 from gol_workflow.services.runtime import Runtime
-from tests.conftest import ADMIN, ROME, on_postgres
+from tests.conftest import ADMIN, ROME, ROOT, deploy_dir, on_postgres
 from tests.integration.scheduling_support import (  # noqa: F401 - fixtures
     agenda,
     audit_actions,
@@ -253,3 +253,22 @@ def test_a_booking_racing_the_cutoff_job_lands_on_the_next_meeting(meeting_rt: R
         convening.commit()
     racer.join(10)
     assert agenda(rt, "nord-20260120") == [outcome["case"]]
+
+
+def test_the_shipped_meeting_process_is_convened_with_the_same_contract(meeting_rt: Runtime, clock,
+                                                                       smtp_server) -> None:
+    rt = meeting_rt
+    deploy_dir(rt, ROOT / "processes", ROOT / "forms")  # processes/riunione_equipe.bpmn becomes the latest
+    rossi = start_case(rt, "nord", "rossi", bisogni_particolari=True, servizi_specialistici=["dipendenze"])
+    verdi = start_case(rt, "nord", "verdi")
+    at(clock, 2026, 1, 8, 9, 30)
+    assert run_due_work(rt).meetings_convened == ["nord-20260113"]
+    instance_id = meeting(rt, "nord-20260113")["instance_id"]
+    row = header(rt, instance_id)
+    assert row["process_id"] == "riunione_equipe" and row["status"] == "waiting" and row["error"] is None
+    [(_, recipients, message)] = smtp_server.mailbox.messages
+    assert "serd@asl-nord.example.it" in recipients and "Rossi Mario" in message.get_body(("plain",)).get_content()
+    at(clock, 2026, 1, 13, 9, 31)
+    run_due_work(rt)
+    schede = ready(rt, instance_id)
+    assert {(t["case_id"], t["beneficiary_name"]) for t in schede} == {(rossi, "Mario Rossi"), (verdi, "Giuseppe Verdi")}
