@@ -13,7 +13,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .services import meetings, scheduling
+from .services import batch, meetings, scheduling
 from .services.due_work import heads, run_due_work
 from .services.runtime import Runtime
 from .services.timers import BeforeCommit
@@ -51,7 +51,7 @@ class Scheduler:
         self._stopping = threading.Event()
         self.aps = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(3)},
+            executors={"default": ThreadPoolExecutor(4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
@@ -67,6 +67,7 @@ class Scheduler:
         self.aps.add_job(self.plan, "interval", seconds=opts.plan_seconds, id="plan", next_run_time=now)
         self.aps.add_job(self.tick, "interval", seconds=opts.poll_seconds, id=DUE_JOB, next_run_time=now)
         self.aps.add_job(self.beat, "interval", seconds=opts.heartbeat_seconds, id="heartbeat", next_run_time=now)
+        self.aps.add_job(self.batches, "interval", seconds=opts.poll_seconds, id="batches", next_run_time=now)
         log.info("scheduler %s starting (poll %.1fs)", opts.name, opts.poll_seconds)
         self.aps.start()
 
@@ -119,6 +120,16 @@ class Scheduler:
         except Exception as exc:  # noqa: BLE001 - planning is retried at the next run
             self.last_error = f"{exc.__class__.__name__}: {exc}"
             log.exception("planning meetings failed")
+
+    def batches(self) -> None:
+        """Carry on the administrators' batch operations, a few seconds per run (they survive restarts)."""
+        if self._stopping.is_set():
+            return
+        try:
+            batch.run_batches(self.rt)
+        except Exception as exc:  # noqa: BLE001 - the batch is taken up again at the next run
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            log.exception("batch operations failed")
 
     def beat(self, stopped: bool = False) -> None:
         """Record that this scheduler is alive, with its counters."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import update
 
 from gol_workflow.domain.errors import Forbidden, ValidationFailed
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.tables import batch_jobs
+from gol_workflow.scheduler import Scheduler, SchedulerOptions
 from gol_workflow.services import batch
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services.instance_queries import InstanceFilters
@@ -93,3 +96,17 @@ def test_cancelling_skips_what_is_left_and_bad_requests_are_refused(admin_rt, fi
         batch.start_batch(admin_rt, ADMIN, "retry", InstanceFilters(zone="nessuna"))
     with pytest.raises(Forbidden):
         batch.start_batch(admin_rt, Actor("a", "analyst"), "retry", InstanceFilters())
+
+
+def test_a_running_scheduler_works_the_batch_off(admin_rt, five) -> None:
+    batch_id = batch.start_batch(admin_rt, ADMIN, "suspend", InstanceFilters(statuses=("running",)), reason="notte")
+    scheduler = Scheduler(admin_rt, SchedulerOptions(poll_seconds=0.2, heartbeat_seconds=5, plan_seconds=3600))
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        while batch.batch_view(admin_rt, ADMIN, batch_id).open and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.stop()
+    view = batch.batch_view(admin_rt, ADMIN, batch_id)
+    assert view.job["status"] == "finished" and view.counts["ok"] == 5
