@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response
 
 from ..services.runtime import Runtime
-from . import auth, instances, messages, openapi, problems, tasks, zones
+from . import auth, batches, instances, messages, openapi, problems, processes, tasks, zones
 from .context import RUNTIME_KEY
 from .schemas.common import TIMEZONE_KEY
 
 PREFIX = "/api"
 MAX_BODY_BYTES = 1024 * 1024
-BLUEPRINTS = (instances.bp, tasks.bp, messages.bp, zones.bp)
+BLUEPRINTS = (processes.bp, instances.bp, batches.bp, tasks.bp, messages.bp, zones.bp)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -46,7 +46,8 @@ def start(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     return {"id": instance_id, "status": status, "tasks": steps.mine}, 201, {"Location": location}
 
 
-def _filters(args: dict[str, Any]) -> instance_queries.InstanceFilters:
+def instance_filters(args: dict[str, Any]) -> instance_queries.InstanceFilters:
+    """The service's filters from the API's filter fields."""
     return instance_queries.InstanceFilters(
         statuses=tuple(args.get("status") or ()), process_id=args.get("process"), version=args.get("version"),
         zone=args.get("zone"), beneficiary=args.get("beneficiary"), started_from=args.get("started_from"),
@@ -67,7 +68,7 @@ def index(**args: Any) -> dict[str, Any]:
                       {"page": [f"At most {MAX_OFFSET} items can be skipped by page number; use `after`."]})
     request = instance_queries.PageRequest(size=size, after=args.get("after"), before=args.get("before"),
                                            offset=0 if by_cursor else (number - 1) * size)
-    page = instance_queries.list_instances(runtime(), actor(), _filters(args), request)
+    page = instance_queries.list_instances(runtime(), actor(), instance_filters(args), request)
     return {"items": page.items, "total": page.total, "counts": page.counts, "page": None if by_cursor else number,
             "page_size": page.size, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 

@@ -12,9 +12,6 @@ from gol_workflow.services import tasks as task_service
 from tests.web.conftest import PEOPLE, actor_of, ready, start_case, valid_cf
 
 NAMES = {"N": "Laura Bianchi", "N2": "Gino Rossi", "S": "Marco Neri"}
-ROUTES = ("read_task_equipe_N", "read_task_ats_N2", "claim_task_equipe_N", "list_instances", "read_instance_N",
-          "start_case_nord", "suspend_S", "message_N", "zones", "meetings_nord", "meetings_sud",
-          "complete_task_equipe_N", "complete_task_ats_N2")
 
 WORKS_EQUIPE_N = {"cpi.nord", "cpi.nord.bis", "sds.nord", "spec.nord", "admin"}
 FOLLOWS_N = WORKS_EQUIPE_N | {"ats.nord"}
@@ -28,10 +25,14 @@ def _expected(user: str) -> dict[str, int]:
         "read_task_equipe_N": 200 if user in WORKS_EQUIPE_N else 404,
         "read_task_ats_N2": 200 if user in ("ats.nord", "admin") else 404,
         "claim_task_equipe_N": 204 if user in WORKS_EQUIPE_N else 403,
+        "list_processes": 200 if user in ("admin", "analista") else 403,
+        "startable_processes": 200,
         "list_instances": 200 if admin else 403,
         "read_instance_N": 200 if admin else 403,
         "start_case_nord": 201 if user in ("cpi.nord", "cpi.nord.bis", "admin") else 403,
         "suspend_S": 204 if admin else 403,
+        "migrate_N_dry_run": 200 if admin else 403,
+        "list_batches": 200 if admin else 403,
         "message_N": 200 if user in FOLLOWS_N else 403,
         "zones": 200,
         "meetings_nord": 200 if user in AGENDA_NORD else 403,
@@ -81,10 +82,15 @@ def _calls(world):
         "read_task_equipe_N": ("get", f"/api/v1/tasks/{equipe}", None),
         "read_task_ats_N2": ("get", f"/api/v1/tasks/{ats}", None),
         "claim_task_equipe_N": ("post", f"/api/v1/tasks/{equipe}/claim", None),
+        "list_processes": ("get", "/api/v1/processes", None),
+        "startable_processes": ("get", "/api/v1/processes/startable", None),
         "list_instances": ("get", "/api/v1/instances", None),
         "read_instance_N": ("get", f"/api/v1/instances/{world['N']}", None),
         "start_case_nord": ("post", "/api/v1/instances", new_case),
         "suspend_S": ("post", f"/api/v1/instances/{world['S']}/suspend", {"reason": "verifica"}),
+        "migrate_N_dry_run": ("post", "/api/v1/instances/migrate",
+                              {"target_version_id": 1, "instance_ids": [world["N"]], "dry_run": True}),
+        "list_batches": ("get", "/api/v1/batches", None),
         "message_N": ("post", "/api/v1/messages", message),
         "zones": ("get", "/api/v1/zones", None),
         "meetings_nord": ("get", "/api/v1/zones/nord/meetings", None),

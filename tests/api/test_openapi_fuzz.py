@@ -18,7 +18,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 
 from gol_workflow.services import instances as instance_service
-from gol_workflow.services import meetings, tokens
+from gol_workflow.services.instance_queries import InstanceFilters
+from gol_workflow.services import batch, meetings, tokens
 from gol_workflow.services import tasks as task_service
 from tests.admin.conftest import complete, deploy_xml, original_xml, start
 from tests.conftest import ADMIN, DATA, deploy_dir
@@ -51,7 +52,8 @@ def _seed(rt) -> dict[str, str]:
                                     "item": {"case_id": case_id, "beneficiario": {"nome": "Laura", "cognome": "Bianchi"},
                                              "servizi_specialistici": ["salute_mentale"]}})
         uow.commit()
-    return {"instance_id": timer, "task_id": ready(rt, other)[0]["id"], "zone": "nord"}
+    queued = batch.start_batch(rt, ADMIN, "suspend", InstanceFilters(zone="sud"), reason="verifica")
+    return {"instance_id": timer, "task_id": ready(rt, other)[0]["id"], "zone": "nord", "batch_id": queued}
 
 
 def _schema(app, rt):

@@ -33,8 +33,8 @@ class StartedSchema(Schema):
                         metadata={"description": "Ready tasks of the new case the caller may work"})
 
 
-class InstanceArgsSchema(PageArgsSchema):
-    """Filters of the instance list (as on the admin page) and its page: by number or by cursor."""
+class InstanceFilterSchema(Schema):
+    """Filters of the instance list, as on the admin page; every one is optional."""
 
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)),
                          metadata={"description": "Repeat for several statuses"})
@@ -48,6 +48,11 @@ class InstanceArgsSchema(PageArgsSchema):
     has_error = fields.Boolean(load_default=False)
     error_element = Text(validate=validate.Length(min=1, max=255),
                          metadata={"description": "Only instances failed on this element"})
+
+
+class InstanceArgsSchema(InstanceFilterSchema, PageArgsSchema):
+    """The filters and the page: by number (at most 10,000 items deep) or by cursor (any depth)."""
+
     after = Text(validate=validate.Length(min=1, max=300),
                  metadata={"description": "Cursor from `next_cursor`: the page after it (fast at any depth)"})
     before = Text(validate=validate.Length(min=1, max=300),
