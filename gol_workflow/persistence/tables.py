@@ -99,6 +99,9 @@ tasks = Table(
     Column("draft", JsonText, nullable=True),
     Index("ix_tasks_instance_id", "instance_id"),
     Index("ix_tasks_zone_created_at", "zone", "created_at"),
+    Index("ix_tasks_zone_due_at", "zone", "due_at"),  # the inbox sorted by due date
+    Index("ix_tasks_created_at_id", "created_at", "id"),  # the administrators' inbox (every zone)
+    Index("ix_tasks_zone_lane_assignee_due_at", "zone", "lane", "assignee", "due_at"),  # queue counts, index-only
     Index("ix_tasks_case_id", "case_id"),
     Index("ix_tasks_assignee", "assignee"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from .runtime import Runtime
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 QUEUES = ("tutte", "mie", "libere", "scadute")
+TASK_TYPES_TTL = 30.0
 
 
 @dataclass(frozen=True)
@@ -97,22 +99,21 @@ def _queue_total(counts: dict[str, int], query: InboxQuery) -> int:
 
 
 def task_types(rt: Runtime) -> list[tuple[str, str]]:
-    """(element id, name) of every user task in the latest deployed versions, for the filter."""
-    with rt.uow(write=False) as uow:
-        latest = list(uow.versions.latest_headers())
-    key = tuple(sorted(int(row["id"]) for row in latest))
+    """(element id, name) of every user task in the latest deployed versions, for the filter.
+
+    Read again at most every TASK_TYPES_TTL seconds: deploys are rare, inbox pages are not.
+    """
     cached = rt.extras.get("inbox_task_types")
-    if cached and cached[0] == key:
+    if cached and time.monotonic() - cached[0] < TASK_TYPES_TTL:
         return list(cached[1])
     found: dict[str, str] = {}
     with rt.uow(write=False) as uow:
-        for row in latest:
+        for row in uow.versions.latest_headers():
             compiled = rt.processes.get(uow, int(row["id"])).compiled
             for meta in compiled.tasks.values():
-                if meta.form is not None or meta.lane is not None:
-                    found.setdefault(meta.element_id, meta.name)
+                found.setdefault(meta.element_id, meta.name)
     types = sorted(found.items(), key=lambda item: item[1].lower())
-    rt.extras["inbox_task_types"] = (key, types)
+    rt.extras["inbox_task_types"] = (time.monotonic(), types)
     return types
 
 

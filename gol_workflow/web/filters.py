@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, g, url_for
 
 from .context import runtime
 
@@ -69,7 +69,21 @@ def init_app(app: Flask, timezone: str) -> None:
     app.jinja_env.filters.update(data=data, data_ora=data_ora, data_estesa=data_estesa, iso=iso,
                                  durata=durata, ruolo=lambda r: ROLE_LABELS.get(r, r),
                                  stato=lambda s: STATUS_LABELS.get(s, s), zona=zone_name)
-    app.jinja_env.globals.update(now=lambda: runtime().now())
+    app.jinja_env.globals.update(now=request_now, sprites_url=sprites_url)
+
+
+def sprites_url() -> str:
+    """The icon sprite sheet's address, built once per request."""
+    if "sprites_url" not in g:
+        g.sprites_url = url_for("vendor.asset", package="bootstrap-italia", path="svg/sprites.svg")
+    return g.sprites_url  # type: ignore[no-any-return]
+
+
+def request_now() -> datetime:
+    """The service clock read once per request (the simulated clock lives in the database)."""
+    if "now" not in g:
+        g.now = runtime().now()
+    return g.now  # type: ignore[no-any-return]
 
 
 def _parse(value: str) -> datetime | date | str:
@@ -85,7 +99,7 @@ def durata(since: datetime | None, until: datetime | None = None) -> str:
     """How long ago, in Italian words ("da 3 giorni")."""
     if since is None:
         return ""
-    end = until or runtime().now()
+    end = until or request_now()
     seconds = max(0, int((end - since).total_seconds()))
     days = seconds // 86400
     if days >= 1:

@@ -16,7 +16,6 @@ from ...services.instance_queries import (
     PageRequest,
     list_instances,
 )
-from ...services.process_catalog import catalog
 from ..context import actor, runtime
 from .blueprint import bp
 from .texts import OPERATIONS
@@ -91,8 +90,9 @@ def instances() -> str:
     except ValidationFailed:
         problems.append("Il collegamento alla pagina non è più valido: si riparte dalla prima pagina.")
         page = list_instances(rt, who, filters, PageRequest(size=page_request.size))
-    processes = catalog(rt, who)
+    processes = process_choices(rt, who)
     template = "admin/_instances.html" if request.headers.get("HX-Request") else "admin/instances.html"
     return render_template(template, page=page, filters=filters, params=filter_params(filters), problems=problems,
                            processes=processes, zones=sorted(rt.zones), statuses=STATUSES, size=page_request.size,
-                           sizes=PAGE_SIZES, operations=OPERATIONS, max_batch=batch.MAX_INSTANCES)
+                           sizes=PAGE_SIZES, operations=OPERATIONS, max_batch=batch.MAX_INSTANCES,
+                           cap=COUNT_CAP)
