@@ -50,10 +50,10 @@ class MailServer:
 
     def __enter__(self) -> "MailServer":
         s = self.settings
+        smtp: smtplib.SMTP | None = None
         try:
             if s.security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                                      context=ssl.create_default_context())
+                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
@@ -61,6 +61,8 @@ class MailServer:
             if s.username:
                 smtp.login(s.username, s.password or "")
         except (OSError, smtplib.SMTPException) as exc:
+            if smtp is not None:
+                smtp.close()
             raise TemporaryFailure(f"cannot reach the mail server {s.host}:{s.port}: {_describe(exc)}") from exc
         self._smtp = smtp
         return self

@@ -62,16 +62,21 @@ class Mailbox:
 
 
 class SmtpServer:
-    """A real SMTP server (aiosmtpd) on a loopback port that can be started and stopped."""
+    """A real SMTP server (aiosmtpd) on a loopback port that can be started and stopped.
 
-    def __init__(self, port: int | None = None) -> None:
+    `options` go to aiosmtpd: e.g. `tls_context` with `require_starttls`, `ssl_context` for implicit TLS,
+    `auth_required` with an `authenticator`.
+    """
+
+    def __init__(self, port: int | None = None, **options: Any) -> None:
         self.port = port or free_port()
         self.mailbox = Mailbox()
+        self.options = options
         self._controller: Controller | None = None
 
     def start(self) -> None:
         """Accept mail on the port."""
-        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **self.options)
         self._controller.start()
 
     def stop(self) -> None:

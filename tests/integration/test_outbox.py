@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
+import trustme
+from aiosmtpd.smtp import AuthResult
 from icalendar import Calendar
 
+from gol_workflow.config import SmtpSettings
 from gol_workflow.domain.errors import InvalidState
 from gol_workflow.services import outbox
 from gol_workflow.services.due_work import run_due_work
@@ -150,3 +154,63 @@ def test_queueing_the_same_agenda_twice_keeps_one_message(meeting_rt: Runtime) -
         second = outbox.enqueue(uow, rt.now(), SENDER, message)
         uow.commit()
     assert first == second and len(outbox.list_messages(rt)) == 1
+
+
+@pytest.fixture
+def tls_ca(monkeypatch: pytest.MonkeyPatch, tmp_path) -> trustme.CA:
+    """A private CA the mail client trusts (as an organisation's relay certificate would be)."""
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    return ca
+
+
+def server_context(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_the_agenda_goes_over_tls_with_credentials_from_the_settings(meeting_rt: Runtime, clock, tls_ca,
+                                                                     security: str) -> None:
+    logins: list[tuple[str, str]] = []
+
+    def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+        logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=auth_data.password == b"segreta")
+
+    tls = {"tls_context": server_context(tls_ca), "require_starttls": True} if security == "starttls" else \
+        {"ssl_context": server_context(tls_ca), "auth_require_tls": False}  # aiosmtpd cannot tell TLS-on-connect
+    server = SmtpServer(auth_required=True, authenticator=authenticate, **tls)
+    server.start()
+    try:
+        rt = meeting_rt
+        rt.settings = rt.settings.with_overrides(smtp=SmtpSettings(
+            host="127.0.0.1", port=server.port, security=security, username="gol", password="segreta",
+            sender=SENDER, timeout=5.0))
+        convene_first_meeting(rt, clock)
+        assert run_due_work(rt).mail.sent == 1
+    finally:
+        server.stop()
+    assert logins == [("gol", "segreta")]
+    only_message(server)
+
+
+def test_wrong_credentials_keep_the_message_waiting(meeting_rt: Runtime, clock, tls_ca) -> None:
+    server = SmtpServer(tls_context=server_context(tls_ca), require_starttls=True, auth_required=True,
+                        authenticator=lambda *args: AuthResult(success=False, handled=False))
+    server.start()
+    try:
+        rt = meeting_rt
+        rt.settings = rt.settings.with_overrides(smtp=SmtpSettings(
+            host="127.0.0.1", port=server.port, security="starttls", username="gol", password="sbagliata",
+            sender=SENDER, timeout=5.0))
+        convene_first_meeting(rt, clock)
+        assert run_due_work(rt).mail.retrying == 1
+    finally:
+        server.stop()
+    [row] = outbox.list_messages(rt)
+    assert row["status"] == "pending" and "535" in row["last_error"]
