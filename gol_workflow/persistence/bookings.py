@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from .tables import bookings
+from .tables import bookings, users
 
 
 class BookingRepository:
@@ -17,6 +17,14 @@ class BookingRepository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def lock_agenda_of(self, case_manager: str) -> None:
+        """Hold a case manager's agenda until commit, so two bookings for them run one after the other.
+
+        PostgreSQL locks the case manager's user row; SQLite already runs one writer at a time.
+        """
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(users.c.id).where(users.c.username == case_manager).with_for_update())
 
     def add(self, values: dict[str, Any]) -> bool:
         """Insert a booking; False when the case manager's slot is already taken (nothing is written)."""

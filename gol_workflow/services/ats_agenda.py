@@ -106,6 +106,7 @@ def check_booking_form(rt: Runtime, uow: UnitOfWork, data: Mapping[str, Any], ct
     except BookingRefused:
         return {}  # the schema's own validation reports a malformed date
     manager = str(data.get("case_manager") or "")
+    uow.bookings.lock_agenda_of(manager)  # a colleague booking the same person now waits for us, then sees it
     holder = uow.bookings.holder(manager, slot)
     if holder is None or (ctx.case is not None and holder["case_id"] == ctx.case.get("id")):
         return {}
@@ -142,6 +143,7 @@ def book(
     tz = ZoneInfo(rt.settings.timezone)
     if manager not in {name for name, _ in case_managers(uow, zone.id)}:
         raise BookingRefused(f"{manager!r} is not an active ATS case manager of {zone.name}")
+    uow.bookings.lock_agenda_of(manager)
     holder = uow.bookings.holder(manager, slot)
     if holder is not None and holder["case_id"] == case_id:
         return str(holder["id"])  # a retried step finds its own booking

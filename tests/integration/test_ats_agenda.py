@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import pytest
@@ -136,3 +137,31 @@ def test_a_new_appointment_after_a_cancelled_one_frees_the_old_slot(p4: Percorso
     assert cancelled["data"]["slot"] == slot
     assert len(p4.attachments(case)) == 1  # the scheda is not shared twice
     assert p4.ready(case) == ["primo_colloquio"] and p4.data(case)["data_primo_appuntamento"] == new_slot
+
+
+def test_two_operators_booking_the_same_case_manager_at_the_same_time_get_one_booking_and_one_field_error(
+    p4: Percorso4,
+) -> None:
+    first, second, _ = three_cases_to_book(p4)
+    choice = {"slot_appuntamento": "2026-01-14T09:00:00+01:00", "case_manager": "cm.rossi"}
+    start = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def book_for(case: str) -> None:
+        start.wait()
+        try:
+            outcomes[case] = p4.complete("prenota_primo_appuntamento", case, choice, "cpi.pistoia").status
+        except ValidationFailed as exc:
+            outcomes[case] = exc.errors
+
+    threads = [threading.Thread(target=book_for, args=(case,)) for case in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes.values(), key=str) == sorted(
+        ["running", {"case_manager": ["Il case manager ha già un appuntamento a quest'ora: scegliere un altro "
+                                      "orario o un altro case manager."]}], key=str)
+    assert {p4.header(case)["status"] for case in (first, second)} == {"running"}  # nobody ends up in error
+    with p4.rt.uow(write=False) as uow:
+        assert len(uow.conn.execute(select(bookings)).all()) == 1
