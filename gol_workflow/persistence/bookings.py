@@ -76,3 +76,8 @@ class BookingRepository:
         if not ids:
             return 0
         return int(self.conn.execute(delete(bookings).where(bookings.c.id.in_(ids))).rowcount)
+
+    def future_of(self, case_id: str, after: datetime) -> Sequence[RowMapping]:
+        """A case's bookings whose slot is still to come."""
+        stmt = select(bookings).where(bookings.c.case_id == case_id, bookings.c.slot_at > after)
+        return self.conn.execute(stmt.order_by(bookings.c.slot_at)).mappings().all()

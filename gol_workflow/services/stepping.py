@@ -12,7 +12,8 @@ from ..domain.errors import Conflict, NotFound
 from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
 from ..engine.runner import WorkflowHandle, correlation_text
 from ..persistence.uow import DuplicateRow, UnitOfWork
-from .message_buffer import drop_for_ended_case, keep_or_drop
+from .case_closure import on_case_ended
+from .message_buffer import keep_or_drop
 from .runtime import ProcessVersion, Runtime, ServiceCall
 
 CONCURRENT_CHANGE = "the instance was changed by someone else at the same time: reload and try again"
@@ -207,7 +208,7 @@ def save(
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
     if snapshot.status in ENDED_STATUSES and loaded.header.get("status") not in ENDED_STATUSES:
-        drop_for_ended_case(uow, loaded.id, snapshot.status.value, now, actor)
+        on_case_ended(uow, loaded.id, snapshot.status.value, now, actor)
     uow.after_commit(lambda: rt.workflows.put(loaded.id, row_version + 1, handle))
     if snapshot.messages:
         route_outgoing(rt, uow, loaded.id, snapshot.messages, now, actor, hops)

@@ -165,3 +165,16 @@ def test_two_operators_booking_the_same_case_manager_at_the_same_time_get_one_bo
     assert {p4.header(case)["status"] for case in (first, second)} == {"running"}  # nobody ends up in error
     with p4.rt.uow(write=False) as uow:
         assert len(uow.conn.execute(select(bookings)).all()) == 1
+
+
+def test_a_person_who_withdraws_before_the_first_appointment_frees_the_slot(p4: Percorso4) -> None:
+    case, other, _ = three_cases_to_book(p4)
+    slot = p4.book_first_appointment(case, "cm.rossi", "cpi.pistoia")
+    p4.complete("primo_colloquio", case, {"presente_primo_colloquio": False, "esito_assenza": "rinuncia"}, "cm.rossi")
+    assert p4.header(case)["status"] == "completed" and p4.data(case)["esito"] == "ritirato"
+    with p4.rt.uow(write=False) as uow:
+        assert uow.conn.execute(select(bookings)).all() == []
+    (released,) = p4.audit("booking.cancelled", case)
+    assert released["data"]["reason"] == "the case has ended"
+    page = p4.task_page("prenota_primo_appuntamento", other, "cpi.pistoia")
+    assert page.options["ats_slot"][0] == (slot, "mer 14/01/2026 ore 09:00 (liberi: Luca Bianchi, Anna Rossi)")

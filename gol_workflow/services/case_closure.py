@@ -1,0 +1,26 @@
+"""What the service tidies up when a case ends: messages kept for it and appointments still to come."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..domain.model import Actor
+from ..persistence.uow import UnitOfWork
+from .message_buffer import drop_for_ended_case
+
+
+def release_future_appointments(uow: UnitOfWork, case_id: str, now: datetime, actor: Actor) -> int:
+    """Free the ATS slots a closed case still holds (e.g. withdrawn before the first appointment)."""
+    rows = uow.bookings.future_of(case_id, now)
+    uow.bookings.remove(row["id"] for row in rows)
+    for row in rows:
+        uow.audit.record(now, actor.username, "booking.cancelled", case_id,
+                         data={"case_manager": row["case_manager"], "slot": row["slot_at"].isoformat(),
+                               "reason": "the case has ended"})
+    return len(rows)
+
+
+def on_case_ended(uow: UnitOfWork, case_id: str, status: str, now: datetime, actor: Actor) -> None:
+    """Called once, in the transaction that ends the case."""
+    drop_for_ended_case(uow, case_id, status, now, actor)
+    release_future_appointments(uow, case_id, now, actor)
