@@ -36,9 +36,8 @@ from gol_workflow.config import Settings
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence import schema
 from gol_workflow.persistence.tables import audit_events, instances
-from gol_workflow.services import deployment
+from gol_workflow.services import deployment, timers
 from gol_workflow.services import instances as instance_service
-from gol_workflow.services import timers
 from gol_workflow.services.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +103,7 @@ def clone_timers(rt: Runtime, clock: ManualClock, due_times: list[datetime]) -> 
     for due in due_times[1:]:
         state = template["state"].replace(template_due, due.isoformat())
         renamed = {old: str(uuid.uuid4()) for old in ids}
-        state = UUID_RE.sub(lambda m: renamed.get(m.group(0), m.group(0)), state)
+        state = UUID_RE.sub(lambda m, names=renamed: names.get(m.group(0), m.group(0)), state)
         rows.append({**template, "id": renamed[template_id], "state": state, "next_due_at": due})
     with rt.db.begin() as conn:
         for start in range(0, len(rows), 1000):
@@ -201,7 +200,7 @@ def spread(rt: Runtime, clock: ManualClock, count: int, seconds: float, log_dir:
 def percentile(values: list[float], share: float) -> float:
     """The value below which `share` of the values fall."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ class DueReport:
         return bool(self.timers_fired or self.meetings_convened or self.meetings_cancelled
                     or self.meetings_failed or self.mail.sent or self.mail.failed)
 
-    def add(self, other: "DueReport") -> None:
+    def add(self, other: DueReport) -> None:
         """Accumulate another pass into this one."""
         self.timers_fired += other.timers_fired
         self.meetings_convened += other.meetings_convened

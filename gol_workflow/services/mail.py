@@ -10,7 +10,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from ..config import SmtpSettings
 
@@ -48,7 +48,7 @@ class MailServer:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "MailServer":
+    def __enter__(self) -> Self:
         s = self.settings
         smtp: smtplib.SMTP | None = None
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from itertools import pairwise
 
 import pytest
 import trustme
@@ -87,7 +88,7 @@ def test_an_unreachable_server_keeps_the_message_and_sends_it_once_when_back(mee
         clock.set(row["next_attempt_at"])
         assert run_due_work(rt).mail.retrying == 1
     attempts = [a for a, _ in seen]
-    gaps = [later - earlier for (_, earlier), (_, later) in zip(seen, seen[1:], strict=False)]
+    gaps = [later - earlier for (_, earlier), (_, later) in pairwise(seen)]
     assert attempts == [1, 2, 3, 4]
     assert gaps == [timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]  # back-off grows
     smtp_server.start()
@@ -113,7 +114,7 @@ def test_a_message_the_server_refuses_for_good_waits_for_the_admin(meeting_rt: R
                                                                     smtp_server: SmtpServer) -> None:
     rt = meeting_rt
 
-    async def refuse(server, session, envelope, address, options):  # noqa: ANN001
+    async def refuse(server, session, envelope, address, options):
         return "550 5.1.1 mailbox unavailable"
 
     smtp_server.mailbox.handle_RCPT = refuse  # type: ignore[attr-defined]
@@ -178,7 +179,7 @@ def test_the_agenda_goes_over_tls_with_credentials_from_the_settings(meeting_rt:
                                                                      security: str) -> None:
     logins: list[tuple[str, str]] = []
 
-    def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+    def authenticate(server, session, envelope, mechanism, auth_data):
         logins.append((auth_data.login.decode(), auth_data.password.decode()))
         return AuthResult(success=auth_data.password == b"segreta")
 

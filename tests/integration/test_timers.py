@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import update
 
 from gol_workflow.persistence.tables import instances
@@ -14,7 +13,13 @@ from gol_workflow.services import meetings, timers
 from gol_workflow.services.due_work import run_due_work
 from gol_workflow.services.runtime import Runtime
 from tests.conftest import ADMIN
-from tests.integration.scheduling_support import audit_actions, fired_counts, header, ready, run_cli
+from tests.integration.scheduling_support import (
+    audit_actions,
+    fired_counts,
+    header,
+    ready,
+    run_cli,
+)
 
 
 def start_timer(rt: Runtime) -> str:

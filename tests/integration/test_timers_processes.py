@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select as sql_select
+from sqlalchemy import func
+from sqlalchemy import select as sql_select
 
 from gol_workflow.persistence.tables import instances, tasks
 from gol_workflow.services import instances as instance_service
@@ -103,7 +104,7 @@ def task_counts(rt: Runtime) -> dict[str, int]:
         return {row[0]: int(row[1]) for row in uow.conn.execute(stmt)}
 
 
-def wait_until(predicate, timeout: float) -> None:  # noqa: ANN001
+def wait_until(predicate, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
