@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from .runtime import Runtime
 SLOT_WEEKS = 4  # how far ahead the booking form offers slots
 WEEKDAY_LABELS = ("lun", "mar", "mer", "gio", "ven", "sab", "dom")
 ATS_ROLE = "ats"
+BOOKING_IDS = uuid.UUID("6f1c8f0e-3b0a-4b8e-9d5e-2a7c1b0e4d11")  # namespace of booking ids
 
 
 class BookingRefused(GolError):
@@ -148,7 +149,8 @@ def book(
     if holder is not None and holder["case_id"] == case_id:
         return str(holder["id"])  # a retried step finds its own booking
     _check_slot(zone, slot, now, tz)
-    booking_id = str(uuid.uuid4())
+    # The same booking always gets the same id: IDOL sees one idempotency key even if a step is replayed.
+    booking_id = str(uuid.uuid5(BOOKING_IDS, f"{case_id}|{manager}|{slot.astimezone(UTC).isoformat()}"))
     values = {"id": booking_id, "case_id": case_id, "zone": zone.id, "case_manager": manager,
               "slot_at": slot, "created_at": now}
     if not uow.bookings.add(values):

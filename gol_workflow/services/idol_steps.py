@@ -27,6 +27,7 @@ SCHEDA_KIND = "scheda_esito"
 SCHEDA_FORM = "scheda_esito.schema.json"
 BOOKING_FORM = "prenota_primo_appuntamento.schema.json"
 MEETING_PROCESS = "riunione_equipe"
+SCHEDA_IDS = uuid.UUID("0b7e4a52-58a4-4d0c-9a3e-6c2f9d1e8b27")  # namespace of scheda attachment ids
 
 
 def _person(data: Mapping[str, Any]) -> dict[str, str]:
@@ -117,7 +118,7 @@ def _attach(uow: UnitOfWork, case_id: str, filename: str, content: bytes, now: d
     for row in uow.attachments.for_instance(case_id):
         if row["kind"] == SCHEDA_KIND and row["sha256"] == digest:
             return str(row["id"])
-    attachment_id = str(uuid.uuid4())
+    attachment_id = str(uuid.uuid5(SCHEDA_IDS, f"{case_id}|{digest}"))  # stable: one idempotency key per scheda
     uow.attachments.add({
         "id": attachment_id, "instance_id": case_id, "kind": SCHEDA_KIND, "filename": filename,
         "content_type": "application/pdf", "size": len(content), "sha256": digest, "content": content,
