@@ -272,3 +272,33 @@ def test_the_shipped_meeting_process_is_convened_with_the_same_contract(meeting_
     run_due_work(rt)
     schede = ready(rt, instance_id)
     assert {(t["case_id"], t["beneficiary_name"]) for t in schede} == {(rossi, "Mario Rossi"), (verdi, "Giuseppe Verdi")}
+
+
+def test_a_meeting_after_the_march_clock_change_is_held_at_0930_local(meeting_rt: Runtime, clock) -> None:
+    rt = meeting_rt
+    at(clock, 2026, 3, 20, 12, 0)  # the 24 March agenda closed on the 19th
+    case = start_case(rt, "nord", "rossi")
+    booking = case_data(rt, case)["iscrizione"]
+    assert booking["data_equipe"] == "2026-03-31T09:30:00+02:00"
+    assert booking["data_cutoff"] == "2026-03-26T09:30:00+01:00"
+    at(clock, 2026, 3, 26, 9, 31)
+    run_due_work(rt)
+    instance_id = meeting(rt, "nord-20260331")["instance_id"]
+    at(clock, 2026, 3, 31, 9, 29)  # 07:29 UTC: an hour-off timer would already have fired
+    run_due_work(rt)
+    assert ready(rt, instance_id) == []
+    at(clock, 2026, 3, 31, 9, 31)
+    run_due_work(rt)
+    assert len(ready(rt, instance_id)) == 1
+
+
+def test_a_meeting_on_a_holiday_is_booked_and_held_the_next_working_day(meeting_rt: Runtime, clock) -> None:
+    rt = meeting_rt
+    at(clock, 2026, 12, 1, 8, 0)
+    case = start_case(rt, "nord", "rossi")
+    booking = case_data(rt, case)["iscrizione"]
+    assert booking["riunione_id"] == "nord-20261209"  # Tuesday 8 December is the Immacolata
+    assert booking["data_equipe"] == "2026-12-09T09:30:00+01:00"
+    assert booking["data_cutoff"] == "2026-12-04T09:30:00+01:00"
+    [view] = [v for v in equipe_agenda.upcoming_meetings(rt, "nord") if v.id == "nord-20261209"]
+    assert view.moved_for == "Immacolata Concezione" and [c["case_id"] for c in view.cases] == [case]
