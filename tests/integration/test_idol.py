@@ -146,8 +146,11 @@ def test_after_the_automatic_retries_an_administrator_retries_the_step(p4: Perco
     instance_service.retry(p4.rt, case, ADMIN)
     p4.rt.workflows.clear()
     assert p4.header(case)["status"] == "running" and p4.ready(case) == ["primo_colloquio"]
-    assert len(booking_rows(p4)) == 1
+    (booking,) = booking_rows(p4)
     assert p4.data(case)["data_primo_appuntamento"] == "2026-01-14T09:00:00+01:00"
+    attempts = [r for r in idol.received if r.path.endswith("/appuntamenti")]
+    assert len(attempts) == 5  # the step, three automatic retries, the administrator's retry
+    assert {r.headers["idempotency-key"] for r in attempts} == {booking["id"]}  # one key: IDOL can tell repeats
 
 
 def test_idol_refusing_the_appointment_is_a_clear_error_on_the_step(p4: Percorso4, idol: FakeIdol) -> None:
