@@ -302,3 +302,33 @@ def test_a_meeting_on_a_holiday_is_booked_and_held_the_next_working_day(meeting_
     assert booking["data_cutoff"] == "2026-12-04T09:30:00+01:00"
     [view] = [v for v in equipe_agenda.upcoming_meetings(rt, "nord") if v.id == "nord-20261209"]
     assert view.moved_for == "Immacolata Concezione" and [c["case_id"] for c in view.cases] == [case]
+
+
+def test_two_schedulers_racing_convene_each_meeting_once(meeting_rt: Runtime, clock) -> None:
+    rt = meeting_rt
+    base = datetime(2026, 1, 5, 8, 0, tzinfo=ROME)
+    with rt.uow() as uow:
+        for day in range(24):
+            meeting_id = f"nord-prova-{day:02d}"
+            uow.meetings.add_if_missing({
+                "id": meeting_id, "zone": "nord", "scheduled_at": base + timedelta(days=day + 5),
+                "cutoff_at": base + timedelta(minutes=day), "due_at": base + timedelta(minutes=day),
+                "location": "Sala", "status": "planned", "attempts": 0, "created_at": base})
+            uow.meetings.add_to_agenda({"meeting_id": meeting_id, "case_id": f"caso-{day}", "reason": "prima_valutazione",
+                                        "item": {"case_id": f"caso-{day}", "beneficiario": {"nome": "N", "cognome": str(day)},
+                                                 "servizi_specialistici": [], "motivo": "prima_valutazione"},
+                                        "added_at": base})
+        uow.commit()
+    at(clock, 2026, 1, 5, 9, 0)
+    reports = []
+    racers = [threading.Thread(target=lambda: reports.append(meetings.convene_due(rt))) for _ in range(2)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(60)
+    assert sum(r.total for r in reports) == 24
+    convened = [e["data"]["meeting"] for e in audit_actions(rt, "meeting.convened")]
+    assert sorted(convened) == [f"nord-prova-{day:02d}" for day in range(24)]
+    with rt.uow(write=False) as uow:
+        rows = uow.meetings.between("nord", base, None, 100)
+    assert len({r["instance_id"] for r in rows if r["id"].startswith("nord-prova")}) == 24
