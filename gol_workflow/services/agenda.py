@@ -6,13 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..domain.errors import NotFound
 from ..domain.model import Actor
-from . import authorization
+from . import authorization, calendar
 from .runtime import Runtime
 
 MEETINGS_PER_ZONE = 4
+FORESEEN = "prevista"  # a date of the zone's calendar the scheduler has not planned yet
 
 
 @dataclass
@@ -74,8 +76,22 @@ def upcoming(rt: Runtime, actor: Actor, zones: list[str]) -> dict[str, list[Meet
         for zone in authorization.agenda_zones(actor, zones):
             meetings = [_meeting(row) for row in uow.agenda.upcoming(zone, now, MEETINGS_PER_ZONE)]
             _fill(actor, meetings, uow.agenda.items([m.id for m in meetings]))
-            result[zone] = meetings
+            result[zone] = _with_calendar(rt, zone, meetings, now)
     return result
+
+
+def _with_calendar(rt: Runtime, zone_id: str, meetings: list[Meeting], now: datetime) -> list[Meeting]:
+    """Complete the planned meetings with the next dates of the zone's calendar (not planned yet)."""
+    zone = rt.zones.get(zone_id)
+    if zone is None or len(meetings) >= MEETINGS_PER_ZONE:
+        return meetings
+    known = {m.id for m in meetings}
+    for slot in calendar.slots_from(zone, now, ZoneInfo(rt.settings.timezone)):
+        if len(meetings) >= MEETINGS_PER_ZONE:
+            break
+        if slot.meeting_id not in known and slot.starts_at > now:
+            meetings.append(Meeting(slot.meeting_id, zone_id, slot.starts_at, slot.cutoff_at, zone.location, FORESEEN))
+    return sorted(meetings, key=lambda m: m.scheduled_at)
 
 
 def _meeting(row: Mapping[str, Any]) -> Meeting:

@@ -50,3 +50,9 @@ def test_ics_download(web_runtime, browser) -> None:
     assert event.decoded("dtstart") == datetime(2026, 1, 13, 8, 30, tzinfo=UTC)
     assert "Laura Bianchi" in str(event.get("description"))
     assert browser("cpi.sud").get(f"/agenda/{meeting_id}.ics").status_code == 404
+
+
+def test_dates_not_planned_yet_come_from_the_zone_calendar(web_runtime, browser) -> None:
+    page = browser("cpi.nord").text("/agenda")
+    assert "Martedì 13 gennaio 2026, ore 09:30" in page and "Martedì 20 gennaio 2026, ore 09:30" in page
+    assert "Prevista dal calendario" in page and ".ics" not in page.split("Zona Nord", 1)[1].split("</section>", 1)[0]
