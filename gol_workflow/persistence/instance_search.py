@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,6 +60,11 @@ class InstanceCriteria:
     error_element: str | None = None
     ids: tuple[str, ...] = ()
 
+    @property
+    def indexed(self) -> bool:
+        """True when every condition can be answered from an index (no substring search)."""
+        return not (self.name_contains or self.error_element)
+
 
 @dataclass(frozen=True)
 class Keyset:
@@ -98,10 +104,27 @@ class InstanceSearch:
         return self.conn.execute(stmt.limit(1)).first() is not None
 
     def counts_by_status(self, criteria: InstanceCriteria) -> dict[str, int]:
-        """How many rows match in each status (the status condition itself left out)."""
+        """How many rows match in each status (the status condition itself left out), exactly."""
         without_status = InstanceCriteria(**{**criteria.__dict__, "statuses": ()})
         stmt = self._where(select(instances.c.status, func.count()), without_status).group_by(instances.c.status)
         return {row[0]: int(row[1]) for row in self.conn.execute(stmt)}
+
+    def capped_counts(self, criteria: InstanceCriteria, statuses: Sequence[str], cap: int) -> dict[str, int]:
+        """Like `counts_by_status`, but each count stops at `cap` + 1: one index range per status, whatever the size."""
+        without_status = InstanceCriteria(**{**criteria.__dict__, "statuses": ()})
+        columns = []
+        for status in statuses:
+            matching = self._where(select(instances.c.id).where(instances.c.status == status), without_status)
+            bounded = matching.limit(cap + 1).subquery()
+            columns.append(select(func.count()).select_from(bounded).scalar_subquery().label(status))
+        row = self.conn.execute(select(*columns)).mappings().one()
+        return {status: int(row[status] or 0) for status in statuses}
+
+    def versions(self) -> list[RowMapping]:
+        """Every deployed version's id, process, number and name (no files, no counts: cheap)."""
+        stmt = select(process_versions.c.id, process_versions.c.process_id, process_versions.c.version,
+                      process_versions.c.name).order_by(process_versions.c.process_id, process_versions.c.version.desc())
+        return list(self.conn.execute(stmt).mappings().all())
 
     def counts_by_version(self) -> dict[tuple[int, str], int]:
         """Instances per (process version id, status)."""

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from ..domain.errors import ValidationFailed
 from ..domain.model import Actor, InstanceStatus
 from ..forms.codice_fiscale import check_character
-from ..persistence.instance_search import InstanceCriteria, Keyset
+from ..persistence.instance_search import InstanceCriteria, InstanceSearch, Keyset
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .instance_detail import (
@@ -32,7 +32,8 @@ from .instance_summary import InstanceSummary, find_summary, summary_of
 from .runtime import Runtime
 
 __all__ = [
-    "InstanceDetail", "InstanceFilters", "InstanceSummary", "Page", "PageRequest", "TaskRecord", "VersionRef",
+    "InstanceDetail", "InstanceFilters", "InstanceSummary", "Page", "PageRequest", "ProcessChoice", "TaskRecord",
+    "VersionRef", "process_choices",
     "count_instances", "criteria_for", "diagram_of", "find_summary", "instance_detail", "instance_ids",
     "instance_summary", "list_instances",
     "reveal_task_data", "reveal_value", "summary_of",
@@ -43,7 +44,9 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 25
 MAX_OFFSET = 10_000  # deeper pages go by cursor: an offset that large would scan
+COUNT_CAP = 1_000  # counts per status stop here (shown as "more than"): counting is then bounded at any size
 STATUSES = tuple(s.value for s in InstanceStatus)
+ERROR_STATUSES = (InstanceStatus.ERROR.value, InstanceStatus.SUSPENDED.value)
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,13 @@ class Page(Generic[T]):
     """A page of results with the total, counts per status and cursors to the neighbours."""
 
     items: list[T]
-    total: int
-    counts: dict[str, int]
+    total: int  # a lower bound when `capped`
+    counts: dict[str, int]  # per status; a count above COUNT_CAP reads COUNT_CAP + 1 when `capped`
     size: int
     next_cursor: str | None = None
     prev_cursor: str | None = None
     filters: InstanceFilters = field(default_factory=InstanceFilters)
+    capped: bool = False
 
 
 def encode_cursor(started_at: datetime, instance_id: str) -> str:
@@ -146,8 +150,14 @@ def _beneficiary(text: str | None) -> tuple[str | None, str | None]:
     return None, text[:100]
 
 
-def list_instances(rt: Runtime, actor: Actor, filters: InstanceFilters, page: PageRequest) -> Page[InstanceSummary]:
-    """One page of instances, newest first, with the total and the counts per status (administrators)."""
+def list_instances(
+    rt: Runtime, actor: Actor, filters: InstanceFilters, page: PageRequest, exact_counts: bool = False
+) -> Page[InstanceSummary]:
+    """One page of instances, newest first, with the total and the counts per status (administrators).
+
+    Counts stop above COUNT_CAP per status (`Page.capped`) unless `exact_counts`, which costs a
+    pass over every matching instance.
+    """
     authorization.require_admin(actor)
     size = max(1, min(page.size, MAX_PAGE_SIZE))
     with rt.uow(write=False) as uow:
@@ -157,7 +167,7 @@ def list_instances(rt: Runtime, actor: Actor, filters: InstanceFilters, page: Pa
         before = decode_cursor(page.before) if page.before else None
         offset = max(0, min(page.offset, MAX_OFFSET)) if after is None and before is None else 0
         rows = search.page(criteria, size + 1, after=after, before=before, offset=offset)
-        counts = search.counts_by_status(criteria)
+        counts = _counts(search, criteria, exact_counts)
     has_more = len(rows) > size
     if before is not None:
         rows = rows[1:] if has_more else rows
@@ -172,7 +182,16 @@ def list_instances(rt: Runtime, actor: Actor, filters: InstanceFilters, page: Pa
     selected = set(criteria.statuses) or set(STATUSES)
     total = sum(n for status, n in counts.items() if status in selected)
     full_counts = {status: counts.get(status, 0) for status in STATUSES}
-    return Page(items, total, full_counts, size, next_cursor, prev_cursor, filters)
+    capped = any(n > COUNT_CAP for status, n in full_counts.items() if status in selected)
+    return Page(items, total, full_counts, size, next_cursor, prev_cursor, filters, capped)
+
+
+def _counts(search: InstanceSearch, criteria: InstanceCriteria, exact: bool) -> dict[str, int]:
+    """Counts per status: bounded per status when the filters are indexed, else one exact pass."""
+    if exact or not criteria.indexed:
+        return search.counts_by_status(criteria)
+    possible = ERROR_STATUSES if criteria.has_error else STATUSES  # only these can hold a failed instance
+    return search.capped_counts(criteria, possible, COUNT_CAP)
 
 
 def _cursor_of(row: Mapping[str, Any]) -> str:
@@ -198,3 +217,24 @@ def instance_summary(rt: Runtime, actor: Actor, instance_id: str) -> InstanceSum
     authorization.require_admin(actor)
     with rt.uow(write=False) as uow:
         return find_summary(uow, instance_id)
+
+
+@dataclass(frozen=True)
+class ProcessChoice:
+    """A process and its version numbers, for the filters."""
+
+    process_id: str
+    name: str
+    versions: list[tuple[int, int]]  # (version id, number), newest first
+
+
+def process_choices(rt: Runtime, actor: Actor) -> list[ProcessChoice]:
+    """Deployed processes with their versions (without counting instances)."""
+    authorization.require_admin(actor)
+    with rt.uow(write=False) as uow:
+        rows = uow.instance_search.versions()
+    found: dict[str, ProcessChoice] = {}
+    for row in rows:
+        choice = found.setdefault(row["process_id"], ProcessChoice(row["process_id"], row["name"], []))
+        choice.versions.append((int(row["id"]), int(row["version"])))
+    return list(found.values())

@@ -11,10 +11,12 @@ from werkzeug.datastructures import MultiDict
 from ...domain.errors import ValidationFailed
 from ...services import batch
 from ...services.instance_queries import (
+    COUNT_CAP,
     STATUSES,
     InstanceFilters,
     PageRequest,
     list_instances,
+    process_choices,
 )
 from ..context import actor, runtime
 from .blueprint import bp
