@@ -100,6 +100,11 @@ def ats_slot_options(rt: Runtime, uow: UnitOfWork, ctx: OptionContext) -> Option
     return [(s.at.astimezone(tz).isoformat(), slot_label(s.at, tz, names, s.free)) for s in free_slots(rt, uow, zone, ctx.now)]
 
 
+def case_manager_options(rt: Runtime, uow: UnitOfWork, ctx: OptionContext) -> Options:
+    """`x-options: case_manager`: the zone's case managers, the same ones a booking accepts."""
+    return case_managers(uow, ctx.zone) if ctx.zone else []
+
+
 def check_booking_form(rt: Runtime, uow: UnitOfWork, data: Mapping[str, Any], ctx: OptionContext) -> dict[str, list[str]]:
     """Field errors of the booking form that need the agenda: the chosen case manager must be free then."""
     try:

@@ -128,9 +128,10 @@ def _attach(uow: UnitOfWork, case_id: str, filename: str, content: bytes, now: d
 
 
 def install_idol(rt: Runtime) -> None:
-    """Register the IDOL operators, the configured connector, the `ats_slot` choices and the booking check."""
+    """Register the IDOL operators, the configured connector, the booking form's choices and its check."""
     rt.connectors["idol_prenota_appuntamento"] = idol_prenota_appuntamento
     rt.connectors["idol_carica_scheda_esito"] = idol_carica_scheda_esito
     install_connector(rt, connector_from_settings(rt.settings))
     register_option_source(rt, "ats_slot", ats_agenda.ats_slot_options)
+    register_option_source(rt, "case_manager", ats_agenda.case_manager_options)
     register_form_check(rt, BOOKING_FORM, ats_agenda.check_booking_form)
