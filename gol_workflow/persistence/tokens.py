@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Select, bindparam, insert, select, update
 
 from .tables import api_tokens, users
 
@@ -26,6 +26,19 @@ def _by_hash_stmt() -> Select[Any]:
     )
 
 
+def find_by_hash(engine: Engine, token_hash: str) -> RowMapping | None:
+    """The token with this hash and its account, read by one statement outside any transaction.
+
+    This check precedes every API call: on PostgreSQL it runs in autocommit, which spares the
+    BEGIN and ROLLBACK round trips a unit of work would add around a single read.
+    """
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with conn:
+        return conn.execute(_by_hash_stmt(), {"b_hash": token_hash}).mappings().first()
+
+
 class TokenRepository:
     """Reads and writes API token rows."""
 
@@ -36,10 +49,6 @@ class TokenRepository:
         """Store a new token (its hash); returns its id."""
         result = self.conn.execute(insert(api_tokens).values(**values))
         return int(result.inserted_primary_key[0])
-
-    def by_hash(self, token_hash: str) -> RowMapping | None:
-        """The token with this hash and its user's account, in one query."""
-        return self.conn.execute(_by_hash_stmt(), {"b_hash": token_hash}).mappings().first()
 
     def touch(self, token_id: int, at: datetime) -> None:
         """Note when a token was last used."""

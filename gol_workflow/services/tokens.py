@@ -11,6 +11,7 @@ from typing import Any
 
 from ..domain.errors import GolError, NotFound
 from ..domain.model import Actor
+from ..persistence.tokens import find_by_hash
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .runtime import Runtime
@@ -102,8 +103,7 @@ def authenticate(rt: Runtime, secret: str) -> User | None:
     """The active account a token belongs to; None for a malformed, unknown or revoked token."""
     if not _SHAPE.match(secret):
         return None
-    with rt.uow(write=False) as uow:
-        row = uow.tokens.by_hash(digest(secret))
+    row = find_by_hash(rt.db, digest(secret))
     if row is None or row["revoked_at"] is not None or not row["active"]:
         return None
     now = rt.now()

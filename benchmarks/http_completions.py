@@ -1,0 +1,298 @@
+"""Task completions per second over the REST API: gunicorn, several workers, PostgreSQL, concurrent clients.
+
+The scratch database gets a CPI operator with an API token and enough cases of the 5-step
+test process. Each client (a thread with its own keep-alive HTTP/1.1 connection) takes a
+case, completes its ready task with `POST /api/v1/tasks/{id}/complete`, then completes the
+next task the answer names, as an operator's client would, until the case is done; then
+takes the next case. Every completion is a real one: token check, authorisation, form
+validation, the engine step, the inbox and audit writes, one transaction.
+
+Measured with 1 and 8 clients (interleaved runs, medians), against a baseline measured in
+the same run: the same completions through the service layer in-process, one at a time,
+without HTTP. Target: >= 100 completions/s with p95 <= 100 ms on a 2-vCPU machine.
+
+    .venv/bin/python benchmarks/http_completions.py [--postgres URL] [--workers 4] [--threads 2]
+        [--completions 1500] [--clients 1,8] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gol_workflow.bootstrap import bootstrap  # noqa: E402
+from gol_workflow.clock import ManualClock  # noqa: E402
+from gol_workflow.config import Settings  # noqa: E402
+from gol_workflow.domain.model import Actor  # noqa: E402
+from gol_workflow.persistence import schema  # noqa: E402
+from gol_workflow.services import deployment, tokens, users  # noqa: E402
+from gol_workflow.services import instances as instance_service  # noqa: E402
+from gol_workflow.services import tasks as task_service  # noqa: E402
+from gol_workflow.services.runtime import Runtime  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+ADMIN = Actor(username="bench", role="admin")
+OPERATOR = Actor(username="bench.cpi", role="cpi", zones=frozenset({"pistoiese"}))
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/gol_api_bench"
+STEPS = 5  # user tasks per case
+BODY = json.dumps({"data": {"nota": "fatto"}}).encode()
+
+
+# -- set-up ----------------------------------------------------------------------------------
+
+
+def fresh_database(url: str) -> None:
+    """Drop and recreate the scratch database, then migrate it."""
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/template1", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def settings_for(url: str, var_dir: Path) -> Settings:
+    """Settings of the benchmark's runtime (the server gets the same through the environment)."""
+    return Settings(database_url=url, processes_dir=DATA / "processes", forms_dir=DATA / "forms",
+                    zones_dir=ROOT / "zones", var_dir=var_dir, secret_key="benchmark-secret")
+
+
+def prepare(url: str, var_dir: Path) -> tuple[Runtime, str]:
+    """Schema, test processes, the operator account and its token."""
+    rt = bootstrap(settings_for(url, var_dir), clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)))
+    schema.upgrade(rt.db)
+    rt.connectors.setdefault("test_registra", lambda call: {})  # deploy accepts only registered operators
+    deployment.deploy(rt, deployment.read_sources(DATA / "processes", DATA / "forms"), ADMIN)
+    users.add_user(rt, OPERATOR.username, "cpi", ADMIN, ["pistoiese"], password="benchmark-password")
+    return rt, tokens.issue_token(rt, OPERATOR.username, ADMIN, "benchmark").secret
+
+
+def seed_cases(rt: Runtime, count: int) -> list[str]:
+    """Start `count` cases (4 threads); returns the id of each case's first ready task."""
+    def one(_: int) -> str:
+        instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+        with rt.uow(write=False) as uow:
+            return str(uow.inbox.for_instance(instance_id)[0]["id"])
+
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(one, range(count)))
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """An ephemeral port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(url: str, var_dir: Path, workers: int, threads: int) -> Iterator[int]:
+    """The WSGI app on gunicorn (gthread workers: keep-alive), until the block ends; yields the port."""
+    port = free_port()
+    env = {**os.environ, "GOL_DATABASE_URL": url, "GOL_SECRET_KEY": "benchmark-secret", "GOL_PRODUCTION": "1",
+           "GOL_EMBEDDED_SCHEDULER": "0", "GOL_ZONES_DIR": str(ROOT / "zones"), "GOL_VAR_DIR": str(var_dir),
+           "GOL_PROCESSES_DIR": str(DATA / "processes"), "GOL_FORMS_DIR": str(DATA / "forms")}
+    command = [sys.executable, "-m", "gunicorn", "gol_workflow.web.wsgi:create()", "--bind", f"127.0.0.1:{port}",
+               "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+               "--keep-alive", "30", "--log-level", "warning"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        wait_until_up(port)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def wait_until_up(port: int, timeout: float = 60) -> None:
+    """Poll the API document until the server answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/api/openapi.json")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+# -- the clients -----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """One measurement."""
+
+    clients: int
+    completions: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Completions per second."""
+        return self.completions / self.seconds
+
+    def percentile(self, p: float) -> float:
+        """Latency percentile in milliseconds."""
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def client(port: int, token: str, cases: queue.Queue[str], budget: Callable[[], bool], result: Result,
+           lock: threading.Lock, start: threading.Barrier) -> None:
+    """Complete cases step by step over one keep-alive connection until the budget is spent."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+    errors = 0
+    start.wait()
+    task_id: str | None = None
+    while budget():
+        if task_id is None:
+            try:
+                task_id = cases.get_nowait()
+            except queue.Empty:
+                break
+        began = time.perf_counter()
+        conn.request("POST", f"/api/v1/tasks/{task_id}/complete", body=BODY, headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+        latencies.append(time.perf_counter() - began)
+        if response.status != 200:
+            errors += 1
+            task_id = None
+            continue
+        following = json.loads(payload)["next_tasks"]
+        task_id = following[0]["id"] if following else None
+    conn.close()
+    with lock:
+        result.latencies.extend(latencies)
+        result.errors += errors
+
+
+def measure(port: int, token: str, cases: queue.Queue[str], clients: int, completions: int) -> Result:
+    """`completions` completions by `clients` concurrent clients."""
+    result = Result(clients, 0, 0.0)
+    lock = threading.Lock()
+    issued = iter(range(completions))
+    start = threading.Barrier(clients + 1)
+
+    def budget() -> bool:
+        with lock:
+            return next(issued, None) is not None
+
+    threads = [threading.Thread(target=client, args=(port, token, cases, budget, result, lock, start))
+               for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - began
+    result.completions = len(result.latencies) - result.errors
+    return result
+
+
+def in_process(rt: Runtime, first_tasks: list[str], completions: int) -> float:
+    """Baseline: the same completions through the service layer, no HTTP, one at a time."""
+    done, began = 0, time.perf_counter()
+    for task in first_tasks:
+        task_id: str | None = task
+        while task_id is not None and done < completions:
+            outcome = task_service.complete_task(rt, task_id, {"nota": "fatto"}, OPERATOR)
+            task_id = outcome.next_tasks[0]["id"] if outcome.next_tasks else None
+            done += 1
+        if done >= completions:
+            break
+    return done / (time.perf_counter() - began)
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def load() -> str:
+    """The load average (1, 5, 15 minutes), so noisy figures can be told apart."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def report(label: str, results: list[Result], baseline: float) -> Result:
+    """Print the median run of a series and return it."""
+    middle = sorted(results, key=lambda r: r.rate)[len(results) // 2]
+    rates = ", ".join(f"{r.rate:.0f}" for r in results)
+    print(f"{label:>10}: {middle.rate:6.1f} completions/s (runs: {rates}); p50 {middle.percentile(50):5.1f} ms, "
+          f"p95 {middle.percentile(95):5.1f} ms, p99 {middle.percentile(99):5.1f} ms; "
+          f"errors {sum(r.errors for r in results)}; x{middle.rate / baseline:.2f} of the in-process baseline")
+    return middle
+
+
+def main() -> int:
+    """Seed, start gunicorn, measure 1 and 8 clients interleaved, print medians and the target check."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", default=DEFAULT_URL, help="scratch database (dropped and recreated)")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--completions", type=int, default=1500, help="completions per measurement")
+    parser.add_argument("--clients", default="1,8")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    series = [int(c) for c in args.clients.split(",")]
+    per_run = args.completions * len(series)
+    cases_needed = (per_run * args.runs + args.completions + 200) // STEPS + 2 * max(series) * (args.runs + 1)
+    fresh_database(args.postgres)
+    with tempfile.TemporaryDirectory() as tmp:
+        rt, token = prepare(args.postgres, Path(tmp))
+        print(f"seeding {cases_needed} cases ({cases_needed * STEPS} tasks) ...", flush=True)
+        first_tasks = seed_cases(rt, cases_needed)
+        baseline_cases, http_cases = first_tasks[: args.completions // STEPS + 1], first_tasks[args.completions // STEPS + 1:]
+        cases: queue.Queue[str] = queue.Queue()
+        for task in http_cases:
+            cases.put(task)
+        results: dict[int, list[Result]] = {c: [] for c in series}
+        print(f"machine: {os.cpu_count()} CPUs; load average before: {load()}", flush=True)
+        with gunicorn(args.postgres, Path(tmp), args.workers, args.threads) as port:
+            measure(port, token, cases, max(series), 40 * args.workers)  # warm every worker's caches
+            baseline = in_process(rt, baseline_cases, args.completions)
+            for _ in range(args.runs):
+                for clients in series:  # interleaved: the machine's noise hits every series alike
+                    results[clients].append(measure(port, token, cases, clients, args.completions))
+        print(f"load average after: {load()}")
+    rt.db.dispose()
+    print(f"gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL; {args.completions} completions "
+          f"per run, median of {args.runs} interleaved runs")
+    print(f"  baseline: {baseline:6.1f} completions/s in-process, one at a time, no HTTP")
+    chosen = {c: report(f"{c} client{'s' if c > 1 else ''}", results[c], baseline) for c in series}
+    top = chosen[max(series)]
+    verdict = "met" if top.rate >= 100 and top.percentile(95) <= 100 else "NOT met"
+    print(f"target (>= 100 completions/s, p95 <= 100 ms with {max(series)} clients): {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
