@@ -20,6 +20,7 @@ from .runtime import Runtime
 SLOT_WEEKS = 4  # how far ahead the booking form offers slots
 WEEKDAY_LABELS = ("lun", "mar", "mer", "gio", "ven", "sab", "dom")
 ATS_ROLE = "ats"
+BUSY = "Il case manager ha già un appuntamento a quest'ora: scegliere un altro orario o un altro case manager."
 BOOKING_IDS = uuid.UUID("6f1c8f0e-3b0a-4b8e-9d5e-2a7c1b0e4d11")  # namespace of booking ids
 
 
@@ -116,8 +117,7 @@ def check_booking_form(rt: Runtime, uow: UnitOfWork, data: Mapping[str, Any], ct
     holder = uow.bookings.holder(manager, slot)
     if holder is None or (ctx.case is not None and holder["case_id"] == ctx.case.get("id")):
         return {}
-    return {"case_manager": ["Il case manager ha già un appuntamento a quest'ora: scegliere un altro orario "
-                             "o un altro case manager."]}
+    return {"case_manager": [BUSY]}
 
 
 def parse_slot(value: Any) -> datetime:

@@ -23,7 +23,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..config import ConfigurationError, Settings
-from .idol import AppointmentRequest, DocumentUpload, IdolConnector, IdolError, IdolRefused, OwnAgendaConnector
+from .idol import (
+    AppointmentRequest,
+    DocumentUpload,
+    IdolConnector,
+    IdolError,
+    IdolRefused,
+    OwnAgendaConnector,
+)
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 USER_AGENT = "gol-workflow (GOL Percorso 4)"

@@ -19,7 +19,13 @@ from ..persistence.uow import UnitOfWork
 from . import ats_agenda, scheda_document
 from .form_checks import register_form_check
 from .form_options import register_option_source
-from .idol import AppointmentRequest, DocumentUpload, IdolError, connector_of, install_connector
+from .idol import (
+    AppointmentRequest,
+    DocumentUpload,
+    IdolError,
+    connector_of,
+    install_connector,
+)
 from .idol_http import connector_from_settings
 from .runtime import Runtime, ServiceCall
 

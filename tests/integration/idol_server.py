@@ -76,7 +76,7 @@ class FakeIdol:
 
 def _handler(idol: FakeIdol) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server hook
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             count = idol.record(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
@@ -97,7 +97,7 @@ def _handler(idol: FakeIdol) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server hook
+        def log_message(self, format: str, *args: Any) -> None:
             return None
 
     return Handler

@@ -11,22 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
 from gol_workflow.bootstrap import bootstrap
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings, SmtpSettings
 from gol_workflow.domain.model import Actor
 from gol_workflow.forms.codice_fiscale import check_character
-from gol_workflow.persistence.tables import audit_events, outbox, pending_messages, tasks
+from gol_workflow.persistence.tables import (
+    audit_events,
+    outbox,
+    pending_messages,
+    tasks,
+)
 from gol_workflow.services import case_start, deployment, task_view, users
 from gol_workflow.services import clock as clock_service
 from gol_workflow.services import instances as instance_service

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from gol_workflow.domain.errors import ValidationFailed
 from gol_workflow.persistence.tables import bookings
 from gol_workflow.services import users
-from gol_workflow.services.ats_agenda import BookingRefused, book
+from gol_workflow.services.ats_agenda import BUSY, BookingRefused, book
 from gol_workflow.services.form_options import OptionContext, options_for
 from gol_workflow.services.tasks import complete_task
 from tests.conftest import ADMIN, ROME
@@ -46,7 +46,7 @@ def test_slots_follow_the_zone_calendar_from_tomorrow_for_four_weeks_and_skip_ho
     values = [value for value, _ in slots]
     assert values[:5] == ["2026-04-29T09:00:00+02:00", "2026-04-29T10:00:00+02:00", "2026-04-29T11:00:00+02:00",
                           "2026-04-29T15:00:00+02:00", "2026-05-04T09:00:00+02:00"]
-    assert not any(v.startswith("2026-05-01") or v.startswith("2026-04-27") for v in values)
+    assert not any(v.startswith(("2026-05-01", "2026-04-27")) for v in values)
     assert values[-1] == "2026-05-25T15:00:00+02:00"  # four weeks ahead
     assert slots[0][1] == "mer 29/04/2026 ore 09:00 (liberi: Luca Bianchi, Anna Rossi)"
 
@@ -159,9 +159,7 @@ def test_two_operators_booking_the_same_case_manager_at_the_same_time_get_one_bo
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(outcomes.values(), key=str) == sorted(
-        ["running", {"case_manager": ["Il case manager ha già un appuntamento a quest'ora: scegliere un altro "
-                                      "orario o un altro case manager."]}], key=str)
+    assert sorted(outcomes.values(), key=str) == sorted(["running", {"case_manager": [BUSY]}], key=str)
     assert {p4.header(case)["status"] for case in (first, second)} == {"running"}  # nobody ends up in error
     with p4.rt.uow(write=False) as uow:
         assert len(uow.conn.execute(select(bookings)).all()) == 1
