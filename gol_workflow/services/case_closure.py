@@ -1,4 +1,4 @@
-"""What the service tidies up when a case ends: messages kept for it and appointments still to come."""
+"""What the service tidies up when a case ends: messages kept for it, appointments and equipe agendas to come."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ..domain.model import Actor
 from ..persistence.uow import UnitOfWork
+from .agenda_withdrawal import withdraw_in
 from .message_buffer import drop_for_ended_case
 
 
@@ -24,3 +25,4 @@ def on_case_ended(uow: UnitOfWork, case_id: str, status: str, now: datetime, act
     """Called once, in the transaction that ends the case."""
     drop_for_ended_case(uow, case_id, status, now, actor)
     release_future_appointments(uow, case_id, now, actor)
+    withdraw_in(uow, case_id, now, actor.username)

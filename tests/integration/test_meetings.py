@@ -145,10 +145,14 @@ def test_a_week_with_nothing_on_the_agenda_holds_no_meeting(meeting_rt: Runtime,
     assert [m.id for m in equipe_agenda.upcoming_meetings(rt, "nord")][:1] == ["nord-20260120"]
 
 
-def test_a_terminated_case_is_left_off_the_agenda(meeting_rt: Runtime, clock) -> None:
+def test_a_case_that_ends_is_taken_off_the_agenda(meeting_rt: Runtime, clock) -> None:
     rt = meeting_rt
     gone = start_case(rt, "nord", "rossi")
+    staying = start_case(rt, "nord", "bianchi")
     instance_service.terminate(rt, gone, ADMIN, "trasferito")
+    assert agenda(rt, "nord-20260113") == [staying]
+    assert [e["instance_id"] for e in audit_actions(rt, "equipe.withdrawn")] == [gone]
+    instance_service.terminate(rt, staying, ADMIN, "rinuncia")
     at(clock, 2026, 1, 9, 0, 0)
     assert run_due_work(rt).meetings_cancelled == ["nord-20260113"]
 
