@@ -17,7 +17,7 @@ from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.model import Actor
 from ..persistence import batches as rows
 from . import authorization
-from .instance_queries import InstanceFilters, criteria_for
+from .instance_queries import InstanceFilters, criteria_for, describe
 from .operations import NEEDS_REASON, OPERATIONS, Outcome, run_operation
 from .runtime import Runtime
 
@@ -48,9 +48,7 @@ class BatchView:
 
 
 def _params(filters: InstanceFilters, reason: str | None, target_version_id: int | None) -> dict[str, Any]:
-    chosen = {k: (list(v) if isinstance(v, tuple) else v.isoformat() if hasattr(v, "isoformat") else v)
-              for k, v in filters.__dict__.items() if v not in (None, (), False, "")}
-    return {"filters": chosen, "reason": reason, "target_version_id": target_version_id}
+    return {"filters": describe(filters), "reason": reason, "target_version_id": target_version_id}
 
 
 def _check(rt: Runtime, operation: str, filters: InstanceFilters, reason: str | None,

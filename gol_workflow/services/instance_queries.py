@@ -34,7 +34,7 @@ from .runtime import Runtime
 __all__ = [
     "InstanceDetail", "InstanceFilters", "InstanceSummary", "Page", "PageRequest", "ProcessChoice", "TaskRecord",
     "VersionRef", "process_choices",
-    "count_instances", "criteria_for", "diagram_of", "find_summary", "instance_detail", "instance_ids",
+    "count_instances", "criteria_for", "describe", "diagram_of", "find_summary", "instance_detail", "instance_ids",
     "instance_summary", "list_instances",
     "reveal_task_data", "reveal_value", "summary_of",
 ]
@@ -156,34 +156,44 @@ def list_instances(
     """One page of instances, newest first, with the total and the counts per status (administrators).
 
     Counts stop above COUNT_CAP per status (`Page.capped`) unless `exact_counts`, which costs a
-    pass over every matching instance.
+    pass over every matching instance. The page shows who the cases are about: the read is audited.
     """
     authorization.require_admin(actor)
     size = max(1, min(page.size, MAX_PAGE_SIZE))
-    with rt.uow(write=False) as uow:
+    with rt.uow() as uow:
         criteria = criteria_for(rt, uow, filters)
-        search = uow.instance_search
         after = decode_cursor(page.after) if page.after else None
         before = decode_cursor(page.before) if page.before else None
         offset = max(0, min(page.offset, MAX_OFFSET)) if after is None and before is None else 0
-        rows = search.page(criteria, size + 1, after=after, before=before, offset=offset)
-        counts = _counts(search, criteria, exact_counts)
-    has_more = len(rows) > size
-    if before is not None:
-        rows = rows[1:] if has_more else rows
-        items = [summary_of(r) for r in rows]
-        next_cursor = encode_cursor(rows[-1]["started_at"], rows[-1]["id"]) if rows else None
-        prev_cursor = _cursor_of(rows[0]) if has_more and rows else None
-    else:
-        rows = rows[:size]
-        items = [summary_of(r) for r in rows]
-        next_cursor = _cursor_of(rows[-1]) if has_more and rows else None
-        prev_cursor = _cursor_of(rows[0]) if (after is not None or offset) and rows else None
+        rows = uow.instance_search.page(criteria, size + 1, after=after, before=before, offset=offset)
+        counts = _counts(uow.instance_search, criteria, exact_counts)
+        uow.audit.record(rt.now(), actor.username, "instances.listed",
+                         data={"filters": describe(filters), "shown": min(len(rows), size)})
+        uow.commit()
+    rows, next_cursor, prev_cursor = _neighbours(rows, size, before is not None, after is not None or offset > 0)
     selected = set(criteria.statuses) or set(STATUSES)
-    total = sum(n for status, n in counts.items() if status in selected)
     full_counts = {status: counts.get(status, 0) for status in STATUSES}
-    capped = any(n > COUNT_CAP for status, n in full_counts.items() if status in selected)
+    total = sum(n for status, n in full_counts.items() if status in selected)
+    bounded = not exact_counts and criteria.indexed
+    capped = bounded and any(n > COUNT_CAP for status, n in full_counts.items() if status in selected)
+    items = [summary_of(r) for r in rows]
     return Page(items, total, full_counts, size, next_cursor, prev_cursor, filters, capped)
+
+
+def _neighbours(rows: list[Any], size: int, backwards: bool, moved: bool) -> tuple[list[Any], str | None, str | None]:
+    """The rows of the page and the cursors to the pages after and before it (the query read one row more)."""
+    has_more = len(rows) > size
+    if backwards:  # the extra row is the newest one, before the page
+        rows = rows[1:] if has_more else rows
+        return rows, (_cursor_of(rows[-1]) if rows else None), (_cursor_of(rows[0]) if has_more and rows else None)
+    rows = rows[:size]
+    return rows, (_cursor_of(rows[-1]) if has_more and rows else None), (_cursor_of(rows[0]) if moved and rows else None)
+
+
+def describe(filters: InstanceFilters) -> dict[str, Any]:
+    """The filters that are set, as plain JSON values (for the audit log and batch parameters)."""
+    return {k: (list(v) if isinstance(v, tuple) else v.isoformat() if isinstance(v, date) else v)
+            for k, v in filters.__dict__.items() if v not in (None, (), False, "")}
 
 
 def _counts(search: InstanceSearch, criteria: InstanceCriteria, exact: bool) -> dict[str, int]:

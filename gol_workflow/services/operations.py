@@ -94,6 +94,18 @@ def run_operation(rt: Any, actor: Actor, operation: str, instance_id: str, param
         action(rt, actor, instance_id, params)
     except GolError as exc:
         return outcome_of(exc)
+    if operation == "retry":
+        return _after_retry(rt, instance_id)
+    return Outcome(True, "ok", "done")
+
+
+def _after_retry(rt: Any, instance_id: str) -> Outcome:
+    """A retry that ran into the same (or another) error did not repair the instance: say so."""
+    with rt.uow(write=False) as uow:
+        header = uow.instances.header(instance_id)
+    error = header["error"] if header is not None and isinstance(header["error"], Mapping) else None
+    if header is not None and header["status"] == InstanceStatus.ERROR and error:
+        return Outcome(False, "failed_again", f"the step failed again: {error.get('message')}")
     return Outcome(True, "ok", "done")
 
 

@@ -11,6 +11,7 @@ from gol_workflow.domain.errors import Forbidden, ValidationFailed
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.tables import audit_events
 from gol_workflow.services import instances as instance_service
+from gol_workflow.services import instance_queries
 from gol_workflow.services.data_masking import MASK
 from gol_workflow.services.instance_queries import (
     InstanceFilters,
@@ -55,11 +56,14 @@ def test_filters_and_counts_per_status(admin_rt, population) -> None:
     assert names(page) == ["Elena Prova", "Dario Prova", "Carla Prova", "Bruno Prova", "Anna Prova"]  # newest first
     assert page.total == 5
     assert page.counts == {"running": 2, "waiting": 1, "suspended": 0, "error": 1, "completed": 0, "terminated": 1}
+    (listed,) = actions(admin_rt, "instances.listed")  # names of beneficiaries were read: audited
+    assert listed["actor"] == "admin" and listed["data"] == {"filters": {}, "shown": 5}
 
     def only(**kwargs):
         return names(list_instances(admin_rt, ADMIN, InstanceFilters(**kwargs), PageRequest()))
 
     assert only(statuses=("running",)) == ["Bruno Prova", "Anna Prova"]
+    assert actions(admin_rt, "instances.listed")[-1]["data"]["filters"] == {"statuses": ["running"]}
     assert only(zone="valdinievole") == ["Elena Prova", "Bruno Prova"]
     assert only(beneficiary="carl") == ["Carla Prova"]
     assert only(beneficiary=cf("BRNBBB80A01G713").lower()) == ["Bruno Prova"]
@@ -129,3 +133,14 @@ def test_detail_of_a_failed_instance_marks_the_failed_element(admin_rt, populati
     assert "division by zero" in detail.error["message"]
     assert detail.element_states["calcolo"] == "ERROR"
     assert {"retry", "suspend", "terminate"} <= detail.operations
+
+
+def test_counts_stop_at_the_cap_and_say_so(admin_rt, population, monkeypatch) -> None:
+    monkeypatch.setattr(instance_queries, "COUNT_CAP", 1)
+    page = list_instances(admin_rt, ADMIN, InstanceFilters(), PageRequest())
+    assert page.capped and page.counts["running"] == 2 and page.counts["waiting"] == 1  # 2 reads "more than 1"
+    assert len(page.items) == 5
+    exact = list_instances(admin_rt, ADMIN, InstanceFilters(), PageRequest(), exact_counts=True)
+    assert not exact.capped and exact.total == 5
+    errors = list_instances(admin_rt, ADMIN, InstanceFilters(has_error=True), PageRequest())
+    assert errors.counts["error"] == 1 and errors.counts["completed"] == 0

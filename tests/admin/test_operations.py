@@ -87,3 +87,11 @@ def test_removing_a_field_and_the_open_task_sees_the_new_data(admin_rt) -> None:
     data = instance_detail(admin_rt, ADMIN, instance_id, reveal=True).data
     assert data["zona"] == "valdinievole" and data["nota_admin"] == "spostata"
     assert open_task(admin_rt, instance_id)["element_id"] == "raccolta"
+
+
+def test_a_retry_that_fails_again_is_not_reported_as_done(admin_rt) -> None:
+    instance_id = start(admin_rt)
+    complete(admin_rt, instance_id, "raccolta", {"divisore": 0})
+    outcome = operations.run_operation(admin_rt, ADMIN, "retry", instance_id, {})
+    assert (outcome.ok, outcome.code) == (False, "failed_again") and "division by zero" in outcome.message
+    assert header(admin_rt, instance_id)["status"] == "error"

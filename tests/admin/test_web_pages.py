@@ -159,10 +159,18 @@ def test_incidents_are_grouped_with_links_to_the_instances(admin_rt, login) -> N
     for instance_id in failed:
         complete(admin_rt, instance_id, "raccolta", {"divisore": 0})
     page = login("admin").text("/admin/errori")
+    assert "Ripeti il passo per tutte" in page
     assert page.count('data-elemento="calcolo"') == 1
     assert "division by zero" in page and "3 ancora in errore" in page
     assert all(f"/admin/istanze/{i}" in page for i in failed)
     assert "elemento=calcolo" in page
+    admin = login("admin")
+    started = admin.post("/admin/operazioni", {"operazione": "retry", "conferma": "1", "processo": "pratica_admin",
+                                               "errore": "1", "elemento": "calcolo"})
+    assert started.status_code == 302  # "retry them all" from the incident: a batch over the failing instances
+    batch.run_batches(admin_rt, budget=30)
+    view_page = admin.text(started.headers["Location"])
+    assert view_page.count('data-esito="failed"') == 3  # still dividing by zero: each says so
 
 
 def test_definitions_diff_and_deploy_by_upload(admin_rt, login) -> None:

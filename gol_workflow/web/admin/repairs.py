@@ -32,6 +32,9 @@ def _run(instance_id: str, operation: str, params: dict[str, Any]) -> Response |
         return _back(instance_id)
     if outcome.code == "not_found":
         return render_detail(instance_id)  # raises the 404 page
+    if outcome.code == "failed_again":
+        flash("Il passo è stato ripetuto ma è fallito di nuovo: vedere l'errore qui sotto.", "error")
+        return _back(instance_id)
     flash(service_error(operation, outcome.message), "error")
     return _back(instance_id)
 

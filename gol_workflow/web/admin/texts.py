@@ -28,6 +28,7 @@ OUTCOMES = {
     "forbidden": "Non consentita",
     "invalid": "Dati non validi",
     "cancelled": "Annullata prima dell'esecuzione",
+    "failed_again": "Il passo ripetuto è fallito di nuovo",
     "error": "Errore imprevisto",
 }
 BATCH_STATUS = {"queued": "In coda", "running": "In corso", "finished": "Completata", "cancelled": "Annullata"}
