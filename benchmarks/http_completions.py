@@ -108,8 +108,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, var_dir: Path, workers: int, threads: int) -> Iterator[int]:
-    """The WSGI app on gunicorn (gthread workers: keep-alive), until the block ends; yields the port."""
+def gunicorn(url: str, var_dir: Path, workers: int, threads: int) -> Iterator[tuple[int, int]]:
+    """The WSGI app on gunicorn (gthread workers: keep-alive), until the block ends; yields port and pid."""
     port = free_port()
     env = {**os.environ, "GOL_DATABASE_URL": url, "GOL_SECRET_KEY": "benchmark-secret", "GOL_PRODUCTION": "1",
            "GOL_EMBEDDED_SCHEDULER": "0", "GOL_ZONES_DIR": str(ROOT / "zones"), "GOL_VAR_DIR": str(var_dir),
@@ -120,7 +120,7 @@ def gunicorn(url: str, var_dir: Path, workers: int, threads: int) -> Iterator[in
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         wait_until_up(port)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -140,6 +140,51 @@ def wait_until_up(port: int, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
+# -- CPU accounting: what one completion costs, whatever else runs on the machine --------------
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _backends(url: str) -> list[int]:
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid()").fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def cpu_snapshot(server: int, url: str) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the gunicorn workers and of the PostgreSQL backends serving them."""
+    return {"app": {p: _cpu_of(p) for p in [server, *_children(server)]},
+            "db": {p: _cpu_of(p) for p in _backends(url)}}
+
+
+def cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds spent between two snapshots, by side."""
+    return {side: sum(cpu - before[side].get(pid, 0.0) for pid, cpu in after[side].items()) for side in after}
+
+
 # -- the clients -----------------------------------------------------------------------------
 
 
@@ -152,6 +197,11 @@ class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds spent by the app and the database
+
+    def cpu_ms(self, side: str) -> float:
+        """CPU milliseconds per completion on one side."""
+        return 1000 * self.cpu.get(side, 0.0) / max(1, self.completions)
 
     @property
     def rate(self) -> float:
@@ -196,8 +246,10 @@ def client(port: int, token: str, cases: queue.Queue[str], budget: Callable[[], 
         result.errors += errors
 
 
-def measure(port: int, token: str, cases: queue.Queue[str], clients: int, completions: int) -> Result:
-    """`completions` completions by `clients` concurrent clients."""
+def measure(server: tuple[int, int], url: str, token: str, cases: queue.Queue[str], clients: int,
+            completions: int) -> Result:
+    """`completions` completions by `clients` concurrent clients, with the CPU they cost the server."""
+    port, pid = server
     result = Result(clients, 0, 0.0)
     lock = threading.Lock()
     issued = iter(range(completions))
@@ -211,11 +263,13 @@ def measure(port: int, token: str, cases: queue.Queue[str], clients: int, comple
                for _ in range(clients)]
     for thread in threads:
         thread.start()
+    before = cpu_snapshot(pid, url)
     start.wait()
     began = time.perf_counter()
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - began
+    result.cpu = cpu_spent(before, cpu_snapshot(pid, url))
     result.completions = len(result.latencies) - result.errors
     return result
 
@@ -249,6 +303,8 @@ def report(label: str, results: list[Result], baseline: float) -> Result:
     print(f"{label:>10}: {middle.rate:6.1f} completions/s (runs: {rates}); p50 {middle.percentile(50):5.1f} ms, "
           f"p95 {middle.percentile(95):5.1f} ms, p99 {middle.percentile(99):5.1f} ms; "
           f"errors {sum(r.errors for r in results)}; x{middle.rate / baseline:.2f} of the in-process baseline")
+    print(f"{'':>10}  CPU per completion: {middle.cpu_ms('app'):.1f} ms in gunicorn + {middle.cpu_ms('db'):.1f} ms "
+          f"in PostgreSQL = {middle.cpu_ms('app') + middle.cpu_ms('db'):.1f} ms")
     return middle
 
 
@@ -256,8 +312,8 @@ def main() -> int:
     """Seed, start gunicorn, measure 1 and 8 clients interleaved, print medians and the target check."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", default=DEFAULT_URL, help="scratch database (dropped and recreated)")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (as `gol-workflow serve`)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (as `gol-workflow serve`)")
     parser.add_argument("--completions", type=int, default=1500, help="completions per measurement")
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--runs", type=int, default=3)
@@ -276,12 +332,12 @@ def main() -> int:
             cases.put(task)
         results: dict[int, list[Result]] = {c: [] for c in series}
         print(f"machine: {os.cpu_count()} CPUs; load average before: {load()}", flush=True)
-        with gunicorn(args.postgres, Path(tmp), args.workers, args.threads) as port:
-            measure(port, token, cases, max(series), 40 * args.workers)  # warm every worker's caches
+        with gunicorn(args.postgres, Path(tmp), args.workers, args.threads) as server:
+            measure(server, args.postgres, token, cases, max(series), 40 * args.workers)  # warm every worker
             baseline = in_process(rt, baseline_cases, args.completions)
             for _ in range(args.runs):
                 for clients in series:  # interleaved: the machine's noise hits every series alike
-                    results[clients].append(measure(port, token, cases, clients, args.completions))
+                    results[clients].append(measure(server, args.postgres, token, cases, clients, args.completions))
         print(f"load average after: {load()}")
     rt.db.dispose()
     print(f"gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL; {args.completions} completions "

@@ -26,9 +26,9 @@ def authenticate() -> None:
         raise Problem(401, "unauthenticated", "Unauthorized",
                       "Send an API token as 'Authorization: Bearer <token>'.",
                       headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'})
-    user = tokens.authenticate(runtime(), secret.strip())
-    if user is None:
+    who = tokens.authenticate(runtime(), secret.strip())
+    if who is None:
         raise Problem(401, "unauthenticated", "Unauthorized",
                       "The token is not valid: it is unknown, revoked, or its account is disabled.",
                       headers={"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'})
-    g.actor = user.actor()
+    g.actor = who

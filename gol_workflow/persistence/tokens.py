@@ -11,23 +11,21 @@ from sqlalchemy import Connection, Engine, RowMapping, Select, bindparam, insert
 
 from .tables import api_tokens, users
 
-# The user columns an authenticated request needs (never the password hash).
-_USER_COLUMNS = [users.c[name] for name in ("username", "full_name", "role", "zones", "services", "active",
-                                             "last_login_at")]
-
 
 @cache
 def _by_hash_stmt() -> Select[Any]:
+    """A live token (not revoked, its account active) with what an authenticated request needs."""
     return (
-        select(api_tokens.c.id, api_tokens.c.user_id, api_tokens.c.last_used_at, api_tokens.c.revoked_at,
-               *_USER_COLUMNS)
+        select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.id.label("user_id"), users.c.username,
+               users.c.role, users.c.zones, users.c.services)
         .join(users, users.c.id == api_tokens.c.user_id)
-        .where(api_tokens.c.token_hash == bindparam("b_hash"))
+        .where(api_tokens.c.token_hash == bindparam("b_hash"), api_tokens.c.revoked_at.is_(None),
+               users.c.active.is_(True))
     )
 
 
 def find_by_hash(engine: Engine, token_hash: str) -> RowMapping | None:
-    """The token with this hash and its account, read by one statement outside any transaction.
+    """The live token with this hash and its account, read by one statement outside any transaction.
 
     This check precedes every API call: on PostgreSQL it runs in autocommit, which spares the
     BEGIN and ROLLBACK round trips a unit of work would add around a single read.

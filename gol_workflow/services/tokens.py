@@ -15,7 +15,6 @@ from ..persistence.tokens import find_by_hash
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .runtime import Runtime
-from .users import User
 
 PREFIX = "gol_"
 # Tokens are random (256 bits), so a fast hash is enough: there is nothing to brute-force.
@@ -99,17 +98,17 @@ def revoke_tokens(rt: Runtime, username: str, actor: Actor, token_id: int | None
     return count
 
 
-def authenticate(rt: Runtime, secret: str) -> User | None:
-    """The active account a token belongs to; None for a malformed, unknown or revoked token."""
+def authenticate(rt: Runtime, secret: str) -> Actor | None:
+    """The account a token acts for; None for a malformed, unknown or revoked token or a disabled account."""
     if not _SHAPE.match(secret):
         return None
     row = find_by_hash(rt.db, digest(secret))
-    if row is None or row["revoked_at"] is not None or not row["active"]:
+    if row is None:
         return None
     now = rt.now()
     if row["last_used_at"] is None or now - row["last_used_at"] >= TOUCH_EVERY:
         with rt.uow() as uow:
             uow.tokens.touch(row["id"], now)
             uow.commit()
-    return User(int(row["user_id"]), row["username"], row["full_name"], row["role"], tuple(row["zones"] or ()),
-                tuple(row["services"] or ()), True, row["last_login_at"])
+    return Actor(row["username"], row["role"], frozenset(row["zones"] or ()), frozenset(row["services"] or ()),
+                 int(row["user_id"]))
