@@ -82,15 +82,32 @@ def plan_in(rt: Runtime, uow: UnitOfWork, now: datetime) -> int:
         slots = calendar.slots_between(zone, now, now + PLANNING_HORIZON, tz)
         wanted = {slot.meeting_id for slot in slots}
         existing = uow.meetings.between(zone.id, now - timedelta(days=zone.notice_days + 14), None, 200)
-        known = {row["id"] for row in existing}
+        known = {row["id"]: row for row in existing}
         for slot in slots:
             if slot.meeting_id not in known:
                 created += int(uow.meetings.add_if_missing(_meeting_row(slot, zone, now)))
+            else:
+                _follow_configuration(uow, known[slot.meeting_id], slot, zone)
         stale = [r["id"] for r in existing if r["status"] == PLANNED and r["cutoff_at"] > now
                  and r["id"] not in wanted and r["scheduled_at"] <= now + PLANNING_HORIZON]
         sizes = uow.meetings.agenda_sizes(stale)
         uow.meetings.delete([m for m in stale if not sizes.get(m)])
     return created
+
+
+def _follow_configuration(uow: UnitOfWork, row: Mapping[str, Any], slot: calendar.MeetingSlot, zone: Zone) -> None:
+    """A planned meeting takes up a changed hour, notice or place from the zone file."""
+    if row["status"] != PLANNED:
+        return
+    changes: dict[str, Any] = {}
+    if row["scheduled_at"] != slot.starts_at or row["cutoff_at"] != slot.cutoff_at:
+        changes = {"scheduled_at": slot.starts_at, "cutoff_at": slot.cutoff_at}
+        if not row["attempts"]:
+            changes["due_at"] = slot.cutoff_at
+    if (row["location"] or "") != zone.location[:255]:
+        changes["location"] = zone.location[:255] or None
+    if changes:
+        uow.meetings.update(row["id"], changes)
 
 
 def plan_meetings(rt: Runtime, now: datetime | None = None) -> int:

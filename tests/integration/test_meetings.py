@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
+from datetime import time as clock_time
 
 import pytest
 from icalendar import Calendar
@@ -336,3 +337,14 @@ def test_two_schedulers_racing_convene_each_meeting_once(meeting_rt: Runtime, cl
     with rt.uow(write=False) as uow:
         rows = uow.meetings.between("nord", base, None, 100)
     assert len({r["instance_id"] for r in rows if r["id"].startswith("nord-prova")}) == 24
+
+
+def test_planned_meetings_follow_a_changed_hour_and_place(meeting_rt: Runtime) -> None:
+    rt = meeting_rt
+    meetings.plan_meetings(rt)
+    rt.zones["nord"] = replace(rt.zones["nord"], meeting_time=clock_time(11, 0), location="Sala consiliare")
+    meetings.plan_meetings(rt)
+    row = meeting(rt, "nord-20260120")
+    assert row["scheduled_at"] == datetime(2026, 1, 20, 11, 0, tzinfo=ROME)
+    assert row["cutoff_at"] == row["due_at"] == datetime(2026, 1, 15, 11, 0, tzinfo=ROME)
+    assert row["location"] == "Sala consiliare"
