@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from .tables import instances, process_versions
+from .tables import audit_events, instances, process_versions
 
 # What a listing row needs: never the workflow state.
 LIST_COLUMNS = [
@@ -119,6 +119,13 @@ class InstanceSearch:
             columns.append(select(func.count()).select_from(bounded).scalar_subquery().label(status))
         row = self.conn.execute(select(*columns)).mappings().one()
         return {status: int(row[status] or 0) for status in statuses}
+
+    def audit_trail(self, instance_id: str, limit: int, action: str | None = None) -> list[RowMapping]:
+        """Audit events of one instance, newest first (optionally of one action)."""
+        stmt = select(audit_events).where(audit_events.c.instance_id == instance_id)
+        if action is not None:
+            stmt = stmt.where(audit_events.c.action == action)
+        return list(self.conn.execute(stmt.order_by(audit_events.c.id.desc()).limit(limit)).mappings().all())
 
     def versions(self) -> list[RowMapping]:
         """Every deployed version's id, process, number and name (no files, no counts: cheap)."""

@@ -24,7 +24,8 @@ from .instances import read_workflow
 from .runtime import Runtime
 from .stepping import Loaded
 
-AUDIT_LIMIT = 1000
+AUDIT_LIMIT = 500  # the newest events of the trail shown on the page
+HISTORY_LIMIT = 1000  # completed tasks listed (a case has a few dozen)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def instance_detail(rt: Runtime, actor: Actor, instance_id: str, reveal: bool = 
         if version is None:
             raise NotFound(f"process version {summary.version_id} does not exist")
         states, names, waiting, data = read_workflow(rt, uow, instance_id, _live)
-        events = list(uow.audit.for_instance(instance_id, AUDIT_LIMIT))
+        events = uow.instance_search.audit_trail(instance_id, AUDIT_LIMIT)
+        completed = list(reversed(uow.instance_search.audit_trail(instance_id, HISTORY_LIMIT, "task.completed")))
         tasks = [_task_row(t) for t in uow.inbox.for_instance(instance_id)]
         newer = newer_versions(uow, summary.process_id, summary.version)
         header = uow.instances.header(instance_id)
@@ -155,7 +157,7 @@ def instance_detail(rt: Runtime, actor: Actor, instance_id: str, reveal: bool = 
         summary=summary, process_name=version["name"], content_hash=version["content_hash"],
         deployed_by=version["deployed_by"], deployed_at=version["deployed_at"],
         diagram=version["files"].get(version["main_file"]), element_states=states, element_names=names,
-        waiting=waiting, error=dict(error) if error else None, ready_tasks=tasks, history=_history(events),
+        waiting=waiting, error=dict(error) if error else None, ready_tasks=tasks, history=_history(completed),
         audit=_audit_rows(events), data=data if reveal else masked(data), masked_keys=[] if reveal else keys,
         newer_versions=newer, operations=allowed_operations(summary.status, bool(newer)),
     )
@@ -185,8 +187,8 @@ def reveal_task_data(rt: Runtime, actor: Actor, instance_id: str, event_id: int)
     authorization.require_admin(actor)
     with rt.uow() as uow:
         find_summary(uow, instance_id)
-        found = [e for e in uow.audit.for_instance(instance_id, AUDIT_LIMIT)
-                 if int(e["id"]) == event_id and e["action"] == "task.completed"]
+        found = [e for e in uow.instance_search.audit_trail(instance_id, HISTORY_LIMIT, "task.completed")
+                 if int(e["id"]) == event_id]
         if not found:
             raise NotFound(f"the instance has no completed task event {event_id}")
         payload = found[0]["data"] if isinstance(found[0]["data"], Mapping) else {}
