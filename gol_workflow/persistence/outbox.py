@@ -81,6 +81,17 @@ class OutboxRepository:
         stmt = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status.in_(WAITING))
         return self.conn.execute(stmt).scalar()
 
+    def waiting(self, limit: int) -> Sequence[RowMapping]:
+        """Messages waiting for an attempt, soonest first (without bodies and attachments)."""
+        columns = [c for c in outbox.c if c.name not in ("body", "attachments")]
+        stmt = (
+            select(*columns)
+            .where(outbox.c.status.in_(WAITING), outbox.c.next_attempt_at.is_not(None))
+            .order_by(outbox.c.next_attempt_at)
+            .limit(limit)
+        )
+        return self.conn.execute(stmt).mappings().all()
+
     def listing(self, statuses: Sequence[str] | None, limit: int, offset: int = 0) -> Sequence[RowMapping]:
         """Messages newest first, optionally of some statuses (without bodies and attachments)."""
         columns = [c for c in outbox.c if c.name not in ("body", "attachments")]

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import RowMapping
 
 from ..persistence.locks import HeldLock, try_exclusive
-from . import outbox
 from .runtime import Runtime
 
 EMBEDDED_LOCK = "gol-workflow-embedded-scheduler"
@@ -63,9 +62,8 @@ def due_items(rt: Runtime, limit: int = 50) -> list[DueItem]:
             starts = row["scheduled_at"].astimezone(tz).isoformat(timespec="minutes")
             items.append(DueItem("meeting", row["due_at"], row["id"], f"cut-off of the {row['zone']} meeting",
                                  f"meeting {starts}"))
-        for row in uow.outbox.listing(outbox.WAITING_STATUSES, limit):
-            if row["next_attempt_at"] is not None:
-                items.append(DueItem("mail", row["next_attempt_at"], str(row["id"]), row["subject"],
-                                     f"attempts {row['attempts']}"))
+        for row in uow.outbox.waiting(limit):
+            items.append(DueItem("mail", row["next_attempt_at"], str(row["id"]), row["subject"],
+                                 f"attempts {row['attempts']}"))
     items.sort(key=lambda item: item.due_at)
     return items[:limit]

@@ -14,7 +14,7 @@ from icalendar import Calendar
 
 from gol_workflow.config import SmtpSettings
 from gol_workflow.domain.errors import InvalidState
-from gol_workflow.services import outbox
+from gol_workflow.services import outbox, scheduling
 from gol_workflow.services.due_work import run_due_work
 from gol_workflow.services.runtime import Runtime
 from tests.conftest import ADMIN, ROME
@@ -87,6 +87,8 @@ def test_an_unreachable_server_keeps_the_message_and_sends_it_once_when_back(mee
         seen.append((row["attempts"], row["next_attempt_at"]))
         clock.set(row["next_attempt_at"])
         assert run_due_work(rt).mail.retrying == 1
+    waiting = [item for item in scheduling.due_items(rt) if item.kind == "mail"]
+    assert [(item.ref, item.due_at) for item in waiting] == [(str(row["id"]), row["next_attempt_at"])]
     attempts = [a for a, _ in seen]
     gaps = [later - earlier for (_, earlier), (_, later) in pairwise(seen)]
     assert attempts == [1, 2, 3, 4]
