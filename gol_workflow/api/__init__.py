@@ -7,29 +7,34 @@ authenticate with bearer tokens; the services apply the same authorisation as th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response
 
 from ..services.runtime import Runtime
-from . import auth, batches, instances, messages, openapi, problems, processes, tasks, zones
+from . import auth, batches, docs, instances, messages, openapi, problems, processes, tasks, zones
 from .context import RUNTIME_KEY
 from .schemas.common import TIMEZONE_KEY
 
 PREFIX = "/api"
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 MAX_BODY_BYTES = 1024 * 1024
 BLUEPRINTS = (processes.bp, instances.bp, batches.bp, tasks.bp, messages.bp, zones.bp)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def create_api(runtime: Runtime) -> Flask:
+def create_api(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the API application around a wired runtime."""
     app = Flask("gol_workflow.api")
     app.config.update(openapi.config())
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, **{TIMEZONE_KEY: ZoneInfo(runtime.settings.timezone)})
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, **{TIMEZONE_KEY: ZoneInfo(runtime.settings.timezone),
+                                                            docs.NODE_MODULES_KEY: NODE_MODULES})
+    if overrides:
+        app.config.update(overrides)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[RUNTIME_KEY] = runtime
     problems.init_app(app)
@@ -38,6 +43,7 @@ def create_api(runtime: Runtime) -> Flask:
     api = openapi.Api(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)  # a page, not an API operation: outside the document
     return app
 
 
@@ -67,6 +73,6 @@ class PathDispatcher:
 
 def mount(web: Flask, runtime: Runtime) -> Flask:
     """Serve the API from the web app (the one hook in `create_app`); returns the API app."""
-    api = create_api(runtime)
+    api = create_api(runtime, {docs.NODE_MODULES_KEY: web.config.get(docs.NODE_MODULES_KEY, NODE_MODULES)})
     web.wsgi_app = PathDispatcher(web.wsgi_app, api)  # type: ignore[method-assign]
     return api

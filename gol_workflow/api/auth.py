@@ -9,7 +9,7 @@ from .context import runtime
 from .problems import Problem
 
 REALM = "gol-workflow"
-PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json"})
+PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "api_docs.page", "api_docs.start", "api_docs.asset"})
 
 
 def init_app(app: Flask) -> None:

@@ -12,6 +12,7 @@ from gol_workflow.cli import main
 from gol_workflow.domain.errors import Forbidden
 from gol_workflow.persistence.tables import api_tokens
 from gol_workflow.services import tokens, users
+from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 from tests.web.conftest import actor_of
 
@@ -131,3 +132,22 @@ def test_openapi_document_is_public(app) -> None:
     assert document["openapi"].startswith("3.")
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http", "scheme": "bearer", "description": "A token from `gol-workflow users token USERNAME`."}
+
+
+def test_the_readable_document_page_is_served_without_inline_scripts(app) -> None:
+    client = app.test_client()
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    html = page.get_data(as_text=True)
+    assert "<script>" not in html and 'data-url="/api/openapi.json"' in html
+    assert client.get("/api/docs/start.js").mimetype == "text/javascript"
+    with client.get("/api/docs/assets/swagger-ui-bundle.js") as bundle:
+        assert bundle.status_code == 200 and len(bundle.data) > 100_000
+    assert_problem(client.get("/api/docs/assets/package.json"), 404)
+
+
+def test_the_document_page_says_what_is_missing_without_front_end_packages(api_runtime, tmp_path) -> None:
+    client = create_app(api_runtime, {"TESTING": True, "NODE_MODULES": tmp_path}).test_client()
+    assert "npm install" in assert_problem(client.get("/api/docs"), 404)["detail"]
