@@ -87,6 +87,7 @@ def test_an_unreachable_server_keeps_the_message_and_sends_it_once_when_back(mee
         seen.append((row["attempts"], row["next_attempt_at"]))
         clock.set(row["next_attempt_at"])
         assert run_due_work(rt).mail.retrying == 1
+    [row] = outbox.list_messages(rt)
     waiting = [item for item in scheduling.due_items(rt) if item.kind == "mail"]
     assert [(item.ref, item.due_at) for item in waiting] == [(str(row["id"]), row["next_attempt_at"])]
     attempts = [a for a, _ in seen]
