@@ -97,7 +97,7 @@ class Scheduler:
                     self.totals["cancelled"] += len(report.meetings_cancelled)
                     self.totals["mail_sent"] += report.mail.sent
                 self._rearm()
-            except Exception as exc:  # noqa: BLE001 - the scheduler must outlive a database hiccup
+            except Exception as exc:  # the scheduler must outlive a database hiccup
                 self.last_error = f"{exc.__class__.__name__}: {exc}"
                 log.exception("scheduler tick failed")
 
@@ -117,7 +117,7 @@ class Scheduler:
         """Create the coming weeks' meetings of every zone."""
         try:
             meetings.plan_meetings(self.rt)
-        except Exception as exc:  # noqa: BLE001 - planning is retried at the next run
+        except Exception as exc:  # planning is retried at the next run
             self.last_error = f"{exc.__class__.__name__}: {exc}"
             log.exception("planning meetings failed")
 
@@ -127,7 +127,7 @@ class Scheduler:
             return
         try:
             batch.run_batches(self.rt)
-        except Exception as exc:  # noqa: BLE001 - the batch is taken up again at the next run
+        except Exception as exc:  # the batch is taken up again at the next run
             self.last_error = f"{exc.__class__.__name__}: {exc}"
             log.exception("batch operations failed")
 
@@ -146,7 +146,7 @@ class Scheduler:
             }
         try:
             scheduling.record_heartbeat(self.rt, self.options.name, details)
-        except Exception:  # noqa: BLE001 - a missed heartbeat is only a missed heartbeat
+        except Exception:  # a missed heartbeat is only a missed heartbeat
             log.exception("recording the heartbeat failed")
 
 

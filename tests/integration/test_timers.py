@@ -107,3 +107,14 @@ def test_only_one_embedded_scheduler_runs_per_database(test_processes: Runtime, 
     again.stop()
     monkeypatch.setattr(rt, "settings", rt.settings.with_overrides(embedded_scheduler=False))
     assert start_embedded_scheduler(rt) is None
+
+
+def test_a_timer_the_engine_does_not_fire_is_retried_later_not_in_a_loop(test_processes: Runtime, clock,
+                                                                        monkeypatch) -> None:
+    rt = test_processes
+    stuck = start_timer(rt)
+    monkeypatch.setattr(timers, "fire_due", lambda *args: True)  # as if the engine left the timer waiting
+    clock.set(clock.now() + timedelta(days=3))
+    assert timers.run_due_timers(rt) == 1  # one attempt, then it waits
+    assert header(rt, stuck)["next_due_at"] == clock.now() + timers.FAILURE_BACKOFF
+    assert [e["instance_id"] for e in audit_actions(rt, "scheduler.failed")] == [stuck]
