@@ -130,5 +130,8 @@ def test_every_console_page_in_the_browser(admin_rt, console) -> None:
                         ("/admin/processi/pubblica", "pubblica"), ("/admin/scheduler", "scheduler")]:
         person.goto(path)
         check(person, label, found)
+    person.goto("/admin/processi/pratica_admin/confronto?da=1&a=2")
+    page.wait_for_selector(".djs-element.gol-aggiunto[data-element-id='controllo']")  # the new version's diagram
+    assert page.locator("[data-caricato='1']").count() == 2
     assert not found, "\n".join(f"{k}: {v}" for k, vs in found.items() for v in vs)
     assert not person.csp_violations, "\n".join(v[:300] for v in person.csp_violations)

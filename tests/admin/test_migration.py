@@ -31,7 +31,8 @@ def with_added_task(xml: str) -> str:
                       "<bpmn:incoming>pa_f3b</bpmn:incoming><bpmn:outgoing>pa_f4</bpmn:outgoing>")
     xml = xml.replace('<bpmn:flowNodeRef>verifica</bpmn:flowNodeRef>',
                       '<bpmn:flowNodeRef>verifica</bpmn:flowNodeRef><bpmn:flowNodeRef>controllo</bpmn:flowNodeRef>')
-    return xml
+    shape = '<bpmndi:BPMNShape id="controllo_di" bpmnElement="controllo"><dc:Bounds x="660" y="220" width="100" height="60"/></bpmndi:BPMNShape>'
+    return xml.replace("</bpmndi:BPMNPlane>", shape + "</bpmndi:BPMNPlane>")
 
 
 def without_raccolta(xml: str) -> str:

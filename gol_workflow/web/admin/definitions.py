@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Response, abort, flash, render_template, request
 
 from ...domain.errors import NotFound, ValidationFailed
@@ -46,7 +48,15 @@ def diff(process_id: str) -> str | tuple[str, int]:
         result = process_catalog.diff_versions(runtime(), actor(), process_id, old, new)
     except NotFound:
         abort(404)
-    return render_template("admin/diff.html", diff=result, kind=kind, attributes=attributes)
+    return render_template("admin/diff.html", diff=result, kind=kind, attributes=attributes,
+                           old_marks=json.dumps(_classes(result, ("removed", "changed"))),
+                           new_marks=json.dumps(_classes(result, ("added", "changed"))))
+
+
+def _classes(diff: process_catalog.VersionDiff, changes: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Diagram markers for one side of a comparison: element id -> CSS class."""
+    names = {"added": "gol-aggiunto", "removed": "gol-rimosso", "changed": "gol-modificato"}
+    return {"classes": {c.element_id: names[c.change] for c in diff.elements if c.change in changes}}
 
 
 @bp.get("/processi/versioni/<int:version_id>/diagramma.bpmn")

@@ -16,6 +16,9 @@
     var canvas = viewer.get("canvas");
     var overlays = viewer.get("overlays");
     var registry = viewer.get("elementRegistry");
+    Object.keys(data.classes || {}).forEach(function (id) {
+      if (registry.get(id)) { canvas.addMarker(id, data.classes[id]); }
+    });
     Object.keys(data.states || {}).forEach(function (id) {
       var cls = CLASSES[data.states[id]];
       if (cls && registry.get(id)) { canvas.addMarker(id, cls); }
