@@ -46,6 +46,24 @@ def waiting_events(handle: WorkflowHandle) -> list[WaitingEvent]:
     return sorted(found, key=lambda e: (e.due_at is None, e.due_at.timestamp() if e.due_at else 0.0, e.element_id))
 
 
+# What the diagram shows for an element when its tasks differ (a loop ran it before and it is open again):
+# a failure first, then what is open now, then what waits, then what is done.
+_SHOWN = {"ERROR": 5, "READY": 4, "STARTED": 4, "WAITING": 3, "COMPLETED": 2}
+
+
+def diagram_states(handle: WorkflowHandle) -> dict[str, str]:
+    """Element id -> the state the diagram marks it with: an element open again after a loop shows as open."""
+    result: dict[str, str] = {}
+    for task in handle.workflow.get_tasks_iterator():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id is None:
+            continue
+        state = TaskState.get_name(task.state)
+        if _SHOWN.get(state, 0) > _SHOWN.get(result.get(bpmn_id, ""), 0):
+            result[bpmn_id] = state
+    return result
+
+
 def _current_tasks(handle: WorkflowHandle) -> Iterator[Any]:
     for task in handle.workflow.get_tasks_iterator(state=CURRENT):
         if getattr(task.task_spec, "bpmn_id", None) is not None or task.has_state(TaskState.READY):

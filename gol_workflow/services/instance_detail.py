@@ -12,6 +12,7 @@ from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus
 from ..engine.inspection import (
     WaitingEvent,
     current_data,
+    diagram_states,
     element_names,
     waiting_events,
 )
@@ -91,7 +92,7 @@ def allowed_operations(status: str, has_newer: bool) -> frozenset[str]:
 
 def _live(loaded: Loaded) -> tuple[dict[str, str], dict[str, str], list[WaitingEvent], dict[str, Any]]:
     handle = loaded.handle
-    return handle.element_states(), element_names(handle), waiting_events(handle), current_data(handle)
+    return diagram_states(handle), element_names(handle), waiting_events(handle), current_data(handle)
 
 
 def newer_versions(uow: UnitOfWork, process_id: str, version: int) -> list[VersionRef]:

@@ -126,3 +126,15 @@ def test_a_version_without_a_task_the_case_already_did_is_refused_with_the_reaso
     with pytest.raises(MigrationRefused, match="Profilazione e assessment already ran"):
         migration.migrate_instance(p4.rt, ADMIN, case, v2)
     assert p4.header(case)["process_version_id"] != v2
+
+
+def test_the_diagram_marks_a_task_open_again_after_a_loop_as_open(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    into_the_path(p4, case)
+    for _ in range(2):  # two quarterly reminders: the monitoring runs, then is open again
+        p4.advance_to(p4.header(case)["next_due_at"] + timedelta(minutes=1))
+        assert p4.ready(case) == ["monitoraggio"]
+        detail = instance_detail(p4.rt, ADMIN, case)
+        assert detail.element_states["monitoraggio"] == "READY"
+        p4.complete("monitoraggio", case, p4.monitoraggio(), "cm.rossi")
+    assert instance_detail(p4.rt, ADMIN, case).element_states["monitoraggio"] == "COMPLETED"
