@@ -27,7 +27,7 @@
       if (!registry.get(w.element)) { return; }
       canvas.addMarker(w.element, "gol-attesa");
       if (w.label) {
-        overlays.add(w.element, { position: { bottom: 8, left: -10 }, html: badge(w.label, w.title || w.label) });
+        overlays.add(w.element, { position: { bottom: -24, left: -24 }, html: badge(w.label, w.title || w.label) });
       }
     });
     if (data.failed && registry.get(data.failed)) {
