@@ -101,7 +101,8 @@ tasks = Table(
     Index("ix_tasks_zone_created_at", "zone", "created_at"),
     Index("ix_tasks_zone_due_at", "zone", "due_at"),  # the inbox sorted by due date
     Index("ix_tasks_created_at_id", "created_at", "id"),  # the administrators' inbox (every zone)
-    Index("ix_tasks_zone_lane_assignee_due_at", "zone", "lane", "assignee", "due_at"),  # queue counts, index-only
+    # Queue counts (also under a name or codice fiscale search) read only this index, never the rows.
+    Index("ix_tasks_inbox_counts", "zone", "lane", "assignee", "due_at", "beneficiary_name", "codice_fiscale"),
     Index("ix_tasks_case_id", "case_id"),
     Index("ix_tasks_assignee", "assignee"),
 )

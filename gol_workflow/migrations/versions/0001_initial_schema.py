@@ -286,7 +286,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_zone_created_at', ['zone', 'created_at'], unique=False)
         batch_op.create_index('ix_tasks_zone_due_at', ['zone', 'due_at'], unique=False)
         batch_op.create_index('ix_tasks_created_at_id', ['created_at', 'id'], unique=False)
-        batch_op.create_index('ix_tasks_zone_lane_assignee_due_at', ['zone', 'lane', 'assignee', 'due_at'], unique=False)
+        batch_op.create_index('ix_tasks_inbox_counts', ['zone', 'lane', 'assignee', 'due_at', 'beneficiary_name', 'codice_fiscale'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         # The audit log is append-only: refuse UPDATE and DELETE at the database itself.
         op.execute(
@@ -310,7 +310,7 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS audit_events_append_only()")
 
     with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.drop_index('ix_tasks_zone_lane_assignee_due_at')
+        batch_op.drop_index('ix_tasks_inbox_counts')
         batch_op.drop_index('ix_tasks_created_at_id')
         batch_op.drop_index('ix_tasks_zone_due_at')
         batch_op.drop_index('ix_tasks_zone_created_at')
