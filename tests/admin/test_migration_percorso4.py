@@ -138,3 +138,13 @@ def test_the_diagram_marks_a_task_open_again_after_a_loop_as_open(p4: Percorso4)
         assert detail.element_states["monitoraggio"] == "READY"
         p4.complete("monitoraggio", case, p4.monitoraggio(), "cm.rossi")
     assert instance_detail(p4.rt, ADMIN, case).element_states["monitoraggio"] == "COMPLETED"
+
+
+def test_a_version_whose_running_subprocess_is_gone_is_refused(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    into_the_path(p4, case)  # the case runs inside the 12-month subprocess
+    v2 = deploy(p4, source().replace("percorso_individuale", "percorso_dodici_mesi"))
+    kinds = {(i.kind, i.element_id) for i in migration.check_migration(p4.rt, ADMIN, case, v2).issues}
+    assert ("subprocess_missing", "percorso_individuale") in kinds
+    with pytest.raises(MigrationRefused, match="running subprocess"):
+        migration.migrate_instance(p4.rt, ADMIN, case, v2)
