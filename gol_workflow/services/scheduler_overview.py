@@ -41,6 +41,11 @@ def _beats(rt: Runtime) -> tuple[list[dict[str, Any]], bool]:
     return beats, stale
 
 
+def scheduler_silent(rt: Runtime) -> bool:
+    """True when no scheduler has given a sign of life within STALE_AFTER."""
+    return _beats(rt)[1]
+
+
 def overview(rt: Runtime, actor: Actor, outbox_status: str | None = None, limit: int = 50) -> SchedulerOverview:
     """The scheduler page's content (administrators)."""
     authorization.require_admin(actor)

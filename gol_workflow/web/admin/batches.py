@@ -6,7 +6,7 @@ from flask import Response, current_app, flash, make_response, redirect, render_
 
 from ...domain.errors import InvalidState, ValidationFailed
 from ...services import batch
-from ...services.scheduler_overview import overview
+from ...services.scheduler_overview import scheduler_silent
 from ..context import actor, runtime
 from .blueprint import bp
 from .listing import filter_params, filters_from
@@ -66,7 +66,7 @@ def batch_page(batch_id: str) -> str | Response:
         if not view.open:
             response.headers["HX-Refresh"] = "true"  # finished: reload once to show every result
         return response
-    stale = overview(runtime(), actor(), limit=1).stale
+    stale = scheduler_silent(runtime())
     return render_template("admin/batch.html", stale=stale, **context)
 
 
