@@ -65,10 +65,15 @@ class WorkflowHandle:
         return meta.instructions if meta else None
 
     def data(self) -> dict[str, Any]:
-        """Data of the most recently completed task (the case's current data)."""
-        last = self.workflow.last_task
-        if last is not None:
-            return last.data
+        """Data of the most recently completed task, in any subprocess (the case's current data)."""
+        # The top workflow's last_task does not move while work goes on inside a subprocess.
+        latest = self.workflow.last_task
+        for subprocess in self.workflow.subprocesses.values():
+            candidate = subprocess.last_task
+            if candidate is not None and (latest is None or candidate.last_state_change > latest.last_state_change):
+                latest = candidate
+        if latest is not None:
+            return latest.data
         tasks = self.workflow.get_tasks(state=TaskState.READY)
         return tasks[0].data if tasks else {}
 
