@@ -68,9 +68,10 @@ def index(**args: Any) -> dict[str, Any]:
                       {"page": [f"At most {MAX_OFFSET} items can be skipped by page number; use `after`."]})
     request = instance_queries.PageRequest(size=size, after=args.get("after"), before=args.get("before"),
                                            offset=0 if by_cursor else (number - 1) * size)
-    page = instance_queries.list_instances(runtime(), actor(), instance_filters(args), request)
+    page = instance_queries.list_instances(runtime(), actor(), instance_filters(args), request, args["exact_counts"])
     return {"items": page.items, "total": page.total, "counts": page.counts, "page": None if by_cursor else number,
-            "page_size": page.size, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
+            "page_size": page.size, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor,
+            "capped": page.capped}
 
 
 @bp.get("/<uuid:instance_id>")

@@ -69,6 +69,7 @@ def test_list_filters_counts_and_cursor_pages(api, admin_process, clock) -> None
     caller = api("admin")
     body = caller.get("/api/v1/instances?process=pratica_admin").get_json()
     assert body["total"] == 4 and body["counts"]["running"] == 3 and body["counts"]["error"] == 1
+    assert body["capped"] is False and caller.get("/api/v1/instances?exact_counts=true").get_json()["total"] == 4
     assert [i["id"] for i in body["items"]] == [failed, *reversed(ids)]  # newest first
     errored = caller.get("/api/v1/instances?has_error=true").get_json()["items"]
     assert [(i["id"], i["error_element"]) for i in errored] == [(failed, "Calcolo della quota")]

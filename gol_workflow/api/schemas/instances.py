@@ -57,6 +57,8 @@ class InstanceArgsSchema(InstanceFilterSchema, PageArgsSchema):
                  metadata={"description": "Cursor from `next_cursor`: the page after it (fast at any depth)"})
     before = Text(validate=validate.Length(min=1, max=300),
                   metadata={"description": "Cursor from `prev_cursor`: the page before it"})
+    exact_counts = fields.Boolean(load_default=False, metadata={
+        "description": "Count exactly beyond 1,000 per status (a pass over every matching instance)"})
 
 
 class InstanceSummarySchema(Schema):
@@ -94,6 +96,9 @@ class InstancePageSchema(Schema):
     page_size = fields.Integer(required=True)
     next_cursor = fields.String(required=True, allow_none=True)
     prev_cursor = fields.String(required=True, allow_none=True)
+    capped = fields.Boolean(required=True, metadata={
+        "description": "True when a status has more than 1,000 instances: `total` and `counts` are then lower "
+                       "bounds (ask `exact_counts=true` for exact figures)"})
 
 
 class WaitingSchema(Schema):
