@@ -20,17 +20,22 @@ def _advisory_key(name: str) -> int:
 class HeldLock:
     """A lock this process holds until `release()` (or until the process dies)."""
 
-    def __init__(self, conn: Connection | None = None, handle: IO[str] | None = None) -> None:
+    def __init__(self, conn: Connection | None = None, handle: IO[str] | None = None, key: int = 0) -> None:
         self._conn = conn
         self._handle = handle
+        self._key = key
 
     def release(self) -> None:
         """Let another process take the lock."""
         if self._conn is not None:
-            # A pooled connection outlives close(): drop it so its session, and the advisory lock, end.
-            self._conn.invalidate()
-            self._conn.close()
-            self._conn = None
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
+                self._conn.commit()
+            finally:
+                # A pooled connection outlives close(): drop it so its session ends with it.
+                self._conn.invalidate()
+                self._conn.close()
+                self._conn = None
         if self._handle is not None:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
@@ -40,13 +45,14 @@ class HeldLock:
 def try_exclusive(engine: Engine, name: str) -> HeldLock | None:
     """Take the named lock for this process if nobody holds it; None otherwise."""
     if engine.dialect.name == "postgresql":
+        key = _advisory_key(name)
         conn = engine.connect()
-        taken = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _advisory_key(name)}).scalar()
+        taken = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
         conn.commit()
         if not taken:
             conn.close()
             return None
-        return HeldLock(conn=conn)
+        return HeldLock(conn=conn, key=key)
     return _file_lock(_lock_path(engine, name))
 
 
