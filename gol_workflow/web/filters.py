@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, url_for
+from flask import Flask, current_app, g, request, url_for
 
 from .context import runtime
 
@@ -69,14 +69,22 @@ def init_app(app: Flask, timezone: str) -> None:
     app.jinja_env.filters.update(data=data, data_ora=data_ora, data_estesa=data_estesa, iso=iso,
                                  durata=durata, ruolo=lambda r: ROLE_LABELS.get(r, r),
                                  stato=lambda s: STATUS_LABELS.get(s, s), zona=zone_name)
-    app.jinja_env.globals.update(now=request_now, sprites_url=sprites_url)
+    app.jinja_env.globals.update(now=request_now, sprites_url=sprites_url, fixed_url=fixed_url)
+
+
+def fixed_url(endpoint: str, **values: str) -> str:
+    """url_for for addresses that never change (assets, menu entries), built once per app and prefix."""
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    cache: dict[tuple[object, ...], str] = current_app.extensions.setdefault("gol_fixed_urls", {})
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = url_for(endpoint, **values)
+    return found
 
 
 def sprites_url() -> str:
-    """The icon sprite sheet's address, built once per request."""
-    if "sprites_url" not in g:
-        g.sprites_url = url_for("vendor.asset", package="bootstrap-italia", path="svg/sprites.svg")
-    return g.sprites_url  # type: ignore[no-any-return]
+    """The icon sprite sheet's address."""
+    return fixed_url("vendor.asset", package="bootstrap-italia", path="svg/sprites.svg")
 
 
 def request_now() -> datetime:
