@@ -12,10 +12,7 @@ from werkzeug.serving import make_server
 from tests.conftest import ROOT
 from tests.web.conftest import PASSWORD, app, runtime, web_runtime, web_settings  # noqa: F401 - fixtures
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+from tests.conftest import AXE
 BLOCKING = ("serious", "critical")
 
 
@@ -28,18 +25,6 @@ def server(app: Any) -> Iterator[str]:  # noqa: F811
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not AXE.is_file():
-        pytest.fail("axe-core is missing: run `npm install` (make frontend)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 class Page:
@@ -81,12 +66,12 @@ class Page:
 
 
 @pytest.fixture
-def page(chromium: Any, server: str) -> Iterator[Callable[[], Page]]:
+def page(chromium: Any, server: str) -> Iterator[Callable[..., Page]]:
     """Fresh browser contexts (each a separate person) with axe-core loaded before every page."""
     contexts = []
 
-    def make() -> Page:
-        context = chromium.new_context(locale="it-IT", timezone_id="Europe/Rome")
+    def make(javascript: bool = True) -> Page:
+        context = chromium.new_context(locale="it-IT", timezone_id="Europe/Rome", java_script_enabled=javascript)
         context.add_init_script(path=str(AXE))  # injected by the browser itself: the page's CSP still applies
         context.set_default_timeout(15_000)
         contexts.append(context)

@@ -144,3 +144,22 @@ def test_missing_required_field_and_task_completed_by_someone_else(web_runtime, 
     person.page.get_by_role("button", name="Completa l'attività").click()
     alert = person.page.locator("#attivita-gia-completata")
     assert "completata da un altro operatore" in alert.inner_text()
+
+
+def test_the_work_is_done_without_javascript(web_runtime, page) -> None:
+    case_id = start_case(web_runtime, "nord")
+    person = page(javascript=False)
+    person.login("cpi.nord")
+    person.page.get_by_role("link", name="Laura Bianchi").click()
+    person.page.get_by_role("button", name="Aggiungi familiare").click()  # a repeating group row, server side
+    assert person.page.locator('[name="familiari.1.nome"]').count() == 1
+    person.page.get_by_label("Data del colloquio").fill("2026-01-07")
+    person.page.get_by_label("Case manager ATS").select_option("ats.nord")
+    person.page.get_by_role("group", name="Bisogni particolari").locator("label", has_text="No").click()
+    person.page.locator('[name="familiari.0.nome"]').fill("Rita")
+    person.page.get_by_role("button", name="Completa l'attività").click()
+    person.page.wait_for_url("**/attivita/fatta/**")
+    assert "Valutazione in equipe" in person.page.locator("#cosa-succede").inner_text()
+    with web_runtime.uow(write=False) as uow:
+        event = [e for e in uow.audit.for_instance(case_id) if e["action"] == "task.completed"][0]
+    assert event["data"]["data"]["familiari"] == [{"nome": "Rita"}]
