@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from typing import Any
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,6 +30,26 @@ ROME = ZoneInfo("Europe/Rome")
 ADMIN = Actor(username="admin", role="admin")
 
 PG_URL = os.environ.get("GOL_TEST_DATABASE_URL")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole session, shared by every browser test.
+
+    Defined only here: Playwright's sync API cannot open a second session while one is alive.
+    """
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not AXE.is_file():
+        pytest.fail("axe-core is missing: run `npm install` (make frontend)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
 
 
 def on_postgres() -> bool:

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from gol_workflow.services import batch, deployment
 from gol_workflow.services import instances as instance_service
 from tests.conftest import ADMIN, ROOT
-from tests.e2e.conftest import Page, chromium  # noqa: F401 - fixtures
+from tests.e2e.conftest import Page
 
 from .conftest import PASSWORD, complete, deploy_xml, original_xml, start
 from .test_migration import with_added_task
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def console(admin_app: Any, chromium: Any) -> Iterator[Callable[[], Page]]:  # noqa: F811
     """The console on a threaded WSGI server on loopback, and fresh browser pages with axe-core loaded."""
-    from tests.e2e.conftest import AXE
+    from tests.conftest import AXE
 
     httpd = make_server("127.0.0.1", 0, admin_app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from tests.e2e.conftest import chromium  # noqa: F401 - the session's Chromium
 
 pytestmark = pytest.mark.browser
 
