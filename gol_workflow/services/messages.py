@@ -28,6 +28,9 @@ def send_message(
     """Deliver a message by name and correlation; keep it if nobody waits yet."""
     now = rt.now()
     key = correlation_text(correlation)
+    if isinstance(payload, Mapping):
+        # The waiting process reads its correlation from the payload: carry it there too.
+        payload = {**correlation, **payload}
     with rt.uow() as uow:
         case_id = correlation.get("case_id")
         if not (actor.is_admin or actor.role == "system"):

@@ -30,7 +30,13 @@ def test_a_message_reaches_the_waiting_instance(api, api_runtime, waiting_case) 
     assert [t["name"] for t in ready(api_runtime, waiting_case)] == ["Dopo la conferma"]
 
 
-@pytest.mark.parametrize("payload", [{"esito": "ok"}, "testo", None, [1]])
+def test_the_correlation_is_carried_into_the_payload(api, api_runtime, waiting_case) -> None:
+    body = {"name": "conferma", "correlation": {"case_id": waiting_case}, "payload": {"esito": "ok"}}
+    assert api("cpi.nord").post("/api/v1/messages", json=body).status_code == 200
+    assert [t["name"] for t in ready(api_runtime, waiting_case)] == ["Dopo la conferma"]
+
+
+@pytest.mark.parametrize("payload", ["testo", None, [1]])
 def test_a_payload_the_process_cannot_correlate_is_400_and_the_instance_keeps_waiting(api, api_runtime, waiting_case,
                                                                                       payload) -> None:
     body = {"name": "conferma", "correlation": {"case_id": waiting_case}, "payload": payload}
