@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import AXE
 from tests.web.conftest import PASSWORD, app, runtime, web_runtime, web_settings  # noqa: F401 - fixtures
 
-from tests.conftest import AXE
 BLOCKING = ("serious", "critical")
 
 
