@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select
+from sqlalchemy import Connection, RowMapping, Select, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .tables import bookings, users
+
+
+@cache
+def _future_of_stmt() -> Select[Any]:
+    # Built once: it runs whenever a case ends.
+    return (
+        select(bookings)
+        .where(
+            bookings.c.case_id == bindparam("b_case"),
+            bookings.c.slot_at > bindparam("b_after", type_=bookings.c.slot_at.type),
+        )
+        .order_by(bookings.c.slot_at)
+    )
 
 
 class BookingRepository:
@@ -79,5 +93,4 @@ class BookingRepository:
 
     def future_of(self, case_id: str, after: datetime) -> Sequence[RowMapping]:
         """A case's bookings whose slot is still to come."""
-        stmt = select(bookings).where(bookings.c.case_id == case_id, bookings.c.slot_at > after)
-        return self.conn.execute(stmt.order_by(bookings.c.slot_at)).mappings().all()
+        return self.conn.execute(_future_of_stmt(), {"b_case": case_id, "b_after": after}).mappings().all()

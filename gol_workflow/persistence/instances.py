@@ -29,6 +29,15 @@ def _state_stmt() -> Select[Any]:
 
 
 @cache
+def _buffered_by_correlation_stmt() -> Select[Any]:
+    return (
+        select(pending_messages)
+        .where(pending_messages.c.correlation == bindparam("b_correlation"))
+        .order_by(pending_messages.c.id)
+    )
+
+
+@cache
 def _delete_subscription_stmt() -> Delete:
     return delete(subscriptions).where(
         subscriptions.c.instance_id == bindparam("b_instance"),
@@ -158,13 +167,7 @@ class InstanceRepository:
 
     def drop_buffered(self, correlation: str) -> Sequence[RowMapping]:
         """Remove and return every buffered message with this correlation (e.g. for a case that ended)."""
-        rows = (
-            self.conn.execute(
-                select(pending_messages).where(pending_messages.c.correlation == correlation).order_by(pending_messages.c.id)
-            )
-            .mappings()
-            .all()
-        )
+        rows = self.conn.execute(_buffered_by_correlation_stmt(), {"b_correlation": correlation}).mappings().all()
         if rows:
             self.conn.execute(delete(pending_messages).where(pending_messages.c.id.in_([r["id"] for r in rows])))
         return rows

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import meeting_agenda, meetings
 
 PLANNED = "planned"
+
+
+@cache
+def _meetings_of_case_stmt() -> Select[Any]:
+    # Built once: it runs whenever a case ends.
+    return (
+        select(meetings, meeting_agenda.c.reason, meeting_agenda.c.added_at)
+        .join(meeting_agenda, meeting_agenda.c.meeting_id == meetings.c.id)
+        .where(meeting_agenda.c.case_id == bindparam("b_case"))
+        .order_by(meetings.c.scheduled_at)
+    )
 
 
 class MeetingRepository:
@@ -128,10 +140,4 @@ class MeetingRepository:
 
     def meetings_of_case(self, case_id: str) -> Sequence[RowMapping]:
         """Every meeting a case was put on, with its status, earliest first."""
-        stmt = (
-            select(meetings, meeting_agenda.c.reason, meeting_agenda.c.added_at)
-            .join(meeting_agenda, meeting_agenda.c.meeting_id == meetings.c.id)
-            .where(meeting_agenda.c.case_id == case_id)
-            .order_by(meetings.c.scheduled_at)
-        )
-        return self.conn.execute(stmt).mappings().all()
+        return self.conn.execute(_meetings_of_case_stmt(), {"b_case": case_id}).mappings().all()

@@ -125,7 +125,7 @@ pending_messages = Table(
     Column("payload", JsonText, nullable=True),
     Column("sender_instance_id", String(36), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
-    Index("ix_pending_messages_name_correlation", "name", "correlation"),
+    Index("ix_pending_messages_correlation_name", "correlation", "name"),
 )
 
 audit_events = Table(

@@ -134,7 +134,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_messages'))
     )
     with op.batch_alter_table('pending_messages', schema=None) as batch_op:
-        batch_op.create_index('ix_pending_messages_name_correlation', ['name', 'correlation'], unique=False)
+        batch_op.create_index('ix_pending_messages_correlation_name', ['correlation', 'name'], unique=False)
 
     op.create_table('process_versions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -350,7 +350,7 @@ def downgrade() -> None:
     op.drop_table('scheduler_heartbeats')
     op.drop_table('process_versions')
     with op.batch_alter_table('pending_messages', schema=None) as batch_op:
-        batch_op.drop_index('ix_pending_messages_name_correlation')
+        batch_op.drop_index('ix_pending_messages_correlation_name')
 
     op.drop_table('pending_messages')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
