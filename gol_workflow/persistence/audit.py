@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select
 
-from .fastpath import FastWriter
+from .fastpath import HotPath
 from .tables import audit_events
 
 
@@ -29,7 +29,7 @@ class AuditRepository:
         data: Any = None,
     ) -> None:
         """Append one event."""
-        FastWriter(self.conn).insert(
+        HotPath(self.conn).insert(
             audit_events,
             [
                 {

@@ -1,4 +1,4 @@
-"""Writes on the hot path of every workflow step, straight on the DBAPI cursor.
+"""Reads and writes on the hot path of every workflow step, straight on the DBAPI cursor.
 
 SQLAlchemy Core costs ~70 µs of Python per statement; a workflow step writes four or five
 rows, so its overhead was a third of a step. These statements are generated once per
@@ -9,12 +9,13 @@ They run on the unit of work's own connection, inside its transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Column, Connection, Table
 
 from .tables import audit_events, instances, tasks
 from .types import JsonText, UtcDateTime, dump_json
@@ -28,7 +29,19 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored: use aware UTC")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _datetime_from_sqlite(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _datetime_from_postgres(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
+def _json_from_text(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -39,6 +52,14 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def _json(value: Any) -> str | None:
     return None if value is None else dump_json(value)
+
+
+def _reader(column: Column[Any], dialect: str) -> Adapter | None:
+    if isinstance(column.type, UtcDateTime):
+        return _datetime_from_sqlite if dialect == "sqlite" else _datetime_from_postgres
+    if isinstance(column.type, JsonText):
+        return _json_from_text
+    return None
 
 
 def _adapter(table: Table, column: str, dialect: str) -> Adapter | None:
@@ -97,8 +118,40 @@ def _delete_task(dialect: str) -> str:
 _TABLES = {t.name: t for t in (instances, tasks, audit_events)}
 
 
-class FastWriter:
-    """Hot-path inserts, updates and deletes on a unit of work's connection."""
+class _Query:
+    """A SELECT with the key and converter of each result column."""
+
+    __slots__ = ("sql", "keys", "readers")
+
+    def __init__(self, sql: str, keys: Sequence[str], readers: Sequence[Adapter | None]) -> None:
+        self.sql = sql
+        self.keys = tuple(keys)
+        self.readers = tuple(readers)
+
+    def row(self, values: Sequence[Any]) -> dict[str, Any]:
+        """One result row as a dict of Python values."""
+        return {
+            key: (read(value) if read is not None and value is not None else value)
+            for key, read, value in zip(self.keys, self.readers, values, strict=True)
+        }
+
+
+@cache
+def _task_with_instance(dialect: str, instance_prefix: str) -> _Query:
+    task_columns = list(tasks.c)
+    instance_columns = [c for c in instances.c if c.name != "state"]
+    select_list = [f"t.{c.name}" for c in task_columns] + [f"i.{c.name}" for c in instance_columns]
+    sql = (
+        f"SELECT {', '.join(select_list)} FROM tasks t JOIN instances i ON i.id = t.instance_id "
+        f"WHERE t.id = {_placeholder(dialect)}"
+    )
+    keys = [c.name for c in task_columns] + [instance_prefix + c.name for c in instance_columns]
+    readers = [_reader(c, dialect) for c in task_columns + instance_columns]
+    return _Query(sql, keys, readers)
+
+
+class HotPath:
+    """Hot-path reads and writes on a unit of work's connection."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -142,6 +195,17 @@ class FastWriter:
                 cursor.close()
 
         return updated
+
+    def task_with_instance(self, task_id: str, instance_prefix: str) -> dict[str, Any] | None:
+        """A task row and its instance's header (keys prefixed), or None."""
+        query = _task_with_instance(self._dialect, instance_prefix)
+        cursor = self._cursor()
+        try:
+            cursor.execute(query.sql, (task_id,))
+            values = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if values is None else query.row(values)
 
     def delete_tasks(self, task_ids: Iterable[str]) -> None:
         """Delete inbox rows by id."""

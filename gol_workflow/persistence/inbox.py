@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, bindparam, delete, select, update
+from sqlalchemy import Connection, RowMapping, delete, select, update
 
-from .fastpath import FastWriter
-from .instances import HEADER_COLUMNS
-from .tables import instances, tasks
+from .fastpath import HotPath
+from .tables import tasks
 
 # Instance columns read together with a task, prefixed so they cannot clash with task columns.
 _INSTANCE_PREFIX = "instance__"
-
-
-@cache
-def _task_with_instance_stmt() -> Select[Any]:
-    return (
-        select(tasks, *[c.label(_INSTANCE_PREFIX + c.name) for c in HEADER_COLUMNS])
-        .join(instances, instances.c.id == tasks.c.instance_id)
-        .where(tasks.c.id == bindparam("b_id"))
-    )
-
-
 
 
 class InboxRepository:
@@ -39,7 +26,7 @@ class InboxRepository:
 
     def get_with_instance(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A task and its instance's header, in one query."""
-        row = self.conn.execute(_task_with_instance_stmt(), {"b_id": task_id}).mappings().first()
+        row = HotPath(self.conn).task_with_instance(task_id, _INSTANCE_PREFIX)
         if row is None:
             return None
         task = {k: v for k, v in row.items() if not k.startswith(_INSTANCE_PREFIX)}
@@ -53,11 +40,11 @@ class InboxRepository:
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Insert new ready tasks."""
-        FastWriter(self.conn).insert(tasks, rows)
+        HotPath(self.conn).insert(tasks, rows)
 
     def remove(self, task_ids: Iterable[str]) -> None:
         """Delete tasks that are no longer ready."""
-        FastWriter(self.conn).delete_tasks(task_ids)
+        HotPath(self.conn).delete_tasks(task_ids)
 
     def remove_instance(self, instance_id: str) -> None:
         """Delete every task of an instance."""

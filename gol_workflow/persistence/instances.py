@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Delete, RowMapping, Select, bindparam, delete, insert, select
 
-from .fastpath import FastWriter
+from .fastpath import HotPath
 from .tables import instances, pending_messages, subscriptions
 
 HEADER_COLUMNS = [c for c in instances.c if c.name != "state"]
@@ -52,7 +52,7 @@ class InstanceRepository:
     def __init__(self, conn: Connection, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
-        self._fast = FastWriter(conn)
+        self._fast = HotPath(conn)
 
     def add(self, values: dict[str, Any]) -> None:
         """Insert a new instance."""
