@@ -119,11 +119,17 @@ def main() -> int:
     r, s = statistics.median(raw), statistics.median(sqlite)
     print(f"lifecycles per run: {n} (start + 5 user tasks), median of {args.runs} interleaved runs")
     print(f"raw SpiffWorkflow in memory : {r:8.1f} lifecycles/s")
-    print(f"persisted on SQLite         : {s:8.1f} lifecycles/s  = {s / r:6.1%} of raw (target >= 20%)")
+    print(f"persisted on SQLite         : {s:8.1f} lifecycles/s  = {s / r:6.1%} of raw (target >= 20%)"
+          f"   per-run ratios {_ratios(sqlite, raw)}")
     if postgres:
         p = statistics.median(postgres)
-        print(f"persisted on PostgreSQL     : {p:8.1f} lifecycles/s  = {p / r:6.1%} of raw (target >= 12%)")
+        print(f"persisted on PostgreSQL     : {p:8.1f} lifecycles/s  = {p / r:6.1%} of raw (target >= 12%)"
+              f"   per-run ratios {_ratios(postgres, raw)}")
     return 0
+
+
+def _ratios(persisted: list[float], raw: list[float]) -> str:
+    return " ".join(f"{a / b:.1%}" for a, b in zip(persisted, raw, strict=True))
 
 
 if __name__ == "__main__":
