@@ -1,25 +1,19 @@
-"""The Italian tax code (codice fiscale) of a person: format and check character."""
+"""The Italian tax code (codice fiscale) of a person, checked with `python-codicefiscale`.
+
+The library checks the syntax (omocodia included), the birth date, the municipality or
+foreign state of birth and the check character; this module turns its findings into the
+Italian sentences an operator reads next to the field.
+"""
 
 from __future__ import annotations
 
-import re
+from codicefiscale import codicefiscale as _library
 
-# Omocodia replaces digits with these letters; the pattern accepts both.
-_PATTERN = re.compile(
-    r"^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$"
+_MESSAGES = (  # first match wins: the birthplace message also quotes the birthdate
+    ("cin", "Il carattere di controllo del codice fiscale non è corretto."),
+    ("birthplace", "Il codice del comune o dello stato di nascita non esiste."),
+    ("date", "La data di nascita contenuta nel codice fiscale non è valida."),
 )
-
-_ODD = {
-    **dict(zip("0123456789", (1, 0, 5, 7, 9, 13, 15, 17, 19, 21), strict=True)),
-    **dict(
-        zip(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-            (1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23),
-            strict=True,
-        )
-    ),
-}
-_EVEN = {**{str(d): d for d in range(10)}, **{chr(ord("A") + i): i for i in range(26)}}
 
 
 def normalise(value: str) -> str:
@@ -29,8 +23,7 @@ def normalise(value: str) -> str:
 
 def check_character(first15: str) -> str:
     """The control letter for the first 15 characters."""
-    total = sum(_ODD[c] if i % 2 == 0 else _EVEN[c] for i, c in enumerate(first15))
-    return chr(ord("A") + total % 26)
+    return str(_library.encode_cin(normalise(first15)))
 
 
 def problem(value: str) -> str | None:
@@ -38,13 +31,17 @@ def problem(value: str) -> str | None:
     code = normalise(value)
     if len(code) != 16:
         return "Il codice fiscale deve avere 16 caratteri."
-    if not _PATTERN.match(code):
+    try:
+        _library.decode(code)
+    except ValueError as exc:
+        reason = str(exc).lower()
+        for marker, message in _MESSAGES:
+            if marker in reason:
+                return message
         return "Il formato del codice fiscale non è valido."
-    if check_character(code[:15]) != code[15]:
-        return "Il carattere di controllo del codice fiscale non è corretto."
     return None
 
 
 def is_valid(value: str) -> bool:
-    """True for a well-formed code with the right check character."""
+    """True for a well-formed code of a real date and place, with the right check character."""
     return problem(value) is None

@@ -23,7 +23,7 @@ from .test_migration import with_added_task, without_raccolta
 @pytest.fixture
 def five(admin_rt) -> list[str]:
     """Five running instances in zone nord, one of them already suspended, and one in zone sud."""
-    ids = [start(admin_rt, nome=f"Persona{n}", first15=f"PRSPRS80A01G{n:03d}") for n in range(5)]
+    ids = [start(admin_rt, nome=f"Persona{n}", first15=f"PRSPRS80A{n + 1:02d}G713") for n in range(5)]
     batch.run_batches(admin_rt)
     start(admin_rt, zone="valdinievole", nome="Altra", first15="LTRLTR80A01G713")
     instance_service.suspend(admin_rt, ids[4], ADMIN, "prima")

@@ -33,7 +33,7 @@ def rows(page: str) -> list[str]:
 def test_the_list_filters_counts_and_pages(admin_rt, login, clock) -> None:
     ids = []
     for n in range(30):
-        ids.append(start(admin_rt, nome=f"Persona{n:02d}", first15=f"PRSPRS80A01G{n:03d}"))
+        ids.append(start(admin_rt, nome=f"Persona{n:02d}", first15=f"PRSPRS80A{n + 1:02d}G713"))
         clock.advance(timedelta(minutes=5))
     complete(admin_rt, ids[3], "raccolta", {"divisore": 0})
     admin = login("admin")
@@ -132,7 +132,7 @@ def test_migration_page_explains_a_refusal_and_migrates_when_possible(admin_rt, 
 
 
 def test_a_batch_from_the_list_shows_progress_and_each_result(admin_rt, login) -> None:
-    ids = [start(admin_rt, nome=f"P{n}", first15=f"PRSPRS80A01G{n:03d}") for n in range(3)]
+    ids = [start(admin_rt, nome=f"P{n}", first15=f"PRSPRS80A{n + 1:02d}G713") for n in range(3)]
     instance_service.suspend(admin_rt, ids[0], ADMIN, "prima")
     admin = login("admin")
     unconfirmed = admin.post("/admin/operazioni", {"operazione": "suspend", "motivo": "manutenzione"},
@@ -155,7 +155,7 @@ def test_a_batch_from_the_list_shows_progress_and_each_result(admin_rt, login) -
 
 
 def test_incidents_are_grouped_with_links_to_the_instances(admin_rt, login) -> None:
-    failed = [start(admin_rt, nome=f"E{n}", first15=f"RRRRRR80A01G{n:03d}") for n in range(3)]
+    failed = [start(admin_rt, nome=f"E{n}", first15=f"RRRRRR80A{n + 1:02d}G713") for n in range(3)]
     for instance_id in failed:
         complete(admin_rt, instance_id, "raccolta", {"divisore": 0})
     page = login("admin").text("/admin/errori")

@@ -99,7 +99,7 @@ def test_invalid_migrations_are_400(api, body, field) -> None:
 
 def test_migrating_a_filtered_set_queues_a_batch_to_follow(api, admin_process) -> None:
     rt = admin_process
-    ids = [_waiting(rt, f"PRSPRS80A01G{n:03d}") for n in range(3)]
+    ids = [_waiting(rt, f"PRSPRS80A{n + 1:02d}G713") for n in range(3)]
     v2 = deploy_xml(rt, with_added_task(original_xml()))
     admin = api("admin")
     response = admin.post("/api/v1/instances/migrate", json={
@@ -116,7 +116,7 @@ def test_migrating_a_filtered_set_queues_a_batch_to_follow(api, admin_process) -
 
 
 def test_a_batch_over_a_filtered_set_with_results_per_instance(api, api_runtime) -> None:
-    ids = [start_case(api_runtime, "nord", f"Persona{n}", "Prova", f"PRVPRS80A01G{n:03d}") for n in range(3)]
+    ids = [start_case(api_runtime, "nord", f"Persona{n}", "Prova", f"PRVPRS80A{n + 1:02d}G713") for n in range(3)]
     start_case(api_runtime, "sud", "Marco", "Neri", "NRIMRC80A01G713")
     admin = api("admin")
     admin.post(f"/api/v1/instances/{ids[0]}/suspend", json={"reason": "prima"})

@@ -62,7 +62,7 @@ def test_list_filters_counts_and_cursor_pages(api, admin_process, clock) -> None
     rt = admin_process
     ids = []
     for index in range(3):
-        ids.append(start(rt, "nord", f"Persona{index}", "Prova", f"PRVPRS80A01G{index:03d}"[:15]))
+        ids.append(start(rt, "nord", f"Persona{index}", "Prova", f"PRVPRS80A{index + 1:02d}G713"))
         clock.advance(timedelta(days=1))
     failed = start(rt, "sud", "Marco", "Neri", "NRIMRC80A01G713")
     complete(rt, failed, "raccolta", {"divisore": 0})

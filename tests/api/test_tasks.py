@@ -34,7 +34,7 @@ def test_inbox_items_carry_the_case_and_dates_with_offset(api, api_runtime) -> N
 
 def test_filters_sorting_and_pages(api, api_runtime, clock) -> None:
     for index in range(5):
-        start_case(api_runtime, "nord", f"Persona{index}", "Prova", f"PRVPRS80A01G{index:03d}"[:15])
+        start_case(api_runtime, "nord", f"Persona{index}", "Prova", f"PRVPRS80A{index + 1:02d}G713")
         clock.advance(timedelta(days=1))
     caller = api("cpi.nord")
     first = caller.get("/api/v1/tasks?page_size=2&sort=waiting&order=desc").get_json()

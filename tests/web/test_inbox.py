@@ -55,7 +55,7 @@ def test_search_by_name_or_codice_fiscale(web_runtime, browser) -> None:
 
 def test_sorting_and_pagination(web_runtime, browser, clock) -> None:
     for index in range(27):
-        start_case(web_runtime, "nord", f"Persona{index:02d}", "Prova", f"PRVPRS80A01G{index:03d}"[:15])
+        start_case(web_runtime, "nord", f"Persona{index:02d}", "Prova", f"PRVPRS80A{index + 1:02d}G713")
         clock.advance(timedelta(minutes=1))
     person = browser("cpi.nord")
     first = person.text("/attivita")
