@@ -27,8 +27,11 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "application/vnd.oasis.opendocument.text": (".odt",),
 }
 ALLOWED_LABEL = "PDF, PNG, JPEG, DOCX, ODT"
-KINDS = {"allegato": "Allegato", "documento_identita": "Documento di identità", "relazione": "Relazione",
-         "scheda_esito": "Scheda di esito firmata", "altro": "Altro"}
+# What an operator may upload, and how every kind is shown (the service itself attaches
+# the scheda di esito the equipe wrote, as kind `scheda_esito`).
+UPLOAD_KINDS = {"allegato": "Allegato", "documento_identita": "Documento di identità", "relazione": "Relazione",
+                "scheda_esito_firmata": "Scheda di esito firmata", "altro": "Altro"}
+KINDS = {**UPLOAD_KINDS, "scheda_esito": "Scheda di esito (inviata a IDOL)"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def upload(rt: Runtime, case_id: str, filename: str, content: bytes, kind: str, 
     """Attach a file to a case the person may see; returns the attachment id."""
     name = clean_filename(filename)
     content_type = sniff(content, name)
-    if kind not in KINDS:
+    if kind not in UPLOAD_KINDS:
         raise ValidationFailed("tipo di allegato", {"tipo": ["Scegliere uno dei valori proposti."]})
     now = rt.now()
     attachment_id = str(uuid.uuid4())

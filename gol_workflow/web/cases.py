@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from ..domain.errors import Forbidden, InvalidState, ValidationFailed
 from ..forms.coercion import coerce
+from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
-from ..services import attachments, case_start, monitoring
+from ..services import attachments, case_start, monitoring, scheda_document
 from ..services import cases as case_service
-from . import documents
 from .context import actor, runtime
+
+# The design system's font, installed from npm with bootstrap-italia, for the printable PDF.
+FONT_DIR = "bootstrap-italia/dist/fonts/Titillium_Web"
 
 bp = Blueprint("cases", __name__, url_prefix="/casi")
 
@@ -22,7 +27,8 @@ def show(case_id: str) -> str:
     """The case file (the read is audited)."""
     case_file = case_service.open_case(runtime(), case_id, actor())
     return render_template("cases/case.html", file=case_file, case=case_file.case, timeline=case_file.history,
-                           kinds=attachments.KINDS, allowed=attachments.ALLOWED_LABEL,
+                           kinds=attachments.KINDS, upload_kinds=attachments.UPLOAD_KINDS,
+                           allowed=attachments.ALLOWED_LABEL,
                            can_monitor=monitoring.can_request(runtime(), case_id, actor()))
 
 
@@ -46,14 +52,22 @@ def request_monitoring(case_id: str) -> Response:
 def scheda(case_id: str) -> str:
     """The scheda di esito as a printable page."""
     doc = case_service.scheda_esito(runtime(), case_id, actor())
-    return render_template("cases/scheda.html", doc=doc, rows=documents.rows(doc))
+    return render_template("cases/scheda.html", doc=doc, rows=summary.rows(doc.values, doc.form or {}))
 
 
 @bp.get("/<case_id>/scheda-esito.pdf")
 def scheda_pdf(case_id: str) -> Response:
     """The scheda di esito as a PDF file."""
     doc = case_service.scheda_esito(runtime(), case_id, actor(), as_pdf=True)
-    content = documents.scheda_pdf(doc, runtime().settings.timezone)
+    header = scheda_document.SchedaHeader(
+        beneficiary=doc.case.get("beneficiary_name") or "",
+        codice_fiscale=doc.case.get("codice_fiscale") or "",
+        zone=doc.case.get("zone") or "",
+        meeting_at=None,
+    )
+    fonts = Path(current_app.config["NODE_MODULES"]) / FONT_DIR
+    tz = ZoneInfo(runtime().settings.timezone)
+    content = scheda_document.render_pdf(header, doc.values, doc.form or {}, tz, fonts)
     name = f"scheda-esito-{doc.case.get('codice_fiscale') or case_id}.pdf"
     return _file(content, "application/pdf", name, inline=True)
 
