@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 from ..forms.summary import EMPTY, Row, rows
 
@@ -45,15 +47,24 @@ def _plain(text: str) -> str:
     return text.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
 
 
-class _Pdf(FPDF):
-    """A4 with the page number at the foot of every page."""
+@cache
+def _pdf_class() -> type[FPDF]:
+    """An FPDF with the page number at the foot of every page.
 
-    body_font = "Helvetica"
+    fpdf2 is imported here, on the first document, rather than with the module: it takes
+    half a second to load, and every command of the CLI would pay for it.
+    """
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.body_font, size=8)
-        self.cell(0, 6, f"Pagina {self.page_no()} di {{nb}}", align="C")
+    class Pdf(FPDF):
+        body_font = "Helvetica"
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(self.body_font, size=8)
+            self.cell(0, 6, f"Pagina {self.page_no()} di {{nb}}", align="C")
+
+    return Pdf
 
 
 def render_pdf(
@@ -69,7 +80,7 @@ def render_pdf(
     with every character; otherwise in the PDF core font. The same scheda always gives the
     same bytes (no print time inside), so a retried upload is recognised by its checksum.
     """
-    pdf = _Pdf(format="A4")
+    pdf: Any = _pdf_class()(format="A4")
     pdf.body_font = _fonts(pdf, fonts_dir)
     pdf.set_title("Scheda di esito")
     pdf.set_author(SUBTITLE)
@@ -100,11 +111,11 @@ def _fonts(pdf: FPDF, folder: Path | None) -> str:
     return "Helvetica"
 
 
-def _safe(pdf: _Pdf, text: str) -> str:
+def _safe(pdf: Any, text: str) -> str:
     return _plain(text) if pdf.body_font == "Helvetica" else text
 
 
-def _row(pdf: _Pdf, row: Row) -> None:
+def _row(pdf: Any, row: Row) -> None:
     label, text, depth = row
     indent = 6 * depth
     width = pdf.w - pdf.l_margin - pdf.r_margin - indent
