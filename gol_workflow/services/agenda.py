@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ..domain.errors import NotFound
 from ..domain.model import Actor
-from . import authorization, calendar
+from . import agenda_mail, authorization, calendar
 from .runtime import Runtime
 
 MEETINGS_PER_ZONE = 4
@@ -118,3 +118,19 @@ def meeting(rt: Runtime, actor: Actor, meeting_id: str) -> Meeting:
         found = _meeting(row)
         _fill(actor, [found], uow.agenda.items([meeting_id]))
     return found
+
+
+def meeting_ics(rt: Runtime, actor: Actor, meeting_id: str) -> bytes:
+    """A meeting as the iCalendar invitation the agenda e-mail carries (same UID, so calendars
+    merge the two), its description listing only the cases this person may see."""
+    found = meeting(rt, actor, meeting_id)
+    zone = rt.zones.get(found.zone)
+    lines = [f"- {item.beneficiary}" for item in found.items]
+    if found.hidden:
+        lines.append(f"- altri {found.hidden} casi")
+    description = "Ordine del giorno:\n" + ("\n".join(lines) if lines else "da definire")
+    if zone is None:
+        raise NotFound("meeting not found")
+    return agenda_mail.invitation(zone, found.scheduled_at, found.location or zone.location, description,
+                                  found.id, list(zone.referents), rt.settings.smtp.sender, rt.now())
+

@@ -63,27 +63,66 @@ def invited_services(zone: Zone, cases: Mapping[str, Mapping[str, Any]]) -> dict
     return {service_id: invited[service_id] for service_id in order if service_id in invited}
 
 
-def recipients_of(zone: Zone, invited: Mapping[str, list[str]]) -> list[str]:
-    """The zone's SdS referents, then the invited services' referents, each address once."""
-    addresses: list[str] = []
-    for address in [*zone.referents, *(a for s in invited for a in zone.service(s).referents)]:  # type: ignore[union-attr]
-        if address.lower() not in {a.lower() for a in addresses}:
-            addresses.append(address)
-    return addresses
+def _unique(addresses: list[str], already: list[str] | None = None) -> list[str]:
+    seen = {a.lower() for a in already or []}
+    result: list[str] = []
+    for address in addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            result.append(address)
+    return result
 
 
 def compose(zone: Zone, starts: datetime, place: str, cases: Mapping[str, Mapping[str, Any]],
-            meeting_id: str, sender: str, now: datetime) -> Agenda:
-    """The subject, Italian body, recipients and invitation of a meeting's ordine del giorno."""
+            meeting_id: str, sender: str, now: datetime) -> list[tuple[str, Agenda]]:
+    """The meeting's messages, each with its dedup suffix.
+
+    The zone's SdS referents get the whole ordine del giorno. Each invited specialist
+    service gets its own message naming only the people it follows: the agenda carries
+    health-related data (GDPR art. 9), so nobody learns of cases that are not theirs.
+    """
     invited = invited_services(zone, cases)
-    recipients = recipients_of(zone, invited)
-    if not recipients:
+    referents = _unique(list(zone.referents))
+    if not referents:
         raise ValueError(f"zone {zone.id} has no equipe referents to send the agenda to")
     when = italian_datetime(starts)
     subject = f"Equipe GOL Percorso 4 – {zone.name} – ordine del giorno di {when}"
     body = agenda_text(zone, when, place, cases, invited)
-    ics = invitation(zone, starts, place, body, meeting_id, recipients, sender, now)
-    return Agenda(subject, body, recipients, invited, ics)
+    messages = [("", Agenda(subject, body, referents, invited,
+                            invitation(zone, starts, place, body, meeting_id, referents, sender, now)))]
+    for service_id, case_ids in invited.items():
+        service = zone.service(service_id)
+        recipients = _unique(list(service.referents), referents) if service else []
+        if not recipients:
+            continue
+        own = {c: cases[c] for c in case_ids}
+        text = invitation_text(zone, service.name, when, place, own)  # type: ignore[union-attr]
+        messages.append((f":{service_id}", Agenda(
+            f"{subject} – invito per il servizio {service.name}", text, recipients,  # type: ignore[union-attr]
+            {service_id: case_ids}, invitation(zone, starts, place, text, meeting_id, recipients, sender, now))))
+    return messages
+
+
+def invitation_text(zone: Zone, service_name: str, when: str, place: str,
+                    cases: Mapping[str, Mapping[str, Any]]) -> str:
+    """The Italian invitation of a specialist service: the meeting and only the people it follows."""
+    lines = [
+        "Gentili referenti,",
+        "",
+        f"il servizio {service_name} è invitato all'equipe multidisciplinare GOL Percorso 4 "
+        f"«Lavoro e Inclusione» della {zone.name}" + (f" ({zone.sds})" if zone.sds else ""),
+        "",
+        f"  {when}",
+        f"  presso {place or 'sede da definire'}",
+        "",
+        "per la valutazione integrata delle persone seguite dal vostro servizio:",
+        "",
+    ]
+    for number, case in enumerate(_sorted_cases(cases), start=1):
+        lines.append(f"  {number}. {person_name(case)}")
+    lines += ["", "In allegato l'invito per il calendario.", "",
+              "Messaggio inviato automaticamente dal servizio GOL Percorso 4: non rispondere a questo indirizzo."]
+    return "\n".join(lines) + "\n"
 
 
 def agenda_text(zone: Zone, when: str, place: str, cases: Mapping[str, Mapping[str, Any]],
@@ -159,21 +198,24 @@ def equipe_invia_odg(call: ServiceCall) -> dict[str, Any]:
     meeting_id = str(data.get("riunione_id") or call.instance_id)
     starts = datetime.fromisoformat(str(data["data_equipe"])).astimezone(tz_of(rt))
     cases = data.get("casi") or {}
-    agenda = compose(zone, starts, str(data.get("luogo") or zone.location), cases, meeting_id,
-                     rt.settings.smtp.sender, call.now)
-    message_id = outbox.enqueue(
-        call.uow, call.now, rt.settings.smtp.sender,
-        outbox.Outgoing(
-            dedup_key=f"odg:{meeting_id}",
-            recipients=agenda.recipients,
-            subject=agenda.subject,
-            body=agenda.body,
-            attachments=[outbox.Attachment(f"equipe-{meeting_id}.ics", "text/calendar; charset=utf-8; method=REQUEST", agenda.ics)],
-        ),
-    )
+    messages = compose(zone, starts, str(data.get("luogo") or zone.location), cases, meeting_id,
+                       rt.settings.smtp.sender, call.now)
+    queued = []
+    for suffix, agenda in messages:
+        queued.append(outbox.enqueue(
+            call.uow, call.now, rt.settings.smtp.sender,
+            outbox.Outgoing(
+                dedup_key=f"odg:{meeting_id}{suffix}",
+                recipients=agenda.recipients,
+                subject=agenda.subject,
+                body=agenda.body,
+                attachments=[outbox.Attachment(f"equipe-{meeting_id}.ics",
+                                               "text/calendar; charset=utf-8; method=REQUEST", agenda.ics)],
+            ),
+        ))
     return {
-        "outbox_id": message_id,
-        "destinatari": agenda.recipients,
-        "servizi_invitati": agenda.invited_services,
+        "outbox_ids": queued,
+        "destinatari": [address for _, agenda in messages for address in agenda.recipients],
+        "servizi_invitati": messages[0][1].invited_services,
         "accodato_il": call.now.astimezone(tz_of(rt)).isoformat(),
     }

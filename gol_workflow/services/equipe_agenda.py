@@ -9,7 +9,7 @@ from typing import Any
 from ..domain.errors import InvalidState, NotFound
 from ..domain.model import Actor
 from . import agenda_mail, authorization, calendar
-from .meetings import CANCELLED, CONVENED, FAILED, PLANNED, tz_of, zone_of
+from .meetings import CANCELLED, CONVENED, FAILED, PLANNED, tz_of
 from .runtime import Runtime
 
 DEFAULT_WINDOW = timedelta(days=42)
@@ -80,18 +80,6 @@ def meetings_of_case(rt: Runtime, case_id: str) -> list[dict[str, Any]]:
         rows = uow.meetings.meetings_of_case(case_id)
     return [{"id": r["id"], "zone": r["zone"], "starts_at": r["scheduled_at"], "cutoff_at": r["cutoff_at"],
              "status": _status(r, now), "reason": r["reason"], "instance_id": r["instance_id"]} for r in rows]
-
-
-def meeting_invitation(rt: Runtime, meeting_id: str) -> bytes:
-    """The iCalendar (.ics) invitation of a meeting, as its agenda stands now."""
-    view = meeting_detail(rt, meeting_id)
-    zone = zone_of(rt, view.zone)
-    cases = {str(item["case_id"]): item for item in view.cases}
-    recipients = agenda_mail.recipients_of(zone, view.invited_services)
-    when = agenda_mail.italian_datetime(view.starts_at)
-    body = agenda_mail.agenda_text(zone, when, view.location, cases, view.invited_services)
-    return agenda_mail.invitation(zone, view.starts_at, view.location, body, view.id, recipients,
-                                  rt.settings.smtp.sender, rt.now())
 
 
 def retry_meeting(rt: Runtime, meeting_id: str, actor: Actor) -> None:

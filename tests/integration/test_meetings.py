@@ -13,6 +13,7 @@ from icalendar import Calendar
 
 from gol_workflow.clock import ManualClock
 from gol_workflow.domain.errors import InvalidState
+from gol_workflow.services import agenda as agenda_service
 from gol_workflow.services import equipe_agenda, meetings
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services.due_work import run_due_work
@@ -232,10 +233,10 @@ def test_planning_follows_the_zone_calendar_and_keeps_booked_meetings(meeting_rt
 def test_invitation_download_lists_the_agenda(meeting_rt: Runtime) -> None:
     rt = meeting_rt
     start_case(rt, "nord", "rossi", bisogni_particolari=True, servizi_specialistici=["dipendenze"])
-    event = Calendar.from_ical(equipe_agenda.meeting_invitation(rt, "nord-20260113")).walk("VEVENT")[0]
+    event = Calendar.from_ical(agenda_service.meeting_ics(rt, ADMIN, "nord-20260113")).walk("VEVENT")[0]
     assert event.decoded("dtstart") == datetime(2026, 1, 13, 9, 30, tzinfo=ROME)
-    assert "mailto:serd@asl-nord.example.it" in [str(a) for a in event["attendee"]]
-    assert "Rossi Mario" in str(event["description"])
+    assert str(event["uid"]) == "nord-20260113@gol-workflow"  # the e-mailed invitation's: calendars merge them
+    assert "Mario Rossi" in str(event["description"])
 
 
 @pytest.mark.skipif(not on_postgres(), reason="row locks: PostgreSQL only (SQLite serialises writers)")
@@ -271,8 +272,9 @@ def test_the_shipped_meeting_process_is_convened_with_the_same_contract(meeting_
     instance_id = meeting(rt, "nord-20260113")["instance_id"]
     row = header(rt, instance_id)
     assert row["process_id"] == "riunione_equipe" and row["status"] == "waiting" and row["error"] is None
-    [(_, recipients, message)] = smtp_server.mailbox.messages
-    assert "serd@asl-nord.example.it" in recipients and "Rossi Mario" in message.get_body(("plain",)).get_content()
+    by_recipients = {tuple(r): m.get_body(("plain",)).get_content() for _, r, m in smtp_server.mailbox.messages}
+    assert "Rossi Mario" in by_recipients[("serd@asl-nord.example.it",)]  # the SerD's own invitation
+    assert any("Rossi Mario" in body and "Dipendenze" in body for body in by_recipients.values())
     at(clock, 2026, 1, 13, 9, 31)
     run_due_work(rt)
     schede = ready(rt, instance_id)

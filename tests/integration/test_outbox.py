@@ -36,6 +36,13 @@ def convene_first_meeting(rt: Runtime, clock) -> None:
     clock.set(datetime(2026, 1, 8, 9, 30, tzinfo=ROME))
 
 
+def convene_plain_meeting(rt: Runtime, clock) -> None:
+    """A meeting without particular needs: one message, to the SdS referents only."""
+    start_case(rt, "nord", "rossi", conosciuto_servizio_sociale=False)
+    start_case(rt, "nord", "verdi")
+    clock.set(datetime(2026, 1, 8, 9, 30, tzinfo=ROME))
+
+
 def only_message(server: SmtpServer) -> tuple[str, list[str], EmailMessage]:
     assert len(server.mailbox.messages) == 1, [m[2]["Subject"] for m in server.mailbox.messages]
     return server.mailbox.messages[0]
@@ -46,12 +53,19 @@ def test_the_agenda_arrives_with_names_services_and_a_calendar_invitation(meetin
     rt = meeting_rt
     convene_first_meeting(rt, clock)
     report = run_due_work(rt)
-    assert report.meetings_convened == ["nord-20260113"] and report.mail.sent == 1
-    sender, recipients, message = only_message(smtp_server)
+    assert report.meetings_convened == ["nord-20260113"] and report.mail.sent == 3
+    messages = {tuple(rcpts): message for _, rcpts, message in smtp_server.mailbox.messages}
+    assert set(messages) == {("equipe@sds-nord.example.it", "coordinamento@sds-nord.example.it"),
+                             ("ufsma@asl-nord.example.it",), ("serd@asl-nord.example.it",)}
+    # Each specialist service reads only the people it follows (health data: GDPR art. 9).
+    serd = messages[("serd@asl-nord.example.it",)].get_body(("plain",)).get_content()
+    assert "Bianchi Laura (BNCLRA85M41G713K)" in serd and "Rossi" not in serd and "Verdi" not in serd
+    ufsma = messages[("ufsma@asl-nord.example.it",)].get_body(("plain",)).get_content()
+    assert "Bianchi Laura" in ufsma and "Rossi Mario" in ufsma and "Verdi" not in ufsma
+    assert "il servizio Salute mentale adulti è invitato" in ufsma
+    recipients = ["equipe@sds-nord.example.it", "coordinamento@sds-nord.example.it"]
+    sender, message = SENDER, messages[tuple(recipients)]
     assert sender == SENDER
-    assert recipients == ["equipe@sds-nord.example.it", "coordinamento@sds-nord.example.it",
-                          "ufsma@asl-nord.example.it", "serd@asl-nord.example.it"]
-    assert message["Subject"] == "Equipe GOL Percorso 4 – Zona Nord – ordine del giorno di martedì 13 gennaio 2026, ore 09:30"
     body = message.get_body(("plain",)).get_content()
     assert "martedì 13 gennaio 2026, ore 09:30" in body and "presso SdS Nord, sala riunioni, Pistoia" in body
     assert "1. Bianchi Laura (BNCLRA85M41G713K) – prima valutazione" in body
@@ -70,7 +84,8 @@ def test_the_agenda_arrives_with_names_services_and_a_calendar_invitation(meetin
     assert str(event["location"]) == "SdS Nord, sala riunioni, Pistoia"
     assert sorted(str(a) for a in event["attendee"]) == sorted(f"mailto:{r}" for r in recipients)
     assert str(event["uid"]) == "nord-20260113@gol-workflow"
-    [row] = outbox.list_messages(rt)
+    rows = {tuple(r["recipients"]): r for r in outbox.list_messages(rt)}
+    row = rows[tuple(recipients)]
     assert row["status"] == "sent" and row["message_id"] == message["Message-ID"] and row["attempts"] == 1
 
 
@@ -78,7 +93,7 @@ def test_an_unreachable_server_keeps_the_message_and_sends_it_once_when_back(mee
                                                                               smtp_server: SmtpServer) -> None:
     rt = meeting_rt
     smtp_server.stop()
-    convene_first_meeting(rt, clock)
+    convene_plain_meeting(rt, clock)
     run_due_work(rt)
     seen: list[tuple[int, datetime]] = []
     for _ in range(4):
@@ -121,7 +136,7 @@ def test_a_message_the_server_refuses_for_good_waits_for_the_admin(meeting_rt: R
         return "550 5.1.1 mailbox unavailable"
 
     smtp_server.mailbox.handle_RCPT = refuse  # type: ignore[attr-defined]
-    convene_first_meeting(rt, clock)
+    convene_plain_meeting(rt, clock)
     assert run_due_work(rt).mail.failed == 1
     [row] = outbox.list_messages(rt, "failed")
     assert "550" in row["last_error"] and row["next_attempt_at"] is None
@@ -138,7 +153,7 @@ def test_a_message_the_server_refuses_for_good_waits_for_the_admin(meeting_rt: R
 def test_a_send_interrupted_mid_way_is_taken_over_after_the_lease(meeting_rt: Runtime, clock,
                                                                   smtp_server: SmtpServer) -> None:
     rt = meeting_rt
-    convene_first_meeting(rt, clock)
+    convene_plain_meeting(rt, clock)
     run_due_work(rt, mail=False)
     with rt.uow() as uow:  # a sender claims the message, then dies before settling it
         [claimed] = uow.outbox.claim_due(rt.now(), rt.now() + outbox.LEASE, 10)
@@ -195,7 +210,7 @@ def test_the_agenda_goes_over_tls_with_credentials_from_the_settings(meeting_rt:
         rt.settings = rt.settings.with_overrides(smtp=SmtpSettings(
             host="127.0.0.1", port=server.port, security=security, username="gol", password="segreta",
             sender=SENDER, timeout=5.0))
-        convene_first_meeting(rt, clock)
+        convene_plain_meeting(rt, clock)
         assert run_due_work(rt).mail.sent == 1
     finally:
         server.stop()
@@ -212,7 +227,7 @@ def test_wrong_credentials_keep_the_message_waiting(meeting_rt: Runtime, clock, 
         rt.settings = rt.settings.with_overrides(smtp=SmtpSettings(
             host="127.0.0.1", port=server.port, security="starttls", username="gol", password="sbagliata",
             sender=SENDER, timeout=5.0))
-        convene_first_meeting(rt, clock)
+        convene_plain_meeting(rt, clock)
         assert run_due_work(rt).mail.retrying == 1
     finally:
         server.stop()

@@ -109,14 +109,17 @@ def test_path_3_particular_needs_invite_the_specialist_services_that_follow_the_
     assert p4.outbox_rows() == []
 
     p4.advance_to(at(2026, 1, 10, 10, 1))  # the cut-off: Saturday 10 January 10:00
-    (mail,) = p4.outbox_rows()
-    assert mail["recipients"] == ["equipe.gol@sds-valdinievole.example.it", "serd.valdinievole@uslcentro.example.it"]
-    assert "Dipendenze (SerD), per: Rossi Marco" in mail["body"]
-    assert "Verdi Anna" in mail["body"] and "Salute mentale" not in mail["body"]
-    assert mail["status"] == "sent"
-    ((_, rcpts, message),) = p4.smtp.mailbox.messages
-    assert sorted(rcpts) == sorted(mail["recipients"])
-    assert "Dipendenze (SerD)" in message.get_body(preferencelist=("plain",)).get_content()
+    sds, serd = p4.outbox_rows()
+    assert sds["recipients"] == ["equipe.gol@sds-valdinievole.example.it"]
+    assert "Dipendenze (SerD), per: Rossi Marco" in sds["body"]
+    assert "Verdi Anna" in sds["body"] and "Salute mentale" not in sds["body"]
+    # The SerD is invited with a message of its own that names only the person it follows.
+    assert serd["recipients"] == ["serd.valdinievole@uslcentro.example.it"]
+    assert "Rossi Marco" in serd["body"] and "Verdi Anna" not in serd["body"]
+    assert sds["status"] == serd["status"] == "sent"
+    received = {tuple(r): m for _, r, m in p4.smtp.mailbox.messages}
+    assert set(received) == {tuple(sds["recipients"]), tuple(serd["recipients"])}
+    assert "Dipendenze (SerD)" in received[tuple(sds["recipients"])].get_body(preferencelist=("plain",)).get_content()
 
     p4.advance_to(at(2026, 1, 15, 10, 1))
     marco_page = p4.task_page("scheda_esito", marco, "sds.pescia")
