@@ -86,19 +86,6 @@ class WorkflowHandle:
             raise NotFound(f"task {task_id} not found in this instance")
         return task
 
-    def element_states(self) -> dict[str, str]:
-        """Element id -> the most advanced state of its tasks (for diagram markers)."""
-        order = {"COMPLETED": 4, "ERROR": 5, "READY": 3, "STARTED": 3, "WAITING": 2}
-        result: dict[str, str] = {}
-        for task in self.workflow.get_tasks():
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-            if bpmn_id is None:
-                continue
-            state = TaskState.get_name(task.state)
-            if order.get(state, 0) > order.get(result.get(bpmn_id, ""), 0):
-                result[bpmn_id] = state
-        return result
-
 
 class ProcessEngine:
     """The only component that talks to SpiffWorkflow at run time."""

@@ -67,15 +67,6 @@ class OutboxRepository:
         )
         return self.conn.execute(stmt).rowcount == 1
 
-    def requeue(self, message_id: int, at: datetime) -> bool:
-        """Put a failed message back in the queue (administrator)."""
-        stmt = (
-            update(outbox)
-            .where(outbox.c.id == message_id, outbox.c.status == FAILED)
-            .values(status=PENDING, next_attempt_at=at, last_error=None)
-        )
-        return self.conn.execute(stmt).rowcount == 1
-
     def earliest_due(self) -> datetime | None:
         """When the next attempt is due."""
         stmt = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status.in_(WAITING))

@@ -12,11 +12,9 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from ..domain.errors import InvalidState, NotFound
-from ..domain.model import Actor
+from ..domain.errors import NotFound
 from ..persistence.outbox import FAILED, PENDING, SENDING, SENT
 from ..persistence.uow import UnitOfWork
-from . import authorization
 from .mail import MailServer, PermanentFailure, TemporaryFailure, build_message
 from .runtime import Runtime
 
@@ -168,14 +166,3 @@ def counts(rt: Runtime) -> dict[str, int]:
     with rt.uow(write=False) as uow:
         found = uow.outbox.counts()
     return {status: found.get(status, 0) for status in STATUSES}
-
-
-def retry_message(rt: Runtime, message_id: int, actor: Actor) -> None:
-    """Put a refused message back in the queue for another attempt (administrators)."""
-    authorization.require_admin(actor)
-    now = rt.now()
-    with rt.uow() as uow:
-        if not uow.outbox.requeue(message_id, now):
-            raise InvalidState("only a message refused by the mail server can be sent again")
-        uow.audit.record(now, actor.username, "mail.requeued", None, data={"outbox_id": message_id})
-        uow.commit()

@@ -14,7 +14,7 @@ from icalendar import Calendar
 
 from gol_workflow.config import SmtpSettings
 from gol_workflow.domain.errors import InvalidState
-from gol_workflow.services import outbox, scheduling
+from gol_workflow.services import outbox, scheduler_overview, scheduling
 from gol_workflow.services.due_work import run_due_work
 from gol_workflow.services.runtime import Runtime
 from tests.conftest import ADMIN, ROME
@@ -143,11 +143,11 @@ def test_a_message_the_server_refuses_for_good_waits_for_the_admin(meeting_rt: R
     clock.set(clock.now() + timedelta(hours=3))
     assert run_due_work(rt).mail.failed == 0  # not retried on its own
     del smtp_server.mailbox.handle_RCPT  # type: ignore[attr-defined]
-    outbox.retry_message(rt, row["id"], ADMIN)
+    scheduler_overview.send_now(rt, ADMIN, row["id"])
     assert run_due_work(rt).mail.sent == 1
     only_message(smtp_server)
     with pytest.raises(InvalidState):
-        outbox.retry_message(rt, row["id"], ADMIN)
+        scheduler_overview.send_now(rt, ADMIN, row["id"])
 
 
 def test_a_send_interrupted_mid_way_is_taken_over_after_the_lease(meeting_rt: Runtime, clock,
