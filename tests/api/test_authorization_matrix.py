@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from gol_workflow.services import tasks as task_service
-from tests.web.conftest import PEOPLE, actor_of, ready, start_case, valid_cf
+from tests.web.authorization_world import INBOX, build_world
+from tests.web.conftest import PEOPLE, valid_cf
 
 NAMES = {"N": "Laura Bianchi", "N2": "Gino Rossi", "S": "Marco Neri"}
 
@@ -42,35 +42,12 @@ def _expected(user: str) -> dict[str, int]:
     }
 
 
-# Which cases' tasks each person finds in their inbox.
-INBOX = {
-    "cpi.nord": {"N"}, "cpi.nord.bis": {"N"}, "cpi.sud": {"S"}, "sds.nord": {"N"}, "sds.sud": {"S"},
-    "spec.nord": {"N"}, "spec.sud": {"S"}, "ats.nord": {"N2"}, "ats.altro": set(), "admin": {"N", "N2", "S"},
-    "analista": set(),
-}
-
-
-def _profile(rt, case_id, zone, manager, services):
-    data = {"bisogni_particolari": bool(services), "servizi_specialistici": services, "case_manager": manager,
-            "data_colloquio": "2026-01-07"}
-    # Explicit choices: the test accounts have no ATS case manager in zone sud.
-    task_service.complete_task(rt, ready(rt, case_id)[0]["id"], data, actor_of(f"cpi.{zone}"),
-                               options={"case_manager": [manager], "servizi_specialistici": services})
 
 
 @pytest.fixture
 def world(api_runtime):
-    """N: nord, equipe step, salute mentale; N2: nord, at the ATS interview; S: sud, equipe step."""
-    rt = api_runtime
-    n = start_case(rt, "nord", "Laura", "Bianchi")
-    _profile(rt, n, "nord", "ats.nord", ["salute_mentale"])
-    n2 = start_case(rt, "nord", "Gino", "Rossi", "RSSGNI70A01G713")
-    _profile(rt, n2, "nord", "ats.nord", [])
-    task_service.complete_task(rt, ready(rt, n2)[0]["id"], {"scheda_esito": {"percorso": "formazione", "obiettivi": "x"}},
-                               actor_of("sds.nord"))
-    s = start_case(rt, "sud", "Marco", "Neri", "NRIMRC80A01G713")
-    _profile(rt, s, "sud", "ats.altro", ["salute_mentale"])
-    return {"N": n, "N2": n2, "S": s, "task_equipe_N": ready(rt, n)[0]["id"], "task_ats_N2": ready(rt, n2)[0]["id"]}
+    """The shared cases (see tests/web/authorization_world.py)."""
+    return build_world(api_runtime)
 
 
 def _calls(world):

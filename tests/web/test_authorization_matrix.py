@@ -11,9 +11,9 @@ import io
 import pytest
 
 from gol_workflow.services import attachments
-from gol_workflow.services import tasks as task_service
 
-from .conftest import PEOPLE, actor_of, ready, start_case
+from .authorization_world import INBOX, build_world
+from .conftest import PEOPLE, actor_of, ready
 
 NAMES = {"N": "Laura Bianchi", "N2": "Gino Rossi", "S": "Marco Neri"}
 PAGES = ("task_equipe_N", "task_ats_N2", "case_N", "case_N2", "case_S", "attachment_N", "scheda_N2", "agenda",
@@ -44,32 +44,13 @@ EXPECTED: dict[str, dict[str, int]] = {
     "analista": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=404, attachment_N=404,
                      scheda_N2=404, agenda=403, new_case=403),
 }
-# Which cases' tasks each person finds in the inbox.
-INBOX = {
-    "cpi.nord": {"N"}, "cpi.nord.bis": {"N"}, "cpi.sud": {"S"}, "sds.nord": {"N"}, "sds.sud": {"S"},
-    "spec.nord": {"N"}, "spec.sud": {"S"}, "ats.nord": {"N2"}, "ats.altro": set(), "admin": {"N", "N2", "S"},
-    "analista": set(),
-}
-
-
-def _profile(rt, case_id, zone, manager, services):
-    data = {"bisogni_particolari": bool(services), "servizi_specialistici": services, "case_manager": manager,
-            "data_colloquio": "2026-01-07"}
-    task_service.complete_task(rt, ready(rt, case_id)[0]["id"], data, actor_of(f"cpi.{zone}"),
-                               options={"case_manager": [manager], "servizi_specialistici": services})
 
 
 @pytest.fixture
 def world(web_runtime):
     rt = web_runtime
-    n = start_case(rt, "nord", "Laura", "Bianchi")
-    _profile(rt, n, "nord", "ats.nord", ["salute_mentale"])
-    n2 = start_case(rt, "nord", "Gino", "Rossi", "RSSGNI70A01G713")
-    _profile(rt, n2, "nord", "ats.nord", [])
-    task_service.complete_task(rt, ready(rt, n2)[0]["id"], {"scheda_esito": {"percorso": "formazione", "obiettivi": "x"}},
-                               actor_of("sds.nord"))
-    s = start_case(rt, "sud", "Marco", "Neri", "NRIMRC80A01G713")
-    _profile(rt, s, "sud", "ats.altro", ["salute_mentale"])
+    cases = build_world(rt)
+    n, n2, s = cases["N"], cases["N2"], cases["S"]
     attachment = attachments.upload(rt, n, "nota.pdf", b"%PDF-1.4\n%%EOF\n", "allegato", actor_of("cpi.nord"))
     urls = {
         "task_equipe_N": f"/attivita/{ready(rt, n)[0]['id']}",
