@@ -134,6 +134,7 @@ def _agenda_item(data: Mapping[str, Any], zone: Zone, case_id: str, reason: str)
         "beneficiario": {k: person.get(k) for k in ("codice_fiscale", "nome", "cognome", "data_nascita")},
         "bisogni_particolari": particular,
         "servizi_specialistici": services,
+        "servizi_specialistici_nomi": [zone.service(s).name for s in services],  # type: ignore[union-attr]
         "conosciuto_servizio_sociale": bool(data.get("conosciuto_servizio_sociale")),
         "motivo": reason,
     }

@@ -64,6 +64,7 @@ def test_case_books_onto_the_next_meeting_of_its_zone(meeting_rt: Runtime) -> No
                          "data_nascita": "1980-01-01"},
         "bisogni_particolari": True,
         "servizi_specialistici": ["salute_mentale"],
+        "servizi_specialistici_nomi": ["Salute mentale adulti"],
         "conosciuto_servizio_sociale": False,
         "motivo": "prima_valutazione",
     }

@@ -123,7 +123,7 @@ def test_path_3_particular_needs_invite_the_specialist_services_that_follow_the_
 
     p4.advance_to(at(2026, 1, 15, 10, 1))
     marco_page = p4.task_page("scheda_esito", marco, "sds.pescia")
-    assert "servizi specialistici (dipendenze)" in marco_page.instructions
+    assert "servizi specialistici (Dipendenze (SerD))" in marco_page.instructions
     anna_page = p4.task_page("scheda_esito", anna, "sds.pescia")
     assert "specialistici" not in anna_page.instructions
     p4.hold_meeting("valdinievole-20260115", {marco: scheda(presente=False, nota="scheda di Marco"),
