@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -65,9 +66,18 @@ def _local_secret(var_dir: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     var_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key)
+    # Written whole under a private name, then linked into place: several processes starting
+    # together (web workers, CLI runs) agree on the first key and never read a half-written one.
+    fd, draft = tempfile.mkstemp(dir=var_dir, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(key)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return path.read_text(encoding="utf-8").strip()
+    finally:
+        os.unlink(draft)
     return key
 
 

@@ -1,0 +1,46 @@
+"""Settings from the environment: safe local defaults, refusals in production, one local secret."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from gol_workflow.config import ConfigurationError, load_settings
+
+
+def test_the_local_default_is_sqlite_under_var_with_a_kept_secret(tmp_path: Path) -> None:
+    first = load_settings({"GOL_VAR_DIR": str(tmp_path)})
+    again = load_settings({"GOL_VAR_DIR": str(tmp_path)})
+    assert first.database_url == f"sqlite:///{tmp_path / 'gol-workflow.sqlite3'}"
+    assert len(first.secret_key) >= 48 and again.secret_key == first.secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # readable by the owner only
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no draft left behind
+
+
+def test_processes_starting_together_agree_on_one_secret(tmp_path: Path) -> None:
+    # Web workers and CLI runs start at the same moment; every one must end with the same key.
+    for attempt in range(20):
+        var_dir = tmp_path / str(attempt)
+        start = threading.Barrier(12)
+
+        def secret() -> str:
+            start.wait()
+            return load_settings({"GOL_VAR_DIR": str(var_dir)}).secret_key
+
+        with ThreadPoolExecutor(12) as pool:
+            keys = list(pool.map(lambda _: secret(), range(12)))
+        assert len(set(keys)) == 1 and keys[0] == (var_dir / "secret_key").read_text().strip()
+
+
+def test_production_requires_a_secret_from_the_environment(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="GOL_SECRET_KEY is required"):
+        load_settings({"GOL_VAR_DIR": str(tmp_path), "GOL_PRODUCTION": "1"})
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_an_unknown_clock_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="GOL_CLOCK must be"):
+        load_settings({"GOL_VAR_DIR": str(tmp_path), "GOL_SECRET_KEY": "k", "GOL_CLOCK": "fast"})
