@@ -23,6 +23,15 @@ class Conflict(GolError):
     """Someone else changed the same thing first, or the request repeats a finished one."""
 
 
+class ConcurrentChange(Conflict):
+    """Another step changed the same instance between this one's read and its write."""
+
+    MESSAGE = "the instance was changed by someone else at the same time: reload and try again"
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)
+
+
 class InvalidState(GolError):
     """The operation does not apply to the object in its current state."""
 

@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from . import write_behind
+
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs written without a driver."""
@@ -32,7 +34,9 @@ def create_db_engine(url: str, pool_size: int = 10) -> Engine:
     kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size, "pool_recycle": 1800}
     if pool_size == 0:
         kwargs = {"poolclass": NullPool}
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    write_behind.install(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

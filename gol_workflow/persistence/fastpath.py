@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table
 
+from . import write_behind
 from .tables import audit_events, instances, tasks
 from .types import JsonText, UtcDateTime, dump_json
 
@@ -111,6 +112,18 @@ def _update_instance(columns: tuple[str, ...], dialect: str) -> _Statement:
 
 
 @cache
+def _update_instance_checked(columns: tuple[str, ...]) -> _Statement:
+    # PostgreSQL, writes sent behind: the update must fail on the server when it matches nothing.
+    sets = ", ".join(f"{c} = %s" for c in columns)
+    sql = (
+        f"WITH changed AS (UPDATE instances SET {sets} WHERE id = %s AND row_version = %s RETURNING 1) "
+        "SELECT gol_expect_one_row((SELECT count(*) FROM changed), 'instance ' || %s)"
+    )
+    adapters = [_adapter(instances, c, "postgresql") for c in columns] + [None, None, None]
+    return _Statement(sql, [*columns, "b_id", "b_version", "b_id"], adapters)
+
+
+@cache
 def _delete_task(dialect: str) -> str:
     return f"DELETE FROM tasks WHERE id = {_placeholder(dialect)}"
 
@@ -156,6 +169,7 @@ class HotPath:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._dialect = conn.dialect.name
+        self._behind = write_behind.active(conn)
 
     def _cursor(self) -> Any:
         return self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -166,6 +180,12 @@ class HotPath:
         if not rows:
             return
         statement = _insert(table.name, tuple(rows[0]), self._dialect)
+        if self._behind is not None:
+            if len(rows) == 1:
+                self._behind.write(statement.sql, statement.row(rows[0]))
+            else:
+                self._behind.write_many(statement.sql, [statement.row(r) for r in rows])
+            return
         cursor = self._cursor()
         try:
             if len(rows) == 1:
@@ -181,10 +201,16 @@ class HotPath:
         """Optimistic update of one instance row.
 
         Returns a check that answers False when someone else wrote first; in pipeline mode
-        call it only after the pipeline has ended.
+        call it only after the pipeline has ended. With writes sent behind the check is the
+        server's: a lost race raises ConcurrentChange when the writes are sent.
         """
         params = {**values, "row_version": expected_version + 1, "b_id": instance_id, "b_version": expected_version}
-        statement = _update_instance(tuple(k for k in params if not k.startswith("b_")), self._dialect)
+        columns = tuple(k for k in params if not k.startswith("b_"))
+        if self._behind is not None:
+            checked = _update_instance_checked(columns)
+            self._behind.write(checked.sql, checked.row(params))
+            return lambda: True
+        statement = _update_instance(columns, self._dialect)
         cursor = self._cursor()
         cursor.execute(statement.sql, statement.row(params))
 
@@ -199,9 +225,12 @@ class HotPath:
     def task_with_instance(self, task_id: str, instance_prefix: str) -> dict[str, Any] | None:
         """A task row and its instance's header (keys prefixed), or None."""
         query = _task_with_instance(self._dialect, instance_prefix)
-        cursor = self._cursor()
-        try:
+        if self._behind is not None:
+            cursor = self._behind.read(query.sql, (task_id,))
+        else:
+            cursor = self._cursor()
             cursor.execute(query.sql, (task_id,))
+        try:
             values = cursor.fetchone()
         finally:
             cursor.close()
@@ -211,6 +240,9 @@ class HotPath:
         """Delete inbox rows by id."""
         ids = [(task_id,) for task_id in task_ids]
         if not ids:
+            return
+        if self._behind is not None:
+            self._behind.write_many(_delete_task(self._dialect), ids)
             return
         cursor = self._cursor()
         try:

@@ -28,10 +28,10 @@ from .system import SystemRepository
 from .tokens import TokenRepository
 from .users import UserRepository
 from .versions import VersionRepository
+from .write_behind import DuplicateRow, WriteBehind
+from . import write_behind
 
-
-class DuplicateRow(Exception):
-    """A write collided with a row another transaction wrote (usually a concurrent step)."""
+__all__ = ["DuplicateRow", "UnitOfWork"]
 
 
 class UnitOfWork:
@@ -44,12 +44,15 @@ class UnitOfWork:
         self._write = write
         self._after_commit: list[Callable[[], None]] = []
         self._committed = False
+        self._behind: WriteBehind | None = None
         self.dialect = engine.dialect.name
 
     def __enter__(self) -> "UnitOfWork":
         conn = self._engine.connect()
         if self.dialect == "sqlite" and self._write:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        elif self.dialect == "postgresql" and self._write:
+            self._behind = write_behind.start(conn)
         self.conn = conn
         conn.begin()
         return self
@@ -134,8 +137,8 @@ class UnitOfWork:
         are answered once the block has ended.
         """
         try:
-            if self.dialect != "postgresql":
-                yield
+            if self.dialect != "postgresql" or self._behind is not None:
+                yield  # writes sent behind travel with the next round trip anyway
                 return
             with self.conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
                 yield
@@ -153,7 +156,11 @@ class UnitOfWork:
         nested = self.conn.begin_nested()
         try:
             yield
+            if self._behind is not None:
+                self._behind.flush()  # the block's writes fail inside the block, not after it
         except BaseException:
+            if self._behind is not None:
+                self._behind.discard()
             nested.rollback()
             del self._after_commit[mark:]
             raise
@@ -161,6 +168,8 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit, then run the after-commit callbacks."""
+        if self._behind is not None:
+            self._behind.commit()
         self.conn.commit()
         self._committed = True
         callbacks, self._after_commit = self._after_commit, []
@@ -169,6 +178,8 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         """Abandon everything done in this unit of work."""
+        if self._behind is not None:
+            self._behind.discard()
         self.conn.rollback()
         self._after_commit.clear()
 
@@ -179,7 +190,17 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if not self._committed:
+            if self._committed:
+                pass
+            elif exc_type is None and not self._write:
+                # Ending a read by committing keeps the driver's prepared statements, which a
+                # rollback discards (psycopg then re-prepares every hot statement).
+                self.conn.commit()
+            else:
+                if self._behind is not None:
+                    self._behind.discard()
                 self.conn.rollback()
         finally:
+            if self._behind is not None:
+                write_behind.stop(self.conn)
             self.conn.close()

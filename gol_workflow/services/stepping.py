@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.durations import parse_duration
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import ConcurrentChange, Conflict, NotFound
 from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
 from ..engine.runner import WorkflowHandle, correlation_text
 from ..persistence.uow import DuplicateRow, UnitOfWork
@@ -16,7 +16,6 @@ from .case_closure import on_case_ended
 from .message_buffer import keep_or_drop
 from .runtime import ProcessVersion, Runtime, ServiceCall
 
-CONCURRENT_CHANGE = "the instance was changed by someone else at the same time: reload and try again"
 AUTO_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 MAX_MESSAGE_HOPS = 25
 
@@ -116,6 +115,18 @@ def _instance_values(rt: Runtime, snapshot: Snapshot, now: datetime, retry_count
     return values
 
 
+_ABSENT = object()
+
+
+def _changed(header: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Only the columns whose value changes: an unchanged indexed column costs no index write."""
+    return {
+        key: value
+        for key, value in values.items()
+        if key in ("state", "updated_at") or header.get(key, _ABSENT) != value
+    }
+
+
 def _current_step(snapshot: Snapshot) -> str | None:
     if snapshot.error is not None:
         return f"Errore: {snapshot.error.element_name or snapshot.error.element_id or 'processo'}"[:255]
@@ -174,6 +185,8 @@ def save(
     values = _instance_values(rt, snapshot, now, retry_count)
     if extra:
         values.update({k: v for k, v in extra.items() if k != "retry_count"})
+    if not loaded.new:
+        values = _changed(loaded.header, values)
     row_version = int(loaded.header["row_version"])
     handle = loaded.handle
     new_ready = set(snapshot.ready)
@@ -201,10 +214,10 @@ def save(
     except DuplicateRow:
         # The same workflow state was advanced by a concurrent step, which created the same tasks.
         if written is not None and not written():
-            raise Conflict(CONCURRENT_CHANGE) from None
+            raise ConcurrentChange() from None
         raise
     if written is not None and not written():
-        raise Conflict(CONCURRENT_CHANGE)
+        raise ConcurrentChange()
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
     if snapshot.status in ENDED_STATUSES and loaded.header.get("status") not in ENDED_STATUSES:

@@ -1,0 +1,154 @@
+"""PostgreSQL: a step's writes wait and travel to the server with the transaction's next round trip.
+
+On loopback a round trip costs more than the statements it carries, and a workflow step
+used four: BEGIN, the read of the task, the pipelined writes, COMMIT. Here BEGIN goes with
+the first read and the writes go with COMMIT, so a step takes two. The driver runs in
+autocommit mode and the transaction is opened and closed by these statements; SQLAlchemy's
+own statements flush what is waiting first (see `install`), so the order of statements is
+exactly the order the code issued them in.
+
+A write that needs an answer cannot wait: the optimistic update of an instance therefore
+checks itself on the server (`gol_expect_one_row`, migration 0002) and a lost race aborts
+the transaction before COMMIT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event
+
+from ..domain.errors import ConcurrentChange
+
+KEY = "gol.write_behind"
+
+
+class DuplicateRow(Exception):
+    """A write collided with a row another transaction wrote (usually a concurrent step)."""
+
+
+class WriteBehind:
+    """The statements of one transaction not yet sent, and whether BEGIN has been."""
+
+    def __init__(self, dbapi_connection: Any) -> None:
+        self._dbapi = dbapi_connection
+        self._queue: list[tuple[str, Sequence[Any] | list[Sequence[Any]], bool]] = []
+        self.begun = False
+
+    def write(self, sql: str, params: Sequence[Any]) -> None:
+        """Queue one statement."""
+        self._queue.append((sql, params, False))
+
+    def write_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        """Queue one statement for several rows."""
+        self._queue.append((sql, rows, True))
+
+    def read(self, sql: str, params: Sequence[Any]) -> Any:
+        """Send what waits plus one query in a single round trip; returns the query's cursor."""
+        cursor = self._dbapi.cursor()
+        self._send(extra=(cursor, sql, params))
+        return cursor
+
+    def flush(self) -> None:
+        """Send what waits (opening the transaction if needed)."""
+        if self._queue or not self.begun:
+            self._send()
+
+    def commit(self) -> None:
+        """Send what waits and COMMIT, in one round trip."""
+        if not self.begun and not self._queue:
+            return  # nothing was read or written: there is no transaction to end
+        self._send(commit=True)
+
+    def discard(self) -> None:
+        """Forget what waits (the transaction is being rolled back)."""
+        self._queue.clear()
+
+    def _send(self, extra: tuple[Any, str, Sequence[Any]] | None = None, commit: bool = False) -> None:
+        statements = list(self._queue)
+        self._queue.clear()
+        if not self.begun:
+            statements.insert(0, ("BEGIN", (), False))
+            self.begun = True
+        count = len(statements) + (extra is not None) + commit
+        cursor = self._dbapi.cursor()
+        try:
+            if count == 1:
+                self._run(cursor, statements, extra, commit)
+            else:
+                with self._dbapi.pipeline():
+                    self._run(cursor, statements, extra, commit)
+        except Exception as exc:
+            _translate(exc)
+            raise
+        finally:
+            cursor.close()
+        if commit:
+            self.begun = False
+
+    @staticmethod
+    def _run(
+        cursor: Any,
+        statements: list[tuple[str, Any, bool]],
+        extra: tuple[Any, str, Sequence[Any]] | None,
+        commit: bool,
+    ) -> None:
+        for sql, params, many in statements:
+            if many:
+                cursor.executemany(sql, params)
+            elif params:
+                cursor.execute(sql, params)
+            else:
+                cursor.execute(sql, prepare=False)  # BEGIN cannot be a prepared statement
+        if extra is not None:
+            query_cursor, sql, params = extra
+            query_cursor.execute(sql, params)
+        if commit:
+            cursor.execute("COMMIT", prepare=False)
+
+
+def _translate(exc: Exception) -> None:
+    import psycopg.errors  # only PostgreSQL connections get here
+
+    if isinstance(exc, psycopg.errors.SerializationFailure):
+        raise ConcurrentChange() from exc
+    if isinstance(exc, psycopg.errors.IntegrityError):
+        raise DuplicateRow(str(exc).splitlines()[0]) from exc
+
+
+def active(conn: Connection) -> WriteBehind | None:
+    """The write-behind of the connection's current unit of work, if it has one."""
+    return conn.info.get(KEY)  # type: ignore[no-any-return]
+
+
+def start(conn: Connection) -> WriteBehind:
+    """Put the connection in autocommit mode and let the unit of work open the transaction itself."""
+    dbapi = conn.connection.dbapi_connection
+    dbapi.autocommit = True  # type: ignore[union-attr]
+    pending = WriteBehind(dbapi)
+    conn.info[KEY] = pending
+    return pending
+
+
+def stop(conn: Connection) -> None:
+    """Give the connection back to the pool as the pool lent it."""
+    pending = conn.info.pop(KEY, None)
+    if pending is None:
+        return
+    dbapi = conn.connection.dbapi_connection
+    try:
+        if dbapi is not None and not dbapi.closed:  # type: ignore[attr-defined]
+            dbapi.autocommit = False  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - a broken connection is discarded by the pool anyway
+        conn.invalidate()
+
+
+def install(engine: Engine) -> None:
+    """Make SQLAlchemy's statements send what waits first, so statements keep their order."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _flush_first(conn: Connection, *_args: Any) -> None:
+        pending = conn.info.get(KEY)
+        if pending is not None:
+            pending.flush()

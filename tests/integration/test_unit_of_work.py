@@ -1,0 +1,70 @@
+"""One transaction per use case: a step that loses a race or collides writes nothing of its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from gol_workflow.domain.errors import ConcurrentChange
+from gol_workflow.persistence.uow import DuplicateRow
+from gol_workflow.services import instances as instance_service
+from gol_workflow.services import stepping
+from gol_workflow.services.runtime import Runtime
+from tests.conftest import ADMIN
+
+
+def _first_task(rt: Runtime, instance_id: str) -> dict:
+    with rt.uow(write=False) as uow:
+        return dict(uow.inbox.for_instance(instance_id)[0])
+
+
+def test_a_step_that_lost_the_race_writes_nothing(test_processes: Runtime) -> None:
+    rt = test_processes
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    task = _first_task(rt, instance_id)
+    now = rt.now()
+    with pytest.raises(ConcurrentChange, match="changed by someone else"):
+        with rt.uow() as uow:
+            found = uow.inbox.get_with_instance(task["id"])
+            assert found is not None
+            # As if another step had moved the instance on between this step's read and its write.
+            stale = {**found[1], "row_version": int(found[1]["row_version"]) + 7}
+            loaded = stepping.load(rt, uow, instance_id, header=stale)
+            snapshot = rt.engine.complete_task(loaded.handle, task["id"], {"nota": "tardi"}, now)
+            stepping.save(rt, uow, loaded, snapshot, now, ADMIN, "task.completed", task_id=task["id"])
+            uow.commit()
+    with rt.uow(write=False) as uow:
+        assert [t["id"] for t in uow.inbox.for_instance(instance_id)] == [task["id"]]
+        assert [e["action"] for e in uow.audit.for_instance(instance_id)] == ["instance.started"]
+        row = uow.instances.header(instance_id)
+        assert row is not None and row["row_version"] == 1 and row["current_step"] == "Passo 1"
+
+
+def test_a_collision_inside_a_savepoint_fails_the_block_and_spares_the_rest(test_processes: Runtime) -> None:
+    rt = test_processes
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    task = _first_task(rt, instance_id)
+    now = rt.now()
+    with rt.uow() as uow:
+        with pytest.raises(DuplicateRow):
+            with uow.savepoint(), uow.pipeline():
+                uow.audit.record(now, "admin", "repair.attempted", instance_id)
+                uow.inbox.add([task])  # the same task id again
+        uow.audit.record(now, "admin", "repair.skipped", instance_id)
+        uow.commit()
+    with rt.uow(write=False) as uow:
+        actions = [e["action"] for e in uow.audit.for_instance(instance_id)]
+        assert actions == ["instance.started", "repair.skipped"]
+        assert len(uow.inbox.for_instance(instance_id)) == 1
+
+
+def test_reads_see_the_writes_queued_before_them(test_processes: Runtime) -> None:
+    rt = test_processes
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    now = rt.now()
+    with rt.uow() as uow:
+        uow.audit.record(now, "admin", "note.added", instance_id, data={"testo": "prima"})
+        # Read back in the same transaction, through SQLAlchemy, before anything was committed.
+        assert [e["action"] for e in uow.audit.for_instance(instance_id)][-1] == "note.added"
+        uow.rollback()
+    with rt.uow(write=False) as uow:
+        assert [e["action"] for e in uow.audit.for_instance(instance_id)] == ["instance.started"]
