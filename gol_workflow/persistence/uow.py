@@ -51,8 +51,8 @@ class UnitOfWork:
         conn = self._engine.connect()
         if self.dialect == "sqlite" and self._write:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        elif self.dialect == "postgresql" and self._write:
-            self._behind = write_behind.start(conn)
+        elif self.dialect == "postgresql":
+            self._behind = write_behind.start(conn, reads_first=not self._write)
         self.conn = conn
         conn.begin()
         return self

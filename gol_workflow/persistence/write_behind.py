@@ -2,10 +2,11 @@
 
 On loopback a round trip costs more than the statements it carries, and a workflow step
 used four: BEGIN, the read of the task, the pipelined writes, COMMIT. Here BEGIN goes with
-the first read and the writes go with COMMIT, so a step takes two. The driver runs in
-autocommit mode and the transaction is opened and closed by these statements; SQLAlchemy's
-own statements flush what is waiting first (see `install`), so the order of statements is
-exactly the order the code issued them in.
+the first read and the writes go with COMMIT, so a step takes two; a reading use case
+sends no BEGIN or COMMIT at all until it writes. The driver runs in autocommit mode and
+the transaction is opened and closed by these statements; SQLAlchemy's own statements
+send what waits first (see `install`), so statements reach the server in the order the
+code issued them.
 
 A write that needs an answer cannot wait: the optimistic update of an instance therefore
 checks itself on the server (`gol_expect_one_row`, migration 0002) and a lost race aborts
@@ -31,10 +32,14 @@ class DuplicateRow(Exception):
 class WriteBehind:
     """The statements of one transaction not yet sent, and whether BEGIN has been."""
 
-    def __init__(self, dbapi_connection: Any) -> None:
+    def __init__(self, dbapi_connection: Any, reads_first: bool = False) -> None:
         self._dbapi = dbapi_connection
         self._queue: list[tuple[str, Sequence[Any] | list[Sequence[Any]], bool]] = []
         self.begun = False
+        # A unit of work that mostly reads opens its transaction only at its first write: under
+        # READ COMMITTED each statement takes its own snapshot anyway, so a plain SELECT in
+        # autocommit sees exactly what it would see inside a transaction, minus two round trips.
+        self._reads_first = reads_first
 
     def write(self, sql: str, params: Sequence[Any]) -> None:
         """Queue one statement."""
@@ -47,12 +52,22 @@ class WriteBehind:
     def read(self, sql: str, params: Sequence[Any]) -> Any:
         """Send what waits plus one query in a single round trip; returns the query's cursor."""
         cursor = self._dbapi.cursor()
-        self._send(extra=(cursor, sql, params))
+        if self._reads_first and not self.begun and not self._queue:
+            cursor.execute(sql, params)
+        else:
+            self._send(extra=(cursor, sql, params))
         return cursor
 
     def flush(self) -> None:
         """Send what waits (opening the transaction if needed)."""
         if self._queue or not self.begun:
+            self._send()
+
+    def before(self, statement: str) -> None:
+        """Called before SQLAlchemy runs `statement` on this connection."""
+        if self._queue:
+            self._send()
+        elif not self.begun and not (self._reads_first and _plain_select(statement)):
             self._send()
 
     def commit(self) -> None:
@@ -108,6 +123,11 @@ class WriteBehind:
             cursor.execute("COMMIT", prepare=False)
 
 
+def _plain_select(statement: str) -> bool:
+    head = statement.lstrip()[:6].upper()
+    return head == "SELECT" and " FOR " not in statement.upper()
+
+
 def _translate(exc: Exception) -> None:
     import psycopg.errors  # only PostgreSQL connections get here
 
@@ -122,11 +142,11 @@ def active(conn: Connection) -> WriteBehind | None:
     return conn.info.get(KEY)  # type: ignore[no-any-return]
 
 
-def start(conn: Connection) -> WriteBehind:
+def start(conn: Connection, reads_first: bool = False) -> WriteBehind:
     """Put the connection in autocommit mode and let the unit of work open the transaction itself."""
     dbapi = conn.connection.dbapi_connection
     dbapi.autocommit = True  # type: ignore[union-attr]
-    pending = WriteBehind(dbapi)
+    pending = WriteBehind(dbapi, reads_first)
     conn.info[KEY] = pending
     return pending
 
@@ -148,7 +168,7 @@ def install(engine: Engine) -> None:
     """Make SQLAlchemy's statements send what waits first, so statements keep their order."""
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _flush_first(conn: Connection, *_args: Any) -> None:
+    def _flush_first(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
         pending = conn.info.get(KEY)
         if pending is not None:
-            pending.flush()
+            pending.before(statement)

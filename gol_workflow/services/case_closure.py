@@ -7,7 +7,7 @@ from datetime import datetime
 from ..domain.model import Actor
 from ..persistence.uow import UnitOfWork
 from .agenda_withdrawal import withdraw_in
-from .message_buffer import drop_for_ended_case
+from .message_buffer import CASE_PROPERTY, drop_for_ended_case
 
 
 def release_future_appointments(uow: UnitOfWork, case_id: str, now: datetime, actor: Actor) -> int:
@@ -23,6 +23,8 @@ def release_future_appointments(uow: UnitOfWork, case_id: str, now: datetime, ac
 
 def on_case_ended(uow: UnitOfWork, case_id: str, status: str, now: datetime, actor: Actor) -> None:
     """Called once, in the transaction that ends the case."""
+    if not uow.case_search.has_loose_ends(case_id, f"{CASE_PROPERTY}={case_id}", now):
+        return  # the usual end: one query instead of three
     drop_for_ended_case(uow, case_id, status, now, actor)
     release_future_appointments(uow, case_id, now, actor)
     withdraw_in(uow, case_id, now, actor.username)

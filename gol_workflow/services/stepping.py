@@ -196,6 +196,9 @@ def save(
     new_subs = {(s.name, s.correlation) for s in snapshot.subscriptions}
     inbox_rows = [_inbox_row(rt, loaded, t, now, handle.task_data(t.id)) for t in added]
     written: Callable[[], bool] | None = None
+    if snapshot.status in ENDED_STATUSES and loaded.header.get("status") not in ENDED_STATUSES:
+        # Its reads go before the step's writes, which then travel with the COMMIT.
+        on_case_ended(uow, loaded.id, snapshot.status.value, now, actor)
     try:
         with uow.pipeline():  # one round trip for the writes of the step on PostgreSQL
             if loaded.new:
@@ -220,8 +223,6 @@ def save(
         raise ConcurrentChange()
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
-    if snapshot.status in ENDED_STATUSES and loaded.header.get("status") not in ENDED_STATUSES:
-        on_case_ended(uow, loaded.id, snapshot.status.value, now, actor)
     uow.after_commit(lambda: rt.workflows.put(loaded.id, row_version + 1, handle))
     if snapshot.messages:
         route_outgoing(rt, uow, loaded.id, snapshot.messages, now, actor, hops)

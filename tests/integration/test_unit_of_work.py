@@ -68,3 +68,23 @@ def test_reads_see_the_writes_queued_before_them(test_processes: Runtime) -> Non
         uow.rollback()
     with rt.uow(write=False) as uow:
         assert [e["action"] for e in uow.audit.for_instance(instance_id)] == ["instance.started"]
+
+
+def test_a_reading_use_case_that_writes_keeps_its_writes_together(test_processes: Runtime) -> None:
+    rt = test_processes
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    task = _first_task(rt, instance_id)
+    now = rt.now()
+    with pytest.raises(RuntimeError):
+        with rt.uow(write=False) as uow:
+            assert uow.inbox.get(task["id"]) is not None
+            uow.inbox.save_draft(task["id"], {"nota": "bozza"})  # a write straight through SQLAlchemy
+            uow.audit.record(now, "admin", "case.read", instance_id)
+            raise RuntimeError("the page failed after writing")
+    with rt.uow(write=False) as uow:
+        assert uow.inbox.get(task["id"])["draft"] is None
+        assert [e["action"] for e in uow.audit.for_instance(instance_id)] == ["instance.started"]
+        uow.audit.record(now, "admin", "case.read", instance_id)
+        uow.commit()
+    with rt.uow(write=False) as uow:
+        assert [e["action"] for e in uow.audit.for_instance(instance_id)] == ["instance.started", "case.read"]
