@@ -190,13 +190,10 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self._committed:
-                pass
-            elif exc_type is None and not self._write:
-                # Ending a read by committing keeps the driver's prepared statements, which a
-                # rollback discards (psycopg then re-prepares every hot statement).
-                self.conn.commit()
-            else:
+            if not self._committed:
+                # Nothing is kept that was not committed. A PostgreSQL read that wrote nothing
+                # never opened a transaction, so this costs it nothing (and keeps psycopg's
+                # prepared statements, which a real rollback discards).
                 if self._behind is not None:
                     self._behind.discard()
                 self.conn.rollback()

@@ -82,7 +82,10 @@ def test_a_reading_use_case_that_writes_keeps_its_writes_together(test_processes
             uow.audit.record(now, "admin", "case.read", instance_id)
             raise RuntimeError("the page failed after writing")
     with rt.uow(write=False) as uow:
-        assert uow.inbox.get(task["id"])["draft"] is None
+        uow.audit.record(now, "admin", "case.read", instance_id)
+        assert uow.inbox.get(task["id"])["draft"] is None  # a read after the write, in its transaction
+        # ...and the use case ends without committing: nothing of it is kept.
+    with rt.uow(write=False) as uow:
         assert [e["action"] for e in uow.audit.for_instance(instance_id)] == ["instance.started"]
         uow.audit.record(now, "admin", "case.read", instance_id)
         uow.commit()
