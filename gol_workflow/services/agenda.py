@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,7 @@ class Meeting:
     status: str
     items: list[AgendaItem] = field(default_factory=list)
     hidden: int = 0  # cases on the agenda this person may not see
+    moved_for: str | None = None  # the public holiday that moved it off the zone's usual day
 
     @property
     def services(self) -> list[str]:
@@ -81,16 +82,21 @@ def upcoming(rt: Runtime, actor: Actor, zones: list[str]) -> dict[str, list[Meet
 
 
 def _with_calendar(rt: Runtime, zone_id: str, meetings: list[Meeting], now: datetime) -> list[Meeting]:
-    """Complete the planned meetings with the next dates of the zone's calendar (not planned yet)."""
+    """Say which meetings a holiday moved, and complete them with the next dates of the zone's calendar."""
     zone = rt.zones.get(zone_id)
-    if zone is None or len(meetings) >= MEETINGS_PER_ZONE:
+    if zone is None:
         return meetings
+    tz = ZoneInfo(rt.settings.timezone)
+    for meeting in meetings:
+        slot = calendar.next_open_slot(zone, meeting.cutoff_at - timedelta(seconds=1), tz)
+        meeting.moved_for = slot.moved_for if slot.meeting_id == meeting.id else None
     known = {m.id for m in meetings}
-    for slot in calendar.slots_from(zone, now, ZoneInfo(rt.settings.timezone)):
+    for slot in calendar.slots_from(zone, now, tz):
         if len(meetings) >= MEETINGS_PER_ZONE:
             break
         if slot.meeting_id not in known and slot.starts_at > now:
-            meetings.append(Meeting(slot.meeting_id, zone_id, slot.starts_at, slot.cutoff_at, zone.location, FORESEEN))
+            meetings.append(Meeting(slot.meeting_id, zone_id, slot.starts_at, slot.cutoff_at, zone.location, FORESEEN,
+                                    moved_for=slot.moved_for))
     return sorted(meetings, key=lambda m: m.scheduled_at)
 
 

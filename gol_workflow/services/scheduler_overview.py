@@ -1,4 +1,4 @@
-"""The scheduler page: liveness, what falls due next, the coming meetings and the e-mail outbox."""
+"""The scheduler page: liveness, what falls due next, the coming meetings and the e-mail outbox, and its repairs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..domain.errors import InvalidState
+from ..domain.errors import InvalidState, NotFound
 from ..domain.model import Actor
 from . import authorization, outbox, scheduling
+from .meetings import FAILED, PLANNED
 from .runtime import Runtime
 
 STALE_AFTER = timedelta(seconds=60)  # heartbeats come every 10 s: a minute of silence is a problem
@@ -69,4 +70,19 @@ def send_now(rt: Runtime, actor: Actor, message_id: int) -> None:
         if not uow.repairs.send_now(message_id, now):
             raise InvalidState("only a message waiting to be sent or refused can be sent again")
         uow.audit.record(now, actor.username, "mail.requeued", None, data={"outbox_id": message_id})
+        uow.commit()
+
+
+def retry_meeting(rt: Runtime, actor: Actor, meeting_id: str) -> None:
+    """Convene again, at the scheduler's next pass, a meeting that could not be convened (administrators)."""
+    authorization.require_admin(actor)
+    now = rt.now()
+    with rt.uow() as uow:
+        row = uow.meetings.get(meeting_id, lock=True)
+        if row is None:
+            raise NotFound(f"meeting {meeting_id} does not exist")
+        if row["status"] != FAILED:
+            raise InvalidState("only a meeting that could not be convened can be retried")
+        uow.meetings.update(meeting_id, {"status": PLANNED, "due_at": now, "attempts": 0})
+        uow.audit.record(now, actor.username, "meeting.retried", None, data={"meeting": meeting_id})
         uow.commit()

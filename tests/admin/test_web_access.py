@@ -49,6 +49,7 @@ def urls(admin_app, admin_rt):
         ("deploy_post", "POST", "/admin/processi/pubblica", {}),
         ("scheduler", "GET", "/admin/scheduler", None),
         ("mail_now", "POST", "/admin/scheduler/posta/1/invia", {}),
+        ("meeting_retry", "POST", "/admin/scheduler/riunioni/nord-20260113/riprova", {}),
     ]
 
 

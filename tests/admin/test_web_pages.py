@@ -220,3 +220,33 @@ def test_scheduler_page_warns_without_heartbeat_and_sends_mail_again(admin_rt, l
     assert outbox.message(admin_rt, message_id)["status"] == "pending"
     scheduling.record_heartbeat(admin_rt, "prova", {"clock": "system", "timers": 3})
     assert 'id="avviso-scheduler"' not in admin.text("/admin/scheduler")
+
+
+def test_a_meeting_that_could_not_be_convened_is_convened_again_from_the_scheduler_page(admin_rt, login) -> None:
+    now = admin_rt.now()
+    with admin_rt.uow() as uow:
+        uow.meetings.add_if_missing({
+            "id": "pistoiese-prova", "zone": "pistoiese", "scheduled_at": now + timedelta(days=6),
+            "cutoff_at": now + timedelta(days=1), "due_at": now + timedelta(days=1), "location": "Sala A",
+            "status": "failed", "attempts": 4, "last_error": "processo riunione_equipe non pubblicato",
+            "created_at": now,
+        })
+        uow.commit()
+    admin = login("admin")
+    page = admin.text("/admin/scheduler")
+    assert "convocazione non riuscita" in page and "processo riunione_equipe non pubblicato" in page
+    assert "/admin/scheduler/riunioni/pistoiese-prova/riprova" in page
+    response = admin.post("/admin/scheduler/riunioni/pistoiese-prova/riprova")
+    assert response.status_code == 302
+    page = admin.text(response.headers["Location"])
+    assert "sarà convocata al prossimo passaggio" in page
+    assert "/admin/scheduler/riunioni/pistoiese-prova/riprova" not in page
+    with admin_rt.uow(write=False) as uow:
+        row = uow.meetings.get("pistoiese-prova")
+        retried = uow.conn.execute(select(audit_events).where(audit_events.c.action == "meeting.retried")).mappings().all()
+    assert row["status"] == "planned" and row["attempts"] == 0 and row["due_at"] == now
+    assert [(e["actor"], e["data"]) for e in retried] == [("admin", {"meeting": "pistoiese-prova"})]
+    again = admin.post("/admin/scheduler/riunioni/pistoiese-prova/riprova")
+    assert "Solo una riunione la cui convocazione non è riuscita" in admin.text(again.headers["Location"])
+    missing = admin.post("/admin/scheduler/riunioni/nessuna/riprova")
+    assert "Questa riunione non esiste." in admin.text(missing.headers["Location"])

@@ -14,7 +14,7 @@ from icalendar import Calendar
 from gol_workflow.clock import ManualClock
 from gol_workflow.domain.errors import InvalidState
 from gol_workflow.services import agenda as agenda_service
-from gol_workflow.services import equipe_agenda, meetings
+from gol_workflow.services import meetings, scheduler_overview
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services.due_work import run_due_work
 from gol_workflow.services.runtime import Runtime
@@ -36,6 +36,20 @@ def at(clock: ManualClock, *args: int) -> datetime:
     moment = datetime(*args, tzinfo=ROME)  # type: ignore[misc]
     clock.set(moment)
     return moment
+
+
+def meetings_of(rt: Runtime, case_id: str) -> list[dict]:
+    """The meetings a case was booked onto, earliest first, as stored."""
+    with rt.uow(write=False) as uow:
+        return [dict(row) for row in uow.meetings.meetings_of_case(case_id)]
+
+
+def planned(rt: Runtime, zone: str | None = None) -> list[dict]:
+    """The meetings of the coming six weeks that are not cancelled, soonest first."""
+    now = rt.now()
+    with rt.uow(write=False) as uow:
+        rows = uow.meetings.between(zone, now, now + timedelta(days=42), 500)
+    return [dict(row) for row in rows if row["status"] != "cancelled"]
 
 
 def case_data(rt: Runtime, case_id: str) -> dict:
@@ -134,7 +148,7 @@ def test_at_the_cutoff_the_meeting_is_convened_and_each_case_gets_its_esito(meet
     assert case_data(rt, rossi)["esito_equipe"] == {"case_id": rossi, "decisione": "percorso di inclusione"}
     assert header(rt, rossi)["current_step"] == "Attività del percorso"
     assert header(rt, row["instance_id"])["status"] == "completed"
-    assert [m["status"] for m in equipe_agenda.meetings_of_case(rt, rossi)] == ["held"]
+    assert [(m["status"], m["scheduled_at"] <= rt.now()) for m in meetings_of(rt, rossi)] == [("convened", True)]
 
 
 def test_a_week_with_nothing_on_the_agenda_holds_no_meeting(meeting_rt: Runtime, clock, smtp_server) -> None:
@@ -145,7 +159,7 @@ def test_a_week_with_nothing_on_the_agenda_holds_no_meeting(meeting_rt: Runtime,
     assert report.meetings_cancelled == ["nord-20260113"] and report.meetings_convened == []
     assert meeting(rt, "nord-20260113")["instance_id"] is None
     assert smtp_server.mailbox.messages == []
-    assert [m.id for m in equipe_agenda.upcoming_meetings(rt, "nord")][:1] == ["nord-20260120"]
+    assert [m["id"] for m in planned(rt, "nord")][:1] == ["nord-20260120"]
 
 
 def test_a_case_that_ends_is_taken_off_the_agenda(meeting_rt: Runtime, clock) -> None:
@@ -176,13 +190,13 @@ def test_booking_again_is_idempotent_and_a_second_discussion_is_a_substantial_ch
         later = meetings.book_in(rt, uow, data, case, rt.now())
         uow.commit()
     assert later["riunione_id"] == "nord-20260310"
-    assert [(m["id"], m["reason"]) for m in equipe_agenda.meetings_of_case(rt, case)] == [
+    assert [(m["id"], m["reason"]) for m in meetings_of(rt, case)] == [
         ("nord-20260113", "prima_valutazione"), ("nord-20260310", "modifica_sostanziale")]
     with rt.uow() as uow:
         asked = meetings.book_in(rt, uow, {**data, "motivo_equipe": "prima_valutazione", "case_id": "altro"},
                                  "altro", rt.now())
         uow.commit()
-    assert equipe_agenda.meetings_of_case(rt, "altro")[0]["reason"] == "prima_valutazione"
+    assert meetings_of(rt, "altro")[0]["reason"] == "prima_valutazione"
     assert asked["riunione_id"] == "nord-20260310"
 
 
@@ -210,23 +224,24 @@ def test_a_meeting_that_cannot_start_is_retried_then_shown_failed(meeting_rt: Ru
     assert run_due_work(rt).meetings_failed == ["nord-20260113"]
     assert meeting(rt, "nord-20260113")["status"] == "failed"
     monkeypatch.undo()
-    equipe_agenda.retry_meeting(rt, "nord-20260113", ADMIN)
+    scheduler_overview.retry_meeting(rt, ADMIN, "nord-20260113")
     assert run_due_work(rt).meetings_convened == ["nord-20260113"]
     with pytest.raises(InvalidState):
-        equipe_agenda.retry_meeting(rt, "nord-20260113", ADMIN)
+        scheduler_overview.retry_meeting(rt, ADMIN, "nord-20260113")
 
 
 def test_planning_follows_the_zone_calendar_and_keeps_booked_meetings(meeting_rt: Runtime) -> None:
     rt = meeting_rt
     meetings.plan_meetings(rt)
-    views = equipe_agenda.upcoming_meetings(rt)
-    assert [v.id for v in views] == ["nord-20260113", "sud-20260115", "nord-20260120", "nord-20260127",
-                                     "sud-20260129", "nord-20260203"]
-    assert views[0].cutoff_at.isoformat() == "2026-01-08T09:30:00+01:00" and views[0].status == "planned"
+    views = planned(rt)
+    assert [v["id"] for v in views] == ["nord-20260113", "sud-20260115", "nord-20260120", "nord-20260127",
+                                        "sud-20260129", "nord-20260203"]
+    assert views[0]["cutoff_at"].astimezone(ROME).isoformat() == "2026-01-08T09:30:00+01:00"
+    assert views[0]["status"] == "planned"
     booked = start_case(rt, "nord", "rossi")
     rt.zones["nord"] = replace(rt.zones["nord"], weekday=2)  # the zone moves its equipe to Wednesday
     meetings.plan_meetings(rt)
-    ids = [v.id for v in equipe_agenda.upcoming_meetings(rt, "nord")]
+    ids = [v["id"] for v in planned(rt, "nord")]
     assert ids == ["nord-20260113", "nord-20260114", "nord-20260121", "nord-20260128", "nord-20260204"]
     assert agenda(rt, "nord-20260113") == [booked]
 
@@ -308,8 +323,10 @@ def test_a_meeting_on_a_holiday_is_booked_and_held_the_next_working_day(meeting_
     assert booking["riunione_id"] == "nord-20261209"  # Tuesday 8 December is the Immacolata
     assert booking["data_equipe"] == "2026-12-09T09:30:00+01:00"
     assert booking["data_cutoff"] == "2026-12-04T09:30:00+01:00"
-    [view] = [v for v in equipe_agenda.upcoming_meetings(rt, "nord") if v.id == "nord-20261209"]
-    assert view.moved_for == "Immacolata Concezione" and [c["case_id"] for c in view.cases] == [case]
+    shown = agenda_service.upcoming(rt, ADMIN, ["nord"])["nord"]
+    [view] = [m for m in shown if m.id == "nord-20261209"]
+    assert view.moved_for == "Immacolata Concezione" and [item.case_id for item in view.items] == [case]
+    assert [m.moved_for for m in shown if m is not view] == [None] * (len(shown) - 1)
 
 
 def test_two_schedulers_racing_convene_each_meeting_once(meeting_rt: Runtime, clock) -> None:

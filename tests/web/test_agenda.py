@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from icalendar import Calendar
@@ -56,3 +57,11 @@ def test_dates_not_planned_yet_come_from_the_zone_calendar(web_runtime, browser)
     page = browser("cpi.nord").text("/agenda")
     assert "Martedì 13 gennaio 2026, ore 09:30" in page and "Martedì 20 gennaio 2026, ore 09:30" in page
     assert "Prevista dal calendario" in page and ".ics" not in page.split("Zona Nord", 1)[1].split("</section>", 1)[0]
+
+
+def test_a_meeting_moved_by_a_holiday_says_why(web_runtime, browser, clock) -> None:
+    clock.set(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))  # Tuesday 8 December is the Immacolata
+    page = browser("cpi.nord").text("/agenda")
+    moved = page.split("Mercoledì 9 dicembre 2026", 1)[1].split("</div>", 1)[0]
+    assert "Spostata dal giorno consueto per Immacolata Concezione" in " ".join(re.sub(r"<[^>]+>", "", moved).split())
+    assert page.count("Spostata") == 1

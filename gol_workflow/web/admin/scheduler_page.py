@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
-from ...domain.errors import InvalidState
-from ...services.scheduler_overview import overview, send_now
+from ...domain.errors import InvalidState, NotFound
+from ...services.scheduler_overview import overview, retry_meeting, send_now
 from ..context import actor, runtime
 from .blueprint import bp
 
@@ -29,3 +29,16 @@ def mail_now(message_id: int) -> Response:
     except InvalidState:
         flash("Questa e-mail è già stata inviata o è in invio.", "error")
     return redirect(url_for("admin.scheduler", posta=request.form.get("posta") or None))
+
+
+@bp.post("/scheduler/riunioni/<meeting_id>/riprova")
+def meeting_retry(meeting_id: str) -> Response:
+    """Convene again a meeting whose convening failed (after the cause was fixed)."""
+    try:
+        retry_meeting(runtime(), actor(), meeting_id)
+        flash("La riunione sarà convocata al prossimo passaggio dello scheduler.", "success")
+    except NotFound:
+        flash("Questa riunione non esiste.", "error")
+    except InvalidState:
+        flash("Solo una riunione la cui convocazione non è riuscita può essere convocata di nuovo.", "error")
+    return redirect(url_for("admin.scheduler", _anchor="titolo-riunioni"))
