@@ -32,12 +32,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scratch_db import ensure_database, reset  # noqa: E402
 from gol_workflow.bootstrap import bootstrap  # noqa: E402
 from gol_workflow.config import Settings  # noqa: E402
 from gol_workflow.domain.model import Actor  # noqa: E402
 from gol_workflow.forms.codice_fiscale import check_character  # noqa: E402
-from gol_workflow.persistence import schema  # noqa: E402
-from gol_workflow.persistence.database import create_db_engine  # noqa: E402
 from gol_workflow.services import deployment, users  # noqa: E402
 from gol_workflow.services.instance_queries import InstanceFilters, PageRequest, list_instances  # noqa: E402
 from gol_workflow.services.runtime import Runtime  # noqa: E402
@@ -54,24 +53,6 @@ STATE = json.dumps({"data": {"note": "x" * 2000}, "tasks": {}})
 COLUMNS = ("id", "process_version_id", "process_id", "status", "row_version", "state", "next_due_at", "zone",
            "beneficiary_name", "codice_fiscale", "current_step", "error", "retry_count", "started_by",
            "started_at", "updated_at", "ended_at")
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database if it is missing."""
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/template1", autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def reset(url: str) -> None:
-    """An empty schema at the current migration."""
-    engine = create_db_engine(url, pool_size=0)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    schema.upgrade(engine)
-    engine.dispose()
 
 
 def runtime(url: str, var_dir: Path) -> Runtime:

@@ -37,12 +37,12 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scratch_db import ensure_database, reset  # noqa: E402
 from gol_workflow.bootstrap import bootstrap  # noqa: E402
 from gol_workflow.config import Settings  # noqa: E402
 from gol_workflow.domain.model import Actor  # noqa: E402
 from gol_workflow.forms.codice_fiscale import check_character  # noqa: E402
 from gol_workflow.persistence import schema  # noqa: E402
-from gol_workflow.persistence.database import create_db_engine  # noqa: E402
 from gol_workflow.services import deployment, users  # noqa: E402
 
 ADMIN = Actor(username="bench", role="admin")
@@ -58,25 +58,6 @@ TASKS = (("profilazione", "Profilazione e assessment", "CPI"),
 NAMES = ("Lucia", "Marco", "Anna", "Paolo", "Sara", "Giulia", "Luca", "Elena", "Davide", "Chiara")
 SURNAMES = ("Bianchi", "Rossi", "Verdi", "Neri", "Gialli", "Conti", "Bardi", "Lenzi", "Fedi", "Nesti")
 STATE = json.dumps({"data": {"note": "x" * 2500}, "tasks": {}})  # a state column of realistic width
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database if it is missing (through the template1 maintenance database)."""
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/template1"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def reset(url: str) -> None:
-    """An empty schema at the current migration."""
-    engine = create_db_engine(url, pool_size=0)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    schema.upgrade(engine)
-    engine.dispose()
 
 
 def settings(url: str, var_dir: Path) -> Settings:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from typing import Any
 from datetime import datetime
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, text
+from werkzeug.serving import make_server
 
 from gol_workflow.bootstrap import bootstrap
 from gol_workflow.clock import ManualClock
@@ -145,3 +148,16 @@ def test_processes(runtime: Runtime) -> Runtime:
     """The runtime with the small test processes of tests/data deployed."""
     deploy_dir(runtime, DATA / "processes", DATA / "forms")
     return runtime
+
+
+@contextlib.contextmanager
+def served(app: Any) -> Iterator[str]:
+    """The app on a threaded WSGI server on an ephemeral loopback port; yields its base URL."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.conftest import served
 
 pytestmark = pytest.mark.browser
 
@@ -15,12 +14,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def base_url(app) -> Iterator[str]:
     """The app on a threaded WSGI server on an ephemeral loopback port."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield url
 
 
 def test_swagger_ui_lists_the_operations_under_a_strict_csp(chromium, base_url) -> None:  # noqa: F811

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import AXE
+from tests.conftest import AXE, served
 from tests.web.conftest import PASSWORD, app, runtime, web_runtime, web_settings  # noqa: F401 - fixtures
 
 BLOCKING = ("serious", "critical")
@@ -18,12 +16,8 @@ BLOCKING = ("serious", "critical")
 @pytest.fixture
 def server(app: Any) -> Iterator[str]:  # noqa: F811
     """The app served by a threaded WSGI server on an ephemeral loopback port; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield url
 
 
 class Page:
