@@ -15,7 +15,7 @@ from .tables import bookings, users
 
 @cache
 def _future_of_stmt() -> Select[Any]:
-    # Built once: it runs whenever a case ends.
+    # Built once: a case that ends with appointments still ahead needs it.
     return (
         select(bookings)
         .where(

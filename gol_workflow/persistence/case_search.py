@@ -14,7 +14,7 @@ from .tables import bookings, instances, meeting_agenda, meetings, pending_messa
 
 @cache
 def _loose_ends_stmt() -> Select[Any]:
-    # Built once: it runs whenever a case ends.
+    # Built once: every case that ends asks it.
     kept = select(pending_messages.c.id).where(pending_messages.c.correlation == bindparam("b_correlation"))
     booked = select(bookings.c.id).where(
         bookings.c.case_id == bindparam("b_case"),

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Column, Connection, Table
 
 from . import write_behind
-from .tables import audit_events, instances, tasks
+from .errors import DuplicateRow
+from .tables import INSTANCE_HEADER, audit_events, instances, tasks
 from .types import JsonText, UtcDateTime, dump_json
 
 Adapter = Callable[[Any], Any]
@@ -152,7 +153,7 @@ class _Query:
 @cache
 def _task_with_instance(dialect: str, instance_prefix: str) -> _Query:
     task_columns = list(tasks.c)
-    instance_columns = [c for c in instances.c if c.name != "state"]
+    instance_columns = INSTANCE_HEADER
     select_list = [f"t.{c.name}" for c in task_columns] + [f"i.{c.name}" for c in instance_columns]
     sql = (
         f"SELECT {', '.join(select_list)} FROM tasks t JOIN instances i ON i.id = t.instance_id "
@@ -174,53 +175,48 @@ class HotPath:
     def _cursor(self) -> Any:
         return self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
-    def insert(self, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Insert rows (all with the same keys)."""
-        rows = list(rows)
-        if not rows:
-            return
-        statement = _insert(table.name, tuple(rows[0]), self._dialect)
+    def _write(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        """Run one statement for one or more rows, or queue it when writes are sent behind."""
         if self._behind is not None:
-            if len(rows) == 1:
-                self._behind.write(statement.sql, statement.row(rows[0]))
-            else:
-                self._behind.write_many(statement.sql, [statement.row(r) for r in rows])
+            self._behind.write(sql, rows)
             return
         cursor = self._cursor()
         try:
             if len(rows) == 1:
-                cursor.execute(statement.sql, statement.row(rows[0]))
+                cursor.execute(sql, rows[0])
             else:
-                cursor.executemany(statement.sql, [statement.row(r) for r in rows])
+                cursor.executemany(sql, rows)
+        except self._conn.dialect.loaded_dbapi.IntegrityError as exc:
+            raise DuplicateRow(str(exc).splitlines()[0]) from exc
         finally:
             cursor.close()
 
-    def update_instance(
-        self, instance_id: str, expected_version: int, values: Mapping[str, Any]
-    ) -> Callable[[], bool]:
-        """Optimistic update of one instance row.
+    def insert(self, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Insert rows (all with the same keys)."""
+        rows = list(rows)
+        if rows:
+            statement = _insert(table.name, tuple(rows[0]), self._dialect)
+            self._write(statement.sql, [statement.row(r) for r in rows])
 
-        Returns a check that answers False when someone else wrote first; in pipeline mode
-        call it only after the pipeline has ended. With writes sent behind the check is the
-        server's: a lost race raises ConcurrentChange when the writes are sent.
+    def update_instance(self, instance_id: str, expected_version: int, values: Mapping[str, Any]) -> bool:
+        """Optimistic update of one instance row; False when someone else wrote first.
+
+        With writes sent behind the check is the server's: a lost race raises
+        ConcurrentChange when the writes are sent, and this answers True.
         """
         params = {**values, "row_version": expected_version + 1, "b_id": instance_id, "b_version": expected_version}
         columns = tuple(k for k in params if not k.startswith("b_"))
         if self._behind is not None:
             checked = _update_instance_checked(columns)
-            self._behind.write(checked.sql, checked.row(params))
-            return lambda: True
+            self._behind.write(checked.sql, [checked.row(params)])
+            return True
         statement = _update_instance(columns, self._dialect)
         cursor = self._cursor()
-        cursor.execute(statement.sql, statement.row(params))
-
-        def updated() -> bool:
-            try:
-                return bool(cursor.rowcount == 1)
-            finally:
-                cursor.close()
-
-        return updated
+        try:
+            cursor.execute(statement.sql, statement.row(params))
+            return bool(cursor.rowcount == 1)
+        finally:
+            cursor.close()
 
     def task_with_instance(self, task_id: str, instance_prefix: str) -> dict[str, Any] | None:
         """A task row and its instance's header (keys prefixed), or None."""
@@ -239,13 +235,5 @@ class HotPath:
     def delete_tasks(self, task_ids: Iterable[str]) -> None:
         """Delete inbox rows by id."""
         ids = [(task_id,) for task_id in task_ids]
-        if not ids:
-            return
-        if self._behind is not None:
-            self._behind.write_many(_delete_task(self._dialect), ids)
-            return
-        cursor = self._cursor()
-        try:
-            cursor.executemany(_delete_task(self._dialect), ids)
-        finally:
-            cursor.close()
+        if ids:
+            self._write(_delete_task(self._dialect), ids)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -10,16 +10,14 @@ from typing import Any
 from sqlalchemy import Connection, Delete, RowMapping, Select, bindparam, delete, insert, select
 
 from .fastpath import HotPath
-from .tables import instances, pending_messages, subscriptions
-
-HEADER_COLUMNS = [c for c in instances.c if c.name != "state"]
+from .tables import INSTANCE_HEADER, instances, pending_messages, subscriptions
 
 
 # Statements on the hot path are built once (on first use) and executed with parameters:
 # SQLAlchemy then reuses their cache keys and compiled forms instead of rebuilding them.
 @cache
 def _header_stmt(lock: bool) -> Select[Any]:
-    stmt = select(*HEADER_COLUMNS).where(instances.c.id == bindparam("b_id"))
+    stmt = select(*INSTANCE_HEADER).where(instances.c.id == bindparam("b_id"))
     return stmt.with_for_update() if lock else stmt
 
 
@@ -75,11 +73,11 @@ class InstanceRepository:
         return self.conn.execute(_state_stmt(), {"b_id": instance_id}).scalar()
 
     def update(self, instance_id: str, expected_version: int, values: dict[str, Any]) -> bool:
-        """Write new values if nobody else wrote first; bumps the row version."""
-        return self._fast.update_instance(instance_id, expected_version, values)()
+        """Write new values if nobody else wrote first (False otherwise); bumps the row version.
 
-    def update_deferred(self, instance_id: str, expected_version: int, values: dict[str, Any]) -> Callable[[], bool]:
-        """Like `update`, answering later (inside `UnitOfWork.pipeline`)."""
+        On PostgreSQL the write travels with the next round trip and the server makes the
+        check: a lost race raises ConcurrentChange then, and this answers True.
+        """
         return self._fast.update_instance(instance_id, expected_version, values)
 
     def claim_due(self, now: datetime, limit: int) -> list[str]:
@@ -109,7 +107,7 @@ class InstanceRepository:
     def due_list(self, limit: int = 50) -> Sequence[RowMapping]:
         """The next timers to fire, earliest first."""
         stmt = (
-            select(*HEADER_COLUMNS)
+            select(*INSTANCE_HEADER)
             .where(instances.c.next_due_at.is_not(None))
             .order_by(instances.c.next_due_at)
             .limit(limit)

@@ -17,7 +17,7 @@ PLANNED = "planned"
 
 @cache
 def _meetings_of_case_stmt() -> Select[Any]:
-    # Built once: it runs whenever a case ends.
+    # Built once: every booking onto an agenda reads it.
     return (
         select(meetings, meeting_agenda.c.reason, meeting_agenda.c.added_at)
         .join(meeting_agenda, meeting_agenda.c.meeting_id == meetings.c.id)

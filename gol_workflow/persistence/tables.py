@@ -79,6 +79,9 @@ instances = Table(
     Index("ix_instances_process_version_id", "process_version_id"),
 )
 
+# An instance without its (large) serialised state: what lists, checks and locks read.
+INSTANCE_HEADER = [c for c in instances.c if c.name != "state"]
+
 tasks = Table(
     "tasks",
     metadata,

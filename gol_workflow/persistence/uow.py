@@ -8,7 +8,6 @@ from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from .agenda import AgendaRepository
 from .attachments import AttachmentRepository
@@ -28,10 +27,8 @@ from .system import SystemRepository
 from .tokens import TokenRepository
 from .users import UserRepository
 from .versions import VersionRepository
-from .write_behind import DuplicateRow, WriteBehind
 from . import write_behind
-
-__all__ = ["DuplicateRow", "UnitOfWork"]
+from .write_behind import WriteBehind
 
 
 class UnitOfWork:
@@ -128,22 +125,6 @@ class UnitOfWork:
     @cached_property
     def incidents(self) -> IncidentSearch:
         return IncidentSearch(self.conn)
-
-    @contextlib.contextmanager
-    def pipeline(self) -> Iterator[None]:
-        """Send the writes of the block in one round trip (PostgreSQL pipeline mode; no-op on SQLite).
-
-        Nothing inside may read results; deferred checks (InstanceRepository.update_deferred)
-        are answered once the block has ended.
-        """
-        try:
-            if self.dialect != "postgresql" or self._behind is not None:
-                yield  # writes sent behind travel with the next round trip anyway
-                return
-            with self.conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
-                yield
-        except (IntegrityError, self.conn.dialect.loaded_dbapi.IntegrityError) as exc:
-            raise DuplicateRow(str(exc).splitlines()[0]) from exc
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the transaction has committed."""

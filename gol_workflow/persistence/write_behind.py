@@ -21,12 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 
 from ..domain.errors import ConcurrentChange
+from .errors import DuplicateRow
 
 KEY = "gol.write_behind"
-
-
-class DuplicateRow(Exception):
-    """A write collided with a row another transaction wrote (usually a concurrent step)."""
 
 
 class WriteBehind:
@@ -34,20 +31,16 @@ class WriteBehind:
 
     def __init__(self, dbapi_connection: Any, reads_first: bool = False) -> None:
         self._dbapi = dbapi_connection
-        self._queue: list[tuple[str, Sequence[Any] | list[Sequence[Any]], bool]] = []
+        self._queue: list[tuple[str, list[Sequence[Any]]]] = []
         self.begun = False
         # A unit of work that mostly reads opens its transaction only at its first write: under
         # READ COMMITTED each statement takes its own snapshot anyway, so a plain SELECT in
         # autocommit sees exactly what it would see inside a transaction, minus two round trips.
         self._reads_first = reads_first
 
-    def write(self, sql: str, params: Sequence[Any]) -> None:
-        """Queue one statement."""
-        self._queue.append((sql, params, False))
-
-    def write_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
-        """Queue one statement for several rows."""
-        self._queue.append((sql, rows, True))
+    def write(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        """Queue one statement for one or more rows."""
+        self._queue.append((sql, rows))
 
     def read(self, sql: str, params: Sequence[Any]) -> Any:
         """Send what waits plus one query in a single round trip; returns the query's cursor."""
@@ -84,7 +77,7 @@ class WriteBehind:
         statements = list(self._queue)
         self._queue.clear()
         if not self.begun:
-            statements.insert(0, ("BEGIN", (), False))
+            statements.insert(0, ("BEGIN", []))
             self.begun = True
         count = len(statements) + (extra is not None) + commit
         cursor = self._dbapi.cursor()
@@ -105,15 +98,15 @@ class WriteBehind:
     @staticmethod
     def _run(
         cursor: Any,
-        statements: list[tuple[str, Any, bool]],
+        statements: list[tuple[str, list[Sequence[Any]]]],
         extra: tuple[Any, str, Sequence[Any]] | None,
         commit: bool,
     ) -> None:
-        for sql, params, many in statements:
-            if many:
-                cursor.executemany(sql, params)
-            elif params:
-                cursor.execute(sql, params)
+        for sql, rows in statements:
+            if len(rows) > 1:
+                cursor.executemany(sql, rows)
+            elif rows:
+                cursor.execute(sql, rows[0])
             else:
                 cursor.execute(sql, prepare=False)  # BEGIN cannot be a prepared statement
         if extra is not None:

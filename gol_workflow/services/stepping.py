@@ -11,7 +11,7 @@ from ..domain.durations import parse_duration
 from ..domain.errors import ConcurrentChange, Conflict, NotFound
 from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
 from ..engine.runner import WorkflowHandle, correlation_text
-from ..persistence.uow import DuplicateRow, UnitOfWork
+from ..persistence.uow import UnitOfWork
 from .case_closure import on_case_ended
 from .message_buffer import keep_or_drop
 from .runtime import ProcessVersion, Runtime, ServiceCall
@@ -195,32 +195,23 @@ def save(
     old_subs = {(s.name, s.correlation) for s in handle.subscriptions}
     new_subs = {(s.name, s.correlation) for s in snapshot.subscriptions}
     inbox_rows = [_inbox_row(rt, loaded, t, now, handle.task_data(t.id)) for t in added]
-    written: Callable[[], bool] | None = None
     if snapshot.status in ENDED_STATUSES and loaded.header.get("status") not in ENDED_STATUSES:
         # Its reads go before the step's writes, which then travel with the COMMIT.
         on_case_ended(uow, loaded.id, snapshot.status.value, now, actor)
-    try:
-        with uow.pipeline():  # one round trip for the writes of the step on PostgreSQL
-            if loaded.new:
-                uow.instances.add({**loaded.header, **values, "row_version": row_version + 1})
-            else:
-                written = uow.instances.update_deferred(loaded.id, row_version, values)
-            uow.inbox.remove(removed)
-            uow.inbox.add(inbox_rows)
-            if old_subs != new_subs:
-                uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
-            uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id,
-                             dict(audit) if audit else None)
-            if snapshot.error is not None:
-                uow.audit.record(now, actor.username, "instance.error", loaded.id, None,
-                                 snapshot.error.element_id, snapshot.error.as_dict())
-    except DuplicateRow:
-        # The same workflow state was advanced by a concurrent step, which created the same tasks.
-        if written is not None and not written():
-            raise ConcurrentChange() from None
-        raise
-    if written is not None and not written():
+    # The instance row first: a step that lost the race stops here (on SQLite) or when the
+    # writes are sent (on PostgreSQL), before any of its other rows exist.
+    if loaded.new:
+        uow.instances.add({**loaded.header, **values, "row_version": row_version + 1})
+    elif not uow.instances.update(loaded.id, row_version, values):
         raise ConcurrentChange()
+    uow.inbox.remove(removed)
+    uow.inbox.add(inbox_rows)
+    if old_subs != new_subs:
+        uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
+    uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None)
+    if snapshot.error is not None:
+        uow.audit.record(now, actor.username, "instance.error", loaded.id, None,
+                         snapshot.error.element_id, snapshot.error.as_dict())
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
     uow.after_commit(lambda: rt.workflows.put(loaded.id, row_version + 1, handle))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gol_workflow.domain.errors import ConcurrentChange
-from gol_workflow.persistence.uow import DuplicateRow
+from gol_workflow.persistence.errors import DuplicateRow
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services import stepping
 from gol_workflow.services.runtime import Runtime
@@ -46,7 +46,7 @@ def test_a_collision_inside_a_savepoint_fails_the_block_and_spares_the_rest(test
     now = rt.now()
     with rt.uow() as uow:
         with pytest.raises(DuplicateRow):
-            with uow.savepoint(), uow.pipeline():
+            with uow.savepoint():
                 uow.audit.record(now, "admin", "repair.attempted", instance_id)
                 uow.inbox.add([task])  # the same task id again
         uow.audit.record(now, "admin", "repair.skipped", instance_id)
