@@ -89,9 +89,7 @@ def prepare(url: str, var_dir: Path) -> tuple[Runtime, str]:
 def seed_cases(rt: Runtime, count: int) -> list[str]:
     """Start `count` cases (4 threads); returns the id of each case's first ready task."""
     def one(_: int) -> str:
-        instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
-        with rt.uow(write=False) as uow:
-            return str(uow.inbox.for_instance(instance_id)[0]["id"])
+        return str(instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).next_tasks[0]["id"])
 
     with ThreadPoolExecutor(4) as pool:
         return list(pool.map(one, range(count)))

@@ -94,7 +94,7 @@ def clone_timers(rt: Runtime, clock: ManualClock, due_times: list[datetime]) -> 
     """Start one instance through the service, clone it once per due time; returns the seconds taken."""
     started = time.perf_counter()
     clock.set(due_times[0] - TIMER_WAIT)
-    template_id = instance_service.start_instance(rt, "timer_wait", {"zona": "bench"}, ADMIN)
+    template_id = instance_service.start_instance(rt, "timer_wait", {"zona": "bench"}, ADMIN).instance_id
     with rt.uow(write=False) as uow:
         template = dict(uow.instances.full(template_id) or {})
     template_due = template["next_due_at"].isoformat()

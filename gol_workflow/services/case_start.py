@@ -50,4 +50,4 @@ def find_startable(rt: Runtime, actor: Actor, process_id: str) -> Startable:
 def open_case(rt: Runtime, process_id: str, data: dict[str, Any], actor: Actor) -> str:
     """Start a case with the validated start form; returns the case id."""
     item = find_startable(rt, actor, process_id)
-    return start_instance(rt, process_id, data, actor, options=allowed_values(item.options))
+    return start_instance(rt, process_id, data, actor, options=allowed_values(item.options)).instance_id

@@ -80,5 +80,5 @@ def _demo_cases(rt: Runtime) -> list[str]:
             "beneficiario": {"codice_fiscale": code, "nome": nome, "cognome": cognome, "data_nascita": born},
             "zona": zone,
         }
-        opened.append(start_instance(rt, DEMO_PROCESS, data, operator, options={"zona": [zone]}))
+        opened.append(start_instance(rt, DEMO_PROCESS, data, operator, options={"zona": [zone]}).instance_id)
     return opened

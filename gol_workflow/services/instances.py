@@ -13,7 +13,7 @@ from ..forms.validation import validate
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .runtime import ProcessVersion, Runtime
-from .stepping import Loaded, load, save, service_handler
+from .stepping import Loaded, StepResult, load, save, service_handler, step_result
 
 T = TypeVar("T")
 
@@ -32,13 +32,13 @@ def start_instance(
     data: Mapping[str, Any],
     actor: Actor,
     options: Mapping[str, list[str]] | None = None,
-) -> str:
-    """Start the latest version of a process with validated initial data; returns the instance id."""
+) -> StepResult:
+    """Start the latest version of a process with validated initial data; answers with the tasks ready for the starter."""
     now = rt.now()
     with rt.uow() as uow:
-        instance_id = start_in(rt, uow, process_id, data, actor, now, options)
+        result = start_in(rt, uow, process_id, data, actor, now, options)
         uow.commit()
-    return instance_id
+    return result
 
 
 def start_in(
@@ -50,7 +50,7 @@ def start_in(
     now: datetime,
     options: Mapping[str, list[str]] | None = None,
     instance_id: str | None = None,
-) -> str:
+) -> StepResult:
     """Start an instance inside an existing unit of work (also used by the scheduler)."""
     version = latest_version(rt, uow, process_id)
     authorization.require_start(actor, process_id, data)
@@ -73,9 +73,9 @@ def start_in(
         "started_by": actor.username,
         "started_at": now,
     }
-    save(rt, uow, Loaded(header, version, handle, new=True), snapshot, now, actor, "instance.started",
-         {"process": process_id, "version": version.version, "data": dict(data)})
-    return instance_id
+    stored = save(rt, uow, Loaded(header, version, handle, new=True), snapshot, now, actor, "instance.started",
+                  {"process": process_id, "version": version.version, "data": dict(data)})
+    return step_result(instance_id, snapshot, actor, stored)
 
 
 def fire_due(

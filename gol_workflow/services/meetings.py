@@ -225,7 +225,7 @@ def convene_in(rt: Runtime, uow: UnitOfWork, meeting_id: str, now: datetime) -> 
     data = meeting_data(rt, meeting, items)
     try:
         with uow.savepoint():
-            instance_id = start_in(rt, uow, MEETING_PROCESS, data, SYSTEM, now)
+            instance_id = start_in(rt, uow, MEETING_PROCESS, data, SYSTEM, now).instance_id
     except Exception as exc:  # noqa: BLE001 - a meeting that cannot start is retried, then shown to the admin
         return _convene_failed(uow, meeting, now, exc)
     uow.meetings.update(meeting_id, {"status": CONVENED, "instance_id": instance_id, "last_error": None})

@@ -12,12 +12,46 @@ from ..domain.errors import ConcurrentChange, Conflict, NotFound
 from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
 from ..engine.runner import WorkflowHandle, correlation_text
 from ..persistence.uow import UnitOfWork
+from . import authorization
 from .case_closure import on_case_ended
 from .message_buffer import keep_or_drop
 from .runtime import ProcessVersion, Runtime, ServiceCall
 
 AUTO_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 MAX_MESSAGE_HOPS = 25
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a started or completed step left: the instance, its status, the tasks the actor can work now."""
+
+    instance_id: str
+    status: str
+    next_tasks: list[dict[str, Any]]
+
+
+def step_result(instance_id: str, snapshot: Snapshot, actor: Actor, case: Mapping[str, Any] | None) -> StepResult:
+    """The step's outcome as its actor sees it: only the ready tasks they may work.
+
+    `case` is the header of the case the step was about; a task about another case is judged
+    without it (deny by default).
+    """
+    rows = (
+        {
+            "id": task.id,
+            "instance_id": instance_id,
+            "name": task.name,
+            "element_id": task.element_id,
+            "lane": task.lane,
+            "zone": task.zone,
+            "case_id": task.case_id or instance_id,
+        }
+        for task in snapshot.ready.values()
+    )
+    return StepResult(instance_id, snapshot.status.value, [
+        row for row in rows
+        if authorization.can_work_task(actor, row, case if case and case.get("id") == row["case_id"] else None)
+    ])
 
 
 @dataclass
@@ -177,8 +211,8 @@ def save(
     element_id: str | None = None,
     extra: Mapping[str, Any] | None = None,
     hops: int = 0,
-) -> None:
-    """Store the snapshot with its projections, audit it and route its messages."""
+) -> dict[str, Any]:
+    """Store the snapshot with its projections, audit it and route its messages; returns the stored header."""
     retry_count = int(loaded.header["retry_count"] or 0)
     if snapshot.error is not None and extra and "retry_count" in extra:
         retry_count = int(extra["retry_count"])
@@ -200,8 +234,9 @@ def save(
         on_case_ended(uow, loaded.id, snapshot.status.value, now, actor)
     # The instance row first: a step that lost the race stops here (on SQLite) or when the
     # writes are sent (on PostgreSQL), before any of its other rows exist.
+    stored = {**loaded.header, **values, "row_version": row_version + 1}
     if loaded.new:
-        uow.instances.add({**loaded.header, **values, "row_version": row_version + 1})
+        uow.instances.add(stored)
     elif not uow.instances.update(loaded.id, row_version, values):
         raise ConcurrentChange()
     uow.inbox.remove(removed)
@@ -219,6 +254,8 @@ def save(
         route_outgoing(rt, uow, loaded.id, snapshot.messages, now, actor, hops)
     if new_subs - old_subs:
         deliver_buffered(rt, uow, loaded.id, new_subs - old_subs, now, actor, hops)
+    stored.pop("state", None)
+    return stored
 
 
 def route_outgoing(

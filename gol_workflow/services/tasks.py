@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..domain.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
@@ -14,18 +13,9 @@ from . import authorization
 from .form_checks import run_form_checks
 from .form_options import OptionContext, allowed_values, options_for
 from .runtime import Runtime
-from .stepping import load, save, service_handler
+from .stepping import StepResult, load, save, service_handler, step_result
 
 ALREADY_DONE = "this task was already completed by someone else"
-
-
-@dataclass(frozen=True)
-class CompletionResult:
-    """What happened after a task was completed."""
-
-    instance_id: str
-    status: str
-    next_tasks: list[dict[str, Any]]
 
 
 def _task_and_case(
@@ -63,7 +53,7 @@ def complete_task(
     data: Mapping[str, Any],
     actor: Actor,
     options: Mapping[str, list[str]] | None = None,
-) -> CompletionResult:
+) -> StepResult:
     """Validate the data against the task's form, complete the task and run on; one transaction.
 
     `options` are the values accepted for `x-options` fields; without them they are computed
@@ -95,25 +85,9 @@ def complete_task(
             raise Conflict(ALREADY_DONE) from None
         save(rt, uow, loaded, snapshot, now, actor, "task.completed", {"task": task["name"], "data": dict(data)},
              task_id=task_id, element_id=task["element_id"])
-        next_tasks = [
-            row
-            for row in (_next_task(loaded.id, t) for t in snapshot.ready.values())
-            if authorization.can_work_task(actor, row, case)
-        ]
+        result = step_result(loaded.id, snapshot, actor, case)
         uow.commit()
-    return CompletionResult(loaded.id, snapshot.status.value, next_tasks)
-
-
-def _next_task(instance_id: str, task: Any) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "instance_id": instance_id,
-        "name": task.name,
-        "element_id": task.element_id,
-        "lane": task.lane,
-        "zone": task.zone,
-        "case_id": task.case_id or instance_id,
-    }
+    return result
 
 
 def claim(rt: Runtime, task_id: str, actor: Actor) -> None:

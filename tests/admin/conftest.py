@@ -54,7 +54,7 @@ def start(rt: Runtime, zone: str = "pistoiese", nome: str = "Laura", cognome: st
           first15: str = "BNCLRA85M41G713") -> str:
     """Start a test instance; it waits at "Raccolta dati"."""
     data = {"beneficiario": {"codice_fiscale": cf(first15), "nome": nome, "cognome": cognome}, "zona": zone}
-    return instance_service.start_instance(rt, PROCESS, data, ADMIN)
+    return instance_service.start_instance(rt, PROCESS, data, ADMIN).instance_id
 
 
 def open_task(rt: Runtime, instance_id: str, element: str | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from .conftest import assert_problem
 def waiting_case(api_runtime):
     """An instance of zone nord waiting for the message `conferma` about itself."""
     deploy_dir(api_runtime, DATA / "processes", DATA / "forms")
-    return instance_service.start_instance(api_runtime, "message_wait", {"zona": "nord"}, ADMIN)
+    return instance_service.start_instance(api_runtime, "message_wait", {"zona": "nord"}, ADMIN).instance_id
 
 
 def test_a_message_reaches_the_waiting_instance(api, api_runtime, waiting_case) -> None:
@@ -51,7 +51,7 @@ def test_a_message_nobody_waits_for_is_kept(api, api_runtime, waiting_case) -> N
     body = {"name": "conferma", "correlation": {"case_id": "caso-futuro"}, "payload": {"case_id": "caso-futuro"}}
     assert api("admin").post("/api/v1/messages", json=body).get_json() == {"delivered_to": None, "buffered": True}
     later = instance_service.start_instance(api_runtime, "message_wait", {"zona": "nord", "case_id": "caso-futuro"},
-                                            ADMIN)
+                                            ADMIN).instance_id
     with api_runtime.uow(write=False) as uow:
         assert [t["name"] for t in uow.inbox.for_instance(later)] == ["Dopo la conferma"]
 

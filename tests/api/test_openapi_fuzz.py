@@ -43,7 +43,7 @@ def _seed(rt) -> dict[str, str]:
     complete(rt, failed, "raccolta", {"divisore": 0})
     timer = start(rt, "nord", "Gino", "Rossi", "RSSGNI70A01G713")
     complete(rt, timer, "raccolta", {"divisore": 4})
-    instance_service.start_instance(rt, "message_wait", {"zona": "nord"}, ADMIN)
+    instance_service.start_instance(rt, "message_wait", {"zona": "nord"}, ADMIN).instance_id
     meetings.plan_meetings(rt)
     with rt.uow() as uow:
         meeting = uow.meetings.between("nord", rt.now(), None, 1)[0]["id"]

@@ -9,6 +9,7 @@ step anyway, so every step loads the case from the database and stores it back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from gol_workflow.bootstrap import bootstrap
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings, SmtpSettings
 from gol_workflow.domain.model import Actor
+from gol_workflow.engine.serialization import FORMAT_KEY
 from gol_workflow.forms.codice_fiscale import check_character
 from gol_workflow.persistence.tables import (
     audit_events,
@@ -40,6 +42,7 @@ from gol_workflow.services.form_options import allowed_values
 from gol_workflow.services.runtime import Runtime
 from tests.conftest import ADMIN, ROME, ROOT
 from tests.integration.scheduling_support import SmtpServer
+from tests.unit.test_serialization import spiff_state
 
 SENDER = "gol-percorso4@arti.example.it"
 PASSWORD = "una-password-lunga"
@@ -335,8 +338,24 @@ def service_settings(settings: Settings, smtp_port: int, zones_dir: Path | None 
 def build(settings: Settings, clock: ManualClock, smtp: SmtpServer, zones_dir: Path | None = None) -> Percorso4:
     """A runtime with the shipped processes deployed from processes/ and forms/ and the accounts created."""
     rt = bootstrap(service_settings(settings, smtp.port, zones_dir), clock=clock)
+    check_every_state(rt)
     deployment.deploy(rt, deployment.read_sources(ROOT / "processes", ROOT / "forms"), ADMIN)
     return Percorso4(rt, clock, smtp, create_accounts(rt))
+
+
+def check_every_state(rt: Runtime) -> None:
+    """Compare every state the whole-path tests store with what SpiffWorkflow's own converters write."""
+    serializer = rt.engine.serializer
+    plain = serializer.dumps
+
+    def dumps(workflow: Any) -> str:
+        text = plain(workflow)
+        stored = json.loads(text)
+        stored.pop(FORMAT_KEY)
+        assert stored == spiff_state(serializer, workflow)
+        return text
+
+    serializer.dumps = dumps  # type: ignore[method-assign]
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def start_case(rt: Runtime, zone: str, person: str, **data: Any) -> str:
         "conosciuto_servizio_sociale": True,
         **data,
     }
-    return instance_service.start_instance(rt, "caso_equipe", initial, ADMIN)
+    return instance_service.start_instance(rt, "caso_equipe", initial, ADMIN).instance_id
 
 
 def header(rt: Runtime, instance_id: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ def test_concurrent_completions_give_one_success_and_one_conflict(test_processes
     worker_a, worker_b = test_processes, bootstrap(settings, clock=clock)
     try:
         for _ in range(15):
-            instance_id = instance_service.start_instance(worker_a, "five_steps", {"zona": "pistoiese"}, ADMIN)
+            instance_id = instance_service.start_instance(worker_a, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
             with worker_a.uow(write=False) as uow:
                 task_id = uow.inbox.for_instance(instance_id)[0]["id"]
             # Both workers have the workflow warm, as after showing the task page to both operators.

@@ -41,7 +41,7 @@ def complete_all(rt: Runtime, instance_id: str, actor: Actor = CPI) -> int:
 
 def test_five_steps_run_to_completion_with_inbox_and_audit(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     first = ready_tasks(rt, instance_id)
     assert [t["name"] for t in first] == ["Passo 1"]
     assert first[0]["zone"] == "pistoiese" and first[0]["lane"] == "CPI"
@@ -58,7 +58,7 @@ def test_five_steps_run_to_completion_with_inbox_and_audit(test_processes: Runti
 
 def test_state_survives_a_cold_cache(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     for _ in range(2):
         rt.workflows.clear()
         task = ready_tasks(rt, instance_id)[0]
@@ -68,7 +68,7 @@ def test_state_survives_a_cold_cache(test_processes: Runtime) -> None:
 
 def test_invalid_form_data_is_refused_and_nothing_changes(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     task = ready_tasks(rt, instance_id)[0]
     before = header(rt, instance_id)
     with pytest.raises(ValidationFailed) as exc:
@@ -83,7 +83,7 @@ def test_invalid_form_data_is_refused_and_nothing_changes(test_processes: Runtim
 
 def test_second_completion_is_a_conflict(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     task = ready_tasks(rt, instance_id)[0]
     task_service.complete_task(rt, task["id"], {}, CPI)
     with pytest.raises(Conflict, match="already completed"):
@@ -92,7 +92,7 @@ def test_second_completion_is_a_conflict(test_processes: Runtime) -> None:
 
 def test_operator_of_another_zone_cannot_complete(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     task = ready_tasks(rt, instance_id)[0]
     with pytest.raises(Forbidden):
         task_service.complete_task(rt, task["id"], {}, OTHER_ZONE)
@@ -101,7 +101,7 @@ def test_operator_of_another_zone_cannot_complete(test_processes: Runtime) -> No
 def test_claim_blocks_colleagues_until_released(test_processes: Runtime) -> None:
     rt = test_processes
     colleague = Actor(username="luca.verdi", role="cpi", zones=frozenset({"pistoiese"}))
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     task = ready_tasks(rt, instance_id)[0]
     task_service.claim(rt, task["id"], CPI)
     with pytest.raises(Conflict, match="mario.rossi"):
@@ -116,7 +116,7 @@ def test_claim_blocks_colleagues_until_released(test_processes: Runtime) -> None
 
 def test_timer_fires_when_due_and_not_before(test_processes: Runtime, clock) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "timer_wait", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "timer_wait", {"zona": "pistoiese"}, ADMIN).instance_id
     row = header(rt, instance_id)
     assert row["status"] == "waiting"
     assert row["next_due_at"] == clock.now() + timedelta(days=2)
@@ -131,15 +131,15 @@ def test_timer_fires_when_due_and_not_before(test_processes: Runtime, clock) -> 
 
 def test_message_between_instances_and_buffering(test_processes: Runtime) -> None:
     rt = test_processes
-    early = instance_service.start_instance(rt, "message_send", {"destinatario": "caso-42"}, ADMIN)
+    early = instance_service.start_instance(rt, "message_send", {"destinatario": "caso-42"}, ADMIN).instance_id
     with rt.uow(write=False) as uow:
         assert uow.instances.header(early)["status"] == "completed"
     waiting = instance_service.start_instance(
         rt, "message_wait", {"zona": "pistoiese", "case_id": "caso-42"}, ADMIN
-    )
+    ).instance_id
     # The message sent before anyone waited is delivered as soon as the instance waits for it.
     assert [t["name"] for t in ready_tasks(rt, waiting)] == ["Dopo la conferma"]
-    other = instance_service.start_instance(rt, "message_wait", {"zona": "pistoiese", "case_id": "caso-7"}, ADMIN)
+    other = instance_service.start_instance(rt, "message_wait", {"zona": "pistoiese", "case_id": "caso-7"}, ADMIN).instance_id
     assert header(rt, other)["status"] == "waiting"
     result = messages.send_message(rt, "conferma", {"case_id": "caso-7"}, {"case_id": "caso-7", "esito": "ok"}, ADMIN)
     assert result.delivered_to == other
@@ -150,7 +150,7 @@ def test_script_error_keeps_input_and_retry_after_fix(test_processes: Runtime) -
     rt = test_processes
     calls: list[float] = []
     rt.connectors["test_registra"] = lambda call: calls.append(call.params["valore"]) or {"ok": True}
-    instance_id = instance_service.start_instance(rt, "script_error", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "script_error", {"zona": "pistoiese"}, ADMIN).instance_id
     task = ready_tasks(rt, instance_id)[0]
     task_service.complete_task(rt, task["id"], {"divisore": 0}, CPI)
     row = header(rt, instance_id)
@@ -177,7 +177,7 @@ def test_connector_failure_is_retried_automatically_then_left_for_admin(test_pro
         return {"protocollo": "X1"}
 
     rt.connectors["test_registra"] = flaky
-    instance_id = instance_service.start_instance(rt, "script_error", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "script_error", {"zona": "pistoiese"}, ADMIN).instance_id
     task_service.complete_task(rt, ready_tasks(rt, instance_id)[0]["id"], {"divisore": 4}, CPI)
     row = header(rt, instance_id)
     assert row["status"] == "error" and row["error"]["retryable"] and row["next_due_at"] is not None
@@ -193,7 +193,7 @@ def test_connector_failure_is_retried_automatically_then_left_for_admin(test_pro
 
 def test_suspend_stops_timers_and_resume_fires_them(test_processes: Runtime, clock) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "timer_wait", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "timer_wait", {"zona": "pistoiese"}, ADMIN).instance_id
     instance_service.suspend(rt, instance_id, ADMIN, "verifica")
     clock.advance(timedelta(days=3))
     assert timers.run_due_timers(rt) == 0
@@ -203,7 +203,7 @@ def test_suspend_stops_timers_and_resume_fires_them(test_processes: Runtime, clo
 
 def test_terminate_clears_the_inbox(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     instance_service.terminate(rt, instance_id, ADMIN, "errore di apertura")
     assert ready_tasks(rt, instance_id) == []
     assert header(rt, instance_id)["status"] == "terminated"
@@ -217,7 +217,7 @@ def test_terminate_clears_the_inbox(test_processes: Runtime) -> None:
 
 def test_a_script_that_imports_os_puts_the_instance_in_error(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "sandbox_escape", {}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "sandbox_escape", {}, ADMIN).instance_id
     row = header(rt, instance_id)
     assert row["status"] == "error"
     assert row["error"]["element_id"] == "x_script"

@@ -23,7 +23,7 @@ from tests.integration.scheduling_support import (
 
 
 def start_timer(rt: Runtime) -> str:
-    return instance_service.start_instance(rt, "timer_wait", {"zona": "pistoiese"}, ADMIN)
+    return instance_service.start_instance(rt, "timer_wait", {"zona": "pistoiese"}, ADMIN).instance_id
 
 
 def test_after_downtime_every_due_timer_fires_once_oldest_first(test_processes: Runtime, clock) -> None:

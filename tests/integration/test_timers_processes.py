@@ -89,7 +89,7 @@ def processes() -> Iterator[list[SchedulerProcess]]:
 def overdue_timers(rt: Runtime, clock, count: int) -> list[str]:
     """Instances whose two-day timers fell due a little while ago on the real clock."""
     clock.set(datetime.now(UTC) - timedelta(days=2, minutes=1))
-    return [instance_service.start_instance(rt, "timer_wait", {"zona": "nord"}, ADMIN) for _ in range(count)]
+    return [instance_service.start_instance(rt, "timer_wait", {"zona": "nord"}, ADMIN).instance_id for _ in range(count)]
 
 
 def waiting_count(rt: Runtime) -> int:
@@ -153,7 +153,7 @@ def test_a_running_scheduler_fires_a_timer_shortly_after_it_falls_due(test_proce
                                                                       processes: list[SchedulerProcess]) -> None:
     rt = test_processes
     clock.set(datetime.now(UTC) - timedelta(days=2) + timedelta(seconds=3))
-    instance_id = instance_service.start_instance(rt, "timer_wait", {"zona": "nord"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "timer_wait", {"zona": "nord"}, ADMIN).instance_id
     with rt.uow(write=False) as uow:
         due = uow.instances.header(instance_id)["next_due_at"]
     processes.append(SchedulerProcess(rt, "puntuale"))

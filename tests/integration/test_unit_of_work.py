@@ -19,7 +19,7 @@ def _first_task(rt: Runtime, instance_id: str) -> dict:
 
 def test_a_step_that_lost_the_race_writes_nothing(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     task = _first_task(rt, instance_id)
     now = rt.now()
     with pytest.raises(ConcurrentChange, match="changed by someone else"):
@@ -41,7 +41,7 @@ def test_a_step_that_lost_the_race_writes_nothing(test_processes: Runtime) -> No
 
 def test_a_collision_inside_a_savepoint_fails_the_block_and_spares_the_rest(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     task = _first_task(rt, instance_id)
     now = rt.now()
     with rt.uow() as uow:
@@ -59,7 +59,7 @@ def test_a_collision_inside_a_savepoint_fails_the_block_and_spares_the_rest(test
 
 def test_reads_see_the_writes_queued_before_them(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     now = rt.now()
     with rt.uow() as uow:
         uow.audit.record(now, "admin", "note.added", instance_id, data={"testo": "prima"})
@@ -72,7 +72,7 @@ def test_reads_see_the_writes_queued_before_them(test_processes: Runtime) -> Non
 
 def test_a_reading_use_case_that_writes_keeps_its_writes_together(test_processes: Runtime) -> None:
     rt = test_processes
-    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     task = _first_task(rt, instance_id)
     now = rt.now()
     with pytest.raises(RuntimeError):

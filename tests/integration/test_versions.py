@@ -39,7 +39,7 @@ def test_v1_cases_finish_on_v1_while_new_cases_run_v2(runtime: Runtime, tmp_path
     bpmn = (DATA / "processes" / "five_steps.bpmn").read_text()
     (processes / "five_steps.bpmn").write_text(bpmn)
     assert [p.version for p in deploy_dir(rt, processes, forms).processes] == [1]
-    old_cases = [instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN) for _ in range(2)]
+    old_cases = [instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id for _ in range(2)]
     _complete_next(rt, old_cases[0])
 
     # v2 renames step 3 and drops steps 4 and 5: a real change to the diagram.
@@ -59,7 +59,7 @@ def test_v1_cases_finish_on_v1_while_new_cases_run_v2(runtime: Runtime, tmp_path
     assert [p.changed for p in deploy_dir(rt, processes, forms).processes] == [False]
 
     rt.workflows.clear()  # as after a restart: state comes back from the database
-    new_case = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    new_case = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
     assert [_version(rt, c) for c in old_cases] == [1, 1] and _version(rt, new_case) == 2
 
     steps_old = []

@@ -131,7 +131,7 @@ def start_case(rt: Runtime, zone: str = "nord", nome: str = "Laura", cognome: st
                prefix: str = "BNCLRA85M41G713") -> str:
     """Open a test case as the zone's CPI operator; returns its id."""
     data = {"beneficiario": {"codice_fiscale": valid_cf(prefix), "nome": nome, "cognome": cognome}, "zona": zone}
-    return instance_service.start_instance(rt, "caso_web", data, actor_of(f"cpi.{zone}"), options={"zona": [zone]})
+    return instance_service.start_instance(rt, "caso_web", data, actor_of(f"cpi.{zone}"), options={"zona": [zone]}).instance_id
 
 
 def ready(rt: Runtime, case_id: str) -> list[dict[str, Any]]:
