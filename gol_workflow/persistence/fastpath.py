@@ -129,6 +129,23 @@ def _delete_task(dialect: str) -> str:
     return f"DELETE FROM tasks WHERE id = {_placeholder(dialect)}"
 
 
+@cache
+def _latest_version_id(dialect: str) -> str:
+    return (f"SELECT id FROM process_versions WHERE process_id = {_placeholder(dialect)} "
+            "ORDER BY version DESC LIMIT 1")
+
+
+@cache
+def _loose_ends(dialect: str) -> str:
+    mark = _placeholder(dialect)
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM pending_messages WHERE correlation = {mark}) "
+        f"OR EXISTS (SELECT 1 FROM bookings WHERE case_id = {mark} AND slot_at > {mark}) "
+        "OR EXISTS (SELECT 1 FROM meeting_agenda a JOIN meetings m ON m.id = a.meeting_id "
+        f"WHERE a.case_id = {mark} AND m.status = {mark})"
+    )
+
+
 _TABLES = {t.name: t for t in (instances, tasks, audit_events)}
 
 
@@ -218,19 +235,38 @@ class HotPath:
         finally:
             cursor.close()
 
+    def latest_version_id(self, process_id: str) -> int | None:
+        """Id of the newest deployed version of a process."""
+        value = self._scalar(_latest_version_id(self._dialect), (process_id,))
+        return None if value is None else int(value)
+
+    def has_loose_ends(self, case_id: str, correlation: str, after: datetime, planned: str) -> bool:
+        """Whether messages wait for the case, it holds bookings after `after` or sits on a planned agenda."""
+        moment = _sqlite_datetime(after) if self._dialect == "sqlite" else _aware(after)
+        return bool(self._scalar(_loose_ends(self._dialect), (correlation, case_id, moment, case_id, planned)))
+
+    def _scalar(self, sql: str, params: Sequence[Any]) -> Any:
+        """The first column of the first row of a query (None when there is none)."""
+        values = self._row(sql, params)
+        return None if values is None else values[0]
+
     def task_with_instance(self, task_id: str, instance_prefix: str) -> dict[str, Any] | None:
         """A task row and its instance's header (keys prefixed), or None."""
         query = _task_with_instance(self._dialect, instance_prefix)
+        values = self._row(query.sql, (task_id,))
+        return None if values is None else query.row(values)
+
+    def _row(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
+        """The first row of a query, or None."""
         if self._behind is not None:
-            cursor = self._behind.read(query.sql, (task_id,))
+            cursor = self._behind.read(sql, params)
         else:
             cursor = self._cursor()
-            cursor.execute(query.sql, (task_id,))
+            cursor.execute(sql, params)
         try:
-            values = cursor.fetchone()
+            return cursor.fetchone()  # type: ignore[no-any-return]
         finally:
             cursor.close()
-        return None if values is None else query.row(values)
 
     def delete_tasks(self, task_ids: Iterable[str]) -> None:
         """Delete inbox rows by id."""

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, bindparam, func, insert, select
+from sqlalchemy import Connection, RowMapping, func, insert, select
 
+from .fastpath import HotPath
 from .tables import instances, process_versions
 
 _HEADER = [c for c in process_versions.c if c.name != "files"]
-
-
-@cache
-def _latest_id_stmt() -> Select[Any]:
-    # Built once: every start of an instance asks it.
-    return (
-        select(process_versions.c.id)
-        .where(process_versions.c.process_id == bindparam("b_process"))
-        .order_by(process_versions.c.version.desc())
-        .limit(1)
-    )
 
 
 class VersionRepository:
@@ -42,7 +31,7 @@ class VersionRepository:
 
     def latest_id(self, process_id: str) -> int | None:
         """Id of the newest version of a process (cheap: no files)."""
-        return self.conn.execute(_latest_id_stmt(), {"b_process": process_id}).scalar()
+        return HotPath(self.conn).latest_version_id(process_id)  # every start of an instance asks it
 
     def get(self, version_id: int) -> RowMapping | None:
         """One version (with its files)."""
