@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from . import write_behind
+from .checkpoints import BACKSTOP_PAGES, Checkpointer
 
 
 def normalise_url(url: str) -> str:
@@ -28,6 +30,8 @@ def create_db_engine(url: str, pool_size: int = 10) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
+        if parsed.database and parsed.database != ":memory:":
+            _checkpoint_in_background(engine, parsed.database)
         return engine
     # No pre-ping: it costs a round trip per use case. After a server restart SQLAlchemy
     # invalidates the whole pool on the first disconnect error, so only that request fails.
@@ -56,3 +60,23 @@ def _configure_sqlite(engine: Engine) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         # Straight on the driver: through SQLAlchemy's execution path BEGIN cost ~40 µs of Python.
         connection.connection.dbapi_connection.execute(f"BEGIN {mode}")
+
+
+_CHECKPOINTERS: WeakKeyDictionary[Engine, Checkpointer] = WeakKeyDictionary()
+
+
+def checkpointer_of(engine: Engine) -> Checkpointer | None:
+    """The background WAL checkpointer of a SQLite file database (None for other databases)."""
+    return _CHECKPOINTERS.get(engine)
+
+
+def _checkpoint_in_background(engine: Engine, path: str) -> None:
+    checkpointer = _CHECKPOINTERS[engine] = Checkpointer(path)
+
+    @event.listens_for(engine, "connect")
+    def _backstop_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+
+    @event.listens_for(engine, "commit")
+    def _after_commit(_connection: Any) -> None:
+        checkpointer.nudge()
