@@ -76,19 +76,20 @@ def _adapter(table: Table, column: str, dialect: str) -> Adapter | None:
 class _Statement:
     """SQL text plus the adapters for its parameters, in order."""
 
-    __slots__ = ("sql", "names", "adapters")
+    __slots__ = ("sql", "names", "_adapted")
 
     def __init__(self, sql: str, names: Sequence[str], adapters: Sequence[Adapter | None]) -> None:
         self.sql = sql
         self.names = tuple(names)
-        self.adapters = tuple(adapters)
+        # Only the few columns that need converting are visited per row.
+        self._adapted = tuple((i, adapt) for i, adapt in enumerate(adapters) if adapt is not None)
 
-    def row(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    def row(self, params: Mapping[str, Any]) -> list[Any]:
         """Positional parameters for one row."""
-        return tuple(
-            adapt(params[name]) if adapt is not None else params[name]
-            for name, adapt in zip(self.names, self.adapters, strict=True)
-        )
+        values = [params[name] for name in self.names]
+        for i, adapt in self._adapted:
+            values[i] = adapt(values[i])
+        return values
 
 
 def _placeholder(dialect: str) -> str:
@@ -168,17 +169,17 @@ class _Query:
 
 
 @cache
-def _task_with_instance(dialect: str, instance_prefix: str) -> _Query:
+def _task_with_instance(dialect: str) -> tuple[_Query, _Query]:
+    # One SELECT; its columns read back as two rows: the task's, then its instance header's.
     task_columns = list(tasks.c)
-    instance_columns = INSTANCE_HEADER
-    select_list = [f"t.{c.name}" for c in task_columns] + [f"i.{c.name}" for c in instance_columns]
+    select_list = [f"t.{c.name}" for c in task_columns] + [f"i.{c.name}" for c in INSTANCE_HEADER]
     sql = (
         f"SELECT {', '.join(select_list)} FROM tasks t JOIN instances i ON i.id = t.instance_id "
         f"WHERE t.id = {_placeholder(dialect)}"
     )
-    keys = [c.name for c in task_columns] + [instance_prefix + c.name for c in instance_columns]
-    readers = [_reader(c, dialect) for c in task_columns + instance_columns]
-    return _Query(sql, keys, readers)
+    task = _Query(sql, [c.name for c in task_columns], [_reader(c, dialect) for c in task_columns])
+    header = _Query(sql, [c.name for c in INSTANCE_HEADER], [_reader(c, dialect) for c in INSTANCE_HEADER])
+    return task, header
 
 
 class HotPath:
@@ -250,11 +251,14 @@ class HotPath:
         values = self._row(sql, params)
         return None if values is None else values[0]
 
-    def task_with_instance(self, task_id: str, instance_prefix: str) -> dict[str, Any] | None:
-        """A task row and its instance's header (keys prefixed), or None."""
-        query = _task_with_instance(self._dialect, instance_prefix)
-        values = self._row(query.sql, (task_id,))
-        return None if values is None else query.row(values)
+    def task_with_instance(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """A task row and its instance's header, or None."""
+        task, header = _task_with_instance(self._dialect)
+        values = self._row(task.sql, (task_id,))
+        if values is None:
+            return None
+        split = len(task.keys)
+        return task.row(values[:split]), header.row(values[split:])
 
     def _row(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
         """The first row of a query, or None."""

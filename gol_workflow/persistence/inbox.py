@@ -10,9 +10,6 @@ from sqlalchemy import Connection, RowMapping, delete, select, update
 from .fastpath import HotPath
 from .tables import tasks
 
-# Instance columns read together with a task, prefixed so they cannot clash with task columns.
-_INSTANCE_PREFIX = "instance__"
-
 
 class InboxRepository:
     """Projection of ready user tasks."""
@@ -26,12 +23,7 @@ class InboxRepository:
 
     def get_with_instance(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A task and its instance's header, in one query."""
-        row = HotPath(self.conn).task_with_instance(task_id, _INSTANCE_PREFIX)
-        if row is None:
-            return None
-        task = {k: v for k, v in row.items() if not k.startswith(_INSTANCE_PREFIX)}
-        header = {k[len(_INSTANCE_PREFIX):]: v for k, v in row.items() if k.startswith(_INSTANCE_PREFIX)}
-        return task, header
+        return HotPath(self.conn).task_with_instance(task_id)
 
     def for_instance(self, instance_id: str) -> list[RowMapping]:
         """Ready tasks of one instance."""
