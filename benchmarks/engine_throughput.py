@@ -4,7 +4,7 @@ One lifecycle = start a 5-user-task process and complete its five tasks. The per
 go through the same use cases the web and API call (validation, authorisation, inbox
 projection, audit, optimistic locking, one transaction per step).
 
-    .venv/bin/python benchmarks/engine_throughput.py [--lifecycles 2000] [--batch 20] [--postgres URL]
+    .venv/bin/python benchmarks/engine_throughput.py [--lifecycles 1000] [--batch 4] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -117,8 +117,8 @@ def _fresh_postgres(url: str) -> str:
 def main() -> int:
     """Run the three series in alternating small batches and print their rates and ratios."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lifecycles", type=int, default=2000, help="lifecycles per series")
-    parser.add_argument("--batch", type=int, default=20, help="lifecycles per batch")
+    parser.add_argument("--lifecycles", type=int, default=1000, help="lifecycles per series")
+    parser.add_argument("--batch", type=int, default=4, help="lifecycles per batch")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/gol_bench_engine",
                         help="PostgreSQL URL of a scratch database (dropped and recreated); '' to skip")
     args = parser.parse_args()
