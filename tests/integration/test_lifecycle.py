@@ -56,6 +56,17 @@ def test_five_steps_run_to_completion_with_inbox_and_audit(test_processes: Runti
         assert uow.conn.execute(select(func.count()).select_from(tasks)).scalar() == 0
 
 
+def test_a_start_answers_with_the_tasks_ready_as_a_completion_does(test_processes: Runtime) -> None:
+    rt = test_processes
+    started = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+    assert started.status == "running"
+    assert [(t["id"], t["name"], t["lane"]) for t in started.next_tasks] == [
+        (t["id"], t["name"], t["lane"]) for t in ready_tasks(rt, started.instance_id)
+    ]
+    done = task_service.complete_task(rt, started.next_tasks[0]["id"], {"nota": "ok"}, CPI)
+    assert [t["name"] for t in done.next_tasks] == ["Passo 2"]
+
+
 def test_state_survives_a_cold_cache(test_processes: Runtime) -> None:
     rt = test_processes
     instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
