@@ -49,7 +49,7 @@ class UnitOfWork:
         if self.dialect == "sqlite" and self._write:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         elif self.dialect == "postgresql":
-            self._behind = write_behind.start(conn, reads_first=not self._write)
+            self._behind = write_behind.start(conn)
         self.conn = conn
         conn.begin()
         return self
@@ -172,9 +172,9 @@ class UnitOfWork:
     ) -> None:
         try:
             if not self._committed:
-                # Nothing is kept that was not committed. A PostgreSQL read that wrote nothing
-                # never opened a transaction, so this costs it nothing (and keeps psycopg's
-                # prepared statements, which a real rollback discards).
+                # Nothing is kept that was not committed. A PostgreSQL unit of work that wrote
+                # nothing never opened a transaction, so this costs it nothing (and keeps
+                # psycopg's prepared statements, which a real rollback discards).
                 if self._behind is not None:
                     self._behind.discard()
                 self.conn.rollback()

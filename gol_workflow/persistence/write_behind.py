@@ -1,12 +1,15 @@
 """PostgreSQL: a step's writes wait and travel to the server with the transaction's next round trip.
 
 On loopback a round trip costs more than the statements it carries, and a workflow step
-used four: BEGIN, the read of the task, the pipelined writes, COMMIT. Here BEGIN goes with
-the first read and the writes go with COMMIT, so a step takes two; a reading use case
-sends no BEGIN or COMMIT at all until it writes. The driver runs in autocommit mode and
-the transaction is opened and closed by these statements; SQLAlchemy's own statements
-send what waits first (see `install`), so statements reach the server in the order the
-code issued them.
+used four: BEGIN, the read of the task, the pipelined writes, COMMIT. Here a unit of work
+reads in autocommit and opens its transaction only when it writes (or locks): under READ
+COMMITTED each statement takes its own snapshot anyway, so a plain SELECT sees exactly
+what it would see inside a transaction. The writes then wait and go with COMMIT, so a step
+takes two round trips, the transaction is open only while its writes are sent, and a unit
+of work that wrote nothing has nothing to roll back (psycopg discards its prepared
+statements on every rollback). The driver runs in autocommit mode and the transaction is
+opened and closed by these statements; SQLAlchemy's own statements send what waits first
+(see `install`), so statements reach the server in the order the code issued them.
 
 A write that needs an answer cannot wait: the optimistic update of an instance therefore
 checks itself on the server (`gol_expect_one_row`, migration 0002) and a lost race aborts
@@ -29,14 +32,10 @@ KEY = "gol.write_behind"
 class WriteBehind:
     """The statements of one transaction not yet sent, and whether BEGIN has been."""
 
-    def __init__(self, dbapi_connection: Any, reads_first: bool = False) -> None:
+    def __init__(self, dbapi_connection: Any) -> None:
         self._dbapi = dbapi_connection
         self._queue: list[tuple[str, list[Sequence[Any]]]] = []
         self.begun = False
-        # A unit of work that mostly reads opens its transaction only at its first write: under
-        # READ COMMITTED each statement takes its own snapshot anyway, so a plain SELECT in
-        # autocommit sees exactly what it would see inside a transaction, minus two round trips.
-        self._reads_first = reads_first
 
     def write(self, sql: str, rows: list[Sequence[Any]]) -> None:
         """Queue one statement for one or more rows."""
@@ -45,8 +44,8 @@ class WriteBehind:
     def read(self, sql: str, params: Sequence[Any]) -> Any:
         """Send what waits plus one query in a single round trip; returns the query's cursor."""
         cursor = self._dbapi.cursor()
-        if self._reads_first and not self.begun and not self._queue:
-            cursor.execute(sql, params)
+        if not self.begun and not self._queue:
+            cursor.execute(sql, params)  # nothing written yet: no transaction to open
         else:
             self._send(extra=(cursor, sql, params))
         return cursor
@@ -60,7 +59,7 @@ class WriteBehind:
         """Called before SQLAlchemy runs `statement` on this connection."""
         if self._queue:
             self._send()
-        elif not self.begun and not (self._reads_first and _plain_select(statement)):
+        elif not self.begun and not _plain_select(statement):
             self._send()
 
     def commit(self) -> None:
@@ -135,11 +134,11 @@ def active(conn: Connection) -> WriteBehind | None:
     return conn.info.get(KEY)  # type: ignore[no-any-return]
 
 
-def start(conn: Connection, reads_first: bool = False) -> WriteBehind:
+def start(conn: Connection) -> WriteBehind:
     """Put the connection in autocommit mode and let the unit of work open the transaction itself."""
     dbapi = conn.connection.dbapi_connection
     dbapi.autocommit = True  # type: ignore[union-attr]
-    pending = WriteBehind(dbapi, reads_first)
+    pending = WriteBehind(dbapi)
     conn.info[KEY] = pending
     return pending
 

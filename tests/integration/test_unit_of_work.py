@@ -9,7 +9,7 @@ from gol_workflow.persistence.errors import DuplicateRow
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services import stepping
 from gol_workflow.services.runtime import Runtime
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, on_postgres
 
 
 def _first_task(rt: Runtime, instance_id: str) -> dict:
@@ -91,3 +91,27 @@ def test_a_reading_use_case_that_writes_keeps_its_writes_together(test_processes
         uow.commit()
     with rt.uow(write=False) as uow:
         assert [e["action"] for e in uow.audit.for_instance(instance_id)] == ["instance.started", "case.read"]
+
+
+def test_a_step_holds_its_transaction_open_only_while_it_writes(test_processes: Runtime) -> None:
+    if not on_postgres():
+        pytest.skip("PostgreSQL only: SQLite takes its write lock when the unit of work begins")
+    from psycopg.pq import TransactionStatus
+
+    rt = test_processes
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
+    task = _first_task(rt, instance_id)
+    now = rt.now()
+    with rt.uow() as uow:
+        driver = uow.conn.connection.dbapi_connection
+        assert uow.inbox.get_with_instance(task["id"]) is not None
+        assert uow.instances.header(instance_id) is not None  # through SQLAlchemy, too
+        # Both reads ran on their own: the engine's work that follows holds no transaction open.
+        assert driver.info.transaction_status == TransactionStatus.IDLE
+        uow.audit.record(now, "admin", "note.added", instance_id)
+        assert driver.info.transaction_status == TransactionStatus.IDLE  # the write waits for the commit...
+        assert [e["action"] for e in uow.audit.for_instance(instance_id)][-1] == "note.added"
+        assert driver.info.transaction_status == TransactionStatus.INTRANS  # ...or for the next read
+        uow.commit()
+    with rt.uow(write=False) as uow:
+        assert [e["action"] for e in uow.audit.for_instance(instance_id)] == ["instance.started", "note.added"]
