@@ -32,7 +32,11 @@ from .write_behind import WriteBehind
 
 
 class UnitOfWork:
-    """Opens a connection and a transaction; repositories share it and are built on first use."""
+    """One connection and one transaction; repositories share it and are built on first use.
+
+    `write` takes SQLite's write lock when the transaction begins; on PostgreSQL the
+    transaction opens with the first write whatever it says (see `write_behind`).
+    """
 
     conn: Connection
 
