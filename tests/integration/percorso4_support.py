@@ -9,7 +9,6 @@ step anyway, so every step loads the case from the database and stores it back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,7 +25,6 @@ from gol_workflow.bootstrap import bootstrap
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings, SmtpSettings
 from gol_workflow.domain.model import Actor
-from gol_workflow.engine.serialization import FORMAT_KEY
 from gol_workflow.forms.codice_fiscale import check_character
 from gol_workflow.persistence.tables import (
     audit_events,
@@ -42,7 +40,7 @@ from gol_workflow.services.form_options import allowed_values
 from gol_workflow.services.runtime import Runtime
 from tests.conftest import ADMIN, ROME, ROOT
 from tests.integration.scheduling_support import SmtpServer
-from tests.unit.test_serialization import spiff_state
+from tests.spiff_reference import assert_stored_as_spiff
 
 SENDER = "gol-percorso4@arti.example.it"
 PASSWORD = "una-password-lunga"
@@ -350,9 +348,7 @@ def check_every_state(rt: Runtime) -> None:
 
     def dumps(workflow: Any) -> str:
         text = plain(workflow)
-        stored = json.loads(text)
-        stored.pop(FORMAT_KEY)
-        assert stored == spiff_state(serializer, workflow)
+        assert_stored_as_spiff(serializer, workflow, text)
         return text
 
     serializer.dumps = dumps  # type: ignore[method-assign]

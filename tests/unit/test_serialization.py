@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
 
 from gol_workflow.engine.parsing import compile_from_sources
 from gol_workflow.engine.runner import ProcessEngine
-from gol_workflow.engine.serialization import FORMAT_KEY, StateSerializer
+from gol_workflow.engine.serialization import StateSerializer
 from tests.conftest import DATA, ROOT
+from tests.spiff_reference import assert_stored_as_spiff
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def spiff_state(serializer: StateSerializer, workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The state as Spiff's generic converters write it (every task through the registry), parsed."""
-    converter, registry = serializer._converter, serializer.registry
-    registry._encoder_mode = True
-    try:
-        dct = WorkflowConverter.to_dict(converter, workflow)
-        dct["subprocesses"] = converter.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
-    finally:
-        registry._encoder_mode = False
-    return json.loads(serializer._encoder.encode(dct))  # type: ignore[no-any-return]
 
 
 def assert_same_as_spiff(serializer: StateSerializer, workflow: BpmnWorkflow) -> str:
     """Check one workflow's stored text against Spiff's; returns the text."""
     text = serializer.dumps(workflow)
-    stored = json.loads(text)
-    assert stored.pop(FORMAT_KEY)
-    assert stored == spiff_state(serializer, workflow)
+    assert_stored_as_spiff(serializer, workflow, text)
     return text
 
 
