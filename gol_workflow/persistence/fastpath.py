@@ -19,6 +19,7 @@ from sqlalchemy import Column, Connection, Table
 
 from . import write_behind
 from .errors import DuplicateRow
+from .write_behind import Join
 from .tables import INSTANCE_HEADER, audit_events, instances, tasks
 from .types import JsonText, UtcDateTime, dump_json
 
@@ -105,6 +106,12 @@ def _insert(table_name: str, columns: tuple[str, ...], dialect: str) -> _Stateme
 
 
 @cache
+def _insert_join_parts(table_name: str, columns: tuple[str, ...]) -> tuple[str, str]:
+    # PostgreSQL: the insert up to VALUES, and one row's marks.
+    return f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ", f"({', '.join('%s' for _ in columns)})"
+
+
+@cache
 def _update_instance(columns: tuple[str, ...], dialect: str) -> _Statement:
     mark = _placeholder(dialect)
     sets = ", ".join(f"{c} = {mark}" for c in columns)
@@ -123,6 +130,17 @@ def _update_instance_checked(columns: tuple[str, ...]) -> _Statement:
     )
     adapters = [_adapter(instances, c, "postgresql") for c in columns] + [None, None, None]
     return _Statement(sql, [*columns, "b_id", "b_version", "b_id"], adapters)
+
+
+@cache
+def _update_instance_member(columns: tuple[str, ...]) -> str:
+    # PostgreSQL: the checked update as a WITH member; its rows are counted by _CHECK_ONE.
+    sets = ", ".join(f"{c} = %s" for c in columns)
+    return f"UPDATE instances SET {sets} WHERE id = %s AND row_version = %s RETURNING 1"
+
+
+_CHECK_ONE = "gol_expect_one_row((SELECT count(*) FROM {member}), 'instance ' || %s)"
+_DELETE_TASKS_MEMBER = "DELETE FROM tasks WHERE id = ANY(%s)"
 
 
 @cache
@@ -193,10 +211,10 @@ class HotPath:
     def _cursor(self) -> Any:
         return self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
-    def _write(self, sql: str, rows: list[Sequence[Any]]) -> None:
+    def _write(self, sql: str, rows: list[Sequence[Any]], join: Callable[[], Join] | None = None) -> None:
         """Run one statement for one or more rows, or queue it when writes are sent behind."""
         if self._behind is not None:
-            self._behind.write(sql, rows)
+            self._behind.write(sql, rows, join() if join is not None else None)
             return
         cursor = self._cursor()
         try:
@@ -212,9 +230,18 @@ class HotPath:
     def insert(self, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
         """Insert rows (all with the same keys)."""
         rows = list(rows)
-        if rows:
-            statement = _insert(table.name, tuple(rows[0]), self._dialect)
-            self._write(statement.sql, [statement.row(r) for r in rows])
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        statement = _insert(table.name, columns, self._dialect)
+        values = [statement.row(r) for r in rows]
+
+        def join() -> Join:
+            sql, marks = _insert_join_parts(table.name, columns)
+            keys = frozenset((table.name, r["id"]) for r in rows if r.get("id") is not None)
+            return Join(sql, tuple(v for row in values for v in row), keys, values=marks, rows=len(values))
+
+        self._write(statement.sql, values, join)
 
     def update_instance(self, instance_id: str, expected_version: int, values: Mapping[str, Any]) -> bool:
         """Optimistic update of one instance row; False when someone else wrote first.
@@ -226,7 +253,10 @@ class HotPath:
         columns = tuple(k for k in params if not k.startswith("b_"))
         if self._behind is not None:
             checked = _update_instance_checked(columns)
-            self._behind.write(checked.sql, [checked.row(params)])
+            row = checked.row(params)
+            join = Join(_update_instance_member(columns), tuple(row[:-1]), frozenset({("instances", instance_id)}),
+                        check=_CHECK_ONE, check_params=(instance_id,))
+            self._behind.write(checked.sql, [row], join)
             return True
         statement = _update_instance(columns, self._dialect)
         cursor = self._cursor()
@@ -276,4 +306,5 @@ class HotPath:
         """Delete inbox rows by id."""
         ids = [(task_id,) for task_id in task_ids]
         if ids:
-            self._write(_delete_task(self._dialect), ids)
+            self._write(_delete_task(self._dialect), ids, lambda: Join(
+                _DELETE_TASKS_MEMBER, ([i for (i,) in ids],), frozenset(("tasks", i) for (i,) in ids)))

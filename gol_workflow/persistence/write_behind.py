@@ -14,12 +14,19 @@ opened and closed by these statements; SQLAlchemy's own statements send what wai
 A write that needs an answer cannot wait: the optimistic update of an instance therefore
 checks itself on the server (`gol_expect_one_row`, migration 0002) and a lost race aborts
 the transaction before COMMIT.
+
+When every waiting write says how it joins others (`Join`) and no two touch the same row,
+they travel as one statement whose WITH members are the writes. Sent as the unit of work's
+only statement, it is its own transaction: no BEGIN, no COMMIT, no pipeline. PostgreSQL runs
+the members on one snapshot, in no set order, so writes that touch the same row (whose
+outcome depends on their order) are sent one by one instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, event
 
@@ -29,17 +36,75 @@ from .errors import DuplicateRow
 KEY = "gol.write_behind"
 
 
+@dataclass(frozen=True, slots=True)
+class Join:
+    """A waiting write as a WITH member of one statement with the others.
+
+    An insert gives its SQL up to VALUES as `sql` and one row's marks as `values`, so that
+    inserts into one table merge into a single member and keep their order.
+    """
+
+    sql: str
+    params: tuple[Any, ...]
+    keys: frozenset[tuple[str, Any]]  # (table, primary key) of every existing or new row it touches
+    values: str = ""
+    rows: int = 0
+    check: str = ""  # a SELECT expression that fails the statement; "{member}" names the member's rows
+    check_params: tuple[Any, ...] = ()
+
+    def text(self) -> str:
+        """The member's SQL."""
+        return self.sql + ", ".join([self.values] * self.rows) if self.values else self.sql
+
+
+class _Write(NamedTuple):
+    sql: str
+    rows: list[Sequence[Any]]
+    join: Join | None
+
+
+def joined(joins: Sequence[Join]) -> tuple[str, list[Any]] | None:
+    """One statement doing all the writes, or None when two of them touch the same row."""
+    touched: set[tuple[str, Any]] = set()
+    members: list[Join] = []
+    inserts: dict[str, int] = {}
+    for join in joins:
+        if not touched.isdisjoint(join.keys):
+            return None
+        touched |= join.keys
+        at = inserts.get(join.sql) if join.values else None
+        if at is None:
+            if join.values:
+                inserts[join.sql] = len(members)
+            members.append(join)
+        else:
+            first = members[at]
+            members[at] = replace(first, params=first.params + join.params, rows=first.rows + join.rows)
+    if len(members) == 1 and not members[0].check:
+        return members[0].text(), list(members[0].params)
+    params: list[Any] = []
+    checks: list[str] = []
+    for i, member in enumerate(members):
+        params.extend(member.params)
+        if member.check:
+            checks.append(member.check.format(member=f"w{i}"))
+    for member in members:
+        params.extend(member.check_params)
+    body = ", ".join(f"w{i} AS ({member.text()})" for i, member in enumerate(members))
+    return f"WITH {body} SELECT {', '.join(checks) or '1'}", params
+
+
 class WriteBehind:
     """The statements of one transaction not yet sent, and whether BEGIN has been."""
 
     def __init__(self, dbapi_connection: Any) -> None:
         self._dbapi = dbapi_connection
-        self._queue: list[tuple[str, list[Sequence[Any]]]] = []
+        self._queue: list[_Write] = []
         self.begun = False
 
-    def write(self, sql: str, rows: list[Sequence[Any]]) -> None:
-        """Queue one statement for one or more rows."""
-        self._queue.append((sql, rows))
+    def write(self, sql: str, rows: list[Sequence[Any]], join: Join | None = None) -> None:
+        """Queue one statement for one or more rows; `join` says how it joins others in one statement."""
+        self._queue.append(_Write(sql, rows, join))
 
     def read(self, sql: str, params: Sequence[Any]) -> Any:
         """Send what waits plus one query in a single round trip; returns the query's cursor."""
@@ -73,8 +138,12 @@ class WriteBehind:
         self._queue.clear()
 
     def _send(self, extra: tuple[Any, str, Sequence[Any]] | None = None, commit: bool = False) -> None:
-        statements = list(self._queue)
-        self._queue.clear()
+        statements = self._statements()
+        if commit and not self.begun and extra is None and len(statements) == 1:
+            sql, rows = statements[0]
+            if len(rows) == 1:
+                self._alone(sql, rows[0])  # one statement is a transaction of its own
+                return
         if not self.begun:
             statements.insert(0, ("BEGIN", []))
             self.begun = True
@@ -93,6 +162,27 @@ class WriteBehind:
             cursor.close()
         if commit:
             self.begun = False
+
+    def _statements(self) -> list[tuple[str, list[Sequence[Any]]]]:
+        """Take what waits: as one joined statement where possible, else one by one."""
+        queue = list(self._queue)
+        self._queue.clear()
+        if len(queue) > 1 and all(w.join is not None for w in queue):
+            one = joined([w.join for w in queue if w.join is not None])
+            if one is not None:
+                return [(one[0], [one[1]])]
+        return [(w.sql, w.rows) for w in queue]
+
+    def _alone(self, sql: str, params: Sequence[Any]) -> None:
+        """Send one statement outside any transaction block."""
+        cursor = self._dbapi.cursor()
+        try:
+            cursor.execute(sql, params)
+        except Exception as exc:
+            _translate(exc)
+            raise
+        finally:
+            cursor.close()
 
     @staticmethod
     def _run(

@@ -115,3 +115,42 @@ def test_a_step_holds_its_transaction_open_only_while_it_writes(test_processes: 
         uow.commit()
     with rt.uow(write=False) as uow:
         assert [e["action"] for e in uow.audit.for_instance(instance_id)] == ["instance.started", "note.added"]
+
+
+def test_writes_to_the_same_row_keep_their_order(test_processes: Runtime) -> None:
+    # On PostgreSQL a step's writes travel as one statement, whose parts run in no set order:
+    # writes that touch the same row must still take effect in the order the code made them.
+    rt = test_processes
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
+    task = _first_task(rt, instance_id)
+    now = rt.now()
+    with rt.uow() as uow:
+        uow.inbox.remove([task["id"]])
+        uow.inbox.add([{**task, "name": "Passo 1 (rifatto)"}])  # the same id again
+        uow.audit.record(now, "admin", "task.recreated", instance_id, task["id"])
+        uow.commit()
+    with rt.uow() as uow:
+        uow.inbox.add([{**task, "id": "d5f0c0de-0000-4000-8000-000000000001"}])
+        uow.inbox.remove(["d5f0c0de-0000-4000-8000-000000000001"])
+        uow.commit()
+    with rt.uow(write=False) as uow:
+        assert [(t["id"], t["name"]) for t in uow.inbox.for_instance(instance_id)] == [(task["id"], "Passo 1 (rifatto)")]
+
+
+def test_the_rows_a_step_appends_keep_the_order_they_were_made_in(test_processes: Runtime) -> None:
+    rt = test_processes
+    instance_id = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).instance_id
+    task = _first_task(rt, instance_id)
+    now = rt.now()
+    with rt.uow() as uow:
+        uow.audit.record(now, "admin", "first", instance_id)
+        uow.inbox.remove([task["id"]])
+        uow.audit.record(now, "admin", "second", instance_id)
+        uow.inbox.add([{**task, "id": "d5f0c0de-0000-4000-8000-000000000002"}])
+        uow.audit.record(now, "admin", "third", instance_id)
+        uow.commit()
+    with rt.uow(write=False) as uow:
+        events = uow.audit.for_instance(instance_id)
+        assert [e["action"] for e in events] == ["instance.started", "first", "second", "third"]
+        assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+        assert [t["id"] for t in uow.inbox.for_instance(instance_id)] == ["d5f0c0de-0000-4000-8000-000000000002"]
