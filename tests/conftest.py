@@ -24,7 +24,7 @@ from gol_workflow.persistence import schema
 from gol_workflow.persistence.database import create_db_engine, normalise_url
 from gol_workflow.persistence.tables import metadata
 from gol_workflow.services import deployment
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.runtime import CachedWorkflow, Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -125,8 +125,23 @@ def clock() -> ManualClock:
 def runtime(settings: Settings, clock: ManualClock) -> Iterator[Runtime]:
     """A wired service on the test database and the manual clock."""
     rt = bootstrap(settings, clock=clock)
+    assert_cache_matches_database(rt)
     yield rt
     rt.db.dispose()
+
+
+def assert_cache_matches_database(rt: Runtime) -> None:
+    """After every commit, what the workflow cache says of a task and its instance is what the database holds."""
+    put = rt.workflows.put
+
+    def checked_put(instance_id: str, entry: CachedWorkflow) -> None:
+        put(instance_id, entry)
+        for task_id in entry.inbox:
+            with rt.uow(write=False) as uow:
+                stored = uow.inbox.get_with_instance(task_id)
+            assert rt.workflows.known_task(task_id) == stored, task_id
+
+    rt.workflows.put = checked_put  # type: ignore[method-assign]
 
 
 TEST_OPERATORS = ("test_registra",)  # service tasks of tests/data; each test installs the behaviour it needs

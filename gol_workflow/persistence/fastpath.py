@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table
 
+from ..domain.errors import ConcurrentChange
 from . import write_behind
 from .errors import DuplicateRow
 from .write_behind import Join
@@ -141,6 +142,19 @@ def _update_instance_member(columns: tuple[str, ...]) -> str:
 
 _CHECK_ONE = "gol_expect_one_row((SELECT count(*) FROM {member}), 'instance ' || %s)"
 _DELETE_TASKS_MEMBER = "DELETE FROM tasks WHERE id = ANY(%s)"
+_DELETE_TASK_AS_SEEN_MEMBER = "DELETE FROM tasks WHERE id = %s AND assignee IS NOT DISTINCT FROM %s RETURNING 1"
+_CHECK_TASK = "gol_expect_one_row((SELECT count(*) FROM {member}), 'task ' || %s)"
+_DELETE_TASK_AS_SEEN_CHECKED = (
+    f"WITH gone AS ({_DELETE_TASK_AS_SEEN_MEMBER}) SELECT {_CHECK_TASK.format(member='gone')}"
+)
+
+
+@cache
+def _delete_task_as_seen(dialect: str) -> str:
+    mark = _placeholder(dialect)
+    # SQLite spells IS NOT DISTINCT FROM as IS.
+    same = "IS" if dialect == "sqlite" else "IS NOT DISTINCT FROM"
+    return f"DELETE FROM tasks WHERE id = {mark} AND assignee {same} {mark}"
 
 
 @cache
@@ -152,6 +166,15 @@ def _delete_task(dialect: str) -> str:
 def _latest_version_id(dialect: str) -> str:
     return (f"SELECT id FROM process_versions WHERE process_id = {_placeholder(dialect)} "
             "ORDER BY version DESC LIMIT 1")
+
+
+# PostgreSQL, as a WITH member: one row when the version is still the newest of its process.
+_STILL_LATEST_MEMBER = (
+    "SELECT 1 FROM (SELECT id FROM process_versions WHERE process_id = %s ORDER BY version DESC LIMIT 1) latest "
+    "WHERE latest.id = %s"
+)
+_CHECK_LATEST = "gol_expect_one_row((SELECT count(*) FROM {member}), 'process ' || %s)"
+_STILL_LATEST_CHECKED = f"WITH latest AS ({_STILL_LATEST_MEMBER}) SELECT {_CHECK_LATEST.format(member='latest')}"
 
 
 @cache
@@ -271,6 +294,19 @@ class HotPath:
         value = self._scalar(_latest_version_id(self._dialect), (process_id,))
         return None if value is None else int(value)
 
+    def expect_latest_version(self, process_id: str, version_id: int) -> None:
+        """ConcurrentChange unless `version_id` is still the newest version of the process.
+
+        With writes sent behind the check travels with them and the server makes it.
+        """
+        if self._behind is not None:
+            join = Join(_STILL_LATEST_MEMBER, (process_id, version_id), frozenset(),
+                        check=_CHECK_LATEST, check_params=(process_id,))
+            self._behind.write(_STILL_LATEST_CHECKED, [(process_id, version_id, process_id)], join)
+            return
+        if self.latest_version_id(process_id) != version_id:
+            raise ConcurrentChange()
+
     def has_loose_ends(self, case_id: str, correlation: str, after: datetime, planned: str) -> bool:
         """Whether messages wait for the case, it holds bookings after `after` or sits on a planned agenda."""
         moment = _sqlite_datetime(after) if self._dialect == "sqlite" else _aware(after)
@@ -299,6 +335,24 @@ class HotPath:
             cursor.execute(sql, params)
         try:
             return cursor.fetchone()  # type: ignore[no-any-return]
+        finally:
+            cursor.close()
+
+    def delete_task_as_seen(self, task_id: str, assignee: str | None) -> None:
+        """Delete a task that must still have this assignee; ConcurrentChange when it does not.
+
+        With writes sent behind the check is the server's, as for the instance update.
+        """
+        if self._behind is not None:
+            join = Join(_DELETE_TASK_AS_SEEN_MEMBER, (task_id, assignee), frozenset({("tasks", task_id)}),
+                        check=_CHECK_TASK, check_params=(task_id,))
+            self._behind.write(_DELETE_TASK_AS_SEEN_CHECKED, [(task_id, assignee, task_id)], join)
+            return
+        cursor = self._cursor()
+        try:
+            cursor.execute(_delete_task_as_seen(self._dialect), (task_id, assignee))
+            if cursor.rowcount != 1:
+                raise ConcurrentChange()
         finally:
             cursor.close()
 

@@ -38,6 +38,10 @@ class InboxRepository:
         """Delete tasks that are no longer ready."""
         HotPath(self.conn).delete_tasks(task_ids)
 
+    def remove_as_seen(self, task_id: str, assignee: str | None) -> None:
+        """Delete a task that must still exist with this assignee; ConcurrentChange otherwise."""
+        HotPath(self.conn).delete_task_as_seen(task_id, assignee)
+
     def remove_instance(self, instance_id: str) -> None:
         """Delete every task of an instance."""
         self.conn.execute(delete(tasks).where(tasks.c.instance_id == instance_id))

@@ -52,6 +52,11 @@ class InstanceRepository:
         self.dialect = dialect
         self._fast = HotPath(conn)
 
+    @staticmethod
+    def blank_header() -> dict[str, Any]:
+        """Every header column of an instance, each None: what a new instance starts from."""
+        return dict.fromkeys(c.name for c in INSTANCE_HEADER)
+
     def add(self, values: dict[str, Any]) -> None:
         """Insert a new instance."""
         self._fast.insert(instances, [values])

@@ -33,6 +33,10 @@ class VersionRepository:
         """Id of the newest version of a process (cheap: no files)."""
         return HotPath(self.conn).latest_version_id(process_id)  # every start of an instance asks it
 
+    def expect_latest(self, process_id: str, version_id: int) -> None:
+        """Fail the transaction (ConcurrentChange) unless this is still the newest version of the process."""
+        HotPath(self.conn).expect_latest_version(process_id, version_id)
+
     def get(self, version_id: int) -> RowMapping | None:
         """One version (with its files)."""
         return self.conn.execute(select(process_versions).where(process_versions.c.id == version_id)).mappings().first()

@@ -198,6 +198,7 @@ def deploy(rt: Runtime, sources: Sources, actor: Actor, check_only: bool = False
                 }
             )
             uow.audit.record(now, actor.username, "process.deployed", data={"process": process_id, "version": number})
+            uow.after_commit(lambda process_id=process_id: rt.processes.forget_latest(process_id))
             report.processes.append(DeployedProcess(process_id, number, True))
         uow.commit()
     return report

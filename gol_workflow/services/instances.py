@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from ..domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import ConcurrentChange, Conflict, InvalidState, NotFound, ValidationFailed
 from ..domain.model import Actor, InstanceStatus
 from ..forms.validation import validate
 from ..persistence.uow import UnitOfWork
@@ -18,11 +18,20 @@ from .stepping import Loaded, StepResult, load, save, service_handler, step_resu
 T = TypeVar("T")
 
 
-def latest_version(rt: Runtime, uow: UnitOfWork, process_id: str) -> ProcessVersion:
-    """The newest deployed version of a process, compiled."""
-    version_id = uow.versions.latest_id(process_id)
+def latest_version(rt: Runtime, uow: UnitOfWork, process_id: str, remembered: bool = False) -> ProcessVersion:
+    """The newest deployed version of a process, compiled.
+
+    With `remembered` the id this process saw last is used without asking, and the unit of
+    work's writes check that it is still the newest (ConcurrentChange when not).
+    """
+    version_id = rt.processes.remembered_latest(process_id) if remembered else None
     if version_id is None:
-        raise NotFound(f"process {process_id!r} is not deployed")
+        version_id = uow.versions.latest_id(process_id)
+        if version_id is None:
+            raise NotFound(f"process {process_id!r} is not deployed")
+        rt.processes.remember_latest(process_id, version_id)
+    else:
+        uow.versions.expect_latest(process_id, version_id)
     return rt.processes.get(uow, version_id)
 
 
@@ -33,10 +42,29 @@ def start_instance(
     actor: Actor,
     options: Mapping[str, list[str]] | None = None,
 ) -> StepResult:
-    """Start the latest version of a process with validated initial data; answers with the tasks ready for the starter."""
+    """Start the latest version of a process with validated initial data; answers with the tasks ready for the starter.
+
+    The newest version this process knows is tried first; if another process deployed a
+    newer one meanwhile, the start is done again on that.
+    """
+    try:
+        return _start(rt, process_id, data, actor, options, remembered=True)
+    except ConcurrentChange:
+        rt.processes.forget_latest(process_id)
+    return _start(rt, process_id, data, actor, options, remembered=False)
+
+
+def _start(
+    rt: Runtime,
+    process_id: str,
+    data: Mapping[str, Any],
+    actor: Actor,
+    options: Mapping[str, list[str]] | None,
+    remembered: bool,
+) -> StepResult:
     now = rt.now()
     with rt.uow() as uow:
-        result = start_in(rt, uow, process_id, data, actor, now, options)
+        result = start_in(rt, uow, process_id, data, actor, now, options, remembered=remembered)
         uow.commit()
     return result
 
@@ -50,9 +78,10 @@ def start_in(
     now: datetime,
     options: Mapping[str, list[str]] | None = None,
     instance_id: str | None = None,
+    remembered: bool = False,
 ) -> StepResult:
     """Start an instance inside an existing unit of work (also used by the scheduler)."""
-    version = latest_version(rt, uow, process_id)
+    version = latest_version(rt, uow, process_id, remembered)
     authorization.require_start(actor, process_id, data)
     form_name = version.compiled.start_form
     if form_name and form_name in version.forms:
@@ -65,6 +94,7 @@ def start_in(
         version.compiled, initial, now, service_handler(rt, uow, instance_id, now)
     )
     header = {
+        **uow.instances.blank_header(),
         "id": instance_id,
         "process_version_id": version.id,
         "process_id": process_id,
@@ -111,7 +141,7 @@ def fire_due(
 
 
 def _keep(rt: Runtime, loaded: Loaded) -> None:
-    rt.workflows.put(loaded.id, int(loaded.header["row_version"]), loaded.handle)
+    rt.workflows.put(loaded.id, loaded.unchanged())
 
 
 def retry(rt: Runtime, instance_id: str, actor: Actor) -> None:

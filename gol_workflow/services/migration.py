@@ -98,8 +98,8 @@ def _store(rt: Runtime, uow: UnitOfWork, header: Mapping[str, Any], new: Process
     audit = {"from_version": from_version, "to_version": new.version, "reason": reason,
              "notes": [f"{n.kind}:{n.element_id}" for n in outcome.notes]}
     save(rt, uow, Loaded(header, new, handle), snapshot, now, actor, "instance.migrated", audit,
-         extra={"process_version_id": new.id, **_kept_status(header)})
-    _carry_over(uow, instance_id, previous)
+         extra={"process_version_id": new.id, **_kept_status(header)}, keep=False)
+    _carry_over(uow, instance_id, previous)  # changes the rows just saved: the workflow is not kept
 
 
 def _kept_status(header: Mapping[str, Any]) -> dict[str, Any]:

@@ -135,7 +135,7 @@ def edit_data(rt: Any, actor: Actor, instance_id: str, data: Mapping[str, Any], 
         loaded = load(rt, uow, instance_id, lock=True)
         header = loaded.header
         if header["status"] != InstanceStatus.SUSPENDED:
-            rt.workflows.put(loaded.id, int(header["row_version"]), loaded.handle)
+            rt.workflows.put(loaded.id, loaded.unchanged())
             raise InvalidState("only a suspended instance's data can be edited")
         before = current_data(loaded.handle)
         changed = sorted(k for k in data if k not in before or before[k] != data[k])
@@ -151,8 +151,9 @@ def edit_data(rt: Any, actor: Actor, instance_id: str, data: Mapping[str, Any], 
                  "after": {k: data[k] for k in changed}, "removed": removed}
         save(rt, uow, loaded, snapshot, now, actor, "instance.data_edited", audit,
              extra={"status": header["status"], "suspended_status": header["suspended_status"],
-                    "next_due_at": None, "current_step": header["current_step"], "error": header["error"]})
-        if "beneficiario" in touched:
+                    "next_due_at": None, "current_step": header["current_step"], "error": header["error"]},
+             keep="beneficiario" not in touched)
+        if "beneficiario" in touched:  # changes the rows just saved: the workflow is not kept
             uow.inbox.update_case_fields(instance_id, case_fields(snapshot.data))
         uow.commit()
     return sorted(touched)

@@ -6,7 +6,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,20 @@ class ProcessCache:
 
     def __init__(self) -> None:
         self._items: dict[int, ProcessVersion] = {}
+        self._latest: dict[str, int] = {}  # process id -> the newest version id this process saw
         self._lock = threading.Lock()
+
+    def remembered_latest(self, process_id: str) -> int | None:
+        """The newest version id of a process last seen here (another process may have deployed since)."""
+        return self._latest.get(process_id)
+
+    def remember_latest(self, process_id: str, version_id: int) -> None:
+        """Note the newest version id of a process."""
+        self._latest[process_id] = version_id
+
+    def forget_latest(self, process_id: str) -> None:
+        """Ask the database next time."""
+        self._latest.pop(process_id, None)
 
     def get(self, uow: UnitOfWork, version_id: int) -> ProcessVersion:
         """The compiled version, parsed from the database on first use."""
@@ -67,46 +80,87 @@ class ProcessCache:
             return self._items[row["id"]]
 
 
+@dataclass(frozen=True)
+class CachedWorkflow:
+    """A live workflow as committed at one row version, with the instance header and the inbox
+    rows of its own case that this process committed (header None when not known)."""
+
+    row_version: int
+    handle: WorkflowHandle
+    header: Mapping[str, Any] | None = None
+    inbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
 class WorkflowCache:
     """Live workflows of recently used instances, keyed by id and row version.
 
     A workflow is taken out while a use case works on it and put back only after
     its transaction commits, so two threads never share one, and a failed or
-    conflicting use case can never leave a half-run workflow behind.
+    conflicting use case can never leave a half-run workflow behind. What it says of
+    an instance's header and tasks is what this process committed; another process may
+    have changed them since, so a use case that trusts it has its writes check it.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[str, tuple[int, WorkflowHandle]] = OrderedDict()
+        self._items: OrderedDict[str, CachedWorkflow] = OrderedDict()
+        self._owners: dict[str, str] = {}  # task id -> instance id, for the inbox rows held
         self._lock = threading.Lock()
 
-    def take(self, instance_id: str, row_version: int) -> WorkflowHandle | None:
+    def take(self, instance_id: str, row_version: int) -> CachedWorkflow | None:
         """Remove and return the cached workflow if it is at this row version."""
         with self._lock:
-            entry = self._items.pop(instance_id, None)
-        if entry is None or entry[0] != row_version:
+            entry = self._pop(instance_id)
+        if entry is None or entry.row_version != row_version:
             return None
-        return entry[1]
+        return entry
 
-    def put(self, instance_id: str, row_version: int, handle: WorkflowHandle) -> None:
-        """Keep a workflow that was just committed at this row version."""
+    def put(self, instance_id: str, entry: CachedWorkflow) -> None:
+        """Keep a workflow that was just committed (or read) at its row version."""
         if self._size <= 0:
             return
         with self._lock:
-            self._items[instance_id] = (row_version, handle)
-            self._items.move_to_end(instance_id)
+            self._pop(instance_id)
+            self._items[instance_id] = entry
+            self._owners.update(dict.fromkeys(entry.inbox, instance_id))
             while len(self._items) > self._size:
-                self._items.popitem(last=False)
+                self._pop(next(iter(self._items)))
+
+    def known_task(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The inbox row of a task and its instance's header as this process committed them."""
+        with self._lock:
+            entry = self._items.get(self._owners.get(task_id, ""))
+            if entry is None or entry.header is None or task_id not in entry.inbox:
+                return None
+            return dict(entry.inbox[task_id]), dict(entry.header)
+
+    def note_task(self, task_id: str, **changes: Any) -> None:
+        """Record a committed change (a claim, a draft) to the inbox row of a task held here."""
+        with self._lock:
+            instance_id = self._owners.get(task_id, "")
+            entry = self._items.get(instance_id)
+            if entry is not None and task_id in entry.inbox:
+                inbox = {**entry.inbox, task_id: {**entry.inbox[task_id], **changes}}
+                self._items[instance_id] = replace(entry, inbox=inbox)
 
     def forget(self, instance_id: str) -> None:
         """Drop an instance (e.g. after an administrative change)."""
         with self._lock:
-            self._items.pop(instance_id, None)
+            self._pop(instance_id)
 
     def clear(self) -> None:
         """Drop everything."""
         with self._lock:
             self._items.clear()
+            self._owners.clear()
+
+    def _pop(self, instance_id: str) -> CachedWorkflow | None:
+        entry = self._items.pop(instance_id, None)
+        if entry is not None:
+            for task_id in entry.inbox:
+                if self._owners.get(task_id) == instance_id:
+                    del self._owners[task_id]
+        return entry
 
 
 Connector = Callable[["ServiceCall"], Any]

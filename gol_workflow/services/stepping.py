@@ -15,7 +15,7 @@ from ..persistence.uow import UnitOfWork
 from . import authorization
 from .case_closure import on_case_ended
 from .message_buffer import keep_or_drop
-from .runtime import ProcessVersion, Runtime, ServiceCall
+from .runtime import CachedWorkflow, ProcessVersion, Runtime, ServiceCall
 
 AUTO_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 MAX_MESSAGE_HOPS = 25
@@ -62,11 +62,16 @@ class Loaded:
     version: ProcessVersion
     handle: WorkflowHandle
     new: bool = False  # not yet in the database: the first save inserts it
+    inbox: Mapping[str, Mapping[str, Any]] | None = None  # its inbox rows this process committed, if cached
 
     @property
     def id(self) -> str:
         """The instance id."""
         return str(self.header["id"])
+
+    def unchanged(self) -> CachedWorkflow:
+        """The workflow as it was loaded, to be kept when the use case changed nothing."""
+        return CachedWorkflow(int(self.header["row_version"]), self.handle, dict(self.header), self.inbox or {})
 
 
 def load(
@@ -83,12 +88,12 @@ def load(
     if header is None:
         raise NotFound(f"instance {instance_id} does not exist")
     version = rt.processes.get(uow, header["process_version_id"])
-    handle = rt.workflows.take(instance_id, header["row_version"])
-    if handle is None:
-        if state is None:
-            state = uow.instances.state(instance_id)
-        handle = rt.engine.load(version.compiled, state or "")
-    return Loaded(header, version, handle)
+    cached = rt.workflows.take(instance_id, header["row_version"])
+    if cached is not None:
+        return Loaded(header, version, cached.handle, inbox=cached.inbox)
+    if state is None:
+        state = uow.instances.state(instance_id)
+    return Loaded(header, version, rt.engine.load(version.compiled, state or ""))
 
 
 def service_handler(rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetime) -> Callable[..., Any]:
@@ -211,8 +216,15 @@ def save(
     element_id: str | None = None,
     extra: Mapping[str, Any] | None = None,
     hops: int = 0,
+    completed: tuple[str, str | None] | None = None,
+    keep: bool = True,
 ) -> dict[str, Any]:
-    """Store the snapshot with its projections, audit it and route its messages; returns the stored header."""
+    """Store the snapshot with its projections, audit it and route its messages; returns the stored header.
+
+    `completed` is a completed task's id and the assignee it was worked under: its inbox row
+    must still hold that assignee, or the step fails with ConcurrentChange. `keep` False leaves
+    the workflow out of memory after the commit (for a caller that changes its rows after saving).
+    """
     retry_count = int(loaded.header["retry_count"] or 0)
     if snapshot.error is not None and extra and "retry_count" in extra:
         retry_count = int(extra["retry_count"])
@@ -239,6 +251,9 @@ def save(
         uow.instances.add(stored)
     elif not uow.instances.update(loaded.id, row_version, values):
         raise ConcurrentChange()
+    if completed is not None and completed[0] in removed:
+        uow.inbox.remove_as_seen(*completed)
+        removed = removed - {completed[0]}
     uow.inbox.remove(removed)
     uow.inbox.add(inbox_rows)
     if old_subs != new_subs:
@@ -249,7 +264,13 @@ def save(
                          snapshot.error.element_id, snapshot.error.as_dict())
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
-    uow.after_commit(lambda: rt.workflows.put(loaded.id, row_version + 1, handle))
+    # Only tasks about this very case are remembered: a task about another case (a meeting's)
+    # is authorised on that case's header, which is not kept here.
+    known = {task_id: row for task_id, row in (loaded.inbox or {}).items() if task_id in new_ready}
+    known.update((row["id"], row) for row in inbox_rows if row["case_id"] == loaded.id)
+    committed = CachedWorkflow(row_version + 1, handle, {k: v for k, v in stored.items() if k != "state"}, known)
+    if keep:
+        uow.after_commit(lambda: rt.workflows.put(loaded.id, committed))
     if snapshot.messages:
         route_outgoing(rt, uow, loaded.id, snapshot.messages, now, actor, hops)
     if new_subs - old_subs:
@@ -315,7 +336,7 @@ def deliver_to(
             {"name": name, "correlation": correlation, "payload": payload,
              "sender_instance_id": sender_id, "created_at": now}
         )
-        rt.workflows.put(instance_id, int(loaded.header["row_version"]), loaded.handle)
+        rt.workflows.put(instance_id, loaded.unchanged())
         return
     handler = service_handler(rt, uow, instance_id, now)
     snapshot = rt.engine.deliver(loaded.handle, name, payload, now, handler)

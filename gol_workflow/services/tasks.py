@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..domain.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import (
+    ConcurrentChange,
+    Conflict,
+    Forbidden,
+    GolError,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
 from ..domain.model import Actor, InstanceStatus
 from ..forms.validation import validate
 from ..persistence.uow import UnitOfWork
@@ -58,10 +66,36 @@ def complete_task(
 
     `options` are the values accepted for `x-options` fields; without them they are computed
     for this person, as the task page offers them.
+
+    A task this process put in the inbox is worked from what it committed, without reading
+    it back; the step's writes then check that the instance and the task's assignee are still
+    as committed. If anything disagrees the step is done again from the database, which
+    decides (and gives the error, if there is one).
     """
+    known = rt.workflows.known_task(task_id)
+    if known is not None:
+        try:
+            return _complete(rt, task_id, data, actor, options, known)
+        except GolError:
+            pass
+    return _complete(rt, task_id, data, actor, options, None)
+
+
+def _complete(
+    rt: Runtime,
+    task_id: str,
+    data: Mapping[str, Any],
+    actor: Actor,
+    options: Mapping[str, list[str]] | None,
+    known: tuple[Mapping[str, Any], Mapping[str, Any]] | None,
+) -> StepResult:
     now = rt.now()
     with rt.uow() as uow:
-        task, instance, case = _task_and_case(uow, task_id)
+        if known is None:
+            task, instance, case = _task_and_case(uow, task_id)
+        else:
+            task, instance = known
+            case = instance
         authorization.require_task(actor, task, case)
         if task["assignee"] and task["assignee"] != actor.username and not actor.is_admin:
             raise Conflict(f"this task is taken by {task['assignee']}")
@@ -76,18 +110,43 @@ def complete_task(
                 raise ValidationFailed("il modulo contiene errori", errors)
         loaded = load(rt, uow, task["instance_id"], header=instance)
         if loaded.header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
-            rt.workflows.put(loaded.id, int(loaded.header["row_version"]), loaded.handle)
+            rt.workflows.put(loaded.id, loaded.unchanged())
             raise InvalidState(f"the case is {loaded.header['status']}: tasks cannot be completed now")
         handler = service_handler(rt, uow, loaded.id, now)
+        if known is not None:
+            handler = _after_checking(uow, task, instance, handler)
         try:
             snapshot = rt.engine.complete_task(loaded.handle, task_id, dict(data), now, handler)
         except (NotFound, InvalidState):
             raise Conflict(ALREADY_DONE) from None
         save(rt, uow, loaded, snapshot, now, actor, "task.completed", {"task": task["name"], "data": dict(data)},
-             task_id=task_id, element_id=task["element_id"])
+             task_id=task_id, element_id=task["element_id"], completed=(task_id, task["assignee"]))
         result = step_result(loaded.id, snapshot, actor, case)
         uow.commit()
     return result
+
+
+def _after_checking(
+    uow: UnitOfWork, task: Mapping[str, Any], instance: Mapping[str, Any], handler: Callable[..., Any]
+) -> Callable[..., Any]:
+    """A service handler that first makes sure the task and instance are as this process knew them.
+
+    A connector may reach outside the transaction, so it must not run for a step that is
+    going to be done again.
+    """
+    checked = False
+
+    def call(operation: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
+        nonlocal checked
+        if not checked:
+            found = uow.inbox.get_with_instance(task["id"])
+            if (found is None or found[0]["assignee"] != task["assignee"]
+                    or found[1]["row_version"] != instance["row_version"]):
+                raise ConcurrentChange()
+            checked = True
+        return handler(operation, params, data)
+
+    return call
 
 
 def claim(rt: Runtime, task_id: str, actor: Actor) -> None:
@@ -103,6 +162,7 @@ def claim(rt: Runtime, task_id: str, actor: Actor) -> None:
         if not uow.inbox.set_assignee(task_id, actor.username, None):
             raise Conflict("someone took this task a moment ago")
         uow.audit.record(now, actor.username, "task.claimed", task["instance_id"], task_id, task["element_id"])
+        uow.after_commit(lambda: rt.workflows.note_task(task_id, assignee=actor.username))
         uow.commit()
 
 
@@ -118,6 +178,7 @@ def unclaim(rt: Runtime, task_id: str, actor: Actor) -> None:
             raise Forbidden("only the person who took the task or an administrator can release it")
         uow.inbox.set_assignee(task_id, None, task["assignee"])
         uow.audit.record(now, actor.username, "task.released", task["instance_id"], task_id, task["element_id"])
+        uow.after_commit(lambda: rt.workflows.note_task(task_id, assignee=None))
         uow.commit()
 
 
@@ -129,4 +190,5 @@ def save_draft(rt: Runtime, task_id: str, draft: Mapping[str, Any], actor: Actor
         authorization.require_task(actor, task, case)
         uow.inbox.save_draft(task_id, dict(draft))
         uow.audit.record(now, actor.username, "task.draft_saved", task["instance_id"], task_id, task["element_id"])
+        uow.after_commit(lambda: rt.workflows.note_task(task_id, draft=dict(draft)))
         uow.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from gol_workflow.bootstrap import bootstrap
 from gol_workflow.domain.model import Actor
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services import tasks as task_service
@@ -76,3 +77,28 @@ def test_v1_cases_finish_on_v1_while_new_cases_run_v2(runtime: Runtime, tmp_path
         _complete_next(rt, old_cases[1])
     with rt.uow(write=False) as uow:
         assert {uow.instances.header(i)["status"] for i in [*old_cases, new_case]} == {"completed"}
+
+
+def test_a_start_after_another_process_deployed_runs_the_new_version(runtime: Runtime, settings, clock,
+                                                                      tmp_path: Path) -> None:
+    # Each web process remembers the newest version it saw; another may deploy meanwhile.
+    web, console = runtime, bootstrap(settings, clock=clock)
+    try:
+        processes, forms = tmp_path / "processes", tmp_path / "forms"
+        processes.mkdir()
+        shutil.copytree(DATA / "forms", forms)
+        bpmn = (DATA / "processes" / "five_steps.bpmn").read_text()
+        (processes / "five_steps.bpmn").write_text(bpmn)
+        deploy_dir(console, processes, forms)
+        first = instance_service.start_instance(web, "five_steps", {"zona": "pistoiese"}, ADMIN)
+        (processes / "five_steps.bpmn").write_text(bpmn.replace('name="Passo 1"', 'name="Primo passo"'))
+        assert [p.version for p in deploy_dir(console, processes, forms).processes] == [2]
+        second = instance_service.start_instance(web, "five_steps", {"zona": "pistoiese"}, ADMIN)
+        third = instance_service.start_instance(web, "five_steps", {"zona": "pistoiese"}, ADMIN)
+        assert [_version(web, r.instance_id) for r in (first, second, third)] == [1, 2, 2]
+        assert [r.next_tasks[0]["name"] for r in (first, second, third)] == ["Passo 1", "Primo passo", "Primo passo"]
+        with web.uow(write=False) as uow:
+            started = [e for e in uow.audit.recent(50) if e["action"] == "instance.started"]
+        assert len(started) == 3  # the start tried on the old version left nothing behind
+    finally:
+        console.db.dispose()
