@@ -27,3 +27,7 @@ class CaseSearch:
     def has_loose_ends(self, case_id: str, correlation: str, after: datetime) -> bool:
         """Whether a case keeps messages, future bookings or a place on a planned agenda (one query)."""
         return HotPath(self.conn).has_loose_ends(case_id, correlation, after, PLANNED)  # every case that ends asks it
+
+    def expect_no_loose_ends(self, case_id: str, correlation: str, after: datetime) -> None:
+        """Fail the transaction (ConcurrentChange) if the case has loose ends; checked with its writes."""
+        HotPath(self.conn).expect_no_loose_ends(case_id, correlation, after, PLANNED)

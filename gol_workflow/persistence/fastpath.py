@@ -188,6 +188,15 @@ def _loose_ends(dialect: str) -> str:
     )
 
 
+_CHECK_CASE = "gol_expect_one_row((SELECT count(*) FROM {member}), 'case ' || %s)"
+
+
+@cache
+def _no_loose_ends() -> tuple[str, str]:
+    # PostgreSQL: as a WITH member, one row when the case has no loose ends; and on its own, checked.
+    member = f"SELECT 1 WHERE NOT ({_loose_ends('postgresql')})"
+    return member, f"WITH settled AS ({member}) SELECT {_CHECK_CASE.format(member='settled')}"
+
 _TABLES = {t.name: t for t in (instances, tasks, audit_events)}
 
 
@@ -311,6 +320,20 @@ class HotPath:
         """Whether messages wait for the case, it holds bookings after `after` or sits on a planned agenda."""
         moment = _sqlite_datetime(after) if self._dialect == "sqlite" else _aware(after)
         return bool(self._scalar(_loose_ends(self._dialect), (correlation, case_id, moment, case_id, planned)))
+
+    def expect_no_loose_ends(self, case_id: str, correlation: str, after: datetime, planned: str) -> None:
+        """ConcurrentChange if the case has loose ends (see `has_loose_ends`).
+
+        With writes sent behind the question travels with them and the server answers it.
+        """
+        if self._behind is None:
+            if self.has_loose_ends(case_id, correlation, after, planned):
+                raise ConcurrentChange()
+            return
+        member, checked = _no_loose_ends()
+        params = (correlation, case_id, _aware(after), case_id, planned)
+        join = Join(member, params, frozenset(), check=_CHECK_CASE, check_params=(case_id,))
+        self._behind.write(checked, [(*params, case_id)], join)
 
     def _scalar(self, sql: str, params: Sequence[Any]) -> Any:
         """The first column of the first row of a query (None when there is none)."""

@@ -21,9 +21,19 @@ def release_future_appointments(uow: UnitOfWork, case_id: str, now: datetime, ac
     return len(rows)
 
 
-def on_case_ended(uow: UnitOfWork, case_id: str, status: str, now: datetime, actor: Actor) -> None:
-    """Called once, in the transaction that ends the case."""
-    if not uow.case_search.has_loose_ends(case_id, f"{CASE_PROPERTY}={case_id}", now):
+def on_case_ended(
+    uow: UnitOfWork, case_id: str, status: str, now: datetime, actor: Actor, expect_none: bool = False
+) -> None:
+    """Called once, in the transaction that ends the case.
+
+    With `expect_none` the case is expected to hold nothing: the transaction fails with
+    ConcurrentChange if it does (for a step that will be done again, asking).
+    """
+    correlation = f"{CASE_PROPERTY}={case_id}"
+    if expect_none:
+        uow.case_search.expect_no_loose_ends(case_id, correlation, now)
+        return
+    if not uow.case_search.has_loose_ends(case_id, correlation, now):
         return  # the usual end: one query instead of three
     drop_for_ended_case(uow, case_id, status, now, actor)
     release_future_appointments(uow, case_id, now, actor)

@@ -63,6 +63,7 @@ class Loaded:
     handle: WorkflowHandle
     new: bool = False  # not yet in the database: the first save inserts it
     inbox: Mapping[str, Mapping[str, Any]] | None = None  # its inbox rows this process committed, if cached
+    trusted: bool = False  # worked from what this process remembered: the writes check what it assumed
 
     @property
     def id(self) -> str:
@@ -243,7 +244,7 @@ def save(
     inbox_rows = [_inbox_row(rt, loaded, t, now, handle.task_data(t.id)) for t in added]
     if snapshot.status in ENDED_STATUSES and loaded.header.get("status") not in ENDED_STATUSES:
         # Its reads go before the step's writes, which then travel with the COMMIT.
-        on_case_ended(uow, loaded.id, snapshot.status.value, now, actor)
+        on_case_ended(uow, loaded.id, snapshot.status.value, now, actor, expect_none=loaded.trusted)
     # The instance row first: a step that lost the race stops here (on SQLite) or when the
     # writes are sent (on PostgreSQL), before any of its other rows exist.
     stored = {**loaded.header, **values, "row_version": row_version + 1}

@@ -69,8 +69,9 @@ def complete_task(
 
     A task this process put in the inbox is worked from what it committed, without reading
     it back; the step's writes then check that the instance and the task's assignee are still
-    as committed. If anything disagrees the step is done again from the database, which
-    decides (and gives the error, if there is one).
+    as committed (and, if the case ends, that it holds no messages, bookings or agenda
+    places). If anything disagrees the step is done again from the database, which decides
+    (and gives the error, if there is one).
     """
     known = rt.workflows.known_task(task_id)
     if known is not None:
@@ -109,6 +110,7 @@ def _complete(
             if errors:
                 raise ValidationFailed("il modulo contiene errori", errors)
         loaded = load(rt, uow, task["instance_id"], header=instance)
+        loaded.trusted = known is not None
         if loaded.header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
             rt.workflows.put(loaded.id, loaded.unchanged())
             raise InvalidState(f"the case is {loaded.header['status']}: tasks cannot be completed now")

@@ -354,7 +354,6 @@ def check_every_state(rt: Runtime) -> None:
     serializer.dumps = dumps  # type: ignore[method-assign]
 
 
-
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
     """A running loopback SMTP server."""

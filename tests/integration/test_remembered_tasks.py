@@ -14,6 +14,7 @@ from gol_workflow.persistence.inbox import InboxRepository
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services import tasks as task_service
 from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.message_buffer import CASE_PROPERTY, DROPPED
 from gol_workflow.services.tasks import ALREADY_DONE
 from tests.conftest import ADMIN, assert_cache_matches_database
 
@@ -100,3 +101,21 @@ def test_a_connector_is_not_called_for_a_step_another_process_already_took(
         task_service.complete_task(test_processes, task_id, {"divisore": 5}, CPI_A)
     assert calls == [25.0]
     assert _completions(test_processes, instance_id) == [task_id]
+
+
+def test_a_case_that_ends_from_memory_still_drops_the_messages_kept_for_it(test_processes: Runtime) -> None:
+    rt = test_processes
+    instance_id, task_id = _start(rt, "five_steps")
+    for _ in range(4):
+        task_id = task_service.complete_task(rt, task_id, {"nota": "ok"}, CPI_A).next_tasks[0]["id"]
+    with rt.uow() as uow:  # a message sent to the case, that nothing in it will wait for
+        uow.instances.buffer_message({"name": "esito_colloquio", "correlation": f"{CASE_PROPERTY}={instance_id}",
+                                      "payload": {"esito": "ok"}, "sender_instance_id": None, "created_at": rt.now()})
+        uow.commit()
+    assert rt.workflows.known_task(task_id) is not None
+    assert task_service.complete_task(rt, task_id, {"nota": "ok"}, CPI_A).status == "completed"
+    with rt.uow(write=False) as uow:
+        assert not uow.case_search.has_loose_ends(instance_id, f"{CASE_PROPERTY}={instance_id}", rt.now())
+        dropped = [e["data"]["message"] for e in uow.audit.for_instance(instance_id) if e["action"] == DROPPED]
+    assert dropped == ["esito_colloquio"]
+    assert len(_completions(rt, instance_id)) == 5
