@@ -107,12 +107,6 @@ def _insert(table_name: str, columns: tuple[str, ...], dialect: str) -> _Stateme
 
 
 @cache
-def _insert_join_parts(table_name: str, columns: tuple[str, ...]) -> tuple[str, str]:
-    # PostgreSQL: the insert up to VALUES, and one row's marks.
-    return f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ", f"({', '.join('%s' for _ in columns)})"
-
-
-@cache
 def _update_instance(columns: tuple[str, ...], dialect: str) -> _Statement:
     mark = _placeholder(dialect)
     sets = ", ".join(f"{c} = {mark}" for c in columns)
@@ -121,32 +115,7 @@ def _update_instance(columns: tuple[str, ...], dialect: str) -> _Statement:
     return _Statement(sql, [*columns, "b_id", "b_version"], adapters)
 
 
-@cache
-def _update_instance_checked(columns: tuple[str, ...]) -> _Statement:
-    # PostgreSQL, writes sent behind: the update must fail on the server when it matches nothing.
-    sets = ", ".join(f"{c} = %s" for c in columns)
-    sql = (
-        f"WITH changed AS (UPDATE instances SET {sets} WHERE id = %s AND row_version = %s RETURNING 1) "
-        "SELECT gol_expect_one_row((SELECT count(*) FROM changed), 'instance ' || %s)"
-    )
-    adapters = [_adapter(instances, c, "postgresql") for c in columns] + [None, None, None]
-    return _Statement(sql, [*columns, "b_id", "b_version", "b_id"], adapters)
-
-
-@cache
-def _update_instance_member(columns: tuple[str, ...]) -> str:
-    # PostgreSQL: the checked update as a WITH member; its rows are counted by _CHECK_ONE.
-    sets = ", ".join(f"{c} = %s" for c in columns)
-    return f"UPDATE instances SET {sets} WHERE id = %s AND row_version = %s RETURNING 1"
-
-
-_CHECK_ONE = "gol_expect_one_row((SELECT count(*) FROM {member}), 'instance ' || %s)"
 _DELETE_TASKS_MEMBER = "DELETE FROM tasks WHERE id = ANY(%s)"
-_DELETE_TASK_AS_SEEN_MEMBER = "DELETE FROM tasks WHERE id = %s AND assignee IS NOT DISTINCT FROM %s RETURNING 1"
-_CHECK_TASK = "gol_expect_one_row((SELECT count(*) FROM {member}), 'task ' || %s)"
-_DELETE_TASK_AS_SEEN_CHECKED = (
-    f"WITH gone AS ({_DELETE_TASK_AS_SEEN_MEMBER}) SELECT {_CHECK_TASK.format(member='gone')}"
-)
 
 
 @cache
@@ -173,8 +142,6 @@ _STILL_LATEST_MEMBER = (
     "SELECT 1 FROM (SELECT id FROM process_versions WHERE process_id = %s ORDER BY version DESC LIMIT 1) latest "
     "WHERE latest.id = %s"
 )
-_CHECK_LATEST = "gol_expect_one_row((SELECT count(*) FROM {member}), 'process ' || %s)"
-_STILL_LATEST_CHECKED = f"WITH latest AS ({_STILL_LATEST_MEMBER}) SELECT {_CHECK_LATEST.format(member='latest')}"
 
 
 @cache
@@ -188,14 +155,11 @@ def _loose_ends(dialect: str) -> str:
     )
 
 
-_CHECK_CASE = "gol_expect_one_row((SELECT count(*) FROM {member}), 'case ' || %s)"
-
-
 @cache
-def _no_loose_ends() -> tuple[str, str]:
-    # PostgreSQL: as a WITH member, one row when the case has no loose ends; and on its own, checked.
-    member = f"SELECT 1 WHERE NOT ({_loose_ends('postgresql')})"
-    return member, f"WITH settled AS ({member}) SELECT {_CHECK_CASE.format(member='settled')}"
+def _no_loose_ends() -> str:
+    # PostgreSQL, as a WITH member: one row when the case has no loose ends.
+    return f"SELECT 1 WHERE NOT ({_loose_ends('postgresql')})"
+
 
 _TABLES = {t.name: t for t in (instances, tasks, audit_events)}
 
@@ -243,10 +207,10 @@ class HotPath:
     def _cursor(self) -> Any:
         return self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
-    def _write(self, sql: str, rows: list[Sequence[Any]], join: Callable[[], Join] | None = None) -> None:
-        """Run one statement for one or more rows, or queue it when writes are sent behind."""
+    def _write(self, sql: str, rows: list[Sequence[Any]], join: Callable[[], Join]) -> None:
+        """Run one statement for one or more rows, or queue it (as `join` makes it) when writes are sent behind."""
         if self._behind is not None:
-            self._behind.write(sql, rows, join() if join is not None else None)
+            self._behind.write(join())
             return
         cursor = self._cursor()
         try:
@@ -269,9 +233,10 @@ class HotPath:
         values = [statement.row(r) for r in rows]
 
         def join() -> Join:
-            sql, marks = _insert_join_parts(table.name, columns)
+            head, values_word, marks = statement.sql.partition("VALUES ")
             keys = frozenset((table.name, r["id"]) for r in rows if r.get("id") is not None)
-            return Join(sql, tuple(v for row in values for v in row), keys, values=marks, rows=len(values))
+            flat = tuple(v for row in values for v in row)
+            return Join(head + values_word, flat, keys, values=marks, rows=len(values))
 
         self._write(statement.sql, values, join)
 
@@ -283,14 +248,12 @@ class HotPath:
         """
         params = {**values, "row_version": expected_version + 1, "b_id": instance_id, "b_version": expected_version}
         columns = tuple(k for k in params if not k.startswith("b_"))
-        if self._behind is not None:
-            checked = _update_instance_checked(columns)
-            row = checked.row(params)
-            join = Join(_update_instance_member(columns), tuple(row[:-1]), frozenset({("instances", instance_id)}),
-                        check=_CHECK_ONE, check_params=(instance_id,))
-            self._behind.write(checked.sql, [row], join)
-            return True
         statement = _update_instance(columns, self._dialect)
+        if self._behind is not None:
+            self._behind.write(Join.expecting_one_row(
+                statement.sql + " RETURNING 1", statement.row(params), frozenset({("instances", instance_id)}),
+                f"instance {instance_id}"))
+            return True
         cursor = self._cursor()
         try:
             cursor.execute(statement.sql, statement.row(params))
@@ -309,9 +272,8 @@ class HotPath:
         With writes sent behind the check travels with them and the server makes it.
         """
         if self._behind is not None:
-            join = Join(_STILL_LATEST_MEMBER, (process_id, version_id), frozenset(),
-                        check=_CHECK_LATEST, check_params=(process_id,))
-            self._behind.write(_STILL_LATEST_CHECKED, [(process_id, version_id, process_id)], join)
+            self._behind.write(Join.expecting_one_row(
+                _STILL_LATEST_MEMBER, (process_id, version_id), frozenset(), f"process {process_id}"))
             return
         if self.latest_version_id(process_id) != version_id:
             raise ConcurrentChange()
@@ -330,10 +292,8 @@ class HotPath:
             if self.has_loose_ends(case_id, correlation, after, planned):
                 raise ConcurrentChange()
             return
-        member, checked = _no_loose_ends()
         params = (correlation, case_id, _aware(after), case_id, planned)
-        join = Join(member, params, frozenset(), check=_CHECK_CASE, check_params=(case_id,))
-        self._behind.write(checked, [(*params, case_id)], join)
+        self._behind.write(Join.expecting_one_row(_no_loose_ends(), params, frozenset(), f"case {case_id}"))
 
     def _scalar(self, sql: str, params: Sequence[Any]) -> Any:
         """The first column of the first row of a query (None when there is none)."""
@@ -367,9 +327,9 @@ class HotPath:
         With writes sent behind the check is the server's, as for the instance update.
         """
         if self._behind is not None:
-            join = Join(_DELETE_TASK_AS_SEEN_MEMBER, (task_id, assignee), frozenset({("tasks", task_id)}),
-                        check=_CHECK_TASK, check_params=(task_id,))
-            self._behind.write(_DELETE_TASK_AS_SEEN_CHECKED, [(task_id, assignee, task_id)], join)
+            self._behind.write(Join.expecting_one_row(
+                _delete_task_as_seen("postgresql") + " RETURNING 1", (task_id, assignee),
+                frozenset({("tasks", task_id)}), f"task {task_id}"))
             return
         cursor = self._cursor()
         try:

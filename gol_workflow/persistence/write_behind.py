@@ -4,29 +4,28 @@ On loopback a round trip costs more than the statements it carries, and a workfl
 used four: BEGIN, the read of the task, the pipelined writes, COMMIT. Here a unit of work
 reads in autocommit and opens its transaction only when it writes (or locks): under READ
 COMMITTED each statement takes its own snapshot anyway, so a plain SELECT sees exactly
-what it would see inside a transaction. The writes then wait and go with COMMIT, so a step
-takes two round trips, the transaction is open only while its writes are sent, and a unit
-of work that wrote nothing has nothing to roll back (psycopg discards its prepared
-statements on every rollback). The driver runs in autocommit mode and the transaction is
-opened and closed by these statements; SQLAlchemy's own statements send what waits first
-(see `install`), so statements reach the server in the order the code issued them.
+what it would see inside a transaction. The writes wait and go with the commit, the
+transaction is open only while they are sent, and a unit of work that wrote nothing has
+nothing to roll back (psycopg discards its prepared statements on every rollback). The
+driver runs in autocommit mode and a transaction is opened and closed by these
+statements; SQLAlchemy's own statements send what waits first (see `install`), so
+statements reach the server in the order the code issued them.
 
-A write that needs an answer cannot wait: the optimistic update of an instance therefore
-checks itself on the server (`gol_expect_one_row`, migration 0002) and a lost race aborts
-the transaction before COMMIT.
-
-When every waiting write says how it joins others (`Join`) and no two touch the same row,
-they travel as one statement whose WITH members are the writes. Sent as the unit of work's
-only statement, it is its own transaction: no BEGIN, no COMMIT, no pipeline. PostgreSQL runs
-the members on one snapshot, in no set order, so writes that touch the same row (whose
-outcome depends on their order) are sent one by one instead.
+Each waiting write is a `Join`: a WITH member. At the commit they travel as one statement
+whose members are the writes and whose SELECT runs their checks; sent as the unit of work's
+only statement, it is its own transaction: no BEGIN, no COMMIT, no pipeline, one round trip.
+A write that needs an answer cannot wait for it, so it checks itself on the server instead:
+the optimistic update of an instance must return one row, or `gol_expect_one_row`
+(migration 0002) aborts the statement and nothing of the step is kept. PostgreSQL runs WITH
+members on one snapshot, in no set order, so writes that touch the same row (whose outcome
+depends on their order) are sent one by one instead, inside BEGIN and COMMIT.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 
@@ -34,6 +33,9 @@ from ..domain.errors import ConcurrentChange
 from .errors import DuplicateRow
 
 KEY = "gol.write_behind"
+
+
+EXPECT_ONE_ROW = "gol_expect_one_row((SELECT count(*) FROM {member}), %s)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +54,17 @@ class Join:
     check: str = ""  # a SELECT expression that fails the statement; "{member}" names the member's rows
     check_params: tuple[Any, ...] = ()
 
+    @classmethod
+    def expecting_one_row(
+        cls, sql: str, params: Sequence[Any], keys: frozenset[tuple[str, Any]], what: str
+    ) -> "Join":
+        """A member that must yield exactly one row; otherwise the statement fails with ConcurrentChange
+        ("`what` was changed by another transaction", `gol_expect_one_row`, migration 0002)."""
+        return cls(sql, tuple(params), keys, check=EXPECT_ONE_ROW, check_params=(what,))
+
     def text(self) -> str:
         """The member's SQL."""
         return self.sql + ", ".join([self.values] * self.rows) if self.values else self.sql
-
-
-class _Write(NamedTuple):
-    sql: str
-    rows: list[Sequence[Any]]
-    join: Join | None
 
 
 def joined(joins: Sequence[Join]) -> tuple[str, list[Any]] | None:
@@ -80,6 +84,11 @@ def joined(joins: Sequence[Join]) -> tuple[str, list[Any]] | None:
         else:
             first = members[at]
             members[at] = replace(first, params=first.params + join.params, rows=first.rows + join.rows)
+    return statement(members)
+
+
+def statement(members: Sequence[Join]) -> tuple[str, list[Any]]:
+    """The members as one statement (a lone member without a check as it is), with its parameters."""
     if len(members) == 1 and not members[0].check:
         return members[0].text(), list(members[0].params)
     params: list[Any] = []
@@ -99,12 +108,12 @@ class WriteBehind:
 
     def __init__(self, dbapi_connection: Any) -> None:
         self._dbapi = dbapi_connection
-        self._queue: list[_Write] = []
+        self._queue: list[Join] = []
         self.begun = False
 
-    def write(self, sql: str, rows: list[Sequence[Any]], join: Join | None = None) -> None:
-        """Queue one statement for one or more rows; `join` says how it joins others in one statement."""
-        self._queue.append(_Write(sql, rows, join))
+    def write(self, join: Join) -> None:
+        """Queue one write."""
+        self._queue.append(join)
 
     def read(self, sql: str, params: Sequence[Any]) -> Any:
         """Send what waits plus one query in a single round trip; returns the query's cursor."""
@@ -167,11 +176,9 @@ class WriteBehind:
         """Take what waits: as one joined statement where possible, else one by one."""
         queue = list(self._queue)
         self._queue.clear()
-        if len(queue) > 1 and all(w.join is not None for w in queue):
-            one = joined([w.join for w in queue if w.join is not None])
-            if one is not None:
-                return [(one[0], [one[1]])]
-        return [(w.sql, w.rows) for w in queue]
+        together = joined(queue) if len(queue) > 1 else None
+        each = [together] if together is not None else [statement([write]) for write in queue]
+        return [(sql, [params]) for sql, params in each]
 
     def _alone(self, sql: str, params: Sequence[Any]) -> None:
         """Send one statement outside any transaction block."""
