@@ -132,6 +132,8 @@ def runtime(settings: Settings, clock: ManualClock) -> Iterator[Runtime]:
 
 def assert_cache_matches_database(rt: Runtime) -> None:
     """After every commit, what the workflow cache says of a task and its instance is what the database holds."""
+    if rt.settings.workflow_cache_size <= 0:
+        return  # nothing is kept
     put = rt.workflows.put
 
     def checked_put(instance_id: str, entry: CachedWorkflow) -> None:

@@ -38,7 +38,7 @@ from gol_workflow.services import instances as instance_service
 from gol_workflow.services import tasks as task_service
 from gol_workflow.services.form_options import allowed_values
 from gol_workflow.services.runtime import Runtime
-from tests.conftest import ADMIN, ROME, ROOT
+from tests.conftest import ADMIN, ROME, ROOT, assert_cache_matches_database
 from tests.integration.scheduling_support import SmtpServer
 from tests.spiff_reference import assert_stored_as_spiff
 
@@ -132,6 +132,12 @@ class Percorso4:
     clock: ManualClock
     smtp: SmtpServer
     actors: dict[str, Actor] = field(default_factory=dict)
+    kept: bool = False  # workflows stay in memory between steps, as in a web process
+
+    def _between_steps(self) -> None:
+        """Unless kept, forget every live workflow: the next step loads its state from the database."""
+        if not self.kept:
+            self.rt.workflows.clear()
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -142,7 +148,7 @@ class Percorso4:
     def advance_to(self, moment: datetime) -> None:
         """Move the clock, running every timer and cut-off it passes at its moment, as the scheduler does."""
         clock_service.step_to(self.rt, moment, ADMIN)
-        self.rt.workflows.clear()
+        self._between_steps()
 
     def advance(self, delta: timedelta) -> None:
         """Move the clock forward by a duration."""
@@ -155,7 +161,7 @@ class Percorso4:
         operator = by or ("cpi.pistoia" if zone == "pistoiese" else "cpi.pescia")
         case_id = case_start.open_case(self.rt, "percorso4", {"zona": zone, "beneficiario": dict(beneficiario)},
                                        self.actors[operator])
-        self.rt.workflows.clear()
+        self._between_steps()
         return case_id
 
     def inbox(self, instance_id: str | None = None, element: str | None = None,
@@ -186,7 +192,7 @@ class Percorso4:
         view = self.task_page(element, case_id, by)
         result = task_service.complete_task(self.rt, view.task["id"], dict(data), self.actors[by],
                                             options=allowed_values(view.options))
-        self.rt.workflows.clear()
+        self._between_steps()
         return result
 
     # -- reading the database -----------------------------------------------------------------
@@ -201,12 +207,12 @@ class Percorso4:
     def data(self, instance_id: str) -> dict[str, Any]:
         """The case's current data read from the database: what its open task sees, else its last step's."""
         own = [t["id"] for t in self.inbox(instance_id=instance_id)]
-        self.rt.workflows.clear()
+        self._between_steps()
         with self.rt.uow(write=False) as uow:
             found = instance_service.read_workflow(
                 self.rt, uow, instance_id,
                 lambda loaded: loaded.handle.task_data(own[0]) if own else _waiting_data(loaded.handle))
-        self.rt.workflows.clear()
+        self._between_steps()
         return found
 
     def meetings_of(self, case_id: str) -> list[dict[str, Any]]:
@@ -324,21 +330,24 @@ def create_accounts(rt: Runtime) -> dict[str, Actor]:
     return {username: add_account(rt, username, role, zones, name) for username, role, zones, name in ACCOUNTS}
 
 
-def service_settings(settings: Settings, smtp_port: int, zones_dir: Path | None = None) -> Settings:
-    """Test settings: no workflow kept in memory, SMTP on loopback, the shipped (or given) zones."""
+def service_settings(settings: Settings, smtp_port: int, zones_dir: Path | None = None, kept: bool = False) -> Settings:
+    """Test settings: no workflow kept in memory (unless `kept`), SMTP on loopback, the shipped (or given) zones."""
     return settings.with_overrides(
-        workflow_cache_size=0,
+        workflow_cache_size=512 if kept else 0,
         zones_dir=zones_dir or ROOT / "zones",
         smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, sender=SENDER, timeout=5.0),
     )
 
 
-def build(settings: Settings, clock: ManualClock, smtp: SmtpServer, zones_dir: Path | None = None) -> Percorso4:
+def build(
+    settings: Settings, clock: ManualClock, smtp: SmtpServer, zones_dir: Path | None = None, kept: bool = False
+) -> Percorso4:
     """A runtime with the shipped processes deployed from processes/ and forms/ and the accounts created."""
-    rt = bootstrap(service_settings(settings, smtp.port, zones_dir), clock=clock)
+    rt = bootstrap(service_settings(settings, smtp.port, zones_dir, kept), clock=clock)
     check_every_state(rt)
+    assert_cache_matches_database(rt)
     deployment.deploy(rt, deployment.read_sources(ROOT / "processes", ROOT / "forms"), ADMIN)
-    return Percorso4(rt, clock, smtp, create_accounts(rt))
+    return Percorso4(rt, clock, smtp, create_accounts(rt), kept=kept)
 
 
 def check_every_state(rt: Runtime) -> None:
@@ -367,5 +376,13 @@ def smtp() -> Iterator[SmtpServer]:
 def p4(settings: Settings, clock: ManualClock, smtp: SmtpServer) -> Iterator[Percorso4]:
     """The Percorso 4 service on the test database, Monday 5 January 2026 08:00 in Rome."""
     service = build(settings, clock, smtp)
+    yield service
+    service.rt.db.dispose()
+
+
+@pytest.fixture
+def p4_kept(settings: Settings, clock: ManualClock, smtp: SmtpServer) -> Iterator[Percorso4]:
+    """The same service keeping workflows in memory between steps, as a web process does."""
+    service = build(settings, clock, smtp, kept=True)
     yield service
     service.rt.db.dispose()

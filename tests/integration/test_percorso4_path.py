@@ -18,6 +18,7 @@ from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     Percorso4,
     local_day,
     p4,
+    p4_kept,
     profilo,
     scheda,
     smtp,
@@ -191,3 +192,12 @@ def test_path_10_a_process_change_deployed_mid_path_leaves_running_cases_on_thei
     assert p4.header(early)["process_version_id"] == v1
     for case in (early, late):
         assert "Richiesta di monitoraggio" in p4.header(case)["current_step"]
+
+
+def test_path_5_with_workflows_kept_in_memory_as_a_web_process_keeps_them(p4_kept: Percorso4) -> None:
+    # Completions then work from what the process committed, without reading their task back.
+    test_path_5_the_12_month_path_closes_with_the_final_monitoring_and_the_outcome(p4_kept)
+
+
+def test_path_4_with_workflows_kept_in_memory_as_a_web_process_keeps_them(p4_kept: Percorso4) -> None:
+    test_path_4_a_substantial_change_in_month_4_goes_back_to_the_equipe_and_keeps_the_end_date(p4_kept)
