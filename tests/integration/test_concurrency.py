@@ -57,3 +57,35 @@ def test_concurrent_completions_give_one_success_and_one_conflict(test_processes
             assert len(completions) == 1
     finally:
         worker_b.db.dispose()
+
+
+def test_a_double_submission_in_one_process_completes_the_task_once(test_processes: Runtime) -> None:
+    # Two requests for the same task reach the same web process at once (a double click):
+    # both find the task in the process's memory and work from it.
+    rt = test_processes
+    for _ in range(15):
+        started = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
+        task_id = started.next_tasks[0]["id"]
+        assert rt.workflows.known_task(task_id) is not None
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def complete(note: str) -> None:
+            barrier.wait()
+            try:
+                task_service.complete_task(rt, task_id, {"nota": note}, CPI_A)
+                outcomes.append("ok")
+            except Conflict as exc:
+                outcomes.append(f"conflict: {exc.message}")
+
+        threads = [threading.Thread(target=complete, args=(note,)) for note in ("primo", "secondo")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes)[1:] == ["ok"] and sorted(outcomes)[0].startswith("conflict: "), outcomes
+        with rt.uow(write=False) as uow:
+            names = [t["name"] for t in uow.inbox.for_instance(started.instance_id)]
+            completions = [e for e in uow.audit.for_instance(started.instance_id) if e["action"] == "task.completed"]
+        assert names == ["Passo 2"]
+        assert len(completions) == 1
