@@ -20,9 +20,9 @@ from sqlalchemy import Column, Connection, Table
 from ..domain.errors import ConcurrentChange
 from . import write_behind
 from .errors import DuplicateRow
-from .write_behind import Join
 from .tables import INSTANCE_HEADER, audit_events, instances, tasks
 from .types import JsonText, UtcDateTime, dump_json
+from .write_behind import Join
 
 Adapter = Callable[[Any], Any]
 

@@ -35,7 +35,8 @@ class ProcessVersion:
 
 
 class ProcessCache:
-    """Compiled versions by id; versions never change, so entries never go stale."""
+    """Compiled versions by id (versions never change, so these never go stale), and the newest
+    version id of each process as last seen here (which a deploy elsewhere makes old: its users check it)."""
 
     def __init__(self) -> None:
         self._items: dict[int, ProcessVersion] = {}
