@@ -8,13 +8,43 @@ from gol_workflow.bootstrap import bootstrap
 from gol_workflow.domain.errors import Conflict
 from gol_workflow.domain.model import Actor
 from gol_workflow.services import instances as instance_service
-from gol_workflow.services.instances import read_workflow
 from gol_workflow.services import tasks as task_service
+from gol_workflow.services.instances import read_workflow
 from gol_workflow.services.runtime import Runtime
 from tests.conftest import ADMIN
 
 CPI_A = Actor(username="mario.rossi", role="cpi", zones=frozenset({"pistoiese"}))
 CPI_B = Actor(username="luca.verdi", role="cpi", zones=frozenset({"pistoiese"}))
+
+
+def _complete_at_once(task_id: str, *attempts: tuple[Runtime, Actor, str]) -> list[str]:
+    """Each (runtime, operator, note) completes the task on its own thread, all released together."""
+    barrier = threading.Barrier(len(attempts))
+    outcomes: list[str] = []
+
+    def complete(rt: Runtime, actor: Actor, note: str) -> None:
+        barrier.wait()
+        try:
+            task_service.complete_task(rt, task_id, {"nota": note}, actor)
+            outcomes.append("ok")
+        except Conflict as exc:
+            outcomes.append(f"conflict: {exc.message}")
+
+    threads = [threading.Thread(target=complete, args=attempt) for attempt in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def _assert_completed_once(rt: Runtime, instance_id: str, outcomes: list[str]) -> None:
+    assert sorted(outcomes)[1:] == ["ok"] and sorted(outcomes)[0].startswith("conflict: "), outcomes
+    with rt.uow(write=False) as uow:
+        names = [t["name"] for t in uow.inbox.for_instance(instance_id)]
+        completions = [e for e in uow.audit.for_instance(instance_id) if e["action"] == "task.completed"]
+    assert names == ["Passo 2"]
+    assert len(completions) == 1
 
 
 def test_concurrent_completions_give_one_success_and_one_conflict(test_processes: Runtime, settings, clock) -> None:
@@ -29,32 +59,8 @@ def test_concurrent_completions_give_one_success_and_one_conflict(test_processes
             for rt in (worker_a, worker_b):
                 with rt.uow(write=False) as uow:
                     read_workflow(rt, uow, instance_id, lambda loaded: None)
-            barrier = threading.Barrier(2)
-            outcomes: list[str] = []
-
-            def complete(rt: Runtime, actor: Actor, note: str) -> None:
-                barrier.wait()
-                try:
-                    task_service.complete_task(rt, task_id, {"nota": note}, actor)
-                    outcomes.append("ok")
-                except Conflict as exc:
-                    outcomes.append(f"conflict: {exc.message}")
-
-            threads = [
-                threading.Thread(target=complete, args=(worker_a, CPI_A, "da A")),
-                threading.Thread(target=complete, args=(worker_b, CPI_B, "da B")),
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            assert outcomes.count("ok") == 1, outcomes
-            assert [o for o in outcomes if o != "ok"][0].startswith("conflict: "), outcomes
-            with worker_a.uow(write=False) as uow:
-                names = [t["name"] for t in uow.inbox.for_instance(instance_id)]
-                completions = [e for e in uow.audit.for_instance(instance_id) if e["action"] == "task.completed"]
-            assert names == ["Passo 2"]
-            assert len(completions) == 1
+            outcomes = _complete_at_once(task_id, (worker_a, CPI_A, "da A"), (worker_b, CPI_B, "da B"))
+            _assert_completed_once(worker_a, instance_id, outcomes)
     finally:
         worker_b.db.dispose()
 
@@ -67,25 +73,5 @@ def test_a_double_submission_in_one_process_completes_the_task_once(test_process
         started = instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN)
         task_id = started.next_tasks[0]["id"]
         assert rt.workflows.known_task(task_id) is not None
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def complete(note: str) -> None:
-            barrier.wait()
-            try:
-                task_service.complete_task(rt, task_id, {"nota": note}, CPI_A)
-                outcomes.append("ok")
-            except Conflict as exc:
-                outcomes.append(f"conflict: {exc.message}")
-
-        threads = [threading.Thread(target=complete, args=(note,)) for note in ("primo", "secondo")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(outcomes)[1:] == ["ok"] and sorted(outcomes)[0].startswith("conflict: "), outcomes
-        with rt.uow(write=False) as uow:
-            names = [t["name"] for t in uow.inbox.for_instance(started.instance_id)]
-            completions = [e for e in uow.audit.for_instance(started.instance_id) if e["action"] == "task.completed"]
-        assert names == ["Passo 2"]
-        assert len(completions) == 1
+        outcomes = _complete_at_once(task_id, (rt, CPI_A, "primo"), (rt, CPI_A, "secondo"))
+        _assert_completed_once(rt, started.instance_id, outcomes)
