@@ -148,22 +148,18 @@ class WriteBehind:
 
     def _send(self, extra: tuple[Any, str, Sequence[Any]] | None = None, commit: bool = False) -> None:
         statements = self._statements()
-        if commit and not self.begun and extra is None and len(statements) == 1:
-            sql, rows = statements[0]
-            if len(rows) == 1:
-                self._alone(sql, rows[0])  # one statement is a transaction of its own
-                return
-        if not self.begun:
-            statements.insert(0, ("BEGIN", []))
-            self.begun = True
-        count = len(statements) + (extra is not None) + commit
+        begin = not self.begun
+        if commit and begin and extra is None and len(statements) == 1:
+            begin = commit = False  # one statement is a transaction of its own
+        self.begun = self.begun or begin
+        count = begin + len(statements) + (extra is not None) + commit
         cursor = self._dbapi.cursor()
         try:
             if count == 1:
-                self._run(cursor, statements, extra, commit)
+                self._run(cursor, begin, statements, extra, commit)
             else:
                 with self._dbapi.pipeline():
-                    self._run(cursor, statements, extra, commit)
+                    self._run(cursor, begin, statements, extra, commit)
         except Exception as exc:
             _translate(exc)
             raise
@@ -172,39 +168,25 @@ class WriteBehind:
         if commit:
             self.begun = False
 
-    def _statements(self) -> list[tuple[str, list[Sequence[Any]]]]:
+    def _statements(self) -> list[tuple[str, list[Any]]]:
         """Take what waits: as one joined statement where possible, else one by one."""
         queue = list(self._queue)
         self._queue.clear()
         together = joined(queue) if len(queue) > 1 else None
-        each = [together] if together is not None else [statement([write]) for write in queue]
-        return [(sql, [params]) for sql, params in each]
-
-    def _alone(self, sql: str, params: Sequence[Any]) -> None:
-        """Send one statement outside any transaction block."""
-        cursor = self._dbapi.cursor()
-        try:
-            cursor.execute(sql, params)
-        except Exception as exc:
-            _translate(exc)
-            raise
-        finally:
-            cursor.close()
+        return [together] if together is not None else [statement([write]) for write in queue]
 
     @staticmethod
     def _run(
         cursor: Any,
-        statements: list[tuple[str, list[Sequence[Any]]]],
+        begin: bool,
+        statements: list[tuple[str, list[Any]]],
         extra: tuple[Any, str, Sequence[Any]] | None,
         commit: bool,
     ) -> None:
-        for sql, rows in statements:
-            if len(rows) > 1:
-                cursor.executemany(sql, rows)
-            elif rows:
-                cursor.execute(sql, rows[0])
-            else:
-                cursor.execute(sql, prepare=False)  # BEGIN cannot be a prepared statement
+        if begin:
+            cursor.execute("BEGIN", prepare=False)  # BEGIN and COMMIT cannot be prepared statements
+        for sql, params in statements:
+            cursor.execute(sql, params)
         if extra is not None:
             query_cursor, sql, params = extra
             query_cursor.execute(sql, params)
