@@ -104,7 +104,7 @@ class Series:
         self.seconds.append(time.perf_counter() - started)
 
 
-def _fresh_postgres(url: str) -> str:
+def fresh_postgres(url: str) -> str:
     """Recreate the benchmark database so every run starts empty."""
     base, _, name = url.rpartition("/")
     admin = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
@@ -126,7 +126,7 @@ def main() -> int:
         series = [Series("raw", RawSeries()),
                   Series("sqlite", PersistedSeries(f"sqlite:///{tmp}/bench.sqlite3", Path(tmp)))]
         if args.postgres:
-            series.append(Series("postgres", PersistedSeries(_fresh_postgres(args.postgres), Path(tmp))))
+            series.append(Series("postgres", PersistedSeries(fresh_postgres(args.postgres), Path(tmp))))
         for item in series:  # warm caches and connections
             item.batch(args.batch)
             item.seconds.clear()
