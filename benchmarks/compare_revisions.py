@@ -25,8 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-from engine_throughput import fresh_postgres
+from engine_throughput import drop_postgres, fresh_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,13 +105,6 @@ def database_url(kind: str, postgres: str, label: str, scratch: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{scratch}/{label}.sqlite3"
     return fresh_postgres(f"{postgres}_{label}")
-
-
-def drop_postgres(url: str) -> None:
-    """Drop a scratch database once both processes are done with it."""
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def main() -> int:

@@ -106,12 +106,21 @@ class Series:
 
 def fresh_postgres(url: str) -> str:
     """Recreate the benchmark database so every run starts empty."""
-    base, _, name = url.rpartition("/")
-    admin = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    drop_postgres(url)
+    with _maintenance(url) as conn:
+        conn.execute(f'CREATE DATABASE "{url.rpartition("/")[2]}"')
     return url
+
+
+def drop_postgres(url: str) -> None:
+    """Drop a scratch database if it exists."""
+    with _maintenance(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}"')
+
+
+def _maintenance(url: str) -> psycopg.Connection:
+    base = url.rpartition("/")[0].replace("postgresql+psycopg://", "postgresql://")
+    return psycopg.connect(base + "/postgres", autocommit=True)
 
 
 def main() -> int:
