@@ -25,9 +25,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine_throughput import drop_postgres, fresh_postgres
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.engine_throughput import drop_postgres, fresh_postgres  # noqa: E402
 
 # Runs inside each child: its own checkout first on the path, then batches on request.
 WORKER = """
