@@ -147,6 +147,7 @@ def main() -> int:
                 item.batch(args.batch)
         for item in series:
             item.runner.close()
+        round_trips = _round_trips(args.postgres) if args.postgres else None
     raw = series[0]
     n = len(raw.seconds) * args.batch
     rate = {item.name: n / sum(item.seconds) for item in series}
@@ -159,7 +160,27 @@ def main() -> int:
         spread = f"batch ratios p10 {_pick(ratios, 0.1):.1%}, median {statistics.median(ratios):.1%}, p90 {_pick(ratios, 0.9):.1%}"
         print(f"persisted on {label:<15}: {rate[item.name]:8.1f} lifecycles/s  = {rate[item.name] / rate['raw']:6.1%} of raw"
               f" (target >= {target:.0%})   {spread}")
+    if round_trips is not None:
+        after_work, back_to_back = round_trips
+        print(f"PostgreSQL round trip (SELECT 1): {after_work:.0f} µs after 1 ms of client work,"
+              f" {back_to_back:.0f} µs back to back (a persisted step waits for one, after its client work)")
     return 0
+
+
+def _round_trips(url: str, count: int = 300) -> tuple[float, float]:
+    """Median round trip in µs when the server has idled for a millisecond, and when it has not."""
+    after_work: list[float] = []
+    back_to_back: list[float] = []
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        for _ in range(count):
+            until = time.perf_counter() + 0.001
+            while time.perf_counter() < until:  # the client busy, as between a step's round trips
+                pass
+            for samples in (after_work, back_to_back):
+                started = time.perf_counter()
+                conn.execute("SELECT 1")
+                samples.append((time.perf_counter() - started) * 1e6)
+    return statistics.median(after_work), statistics.median(back_to_back)
 
 
 def _pick(values: list[float], fraction: float) -> float:
