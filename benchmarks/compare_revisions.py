@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.engine_throughput import drop_postgres, fresh_postgres  # noqa: E402
+from benchmarks.engine_throughput import drop_postgres, fresh_postgres, pick  # noqa: E402
 
 # Runs inside each child: its own checkout first on the path, then batches on request.
 WORKER = """
@@ -123,11 +123,11 @@ def main() -> int:
         scratch = Path(tmp)
         with checkout_of(args.base, scratch / "base") as base_tree, checkout_of(args.head, scratch / "head") as head_tree:
             urls = {label: database_url(args.database, args.postgres, label, scratch) for label in ("base", "head")}
-            revisions = []
-            for label, tree in (("base", base_tree), ("head", head_tree)):
-                (scratch / f"var_{label}").mkdir()
-                revisions.append(Revision(label, tree, urls[label], scratch / f"var_{label}"))
+            revisions: list[Revision] = []
             try:
+                for label, tree in (("base", base_tree), ("head", head_tree)):
+                    (scratch / f"var_{label}").mkdir()
+                    revisions.append(Revision(label, tree, urls[label], scratch / f"var_{label}"))
                 for revision in revisions:  # warm caches and connections
                     revision.batch(args.batch * 5, record=False)
                 for i in range(max(1, args.lifecycles // args.batch)):
@@ -147,8 +147,8 @@ def main() -> int:
     print(f"{n} lifecycles per revision on {args.database}, in alternating batches of {args.batch}")
     print(f"base {args.base:<12}: {per_base:6.2f} ms per lifecycle ({1000 / per_base:6.1f}/s)")
     print(f"head {args.head or 'work tree':<12}: {per_head:6.2f} ms per lifecycle ({1000 / per_head:6.1f}/s)")
-    print(f"head/base time: {per_head / per_base:.3f}   batch ratios p10 {ratios[len(ratios) // 10]:.3f}, "
-          f"median {statistics.median(ratios):.3f}, p90 {ratios[len(ratios) * 9 // 10]:.3f}")
+    print(f"head/base time: {per_head / per_base:.3f}   batch ratios p10 {pick(ratios, 0.1):.3f}, "
+          f"median {statistics.median(ratios):.3f}, p90 {pick(ratios, 0.9):.3f}")
     return 0
 
 

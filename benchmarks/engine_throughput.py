@@ -157,7 +157,7 @@ def main() -> int:
     for item in series[1:]:
         label, target = targets[item.name]
         ratios = sorted(r / p for r, p in zip(raw.seconds, item.seconds, strict=True))
-        spread = f"batch ratios p10 {_pick(ratios, 0.1):.1%}, median {statistics.median(ratios):.1%}, p90 {_pick(ratios, 0.9):.1%}"
+        spread = f"batch ratios p10 {pick(ratios, 0.1):.1%}, median {statistics.median(ratios):.1%}, p90 {pick(ratios, 0.9):.1%}"
         print(f"persisted on {label:<15}: {rate[item.name]:8.1f} lifecycles/s  = {rate[item.name] / rate['raw']:6.1%} of raw"
               f" (target >= {target:.0%})   {spread}")
     if round_trips is not None:
@@ -183,7 +183,8 @@ def _round_trips(url: str, count: int = 300) -> tuple[float, float]:
     return statistics.median(after_work), statistics.median(back_to_back)
 
 
-def _pick(values: list[float], fraction: float) -> float:
+def pick(values: list[float], fraction: float) -> float:
+    """The value at `fraction` of the way through sorted `values` (p10 is 0.1)."""
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
 
