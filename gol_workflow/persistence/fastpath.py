@@ -137,11 +137,10 @@ def _latest_version_id(dialect: str) -> str:
             "ORDER BY version DESC LIMIT 1")
 
 
-# PostgreSQL, as a WITH member: one row when the version is still the newest of its process.
-_STILL_LATEST_MEMBER = (
-    "SELECT 1 FROM (SELECT id FROM process_versions WHERE process_id = %s ORDER BY version DESC LIMIT 1) latest "
-    "WHERE latest.id = %s"
-)
+@cache
+def _still_latest() -> str:
+    # PostgreSQL, as a WITH member: one row when the version is still the newest of its process.
+    return f"SELECT 1 FROM ({_latest_version_id('postgresql')}) latest WHERE latest.id = %s"
 
 
 @cache
@@ -250,9 +249,8 @@ class HotPath:
         columns = tuple(k for k in params if not k.startswith("b_"))
         statement = _update_instance(columns, self._dialect)
         if self._behind is not None:
-            self._behind.write(Join.expecting_one_row(
-                statement.sql + " RETURNING 1", statement.row(params), frozenset({("instances", instance_id)}),
-                f"instance {instance_id}"))
+            self._behind.write(Join(statement.sql + " RETURNING 1", tuple(statement.row(params)),
+                                    frozenset({("instances", instance_id)}), must_match=f"instance {instance_id}"))
             return True
         cursor = self._cursor()
         try:
@@ -272,8 +270,8 @@ class HotPath:
         With writes sent behind the check travels with them and the server makes it.
         """
         if self._behind is not None:
-            self._behind.write(Join.expecting_one_row(
-                _STILL_LATEST_MEMBER, (process_id, version_id), frozenset(), f"process {process_id}"))
+            self._behind.write(Join(_still_latest(), (process_id, version_id), frozenset(),
+                                    must_match=f"process {process_id}"))
             return
         if self.latest_version_id(process_id) != version_id:
             raise ConcurrentChange()
@@ -293,7 +291,7 @@ class HotPath:
                 raise ConcurrentChange()
             return
         params = (correlation, case_id, _aware(after), case_id, planned)
-        self._behind.write(Join.expecting_one_row(_no_loose_ends(), params, frozenset(), f"case {case_id}"))
+        self._behind.write(Join(_no_loose_ends(), params, frozenset(), must_match=f"case {case_id}"))
 
     def _scalar(self, sql: str, params: Sequence[Any]) -> Any:
         """The first column of the first row of a query (None when there is none)."""
@@ -327,9 +325,8 @@ class HotPath:
         With writes sent behind the check is the server's, as for the instance update.
         """
         if self._behind is not None:
-            self._behind.write(Join.expecting_one_row(
-                _delete_task_as_seen("postgresql") + " RETURNING 1", (task_id, assignee),
-                frozenset({("tasks", task_id)}), f"task {task_id}"))
+            self._behind.write(Join(_delete_task_as_seen("postgresql") + " RETURNING 1", (task_id, assignee),
+                                    frozenset({("tasks", task_id)}), must_match=f"task {task_id}"))
             return
         cursor = self._cursor()
         try:

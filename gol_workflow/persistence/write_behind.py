@@ -51,16 +51,9 @@ class Join:
     keys: frozenset[tuple[str, Any]]  # (table, primary key) of every existing or new row it touches
     values: str = ""
     rows: int = 0
-    check: str = ""  # a SELECT expression that fails the statement; "{member}" names the member's rows
-    check_params: tuple[Any, ...] = ()
-
-    @classmethod
-    def expecting_one_row(
-        cls, sql: str, params: Sequence[Any], keys: frozenset[tuple[str, Any]], what: str
-    ) -> "Join":
-        """A member that must yield exactly one row; otherwise the statement fails with ConcurrentChange
-        ("`what` was changed by another transaction", `gol_expect_one_row`, migration 0002)."""
-        return cls(sql, tuple(params), keys, check=EXPECT_ONE_ROW, check_params=(what,))
+    # When set, the member must yield exactly one row, or the whole statement fails with
+    # ConcurrentChange ("<must_match> was changed by another transaction", `gol_expect_one_row`).
+    must_match: str = ""
 
     def text(self) -> str:
         """The member's SQL."""
@@ -89,16 +82,15 @@ def joined(joins: Sequence[Join]) -> tuple[str, list[Any]] | None:
 
 def statement(members: Sequence[Join]) -> tuple[str, list[Any]]:
     """The members as one statement (a lone member without a check as it is), with its parameters."""
-    if len(members) == 1 and not members[0].check:
+    if len(members) == 1 and not members[0].must_match:
         return members[0].text(), list(members[0].params)
     params: list[Any] = []
     checks: list[str] = []
     for i, member in enumerate(members):
         params.extend(member.params)
-        if member.check:
-            checks.append(member.check.format(member=f"w{i}"))
-    for member in members:
-        params.extend(member.check_params)
+        if member.must_match:
+            checks.append(EXPECT_ONE_ROW.format(member=f"w{i}"))
+    params.extend(member.must_match for member in members if member.must_match)
     body = ", ".join(f"w{i} AS ({member.text()})" for i, member in enumerate(members))
     return f"WITH {body} SELECT {', '.join(checks) or '1'}", params
 

@@ -13,17 +13,16 @@ def _insert(table: str, key: str | None, *values: object) -> Join:
 
 def test_writes_become_the_members_of_one_statement_with_their_checks_last() -> None:
     update = Join("UPDATE instances SET s = %s WHERE id = %s RETURNING 1", ("x", "i1"),
-                  frozenset({("instances", "i1")}), check="must_be_one((SELECT count(*) FROM {member}), %s)",
-                  check_params=("i1",))
+                  frozenset({("instances", "i1")}), must_match="instance i1")
     delete = Join("DELETE FROM tasks WHERE id = ANY(%s)", (["t1"],), frozenset({("tasks", "t1")}))
     sql, params = joined([update, delete, _insert("audit_events", None, 1, 2)])
     assert sql == (
         "WITH w0 AS (UPDATE instances SET s = %s WHERE id = %s RETURNING 1), "
         "w1 AS (DELETE FROM tasks WHERE id = ANY(%s)), "
         "w2 AS (INSERT INTO audit_events (a, b) VALUES (%s, %s)) "
-        "SELECT must_be_one((SELECT count(*) FROM w0), %s)"
+        "SELECT gol_expect_one_row((SELECT count(*) FROM w0), %s)"
     )
-    assert params == ["x", "i1", ["t1"], 1, 2, "i1"]
+    assert params == ["x", "i1", ["t1"], 1, 2, "instance i1"]
 
 
 def test_inserts_into_one_table_merge_into_one_member_in_their_order() -> None:
