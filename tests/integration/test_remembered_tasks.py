@@ -4,6 +4,7 @@ another process did since always wins: nothing is done twice or against a newer 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -13,10 +14,11 @@ from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.inbox import InboxRepository
 from gol_workflow.services import instances as instance_service
 from gol_workflow.services import tasks as task_service
+from gol_workflow.services import timers
 from gol_workflow.services.runtime import Runtime
 from gol_workflow.services.message_buffer import CASE_PROPERTY, DROPPED
 from gol_workflow.services.tasks import ALREADY_DONE
-from tests.conftest import ADMIN, assert_cache_matches_database
+from tests.conftest import ADMIN, DATA, assert_cache_matches_database, deploy_dir
 
 CPI_A = Actor(username="mario.rossi", role="cpi", zones=frozenset({"pistoiese"}))
 CPI_B = Actor(username="luca.verdi", role="cpi", zones=frozenset({"pistoiese"}))
@@ -119,3 +121,24 @@ def test_a_case_that_ends_from_memory_still_drops_the_messages_kept_for_it(test_
         dropped = [e["data"]["message"] for e in uow.audit.for_instance(instance_id) if e["action"] == DROPPED]
     assert dropped == ["esito_colloquio"]
     assert len(_completions(rt, instance_id)) == 5
+
+
+def test_a_task_remembered_here_after_another_process_fired_its_timer_keeps_what_the_timer_did(
+    runtime: Runtime, other_process: Runtime, clock
+) -> None:
+    """Another process fires a reminder timer on the case; this process's remembered workflow is then older
+    than the row, so the completion must work from the database, keeping the reminder and firing it once."""
+    deploy_dir(runtime, DATA / "processes-reminder", DATA / "forms")
+    instance_id, task_id = _start(runtime, "reminder_task")
+    assert runtime.workflows.known_task(task_id) is not None  # this process remembers the case as it left it
+    clock.advance(timedelta(days=1, minutes=1))
+    assert timers.run_due_timers(other_process) == 1
+    result = task_service.complete_task(runtime, task_id, {"nota": "ok"}, CPI_A)
+    assert result.status == "completed"
+    with runtime.uow(write=False) as uow:
+        data = instance_service.read_workflow(runtime, uow, instance_id, lambda loaded: dict(loaded.handle.data()))
+        header = uow.instances.header(instance_id)
+    assert data.get("promemoria") is True  # what the timer's branch recorded is still there
+    assert header["next_due_at"] is None  # and its timer is not waiting to fire a second time
+    assert timers.run_due_timers(runtime) == 0
+    assert _completions(runtime, instance_id) == [task_id]
