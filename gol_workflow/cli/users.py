@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..services import authorization, users
+from ..services import authorization, notifications, users
 from . import tokens
 from .common import cli_actor, runtime
 
@@ -22,11 +22,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--service", action="append", default=[], help="a specialist service (repeatable)")
     add.add_argument("--name", default=None, help="full name shown in the interface")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--email", default=None, help="where notices of new and overdue tasks go")
     add.set_defaults(handler=_add)
     for verb, active in (("disable", False), ("enable", True)):
         cmd = sub.add_parser(verb, help=f"{verb} an account")
         cmd.add_argument("username")
         cmd.set_defaults(handler=_set_active, active=active)
+    notify = sub.add_parser("notifications", help="how an account hears of new and overdue tasks")
+    notify.add_argument("username")
+    notify.add_argument("--mode", choices=notifications.MODES, default=None,
+                        help="digest (daily, the default), immediate (one e-mail per task) or none")
+    notify.add_argument("--email", default=None, help="the address notices go to ('' removes it)")
+    notify.set_defaults(handler=_notifications)
     listing = sub.add_parser("list", help="list accounts")
     listing.set_defaults(handler=_list)
     tokens.register(sub)
@@ -40,8 +47,20 @@ def _add(args: argparse.Namespace) -> int:
                                      password, args.name)
     print(f"created {user.username} ({user.role}; zones: {', '.join(user.zones) or '-'};"
           f" services: {', '.join(user.services) or '-'})")
+    if args.email:
+        notifications.set_preferences(runtime(), user.username, notifications.DIGEST, cli_actor(), args.email)
     if generated:
         print(f"password (shown only now): {generated}")
+    return 0
+
+
+def _notifications(args: argparse.Namespace) -> int:
+    rt, who = runtime(), cli_actor()
+    current = notifications.preferences_of(rt, args.username, who)
+    prefs = current
+    if args.mode is not None or args.email is not None:
+        prefs = notifications.set_preferences(rt, args.username, args.mode or current.mode, who, args.email)
+    print(f"{args.username}: notifications {prefs.mode}, e-mail {prefs.email or '(none: nothing is sent)'}")
     return 0
 
 

@@ -80,6 +80,14 @@ class InboxSearch:
         stmt = select(tasks).where(tasks.c.case_id == case_id).order_by(tasks.c.created_at, tasks.c.id)
         return self.conn.execute(stmt).mappings().all()
 
+    def blocked_instances(self, instance_ids: Sequence[str], statuses: Sequence[str]) -> Sequence[RowMapping]:
+        """Status and error of those of these instances whose status is one of `statuses` (a page's worth)."""
+        if not instance_ids:
+            return []
+        stmt = select(instances.c.id, instances.c.status, instances.c.error).where(
+            instances.c.id.in_(list(instance_ids)), instances.c.status.in_(list(statuses)))
+        return self.conn.execute(stmt).mappings().all()
+
     def _where(self, stmt: Select, scope: InboxScope, chosen: InboxFilter, queue: bool = True) -> Select:
         visible = _visible(scope)
         if visible is None:
@@ -123,3 +131,4 @@ def _visible(scope: InboxScope) -> ColumnElement[bool] | None:
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+

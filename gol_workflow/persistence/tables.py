@@ -108,6 +108,7 @@ tasks = Table(
     Index("ix_tasks_inbox_counts", "zone", "lane", "assignee", "due_at", "beneficiary_name", "codice_fiscale"),
     Index("ix_tasks_case_id", "case_id"),
     Index("ix_tasks_assignee", "assignee"),
+    Index("ix_tasks_due_at", "due_at"),  # when the next task falls overdue (the digest's next moment)
 )
 
 subscriptions = Table(
@@ -164,6 +165,27 @@ users = Table(
     Column("locked_until", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_login_at", UtcDateTime, nullable=True),
+    # How the person hears of new and overdue tasks: digest (daily, the default) | immediate | none.
+    Column("notifications", String(16), nullable=False, server_default="digest"),
+)
+
+# Which person has already been told of which task (kind: new | overdue): a notice is never sent twice.
+task_notices = Table(
+    "task_notices",
+    metadata,
+    Column("username", String(150), primary_key=True),
+    Column("task_id", String(36), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_task_notices_task_id", "task_id"),
+)
+
+# When each notification pass last ran (name: digest).
+notification_runs = Table(
+    "notification_runs",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_at", UtcDateTime, nullable=False),
 )
 
 api_tokens = Table(

@@ -21,6 +21,7 @@ from .incidents import IncidentSearch
 from .instance_search import InstanceSearch
 from .instances import InstanceRepository
 from .meetings import MeetingRepository
+from .notices import NoticeRepository
 from .outbox import OutboxRepository
 from .repairs import RepairRepository
 from .system import SystemRepository
@@ -129,6 +130,10 @@ class UnitOfWork:
     @cached_property
     def incidents(self) -> IncidentSearch:
         return IncidentSearch(self.conn)
+
+    @cached_property
+    def notices(self) -> NoticeRepository:
+        return NoticeRepository(self.conn)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the transaction has committed."""

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain import labels
 from ..domain.errors import NotFound
 from ..domain.model import Actor
 from ..persistence.uow import UnitOfWork
@@ -20,26 +21,8 @@ HISTORY_LIMIT = 500
 SCHEDA_FORM = "scheda_esito.schema.json"
 SCHEDA_KEYS = ("scheda_esito", "esito_equipe")
 
-# Audit actions shown in the history, in Italian (others are shown by their code).
-ACTION_LABELS = {
-    "instance.started": "Caso aperto",
-    "task.completed": "Attività completata",
-    "task.claimed": "Attività presa in carico",
-    "task.released": "Attività rilasciata",
-    "task.draft_saved": "Bozza salvata",
-    "timer.fired": "Scadenza raggiunta",
-    "message.delivered": "Comunicazione ricevuta",
-    "instance.error": "Errore nel procedimento",
-    "instance.retried": "Passo ripetuto",
-    "instance.auto_retried": "Passo ripetuto automaticamente",
-    "instance.suspended": "Caso sospeso",
-    "instance.resumed": "Caso ripreso",
-    "instance.terminated": "Caso chiuso d'ufficio",
-    "case.viewed": "Fascicolo consultato",
-    "attachment.uploaded": "Allegato caricato",
-    "attachment.downloaded": "Allegato scaricato",
-    "document.viewed": "Documento consultato",
-}
+# Audit actions in Italian: one table for every page (domain/labels.py).
+ACTION_LABELS = labels.ACTIONS
 
 
 @dataclass
@@ -79,12 +62,14 @@ def history(uow: UnitOfWork, case_id: str, limit: int = HISTORY_LIMIT) -> list[d
 
 def _event(row: Mapping[str, Any]) -> dict[str, Any]:
     data = row["data"] if isinstance(row["data"], Mapping) else {}
-    detail = data.get("task") or data.get("message") or data.get("filename") or data.get("documento") or ""
+    message = data.get("message")
+    detail = (data.get("task") or (labels.message(str(message)) if message else None) or data.get("filename")
+              or data.get("documento") or "")
     return {
         "at": row["at"],
         "actor": row["actor"],
         "action": row["action"],
-        "label": ACTION_LABELS.get(row["action"], row["action"]),
+        "label": labels.action(row["action"]),
         "detail": str(detail),
         "element_id": row["element_id"],
     }

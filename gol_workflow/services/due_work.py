@@ -1,4 +1,4 @@
-"""Everything that falls due with time, run once: meeting cut-offs and instance timers oldest first, then e-mail."""
+"""Everything that falls due with time, run once: meeting cut-offs and instance timers oldest first, then notices and e-mail."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.model import SYSTEM, Actor
-from . import meetings, outbox, timers
+from . import meetings, notifications, outbox, timers
 from .runtime import Runtime
 
 
@@ -20,6 +20,7 @@ class DueReport:
     meetings_failed: list[str] = field(default_factory=list)
     meetings_planned: int = 0
     mail: outbox.DispatchReport = field(default_factory=outbox.DispatchReport)
+    notices: notifications.NoticeReport = field(default_factory=notifications.NoticeReport)
 
     @property
     def anything(self) -> bool:
@@ -37,6 +38,8 @@ class DueReport:
         self.mail.sent += other.mail.sent
         self.mail.retrying += other.mail.retrying
         self.mail.failed += other.mail.failed
+        self.notices.digests += other.notices.digests
+        self.notices.immediate += other.notices.immediate
 
 
 @dataclass(frozen=True)
@@ -46,22 +49,24 @@ class Heads:
     timer: datetime | None
     meeting: datetime | None
     mail: datetime | None
+    digest: datetime | None = None
 
     @property
     def process_work(self) -> datetime | None:
-        """The earliest timer or meeting cut-off (the moments a simulated clock stops at)."""
-        return min((d for d in (self.timer, self.meeting) if d is not None), default=None)
+        """The earliest timer, meeting cut-off or digest (the moments a simulated clock stops at)."""
+        return min((d for d in (self.timer, self.meeting, self.digest) if d is not None), default=None)
 
     @property
     def earliest(self) -> datetime | None:
         """The earliest due moment of any kind."""
-        return min((d for d in (self.timer, self.meeting, self.mail) if d is not None), default=None)
+        return min((d for d in (self.timer, self.meeting, self.mail, self.digest) if d is not None), default=None)
 
 
 def heads(rt: Runtime) -> Heads:
     """Read the earliest due moments from the indexed columns."""
     with rt.uow(write=False) as uow:
-        return Heads(uow.instances.earliest_due(), uow.meetings.earliest_due(), uow.outbox.earliest_due())
+        return Heads(uow.instances.earliest_due(), uow.meetings.earliest_due(), uow.outbox.earliest_due(),
+                     notifications.digest_due(rt, uow))
 
 
 def run_due_work(
@@ -100,5 +105,6 @@ def run_due_work(
         if not progressed:  # another scheduler holds what is due: it will finish it
             break
     if mail:
+        report.notices = notifications.send_due_notices(rt, now)
         report.mail = outbox.dispatch_due(rt, now)
     return report

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..domain.model import Actor
 from ..persistence.inbox_search import SORTS, InboxFilter
-from . import authorization
+from . import authorization, case_state
 from .runtime import Runtime
 
 PAGE_SIZE = 25
@@ -86,8 +86,9 @@ def inbox(rt: Runtime, actor: Actor, query: InboxQuery) -> InboxPage:
     with rt.uow(write=False) as uow:
         counts = uow.inbox_search.counts(scope, chosen)
         rows = uow.inbox_search.page(scope, chosen, query.sort, query.descending, query.page_size, offset)
+        blocked = case_state.notices(uow, [row["instance_id"] for row in rows])
     total = _queue_total(counts, query)
-    items = [dict(row) for row in rows]
+    items = [dict(row) | {"case_notice": blocked.get(row["instance_id"])} for row in rows]
     return InboxPage(items, total, counts, query.page, query.page_size, query, actor_zones(actor, list(rt.zones)),
                      task_types(rt))
 

@@ -8,28 +8,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request, url_for
 
+from ..domain import labels
+from ..services import people
 from .context import runtime
 
 MONTHS = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
           "ottobre", "novembre", "dicembre")
 WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
-ROLE_LABELS = {
-    "cpi": "Centro per l'impiego",
-    "sds": "Servizi sociali (SdS)",
-    "specialist": "Servizi specialistici",
-    "ats": "Case manager ATS",
-    "admin": "Amministrazione",
-    "analyst": "Analista di processo",
-    "system": "Sistema",
-}
-STATUS_LABELS = {
-    "running": "In corso",
-    "waiting": "In attesa",
-    "suspended": "Sospeso",
-    "error": "In errore",
-    "completed": "Concluso",
-    "terminated": "Chiuso d'ufficio",
-}
+ROLE_LABELS = labels.ROLES
+STATUS_LABELS = labels.STATUSES
 
 
 def init_app(app: Flask, timezone: str) -> None:
@@ -68,7 +55,9 @@ def init_app(app: Flask, timezone: str) -> None:
 
     app.jinja_env.filters.update(data=data, data_ora=data_ora, data_estesa=data_estesa, iso=iso,
                                  durata=durata, ruolo=lambda r: ROLE_LABELS.get(r, r),
-                                 stato=lambda s: STATUS_LABELS.get(s, s), zona=zone_name)
+                                 stato=lambda s: STATUS_LABELS.get(s, s), zona=zone_name, azione=labels.action,
+                                 messaggio=labels.message, persona=person_name, autore=event_author,
+                                 servizio=service_name)
     app.jinja_env.globals.update(now=request_now, sprites_url=sprites_url, fixed_url=fixed_url)
 
 
@@ -125,3 +114,18 @@ def zone_name(zone_id: str | None) -> str:
         return ""
     zone = runtime().zones.get(zone_id)
     return zone.name if zone else zone_id
+
+
+def person_name(username: str | None) -> str:
+    """A username as operators know the person (full name; "Sistema" for the service)."""
+    return people.person(runtime(), username)
+
+
+def event_author(event: Any) -> str:
+    """Who a history event is by: "Sistema" for timers and the service's own steps, else the person's name."""
+    return people.author(runtime(), str(event["action"]), str(event["actor"]))
+
+
+def service_name(service_id: str | None, zone_id: str | None = None) -> str:
+    """A specialist service's name, from the zone files."""
+    return people.service(runtime(), service_id, zone_id) if service_id else ""

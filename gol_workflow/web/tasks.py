@@ -14,6 +14,7 @@ from ..services import task_view
 from ..services import tasks as task_service
 from ..services.form_options import allowed_values
 from .context import actor, runtime
+from .filters import person_name
 from .security import safe_next
 
 bp = Blueprint("tasks", __name__, url_prefix="/attivita")
@@ -68,14 +69,20 @@ def submit(task_id: str) -> tuple[str, int] | Response:
         flash(_taken_message(exc.message), "error")
         return redirect(url_for("tasks.show", task_id=task_id))
     except InvalidState:
-        flash("Il caso non consente di completare attività in questo momento (sospeso o in errore).", "error")
-        return redirect(url_for("tasks.show", task_id=task_id))
+        return _refused_by_case(view, data)
     return redirect(url_for("tasks.done", case_id=view.case["id"], fatta=view.task["name"]))
+
+
+def _refused_by_case(view: task_view.TaskView, data: dict[str, Any]) -> tuple[str, int]:
+    """A suspended or failed case refused the completion: the form again, with what was typed and why (409)."""
+    reason = "Il caso non consente di completare attività in questo momento (sospeso o in errore)."
+    kept = "I dati inseriti non sono andati persi: può salvarli come bozza."
+    return _render(view, data, {"_form": [reason, kept]}, 409)
 
 
 def _taken_message(message: str) -> str:
     owner = message.rsplit(" ", 1)[-1] if "taken by" in message else None
-    return f"L'attività è in carico a {owner}." if owner else "Qualcun altro ha modificato l'attività nel frattempo."
+    return f"L'attività è già assegnata a {person_name(owner)}." if owner else "Qualcun altro ha modificato l'attività nel frattempo."
 
 
 def _edit_rows(schema: dict[str, Any], data: dict[str, Any], action: str) -> dict[str, Any]:
@@ -106,7 +113,7 @@ def done(case_id: str) -> str:
 @bp.post("/<task_id>/prendi")
 def claim(task_id: str) -> Response:
     """Take the task so colleagues see someone works on it."""
-    return _assign(task_id, task_service.claim, "Attività presa in carico.")
+    return _assign(task_id, task_service.claim, "Attività assegnata a lei.")
 
 
 @bp.post("/<task_id>/rilascia")

@@ -63,7 +63,7 @@ def test_every_page_has_no_serious_accessibility_violation(web_runtime, page) ->
     person.page.get_by_role("button", name="Completa l'attività").click()
     _check(person, "attività: modulo con errori", found)
     person.goto("/attivita")
-    person.page.locator(f'[data-task-id="{task_id}"] button', has_text="Prendi in carico").click()
+    person.page.locator(f'[data-task-id="{task_id}"] button', has_text="Assegna a me").click()
     person.goto(f"/attivita/{task_id}")
     person.page.get_by_label("Data del colloquio").fill("2026-01-07")
     person.page.get_by_label("Case manager ATS").select_option("ats.nord")

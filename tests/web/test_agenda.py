@@ -34,7 +34,7 @@ def test_agenda_lists_next_meetings_with_cutoff_and_cases(web_runtime, browser) 
     assert "Zona Nord" in page and "Zona Sud" not in page
     assert "Martedì 13 gennaio 2026, ore 09:30" in page and "08/01/2026 ore 09:30" in page
     assert "Laura Bianchi" in page and "Gino Rossi" in page and "Marco Neri" not in page
-    assert "servizi invitati: salute_mentale" in page
+    assert "servizi invitati: Salute mentale adulti" in page and "salute_mentale" not in page
 
 
 def test_specialist_sees_only_the_cases_of_their_service(web_runtime, browser) -> None:

@@ -34,7 +34,7 @@ def test_case_file_shows_history_and_open_tasks(web_runtime, browser) -> None:
     page = browser("sds.nord").text(f"/casi/{case_id}")
     assert "Laura Bianchi" in page and "Primo colloquio ATS" in page
     assert "Caso aperto" in page and "Attività completata" in page and "Valutazione in equipe" in page
-    assert "ats.nord" in page and "salute_mentale" in page
+    assert "Ats Nord" in page and "Salute mentale adulti" in page and "salute_mentale" not in page
     with web_runtime.uow(write=False) as uow:
         reads = [e for e in uow.audit.for_instance(case_id) if e["action"] == "case.viewed"]
     assert reads[-1]["actor"] == "sds.nord"

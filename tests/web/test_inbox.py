@@ -78,7 +78,7 @@ def test_claim_and_release_update_the_queues(web_runtime, browser) -> None:
     colleague = browser("cpi.nord.bis")
     colleague.text("/attivita")
     colleague.post(f"/attivita/{task_id}/prendi", {"next": "/attivita"})
-    assert "in carico a cpi.nord." in colleague.text("/attivita")
+    assert "assegnata a Cpi Nord." in colleague.text("/attivita")
     person.post(f"/attivita/{task_id}/rilascia", {"next": "/attivita"})
     assert 'data-conteggio="libere">1<' in person.text("/attivita")
 

@@ -1,0 +1,121 @@
+"""Italian words for the service's codes: audit actions, statuses, roles, messages and who acted.
+
+The one place operators' words for internal names live. Labels that a data file already holds are read
+from it instead: specialist services from the zone files (`Zone.services`), task names from the BPMN
+files, choices from the forms' `x-enumNames`/`oneOf` titles.
+"""
+
+from __future__ import annotations
+
+SYSTEM_LABEL = "Sistema"
+ADMINISTRATION_LABEL = "Amministrazione"
+UNKNOWN_ACTION = "Operazione registrata"
+
+# Audit actions, as the case history and the administrators' pages show them.
+ACTIONS: dict[str, str] = {
+    "instance.started": "Caso aperto",
+    "instance.error": "Errore nel procedimento",
+    "instance.retried": "Passo ripetuto",
+    "instance.auto_retried": "Passo ripetuto automaticamente",
+    "instance.suspended": "Caso sospeso",
+    "instance.resumed": "Caso ripreso",
+    "instance.terminated": "Caso chiuso d'ufficio",
+    "instance.migrated": "Caso aggiornato a una nuova versione del processo",
+    "instance.data_edited": "Dati del caso corretti dall'amministrazione",
+    "instance.data_revealed": "Dati riservati visualizzati dall'amministrazione",
+    "instance.inspected": "Caso esaminato dall'amministrazione",
+    "task.completed": "Attività completata",
+    "task.claimed": "Attività assegnata",
+    "task.released": "Attività rilasciata",
+    "task.draft_saved": "Bozza salvata",
+    "timer.fired": "Scadenza raggiunta",
+    "message.delivered": "Comunicazione ricevuta",
+    "message.buffered": "Comunicazione in attesa",
+    "message.dropped": "Comunicazione scartata",
+    "case.viewed": "Fascicolo consultato",
+    "document.viewed": "Documento consultato",
+    "attachment.uploaded": "Allegato caricato",
+    "attachment.downloaded": "Allegato scaricato",
+    "equipe.booked": "Iscritto all'ordine del giorno dell'equipe",
+    "equipe.withdrawn": "Ritirato dall'ordine del giorno dell'equipe",
+    "meeting.convened": "Riunione dell'equipe convocata",
+    "meeting.cancelled": "Riunione dell'equipe annullata (nessun caso iscritto)",
+    "meeting.failed": "Convocazione dell'equipe non riuscita",
+    "meeting.retried": "Convocazione dell'equipe ritentata",
+    "booking.cancelled": "Appuntamento con l'ATS annullato",
+    "idol.appointment_booked": "Appuntamento registrato su IDOL",
+    "idol.document_uploaded": "Documento inviato a IDOL",
+    "mail.sent": "E-mail inviata",
+    "mail.failed": "E-mail non recapitata",
+    "mail.requeued": "E-mail rimessa in coda",
+    "clock.moved": "Orologio di simulazione spostato",
+    "batch.created": "Operazione massiva avviata",
+    "batch.finished": "Operazione massiva conclusa",
+    "batch.cancelled": "Operazione massiva annullata",
+    "process.deployed": "Processo pubblicato",
+    "scheduler.failed": "Errore del pianificatore",
+    "user.created": "Utente creato",
+    "user.enabled": "Utente riattivato",
+    "user.disabled": "Utente disattivato",
+    "user.login": "Accesso",
+    "user.login_failed": "Accesso non riuscito",
+    "user.logout": "Uscita",
+    "user.notifications": "Preferenze di notifica cambiate",
+    "token.issued": "Chiave API rilasciata",
+    "token.revoked": "Chiave API revocata",
+    "instances.listed": "Elenco dei casi consultato",
+}
+
+# Actions the service takes on its own, whoever's step or clock move set them off: their author is "Sistema".
+SYSTEM_ACTIONS = frozenset({
+    "timer.fired", "instance.error", "instance.auto_retried", "message.buffered", "message.dropped",
+    "equipe.booked", "meeting.convened", "meeting.cancelled", "meeting.failed", "booking.cancelled",
+    "idol.appointment_booked", "idol.document_uploaded", "mail.sent", "mail.failed", "scheduler.failed",
+})
+SYSTEM_ACTORS = frozenset({"sistema", "system"})
+
+# BPMN message names (the diagrams name them by code) in the operators' words.
+MESSAGES: dict[str, str] = {
+    "esito_equipe": "esito della valutazione dell'equipe",
+    "richiesta_monitoraggio": "richiesta di monitoraggio",
+}
+
+STATUSES: dict[str, str] = {
+    "running": "In corso",
+    "waiting": "In attesa",
+    "suspended": "Sospeso",
+    "error": "In errore",
+    "completed": "Concluso",
+    "terminated": "Chiuso d'ufficio",
+}
+
+ROLES: dict[str, str] = {
+    "cpi": "Centro per l'impiego",
+    "sds": "Servizi sociali (SdS)",
+    "specialist": "Servizi specialistici",
+    "ats": "Case manager ATS",
+    "admin": "Amministrazione",
+    "analyst": "Analista di processo",
+    "system": SYSTEM_LABEL,
+}
+
+# Reasons a case goes before the equipe (`motivo_equipe`).
+EQUIPE_REASONS: dict[str, str] = {
+    "prima_valutazione": "prima valutazione",
+    "modifica_sostanziale": "modifica sostanziale",
+}
+
+
+def action(code: str) -> str:
+    """An audit action in Italian (an unknown one is never shown by its code)."""
+    return ACTIONS.get(code, UNKNOWN_ACTION)
+
+
+def message(name: str) -> str:
+    """A BPMN message in Italian (an unknown one in words made from its code)."""
+    return MESSAGES.get(name) or name.replace("_", " ")
+
+
+def is_system(action_code: str, actor: str) -> bool:
+    """True when the service itself is the author of an event."""
+    return actor in SYSTEM_ACTORS or action_code in SYSTEM_ACTIONS
