@@ -72,3 +72,15 @@ def test_demo_is_idempotent(cli_env, capsys) -> None:
     assert "percorso4-demo" not in second and "demo cases opened: 0" in second
     roles = {u.role for u in users.list_users(common.runtime(), common.cli_actor())}
     assert roles == {"cpi", "sds", "specialist", "ats", "admin", "analyst"}
+
+
+def test_users_notifications_sets_the_mode_and_address(cli_env, capsys) -> None:
+    assert main(["users", "add", "anna", "--role", "cpi", "--zone", "pistoiese", "--email", "anna@example.it"]) == 0
+    capsys.readouterr()
+    assert main(["users", "notifications", "anna"]) == 0
+    assert capsys.readouterr().out.strip() == "anna: notifications digest, e-mail anna@example.it"
+    assert main(["users", "notifications", "anna", "--mode", "immediate"]) == 0
+    assert capsys.readouterr().out.strip() == "anna: notifications immediate, e-mail anna@example.it"
+    assert main(["users", "notifications", "anna", "--mode", "none", "--email", ""]) == 0
+    assert "notifications none, e-mail (none" in capsys.readouterr().out
+    assert main(["users", "notifications", "nessuno", "--mode", "none"]) == 1
