@@ -56,7 +56,8 @@ def test_every_page_has_no_serious_accessibility_violation(web_runtime, page) ->
     _check(person, "attività", found)
     for path, label in [(f"/attivita/{task_id}", "attività: modulo"), (f"/casi/{done_case}", "fascicolo"),
                         (f"/casi/{done_case}/scheda-esito", "scheda di esito"), ("/casi/nuovo/caso_web", "nuovo caso"),
-                        ("/agenda", "agenda equipe"), ("/casi/inesistente", "pagina non trovata")]:
+                        ("/agenda", "agenda equipe"), ("/preferenze", "preferenze"),
+                        ("/casi/inesistente", "pagina non trovata")]:
         person.goto(path)
         _check(person, label, found)
     person.goto(f"/attivita/{task_id}")
