@@ -44,10 +44,12 @@ class NoticeRepository:
             rows = [{"username": username, "task_id": t, "kind": kind, "at": at} for t in task_ids]
             self.conn.execute(insert(task_notices), rows)
 
-    def forget_finished(self) -> int:
-        """Drop the notices of tasks that are no longer ready."""
-        gone = ~exists().where(tasks.c.id == task_notices.c.task_id)
-        return int(self.conn.execute(delete(task_notices).where(gone)).rowcount or 0)
+    def forget_finished(self, username: str | None = None) -> int:
+        """Drop the notices of tasks that are no longer ready (of one person, or everyone's)."""
+        stmt = delete(task_notices).where(~exists().where(tasks.c.id == task_notices.c.task_id))
+        if username is not None:
+            stmt = stmt.where(task_notices.c.username == username)
+        return int(self.conn.execute(stmt).rowcount or 0)
 
     def badge(self, scope: InboxScope, username: str, now: datetime) -> tuple[int, int]:
         """How many tasks are in the person's queues, and how many of them are overdue."""

@@ -91,6 +91,7 @@ def send_due_notices(rt: Runtime, now: datetime | None = None) -> NoticeReport:
         with rt.uow() as uow:
             for row in uow.notices.recipients(IMMEDIATE):
                 report.immediate += _immediate(rt, uow, row, moment)
+                uow.notices.forget_finished(row["username"])
             uow.commit()
     if due is not None and due <= moment:
         with rt.uow() as uow:
