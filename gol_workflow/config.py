@@ -48,6 +48,7 @@ class Settings:
     embedded_scheduler: bool = True
     workflow_cache_size: int = 512
     script_time_limit: float = 2.0
+    script_memory_limit: int = 128  # MB one script, condition or expression may add to the process
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some settings replaced (tests, CLI flags)."""
@@ -115,6 +116,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         )
         cache_size = int(env.get("GOL_WORKFLOW_CACHE_SIZE", "512"))
         script_limit = float(env.get("GOL_SCRIPT_TIME_LIMIT", "2.0"))
+        script_memory = int(env.get("GOL_SCRIPT_MEMORY_LIMIT", "128"))
     except ValueError as exc:
         raise ConfigurationError(f"malformed numeric setting: {exc}") from exc
     attachments = env.get("GOL_ATTACHMENTS_DIR")
@@ -135,4 +137,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),
         workflow_cache_size=cache_size,
         script_time_limit=script_limit,
+        script_memory_limit=script_memory,
     )
