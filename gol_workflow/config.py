@@ -119,6 +119,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         script_memory = int(env.get("GOL_SCRIPT_MEMORY_LIMIT", "128"))
     except ValueError as exc:
         raise ConfigurationError(f"malformed numeric setting: {exc}") from exc
+    if script_limit <= 0 or script_memory <= 0:
+        raise ConfigurationError("GOL_SCRIPT_TIME_LIMIT and GOL_SCRIPT_MEMORY_LIMIT must be positive")
     attachments = env.get("GOL_ATTACHMENTS_DIR")
     return Settings(
         database_url=database_url,

@@ -10,6 +10,7 @@ building it and refuse what is over the limit. Loops are stopped by the trace fu
 from __future__ import annotations
 
 import builtins
+import math
 import os
 import re
 import sys
@@ -199,8 +200,12 @@ def _int_digits(bits: int) -> int:
 
 def check_int_bits(bits: int) -> None:
     """Refuse an integer of about `bits` bits before it is computed."""
+    check_int_digits(_int_digits(bits))
+
+
+def check_int_digits(digits: int) -> None:
+    """Refuse an integer of `digits` decimal digits before it is computed."""
     limits = _run().limits
-    digits = _int_digits(bits)
     if digits > limits.max_digits:
         raise _too_large("a number", digits, limits.max_digits, "digits")
 
@@ -327,7 +332,7 @@ def guarded_pow(left: Any, right: Any, modulo: Any = None) -> Any:
             raise _too_large("a modular power", right.bit_length() * modulo.bit_length(), 1 << 24, "bit operations")
         return builtins.pow(left, right, modulo)
     if isinstance(left, int) and isinstance(right, int) and right > 0 and builtins.abs(left) > 1:
-        check_int_bits((left.bit_length() - 1) * right + 1)
+        check_int_digits(int(right * math.log10(builtins.abs(left))) + 1)
     return left**right
 
 

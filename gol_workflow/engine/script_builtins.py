@@ -17,6 +17,7 @@ from typing import Any
 from RestrictedPython.Guards import safer_getattr
 
 from .limits import (
+    _SIZED,
     ScriptRefused,
     _materialise,
     _run,
@@ -219,6 +220,8 @@ def _extending(method_name: str) -> Callable[[Any], Callable[..., Any]]:
         method = getattr(target, method_name)
 
         def bounded(*others: Any) -> Any:
+            known = builtins.sum(len(other) for other in others if isinstance(other, _SIZED))
+            check_items(len(target) + known, "a collection")  # before copying anything
             materialised = [other if isinstance(other, (dict, set, frozenset)) else _materialise(other) for other in others]
             check_items(len(target) + builtins.sum(len(other) for other in materialised), "a collection")
             return method(*materialised)
