@@ -347,6 +347,8 @@ def guarded_add(left: Any, right: Any) -> Any:
     """`left + right`, refused when a concatenation would be over the limits."""
     if isinstance(left, _TEXT) and isinstance(right, _TEXT):
         check_string(len(left) + len(right))
+    elif isinstance(left, tuple) and isinstance(right, tuple):
+        check_value((left, right))  # hashable, so nested elements count: see visit_Tuple
     elif isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
         check_items(len(left) + len(right))
     return left + right

@@ -37,6 +37,7 @@ from .limits import (
     ScriptTimeout,
     ScriptTooLarge,
     check_result,
+    check_value,
     checked_iter,
     compared,
     compared_container,
@@ -122,11 +123,12 @@ def _guard_globals() -> dict[str, Any]:
         _COMPARED: compared,
         _COMPARED_IN: compared_container,
         _STARRED: _starred,
+        _TUPLE: check_value,
     }
 
 
 _BINOP, _FORMAT, _COMPARED, _COMPARED_IN = "_binop_", "_format_", "_compared_", "_compared_in_"
-_STARRED = "_starred_"
+_STARRED, _TUPLE = "_starred_", "_tuple_"
 _GUARDED_OPERATORS: dict[type[ast.operator], str] = {
     ast.Mult: "*",
     ast.Pow: "**",
@@ -156,6 +158,13 @@ class _BoundingTransformer(RestrictingNodeTransformer):
         spec: ast.expr = node.format_spec if node.format_spec is not None else ast.Constant("")
         guarded = _call(_FORMAT, node, node.value, ast.Constant(node.conversion), spec)
         return ast.copy_location(ast.FormattedValue(value=guarded, conversion=-1, format_spec=None), node)
+
+    def visit_Tuple(self, node: ast.Tuple) -> Any:
+        node = self.node_contents_visit(node)
+        if not isinstance(node.ctx, ast.Load) or all(isinstance(e, ast.Constant) for e in node.elts):
+            return node
+        # A tuple is hashable: `t = (t, t)` in a loop would make one hash walk 2**n elements in C.
+        return _call(_TUPLE, node, node)
 
     def visit_Starred(self, node: ast.Starred) -> Any:
         node = self.node_contents_visit(node)

@@ -81,6 +81,11 @@ def _lazy(function: Callable[..., Any], first_iterable: int) -> Callable[..., An
     return bounded
 
 
+def _zip(*iterables: Iterable[Any], **kwargs: Any) -> Any:
+    # zip(a, a) pairs a value with itself: each tuple it yields is measured like a tuple display.
+    return builtins.map(check_value, builtins.zip(*(checked_iter(item) for item in iterables), **kwargs))
+
+
 def _enumerate(iterable: Iterable[Any], start: int = 0) -> Any:
     return builtins.enumerate(checked_iter(iterable), start)
 
@@ -132,7 +137,7 @@ def bounded_builtins() -> dict[str, Any]:
         "dict": _dict,
         "map": _lazy(builtins.map, 1),
         "filter": _lazy(builtins.filter, 1),
-        "zip": _lazy(builtins.zip, 0),
+        "zip": _zip,
         "enumerate": _enumerate,
         "all": _bool_of(builtins.all),
         "any": _bool_of(builtins.any),

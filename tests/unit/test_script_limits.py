@@ -73,8 +73,15 @@ HOSTILE = [
     ("l = [1]\nwhile True:\n    l.extend(l)", ScriptTooLarge, "a collection of 1,048,576 items"),
     ("l = [1]\nwhile True:\n    l = [*l, *l]", (ScriptTimeout, ScriptMemoryExceeded), "script stopped: it "),
     ("l = []\nwhile True:\n    l.append('x' * 10**6 + str(len(l)))", ScriptMemoryExceeded, "of memory (limit 128 MB)"),
-    ("t = (1,)\nfor i in range(200):\n    t = (t, t)\ny = t == (t, t)", ScriptTooLarge, "nested ones included"),
     ("a = [0] * 1000\nb = []\nfor i in range(10**4):\n    b.append(a)", ScriptTooLarge, "nested ones included"),
+    # hashable values whose nested size doubles at every step, then hashed in one C call
+    ("t = (1,)\nfor i in range(60):\n    t = (t, t)\ns = {t}", (ScriptTimeout, ScriptTooLarge), "script stopped: it "),
+    ("t = (1,)\nfor i in range(60):\n    t = t + (t,)\ns = {t}", (ScriptTimeout, ScriptTooLarge), "script stopped: it "),
+    (
+        "a = [1]\nfor i in range(60):\n    for p in zip(a, a):\n        a = [p]\ns = {a[0]}",
+        (ScriptTimeout, ScriptTooLarge),
+        "script stopped: it ",
+    ),
     # methods the sandbox does not offer
     ("x = {}.fromkeys(range(10))", ScriptRefused, "dict.fromkeys() is not available in scripts"),
 ]
