@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 import os
 import re
 import sys
@@ -290,9 +291,6 @@ def materialise(iterable: Iterable[Any], what: str = "a list") -> list[Any]:
     return builtins.list(checked_iter(iterable, what))
 
 
-_materialise = materialise
-
-
 # -- operators -----------------------------------------------------------------------------
 
 _SEQUENCES = (list, tuple)
@@ -400,32 +398,40 @@ def guarded_binop(op: str, left: Any, right: Any) -> Any:
     return _BINARY[op](left, right)
 
 
+_INPLACE_GUARDED: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": guarded_add,
+    "*=": guarded_mult,
+    "**=": guarded_pow,
+    "<<=": guarded_lshift,
+    "%=": guarded_mod,
+}
+_INPLACE_PLAIN: dict[str, Callable[[Any, Any], Any]] = {
+    "-=": operator.isub,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "|=": operator.ior,
+    "&=": operator.iand,
+    "^=": operator.ixor,
+    ">>=": operator.irshift,
+}
+
+
 def guarded_inplace(op: str, target: Any, value: Any) -> Any:
     """`target op= value` (names only: RestrictedPython refuses it on attributes and items)."""
-    import operator
-
     if op == "+=" and isinstance(target, list) and not isinstance(value, _SEQUENCES):
-        value = _materialise(value)
-    guarded = {"+=": guarded_add, "*=": guarded_mult, "**=": guarded_pow, "<<=": guarded_lshift, "%=": guarded_mod}
-    if op in guarded:
+        value = materialise(value)
+    guarded = _INPLACE_GUARDED.get(op)
+    if guarded is not None:
         if isinstance(target, list) and op in ("+=", "*="):
-            guarded[op](target, value)  # checks only; the in-place operator keeps the list's identity
+            guarded(target, value)  # checks only; the in-place operator keeps the list's identity
             return operator.iadd(target, value) if op == "+=" else operator.imul(target, value)
-        return guarded[op](target, value)
-    plain: dict[str, Callable[[Any, Any], Any]] = {
-        "-=": operator.isub,
-        "/=": operator.itruediv,
-        "//=": operator.ifloordiv,
-        "|=": operator.ior,
-        "&=": operator.iand,
-        "^=": operator.ixor,
-        ">>=": operator.irshift,
-    }
-    if op not in plain:
+        return guarded(target, value)
+    plain = _INPLACE_PLAIN.get(op)
+    if plain is None:
         raise ScriptRefused(f"operator {op} is not allowed in scripts")
-    if op == "|=" and isinstance(target, (set, dict)):
-        check_items(len(target) + (len(value) if hasattr(value, "__len__") else 0), "a collection")
-    return plain[op](target, value)
+    if op == "|=" and isinstance(target, (set, dict)) and isinstance(value, (set, frozenset, dict)):
+        check_items(len(target) + len(value), "a collection")
+    return plain(target, value)
 
 
 def guarded_format(value: Any, conversion: int, spec: str) -> str:

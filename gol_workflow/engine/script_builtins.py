@@ -19,23 +19,21 @@ from RestrictedPython.Guards import safer_getattr
 from .limits import (
     _SIZED,
     ScriptRefused,
-    _materialise,
     _run,
     _too_large,
-    check_int_bits,
     check_items,
     check_string,
     check_value,
     checked_iter,
+    guarded_add,
     guarded_pow,
+    materialise,
 )
 
 _NO_DEFAULT = object()
 
 
 def _sum(iterable: Iterable[Any], start: Any = 0) -> Any:
-    from .limits import guarded_add
-
     if isinstance(start, (int, float)) and not isinstance(start, bool):
         return builtins.sum(checked_iter(iterable), start)
     total = start
@@ -47,20 +45,20 @@ def _sum(iterable: Iterable[Any], start: Any = 0) -> Any:
 def _min_max(function: Callable[..., Any]) -> Callable[..., Any]:
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if len(args) == 1:
-            return function(_materialise(args[0]), **kwargs)
-        return function(*_materialise(args), **kwargs)
+            return function(materialise(args[0]), **kwargs)
+        return function(*materialise(args), **kwargs)
 
     bounded.__name__ = function.__name__
     return bounded
 
 
 def _sorted(iterable: Iterable[Any], /, *, key: Any = None, reverse: bool = False) -> list[Any]:
-    return builtins.sorted(_materialise(iterable), key=key, reverse=reverse)
+    return builtins.sorted(materialise(iterable), key=key, reverse=reverse)
 
 
 def _collection(kind: type) -> Callable[..., Any]:
     def bounded(iterable: Iterable[Any] = (), /) -> Any:
-        return kind(_materialise(iterable))
+        return kind(materialise(iterable))
 
     bounded.__name__ = kind.__name__
     return bounded
@@ -68,7 +66,7 @@ def _collection(kind: type) -> Callable[..., Any]:
 
 def _dict(*args: Any, **kwargs: Any) -> dict[Any, Any]:
     if args and not isinstance(args[0], dict):
-        args = (_materialise(args[0], "a dict"), *args[1:])
+        args = (materialise(args[0], "a dict"), *args[1:])
     return builtins.dict(*args, **kwargs)
 
 
@@ -107,7 +105,7 @@ def _bytes(*args: Any, **kwargs: Any) -> bytes:
     if args and isinstance(args[0], int):
         check_string(args[0])
     elif args and not isinstance(args[0], (str, bytes, bytearray)):
-        args = (_materialise(args[0], "a bytes value"), *args[1:])
+        args = (materialise(args[0], "a bytes value"), *args[1:])
     return builtins.bytes(*args, **kwargs)
 
 
@@ -183,7 +181,7 @@ def _replace(text: Any) -> Callable[..., Any]:
 
 def _join(separator: Any) -> Callable[..., Any]:
     def bounded(iterable: Iterable[Any], /) -> Any:
-        parts = _materialise(iterable)
+        parts = materialise(iterable)
         size = builtins.sum(len(part) for part in parts if isinstance(part, (str, bytes, bytearray)))
         check_string(size + len(separator) * builtins.max(len(parts) - 1, 0))
         return separator.join(parts)
@@ -227,7 +225,7 @@ def _extending(method_name: str) -> Callable[[Any], Callable[..., Any]]:
         def bounded(*others: Any) -> Any:
             known = builtins.sum(len(other) for other in others if isinstance(other, _SIZED))
             check_items(len(target) + known, "a collection")  # before copying anything
-            materialised = [other if isinstance(other, (dict, set, frozenset)) else _materialise(other) for other in others]
+            materialised = [other if isinstance(other, (dict, set, frozenset)) else materialise(other) for other in others]
             check_items(len(target) + builtins.sum(len(other) for other in materialised), "a collection")
             return method(*materialised)
 
@@ -251,7 +249,7 @@ def _range_search(method_name: str) -> Callable[[range], Callable[[Any], int]]:
 def _dict_update(target: dict[Any, Any]) -> Callable[..., None]:
     def bounded(*args: Any, **kwargs: Any) -> None:
         if args and not isinstance(args[0], dict):
-            args = (_materialise(args[0], "a dict"),)
+            args = (materialise(args[0], "a dict"),)
         extra = len(args[0]) if args else 0
         check_items(len(target) + extra + len(kwargs), "a dict")
         target.update(*args, **kwargs)
@@ -343,4 +341,4 @@ def guarded_getattr(obj: Any, name: str, default: Any = _NO_DEFAULT) -> Any:
     return guard(obj) if guard is not None else value
 
 
-__all__ = ["bounded_builtins", "guarded_getattr", "check_int_bits"]
+__all__ = ["bounded_builtins", "guarded_getattr"]

@@ -224,5 +224,3 @@ def test_terminate_clears_the_inbox(test_processes: Runtime) -> None:
         ).scalar()
         assert count == 1
         assert uow.conn.execute(select(instances.c.status)).scalar() == "terminated"
-
-
