@@ -225,9 +225,29 @@ def _extending(method_name: str) -> Callable[[Any], Callable[..., Any]]:
         def bounded(*others: Any) -> Any:
             known = builtins.sum(len(other) for other in others if isinstance(other, _SIZED))
             check_items(len(target) + known, "a collection")  # before copying anything
-            materialised = [other if isinstance(other, (dict, set, frozenset)) else materialise(other) for other in others]
+            materialised = [
+                other if isinstance(other, (dict, set, frozenset, list, tuple)) else materialise(other)
+                for other in others
+            ]
             check_items(len(target) + builtins.sum(len(other) for other in materialised), "a collection")
             return method(*materialised)
+
+        return bounded
+
+    return wrap
+
+
+def _comparing(method_name: str) -> Callable[[list[Any]], Callable[..., Any]]:
+    """List methods that compare elements in C: the list is measured first, nested elements counted."""
+
+    def wrap(target: list[Any]) -> Callable[..., Any]:
+        method = getattr(target, method_name)
+
+        def bounded(*args: Any, **kwargs: Any) -> Any:
+            check_value(target)
+            for arg in args:
+                check_value(arg)
+            return method(*args, **kwargs)
 
         return bounded
 
@@ -284,7 +304,7 @@ _GUARDS: dict[type, dict[str, Callable[[Any], Callable[..., Any]]]] = {
     bytes: _TEXT_GUARDS,
     int: {"to_bytes": _to_bytes},
     bool: {"to_bytes": _to_bytes},
-    list: {"extend": _extending("extend")},
+    list: {"extend": _extending("extend"), **{name: _comparing(name) for name in ("sort", "index", "count", "remove")}},
     set: {name: _extending(name) for name in ("update", "union", "intersection", "difference",
                                                 "symmetric_difference", "intersection_update",
                                                 "difference_update", "symmetric_difference_update",

@@ -74,6 +74,7 @@ HOSTILE = [
     ("l = [1]\nwhile True:\n    l = [*l, *l]", (ScriptTimeout, ScriptMemoryExceeded), "script stopped: it "),
     ("l = []\nwhile True:\n    l.append('x' * 10**6 + str(len(l)))", ScriptMemoryExceeded, "of memory (limit 128 MB)"),
     ("a = [0] * 1000\nb = []\nfor i in range(10**4):\n    b.append(a)", ScriptTooLarge, "nested ones included"),
+    ("a = list(range(1000))\nb = []\nfor i in range(10**4):\n    b.append(a)\nb.sort()", ScriptTooLarge, "nested ones"),
     # hashable values whose nested size doubles at every step, then hashed in one C call
     ("t = (1,)\nfor i in range(60):\n    t = (t, t)\ns = {t}", (ScriptTimeout, ScriptTooLarge), "script stopped: it "),
     ("t = (1,)\nfor i in range(60):\n    t = t + (t,)\ns = {t}", (ScriptTimeout, ScriptTooLarge), "script stopped: it "),
