@@ -267,7 +267,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         limits: ScriptLimits | None = None,
     ) -> None:
         super().__init__(dict(helpers))
-        self._base = {**_guard_globals(), **helpers}
+        self._guards = _guard_globals()
+        self._base = {**self._guards, **helpers}
         self.limits = limits if limits is not None else ScriptLimits(time=time_limit)
         self._service_call = service_call
 
@@ -281,6 +282,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         if external:
             scope.update(external)
         scope.update(context)
+        # Task data comes from forms and payloads: a field named like a guard must not replace it.
+        scope.update(self._guards)
         return scope
 
     def evaluate(self, expression: str, context: Mapping[str, Any], external_context: Any = None) -> Any:

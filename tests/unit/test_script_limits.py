@@ -186,3 +186,11 @@ def test_ordinary_conditions_evaluate_as_before(sandbox: SandboxEnvironment) -> 
     assert sandbox.evaluate("sum(ore) * 2 > 10 and 'pistoiese' in zone", data) is True
     assert sandbox.evaluate("f'{nome}-{percorso:02d}'", data) == "Anna-04"
     assert sandbox.evaluate("len([o for o in ore if o > 3]) == 1", data) is True
+
+
+def test_task_data_cannot_replace_the_guards(sandbox: SandboxEnvironment) -> None:
+    data = {"_binop_": "x", "_getattr_": None, "n": 10**6}
+    with pytest.raises(ScriptTooLarge):
+        sandbox.execute("s = 'a' * (n * 1000)", data)
+    sandbox.execute("s = 'ab'.upper() * 2", data)
+    assert data == {"_binop_": "x", "_getattr_": None, "n": 10**6, "s": "ABAB"}
