@@ -168,7 +168,9 @@ def run_bounded(run: Callable[[], Any], limits: ScriptLimits, trace: bool) -> An
 # -- sizes ---------------------------------------------------------------------------------
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
-_SCALARS = frozenset({int, float, bool, type(None), complex, date, datetime, day_time, timedelta, range})
+# Values of bounded size when printed; an int is counted by its digits (see measure).
+_SCALARS = frozenset({float, bool, type(None), complex, date, datetime, day_time, timedelta, range})
+_SMALL_INT_BITS = 64
 
 
 def _too_large(what: str, size: int, limit: int, unit: str, action: str = "build") -> ScriptTooLarge:
@@ -225,6 +227,12 @@ def measure(value: Any) -> tuple[int, int]:
         kind = type(current)
         if kind in _SCALARS:
             continue
+        if kind is int:
+            if current.bit_length() > _SMALL_INT_BITS:  # printed, a big number is a long string
+                chars += _int_digits(current.bit_length())
+                if chars > limits.max_string:
+                    raise _string_too_large(chars, limits.max_string)
+            continue
         if kind is str or kind is bytes or kind is bytearray:
             chars += len(current)
             if chars > limits.max_string:
@@ -244,7 +252,7 @@ def measure(value: Any) -> tuple[int, int]:
 
 def check_value(value: Any) -> Any:
     """`value` itself, once it is known not to be over the limits when nested values are counted."""
-    if type(value) in _SCALARS or type(value) is str:
+    if type(value) in _SCALARS or type(value) is str or type(value) is int:
         return value
     measure(value)
     return value
@@ -265,7 +273,7 @@ def checked_iter(iterable: Iterable[Any], what: str | None = None) -> Iterator[A
     for item in iterable:
         items += 1
         if what is not None:
-            if type(item) not in _SCALARS:
+            if type(item) not in _SCALARS and (type(item) is not int or item.bit_length() > _SMALL_INT_BITS):
                 inner_items, inner_chars = measure(item)
                 items += inner_items
                 chars += inner_chars
@@ -452,7 +460,7 @@ def guarded_format(value: Any, conversion: int, spec: str) -> str:
 
 def compared(value: Any) -> Any:
     """An operand of a comparison: nested structures are compared element by element in C."""
-    if type(value) in _SCALARS or type(value) is str:
+    if type(value) in _SCALARS or type(value) is str or type(value) is int:
         return value
     return check_value(value)
 

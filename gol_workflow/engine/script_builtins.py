@@ -98,7 +98,9 @@ def _str(*args: Any, **kwargs: Any) -> str:
 
 def _repr(value: Any) -> str:
     check_value(value)
-    return builtins.repr(value)
+    result = builtins.repr(value)
+    check_string(len(result))
+    return result
 
 
 def _bytes(*args: Any, **kwargs: Any) -> bytes:

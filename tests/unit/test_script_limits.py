@@ -63,6 +63,7 @@ HOSTILE = [
     ("x = 1.5 in range(10**12)", ScriptTooLarge, "it would search a range of 1,000,000,000,000 items"),
     ("x = max(map(sum, [range(10**6)] * 10**6))", ScriptTimeout, TIME),
     ("x = min(map(len, map(sorted, [range(10**6)] * 10**6)))", ScriptTimeout, TIME),
+    ("x = str([10**4000] * 10**5)", ScriptTooLarge, "a string of 400,"),
     ("a = [0] * 10**6\nb = [a] * 10**6", ScriptTooLarge, "a collection of 1,000,001 items (nested ones included)"),
     ("x = datetime(2026, 1, 1).strftime('%c' * 10**6)", ScriptTooLarge, "use a date format of 2,000,000 characters"),
     ("a, b = range(10**9)", (ScriptMemoryExceeded, ScriptTimeout), "script stopped: it "),
