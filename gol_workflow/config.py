@@ -48,6 +48,7 @@ class Settings:
     embedded_scheduler: bool = True
     workflow_cache_size: int = 512
     script_time_limit: float = 2.0
+    script_memory_limit: int = 128  # MB one script, condition or expression may add to the process
     digest_hour: int = 7  # local hour of the daily digest of new and overdue tasks
     base_url: str = "http://127.0.0.1:8000"  # the operator web's address, for links in e-mail
 
@@ -117,9 +118,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         )
         cache_size = int(env.get("GOL_WORKFLOW_CACHE_SIZE", "512"))
         script_limit = float(env.get("GOL_SCRIPT_TIME_LIMIT", "2.0"))
+        script_memory = int(env.get("GOL_SCRIPT_MEMORY_LIMIT", "128"))
         digest_hour = int(env.get("GOL_DIGEST_HOUR", "7"))
     except ValueError as exc:
         raise ConfigurationError(f"malformed numeric setting: {exc}") from exc
+    if script_limit <= 0 or script_memory <= 0:
+        raise ConfigurationError("GOL_SCRIPT_TIME_LIMIT and GOL_SCRIPT_MEMORY_LIMIT must be positive")
     if not 0 <= digest_hour <= 23:
         raise ConfigurationError("GOL_DIGEST_HOUR must be an hour from 0 to 23")
     attachments = env.get("GOL_ATTACHMENTS_DIR")
@@ -140,6 +144,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),
         workflow_cache_size=cache_size,
         script_time_limit=script_limit,
+        script_memory_limit=script_memory,
         digest_hour=digest_hour,
         base_url=(env.get("GOL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
     )

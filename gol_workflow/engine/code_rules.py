@@ -16,7 +16,7 @@ from lxml import etree
 from ..domain.model import Problem
 from .documents import SPIFF_NS, Document, local_name, owner_id, text_line
 from .rules import executable_processes
-from .sandbox import compile_expression, compile_script
+from .sandbox import compile_expression, compile_script, never_provided_builtins
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = f"{{{SPIFF_NS}}}"
@@ -57,16 +57,67 @@ def _clean(message: str) -> str:
     return "; ".join(part for part in parts if part)
 
 
+_HINTS = {
+    "open": "scripts cannot read or write files",
+    "eval": "write the expression itself",
+    "exec": "write the statements themselves",
+    "compile": "write the code itself",
+    "getattr": "use obj.name, or a dict and d.get('name')",
+    "hasattr": "use a dict and 'name' in d",
+    "type": "use isinstance(value, str)",
+    "format": "use an f-string, e.g. f\"{importo:.2f}\"",
+    "iter": "use a for loop",
+    "next": "use a for loop",
+}
+
+
+def _assigned_names(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def _never_runs(tree: ast.AST) -> tuple[int, str] | None:
+    """Code the sandbox compiles but can never run: refused at deploy rather than failing a case."""
+    defined = _assigned_names(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            what = "import" if isinstance(node, ast.Import) else "from ... import"
+            return node.lineno, (
+                f"{what} is not available in scripts: no module can be loaded "
+                "(datetime, date, timedelta, add_days, add_months, at_local_time, today and now_iso are already there)"
+            )
+        if isinstance(node, ast.ClassDef):
+            return node.lineno, f"class statements are not available in scripts ('{node.name}'): use a dict"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name in never_provided_builtins() and name not in defined:
+                hint = _HINTS.get(name)
+                return node.lineno, f"{name}() is not available in scripts" + (f" ({hint})" if hint else "")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+            "format",
+            "format_map",
+        ):
+            return node.lineno, f".{node.func.attr}() is not available in scripts (use an f-string, e.g. f\"{{nome}}\")"
+    return None
+
+
 def _forbidden(text: str, script: bool) -> tuple[int, str] | None:
-    """Names that compile but are FEEL/JavaScript habits, not Python (imports are refused at run time)."""
+    """Names that compile but are FEEL/JavaScript habits, not Python, and code that can never run."""
     try:
-        tree = ast.parse(text, mode="exec" if script else "eval")
+        tree = ast.parse(text.strip() if not script else text, mode="exec" if script else "eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in _NOT_PYTHON:
             return node.lineno, f"'{node.id}' is not Python: write {_NOT_PYTHON[node.id]}"
-    return None
+    return _never_runs(tree)
 
 
 def compile_problem(doc: Document, node: etree._Element, text: str, what: str, script: bool) -> Problem | None:

@@ -19,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.model import InstanceStatus, OutgoingMessage, ReadyTask, Snapshot, StepError, Subscription
 from .parsing import CompiledProcess
+from .limits import ScriptLimits
 from .scripting import GolScriptEngine, ServiceHandler, engine_context, install_clock_hook
 from .serialization import StateSerializer
 
@@ -90,9 +91,12 @@ class WorkflowHandle:
 class ProcessEngine:
     """The only component that talks to SpiffWorkflow at run time."""
 
-    def __init__(self, timezone: str = "Europe/Rome", script_time_limit: float = 2.0) -> None:
+    def __init__(
+        self, timezone: str = "Europe/Rome", script_time_limit: float = 2.0, script_memory_limit: int = 128
+    ) -> None:
         install_clock_hook()
-        self.script_engine = GolScriptEngine(timezone, script_time_limit)
+        limits = ScriptLimits(time=script_time_limit, memory_mb=script_memory_limit)
+        self.script_engine = GolScriptEngine(timezone, limits=limits)
         self.serializer = StateSerializer()
 
     # -- life cycle -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from .sandbox import SandboxEnvironment, ScriptSyntaxError
+from .sandbox import ScriptLimitExceeded, ScriptLimits, ScriptRefused, SandboxEnvironment, ScriptSyntaxError
 
 ServiceHandler = Callable[[str, dict[str, Any], dict[str, Any]], Any]
 """(operation name, evaluated parameters, task data) -> JSON-serialisable result."""
@@ -118,14 +118,31 @@ def make_helpers(timezone: str) -> dict[str, Any]:
 class GolScriptEngine(PythonScriptEngine):
     """Spiff's script engine on the sandbox, with service tasks routed to the service layer."""
 
-    def __init__(self, timezone: str = "Europe/Rome", time_limit: float = 2.0) -> None:
-        super().__init__(environment=SandboxEnvironment(make_helpers(timezone), time_limit))
+    def __init__(
+        self, timezone: str = "Europe/Rome", time_limit: float = 2.0, limits: ScriptLimits | None = None
+    ) -> None:
+        limits = limits if limits is not None else ScriptLimits(time=time_limit)
+        super().__init__(environment=SandboxEnvironment(make_helpers(timezone), limits=limits))
 
     def validate(self, expression: str) -> None:
         """Check that an expression compiles in the sandbox."""
         from .sandbox import compile_expression
 
         compile_expression(expression)
+
+    def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
+        """Evaluate a condition or expression; a stopped evaluation says why, on its element."""
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except (ScriptLimitExceeded, ScriptRefused) as err:
+            shown = " ".join(expression.split())
+            shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
+            raise WorkflowTaskException(f"{err} (expression '{shown}')", task=task, exception=err) from err
+        except SpiffWorkflowException as err:
+            err.add_note(f"Error evaluating expression '{expression}'")
+            raise
+        except Exception as err:  # noqa: BLE001 - as SpiffWorkflow reports any other failure
+            raise WorkflowTaskException(f"Error evaluating expression '{expression}'", task=task, exception=err) from err
 
     def execute(self, task: Any, script: str, external_context: Mapping[str, Any] | None = None) -> Any:
         """Run a script task / pre-script / post-script, reporting the failing line."""
@@ -135,7 +152,9 @@ class GolScriptEngine(PythonScriptEngine):
             raise
         except Exception as err:  # noqa: BLE001 - every script failure becomes a task error
             line, text = _error_line(script, err)
-            detail = f"{err.__class__.__name__}: {err}"
+            # A stopped script says in plain words what happened; other errors keep their type.
+            plain = isinstance(err, (ScriptLimitExceeded, ScriptRefused))
+            detail = str(err) if plain else f"{err.__class__.__name__}: {err}"
             raise WorkflowTaskException(detail, task=task, exception=err, line_number=line, error_line=text) from err
 
     def call_service(self, task: Any, **kwargs: Any) -> str:

@@ -44,3 +44,13 @@ def test_production_requires_a_secret_from_the_environment(tmp_path: Path) -> No
 def test_an_unknown_clock_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="GOL_CLOCK must be"):
         load_settings({"GOL_VAR_DIR": str(tmp_path), "GOL_SECRET_KEY": "k", "GOL_CLOCK": "fast"})
+
+
+def test_script_limits_come_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"GOL_VAR_DIR": str(tmp_path), "GOL_SCRIPT_TIME_LIMIT": "0.5", "GOL_SCRIPT_MEMORY_LIMIT": "64"}
+    )
+    assert (settings.script_time_limit, settings.script_memory_limit) == (0.5, 64)
+    assert load_settings({"GOL_VAR_DIR": str(tmp_path)}).script_memory_limit == 128
+    with pytest.raises(ConfigurationError, match="must be positive"):
+        load_settings({"GOL_VAR_DIR": str(tmp_path), "GOL_SCRIPT_MEMORY_LIMIT": "0"})

@@ -182,3 +182,23 @@ def test_an_endless_cycle_on_a_start_event_is_refused() -> None:
     assert "endless cycle timer on the process's start event" in problems[0].message
     bounded = path.read_bytes().replace(b'"R/2026', b'"R4/2026')
     assert deployment.validate(deployment.Sources({path.name: bounded}, {}), check_forms=False).problems == []
+
+
+def test_code_that_could_never_run_is_refused_on_its_line() -> None:
+    path = INVALID / "never_runs.bpmn"
+    found = by_element(problems_of("never_runs.bpmn"))
+    expected = {
+        "importa": ("import os", "script: import is not available in scripts: no module can be loaded"),
+        "da_modulo": ("from subprocess import run", "script: from ... import is not available in scripts"),
+        "apri": ("open(percorso)", "script: open() is not available in scripts (scripts cannot read or write files)"),
+        "valuta": ("eval('1 + 1')", "script does not compile: Eval calls are not allowed"),
+        "attributo": ("getattr(richiesta", "script: getattr() is not available in scripts (use obj.name"),
+        "classe": ("class Scheda:", "script: class statements are not available in scripts ('Scheda'): use a dict"),
+        "formato": ("'{} ore'.format", "script: .format() is not available in scripts (use an f-string"),
+        "dunder": ("().__class__", "script does not compile: \"__class__\" is an invalid attribute name"),
+        "nf9": ("type(esito) == str", "condition: type() is not available in scripts (use isinstance(value, str))"),
+    }
+    assert {element: (p.line, p.message[: len(expected[element][1])]) for element, p in found.items()} == {
+        element: (line_of(path, needle), message) for element, (needle, message) in expected.items()
+    }
+    assert "proprio" not in found  # a function of the script's own may be called format
