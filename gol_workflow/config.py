@@ -6,6 +6,7 @@ import os
 import secrets
 import tempfile
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_VAR_DIR = Path("var")
@@ -48,6 +49,10 @@ class Settings:
     embedded_scheduler: bool = True
     workflow_cache_size: int = 512
     script_time_limit: float = 2.0
+    mail_expiry: timedelta = timedelta(days=7)  # an e-mail not sent by then is given up ("expired")
+    scheduler_max_attempts: int = 5  # a due item failing or timing out this often becomes an incident
+    scheduler_step_timeout: float = 60.0  # seconds a scheduler waits for one step before moving on
+    scheduler_lease: float = 300.0  # seconds a claimed item is left to its scheduler before another takes it
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some settings replaced (tests, CLI flags)."""
@@ -115,8 +120,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         )
         cache_size = int(env.get("GOL_WORKFLOW_CACHE_SIZE", "512"))
         script_limit = float(env.get("GOL_SCRIPT_TIME_LIMIT", "2.0"))
+        mail_expiry = timedelta(days=float(env.get("GOL_MAIL_EXPIRY_DAYS", "7")))
+        max_attempts = int(env.get("GOL_SCHEDULER_MAX_ATTEMPTS", "5"))
+        step_timeout = float(env.get("GOL_SCHEDULER_STEP_TIMEOUT", "60"))
+        lease = float(env.get("GOL_SCHEDULER_LEASE", "300"))
     except ValueError as exc:
         raise ConfigurationError(f"malformed numeric setting: {exc}") from exc
+    if max_attempts < 1 or step_timeout <= 0 or lease <= step_timeout or mail_expiry <= timedelta(0):
+        raise ConfigurationError("GOL_SCHEDULER_MAX_ATTEMPTS must be at least 1, GOL_MAIL_EXPIRY_DAYS positive and "
+                                 "GOL_SCHEDULER_LEASE longer than GOL_SCHEDULER_STEP_TIMEOUT")
     attachments = env.get("GOL_ATTACHMENTS_DIR")
     return Settings(
         database_url=database_url,
@@ -135,4 +147,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),
         workflow_cache_size=cache_size,
         script_time_limit=script_limit,
+        mail_expiry=mail_expiry,
+        scheduler_max_attempts=max_attempts,
+        scheduler_step_timeout=step_timeout,
+        scheduler_lease=lease,
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.model import SYSTEM, Actor
 from . import meetings, outbox, timers
 from .runtime import Runtime
+from .step_runner import StepRunner
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -20,6 +24,7 @@ class DueReport:
     meetings_failed: list[str] = field(default_factory=list)
     meetings_planned: int = 0
     mail: outbox.DispatchReport = field(default_factory=outbox.DispatchReport)
+    mail_error: str | None = None  # the outbox pass failed: timers and cut-offs were not held up by it
 
     @property
     def anything(self) -> bool:
@@ -37,6 +42,8 @@ class DueReport:
         self.mail.sent += other.mail.sent
         self.mail.retrying += other.mail.retrying
         self.mail.failed += other.mail.failed
+        self.mail.expired += other.mail.expired
+        self.mail_error = other.mail_error or self.mail_error
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,11 @@ class Heads:
         return min((d for d in (self.timer, self.meeting, self.mail) if d is not None), default=None)
 
 
-def heads(rt: Runtime) -> Heads:
-    """Read the earliest due moments from the indexed columns."""
+def heads(rt: Runtime, now: datetime | None = None) -> Heads:
+    """Read the earliest moments due work can be taken, from the indexed columns (leased work from its lease end)."""
+    moment = now or rt.now()
     with rt.uow(write=False) as uow:
-        return Heads(uow.instances.earliest_due(), uow.meetings.earliest_due(), uow.outbox.earliest_due())
+        return Heads(uow.instances.earliest_due(moment), uow.meetings.earliest_due(moment), uow.outbox.earliest_due())
 
 
 def run_due_work(
@@ -75,30 +83,65 @@ def run_due_work(
     """Plan meetings, then convene cut-offs and fire timers in due order, then send due e-mail.
 
     With `now` every step runs at that instant (the simulated clock's stops); without it each batch reads
-    the clock afresh, so a long catch-up stamps every firing with its real moment.
+    the clock afresh, so a long catch-up stamps every firing with its real moment. Each step runs in its
+    own transaction, bounded by `scheduler_step_timeout`; a failing or late one holds up nothing else.
+    The e-mail pass cannot stop the rest: its failure is logged and reported in `mail_error`.
     """
     report = DueReport()
     if plan:
         report.meetings_planned = meetings.plan_meetings(rt, now)
+    runner = StepRunner(rt.settings.scheduler_step_timeout)
+    try:
+        _run_process_work(rt, now, actor, before_commit, runner, report)
+    finally:
+        runner.close()
+    if mail:
+        report.mail_error = send_mail(rt, now, report.mail)
+    return report
+
+
+def _run_process_work(rt: Runtime, now: datetime | None, actor: Actor, before_commit: timers.BeforeCommit | None,
+                      runner: StepRunner, report: DueReport) -> None:
     while True:
         moment = now or rt.now()
-        head = heads(rt)
+        head = heads(rt, moment)
         meeting_due = head.meeting is not None and head.meeting <= moment
         timer_due = head.timer is not None and head.timer < moment
         if meeting_due and (not timer_due or head.meeting <= head.timer):  # type: ignore[operator]
-            convened = meetings.convene_due(rt, now, until=head.timer)
+            convened = meetings.convene_due(rt, now, until=head.timer, runner=runner)
             report.meetings_convened += convened.convened
             report.meetings_cancelled += convened.cancelled
             report.meetings_failed += convened.failed
             progressed = convened.total > 0
         elif timer_due:
-            fired = timers.run_due_timers(rt, now, actor=actor, before=head.meeting, before_commit=before_commit)
+            fired = timers.run_due_timers(rt, now, actor=actor, before=head.meeting, before_commit=before_commit,
+                                          runner=runner)
             report.timers_fired += fired
-            progressed = fired > 0
+            # Failed, late or set-aside timers are leased or postponed: the heads have moved past them.
+            progressed = fired > 0 or _moved(rt, moment, head)
         else:
             break
         if not progressed:  # another scheduler holds what is due: it will finish it
             break
-    if mail:
-        report.mail = outbox.dispatch_due(rt, now)
-    return report
+        if runner.abandoned and rt.db.dialect.name == "sqlite":  # a late step holds SQLite's only write lock
+            break
+
+
+def _moved(rt: Runtime, moment: datetime, before: Heads) -> bool:
+    after = heads(rt, moment)
+    return (after.timer, after.meeting) != (before.timer, before.meeting)
+
+
+def send_mail(rt: Runtime, now: datetime | None = None, report: outbox.DispatchReport | None = None) -> str | None:
+    """Run one outbox pass; a failure is logged and returned as text, never raised (timers must not depend on mail)."""
+    try:
+        found = outbox.dispatch_due(rt, now)
+    except Exception as exc:  # noqa: BLE001 - the outbox must never stop timers and cut-offs
+        log.exception("the e-mail outbox pass failed")
+        return f"{exc.__class__.__name__}: {exc}"
+    if report is not None:
+        report.sent += found.sent
+        report.retrying += found.retrying
+        report.failed += found.failed
+        report.expired += found.expired
+    return None
