@@ -11,16 +11,17 @@ import pytest
 from argon2 import PasswordHasher
 from gol_workflow.scheduler import Scheduler, SchedulerOptions
 from gol_workflow.services import instances as instance_service
-from gol_workflow.services import outbox, timers, users
+from gol_workflow.services import meetings, outbox, timers, users
 from gol_workflow.services.due_work import run_due_work
 from gol_workflow.services.runtime import Runtime
 from gol_workflow.web import create_app
-from tests.conftest import ADMIN, ROME, on_postgres
+from tests.conftest import ADMIN, DATA, ROME, deploy_dir, on_postgres
 from tests.integration.scheduling_support import (  # noqa: F401 - fixtures
     SmtpServer,
     audit_actions,
     fired_counts,
     header,
+    meeting,
     meeting_rt,
     smtp_server,
     start_case,
@@ -153,6 +154,30 @@ def test_a_hanging_step_is_cut_short_and_a_running_scheduler_fires_the_others_wi
     time.sleep(0.5)
     assert poisoned not in fired_counts(rt)
     assert header(rt, poisoned)["status"] == "error"
+
+
+def test_a_cutoff_that_crashes_delays_no_timer_due_after_it_and_is_retried(meeting_rt: Runtime, clock,
+                                                                            monkeypatch) -> None:
+    rt = meeting_rt
+    deploy_dir(rt, DATA / "processes", DATA / "forms")
+    start_case(rt, "nord", "rossi")  # on the agenda of 13 January: cut-off on the 8th at 09:30
+    clock.set(datetime(2026, 1, 6, 10, 0, tzinfo=ROME))
+    timer = start_timer(rt)  # due on the 8th at 10:00, after the cut-off
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the meeting's data cannot be built")
+
+    monkeypatch.setattr(meetings, "meeting_data", crash)
+    clock.set(datetime(2026, 1, 8, 11, 0, tzinfo=ROME))
+    report = run_due_work(rt)
+    assert report.meetings_failed == ["nord-20260113"] and report.timers_fired == 1
+    assert fired_counts(rt) == {timer: 1}
+    row = meeting(rt, "nord-20260113")
+    assert row["status"] == "planned" and row["attempts"] == 1 and row["claimed_until"] is None
+    assert row["due_at"] == clock.now() + meetings.RETRY_DELAYS[0] and "cannot be built" in row["last_error"]
+    monkeypatch.undo()
+    clock.set(row["due_at"])
+    assert run_due_work(rt).meetings_convened == ["nord-20260113"]
 
 
 # -- the e-mail outbox -------------------------------------------------------------------------
