@@ -51,7 +51,7 @@ class Settings:
     script_time_limit: float = 2.0
     mail_expiry: timedelta = timedelta(days=7)  # an e-mail not sent by then is given up ("expired")
     scheduler_max_attempts: int = 5  # a due item failing or timing out this often becomes an incident
-    scheduler_step_timeout: float = 60.0  # seconds a scheduler waits for one step before moving on
+    scheduler_step_timeout: float = 1.5  # seconds a scheduler waits for one step before going on without it
     scheduler_lease: float = 300.0  # seconds a claimed item is left to its scheduler before another takes it
 
     def with_overrides(self, **changes: object) -> "Settings":
@@ -122,7 +122,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         script_limit = float(env.get("GOL_SCRIPT_TIME_LIMIT", "2.0"))
         mail_expiry = timedelta(days=float(env.get("GOL_MAIL_EXPIRY_DAYS", "7")))
         max_attempts = int(env.get("GOL_SCHEDULER_MAX_ATTEMPTS", "5"))
-        step_timeout = float(env.get("GOL_SCHEDULER_STEP_TIMEOUT", "60"))
+        step_timeout = float(env.get("GOL_SCHEDULER_STEP_TIMEOUT", "1.5"))
         lease = float(env.get("GOL_SCHEDULER_LEASE", "300"))
     except ValueError as exc:
         raise ConfigurationError(f"malformed numeric setting: {exc}") from exc

@@ -9,7 +9,7 @@ from datetime import datetime
 from ..domain.model import SYSTEM, Actor
 from . import meetings, outbox, timers
 from .runtime import Runtime
-from .step_runner import StepRunner
+from .step_runner import StepRunner, step_runner
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def run_due_work(
     report = DueReport()
     if plan:
         report.meetings_planned = meetings.plan_meetings(rt, now)
-    runner = StepRunner(rt.settings.scheduler_step_timeout)
+    runner = step_runner(rt)
     try:
         _run_process_work(rt, now, actor, before_commit, runner, report)
     finally:
@@ -122,8 +122,6 @@ def _run_process_work(rt: Runtime, now: datetime | None, actor: Actor, before_co
         else:
             break
         if not progressed:  # another scheduler holds what is due: it will finish it
-            break
-        if runner.abandoned and rt.db.dialect.name == "sqlite":  # a late step holds SQLite's only write lock
             break
 
 

@@ -16,7 +16,7 @@ from ..persistence.uow import UnitOfWork
 from . import calendar
 from .instances import start_in
 from .runtime import Runtime, ServiceCall
-from .step_runner import StepRunner
+from .step_runner import StepRunner, step_runner
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def convene_due(rt: Runtime, now: datetime | None = None, until: datetime | None
     lease to end; after every attempt it is shown failed to the administrator.
     """
     report = ConveneReport()
-    steps = runner or StepRunner(rt.settings.scheduler_step_timeout)
+    steps = runner or step_runner(rt)
     try:
         while True:
             moment = now or rt.now()
@@ -222,8 +222,6 @@ def convene_due(rt: Runtime, now: datetime | None = None, until: datetime | None
                 log.error("convening meeting %s did not finish within %g s: left to its lease", meeting_id,
                           steps.timeout or 0)
                 report.timed_out.append(meeting_id)
-                if rt.db.dialect.name == "sqlite":  # the late step holds SQLite's only write lock
-                    return report
                 continue
             except Exception as exc:  # noqa: BLE001 - one meeting must not stop the others
                 log.exception("convening meeting %s failed", meeting_id)

@@ -7,13 +7,29 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..domain.errors import StepTimedOut
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Each late step keeps a thread and a database connection until it ends: past this many still
+# running, the next steps are waited for without a limit rather than leave more behind.
+MAX_LATE_STEPS = 8
+_late: list[threading.Thread] = []
+_late_lock = threading.Lock()
+
+
+def late_steps() -> int:
+    """How many abandoned steps are still running in this process."""
+    with _late_lock:
+        _late[:] = [thread for thread in _late if thread.is_alive()]
+        return len(_late)
 
 
 @dataclass
@@ -61,6 +77,9 @@ class StepRunner:
         """Run one step and return its result (or raise its error), waiting at most the timeout."""
         if self.timeout is None:
             return step()
+        if late_steps() >= MAX_LATE_STEPS:
+            log.warning("%d late steps still running: waiting for this one without a time limit", MAX_LATE_STEPS)
+            return step()
         worker = self._worker = self._worker or _Worker()
         job = _Job(step)
         worker.jobs.put(job)
@@ -68,6 +87,8 @@ class StepRunner:
             self._worker = None
             worker.stop()
             self.abandoned += 1
+            with _late_lock:
+                _late.append(worker.thread)
             raise StepTimedOut(f"the step did not finish within {self.timeout:g} s")
         if job.error is not None:
             raise job.error
@@ -78,3 +99,13 @@ class StepRunner:
         if self._worker is not None:
             self._worker.stop()
             self._worker = None
+
+
+def step_runner(rt: Runtime) -> StepRunner:
+    """The scheduler's runner: bounded by `scheduler_step_timeout`; inline on SQLite.
+
+    SQLite has one writer: a step that hangs holds its write lock, so nothing else could be
+    written while it runs and there is nothing to gain by going on without it.
+    """
+    timeout = None if rt.db.dialect.name == "sqlite" else rt.settings.scheduler_step_timeout
+    return StepRunner(timeout)

@@ -23,7 +23,7 @@ from ..persistence.uow import UnitOfWork
 from .incidents import set_aside
 from .instances import fire_due
 from .runtime import Runtime
-from .step_runner import StepRunner
+from .step_runner import StepRunner, step_runner
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ class _Run:
     runner: StepRunner
     fired_due: dict[str, datetime] = field(default_factory=dict)
     conflicted: set[str] = field(default_factory=set)
-    timed_out: bool = False
 
 
 def failure_backoff(attempts: int) -> timedelta:
@@ -65,9 +64,9 @@ def run_due_timers(
 ) -> int:
     """Fire every instance timer due before `now` (and `before`), oldest first; returns how many fired.
 
-    Each step is bounded by `runner` (by default one with `scheduler_step_timeout`).
+    Each step is bounded by `runner` (by default `step_runner(rt)`).
     """
-    run = _Run(rt, actor, before_commit, runner or StepRunner(rt.settings.scheduler_step_timeout))
+    run = _Run(rt, actor, before_commit, runner or step_runner(rt))
     fired = 0
     try:
         while limit is None or fired < limit:
@@ -79,9 +78,6 @@ def run_due_timers(
                 break
             for row in rows:
                 fired += _fire_one(run, row, now or rt.now())
-                if run.timed_out and rt.db.dialect.name == "sqlite":
-                    # The late step holds SQLite's only write lock: nothing else could be written now.
-                    return fired
     finally:
         if runner is None:
             run.runner.close()
@@ -122,7 +118,6 @@ def _fire_one(run: _Run, row: dict[str, Any], now: datetime) -> int:
         # then the next claim counts another attempt.
         log.error("firing timers of instance %s did not finish within %g s: left to its lease",
                   instance_id, run.runner.timeout or 0)
-        run.timed_out = True
         return 0
     except ConcurrentChange:
         run.rt.workflows.forget(instance_id)
