@@ -6,6 +6,7 @@ import os
 import secrets
 import tempfile
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_VAR_DIR = Path("var")
@@ -51,6 +52,10 @@ class Settings:
     script_memory_limit: int = 128  # MB one script, condition or expression may add to the process
     digest_hour: int = 7  # local hour of the daily digest of new and overdue tasks
     base_url: str = "http://127.0.0.1:8000"  # the operator web's address, for links in e-mail
+    mail_expiry: timedelta = timedelta(days=7)  # an e-mail not sent by then is given up ("expired")
+    scheduler_max_attempts: int = 5  # a due item failing or timing out this often becomes an incident
+    scheduler_step_timeout: float = 1.5  # seconds a scheduler waits for one step before going on without it
+    scheduler_lease: float = 300.0  # seconds a claimed item is left to its scheduler before another takes it
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some settings replaced (tests, CLI flags)."""
@@ -120,8 +125,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         script_limit = float(env.get("GOL_SCRIPT_TIME_LIMIT", "2.0"))
         script_memory = int(env.get("GOL_SCRIPT_MEMORY_LIMIT", "128"))
         digest_hour = int(env.get("GOL_DIGEST_HOUR", "7"))
+        mail_expiry = timedelta(days=float(env.get("GOL_MAIL_EXPIRY_DAYS", "7")))
+        max_attempts = int(env.get("GOL_SCHEDULER_MAX_ATTEMPTS", "5"))
+        step_timeout = float(env.get("GOL_SCHEDULER_STEP_TIMEOUT", "1.5"))
+        lease = float(env.get("GOL_SCHEDULER_LEASE", "300"))
     except ValueError as exc:
         raise ConfigurationError(f"malformed numeric setting: {exc}") from exc
+    if max_attempts < 1 or step_timeout <= 0 or lease <= step_timeout or mail_expiry <= timedelta(0):
+        raise ConfigurationError("GOL_SCHEDULER_MAX_ATTEMPTS must be at least 1, GOL_MAIL_EXPIRY_DAYS positive and "
+                                 "GOL_SCHEDULER_LEASE longer than GOL_SCHEDULER_STEP_TIMEOUT")
     if script_limit <= 0 or script_memory <= 0:
         raise ConfigurationError("GOL_SCRIPT_TIME_LIMIT and GOL_SCRIPT_MEMORY_LIMIT must be positive")
     if not 0 <= digest_hour <= 23:
@@ -147,4 +159,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         script_memory_limit=script_memory,
         digest_hour=digest_hour,
         base_url=(env.get("GOL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        mail_expiry=mail_expiry,
+        scheduler_max_attempts=max_attempts,
+        scheduler_step_timeout=step_timeout,
+        scheduler_lease=lease,
     )

@@ -14,13 +14,15 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .services import batch, meetings, scheduling
-from .services.due_work import heads, run_due_work
+from .services.due_work import heads, run_due_work, send_mail
+from .services.outbox import DispatchReport
 from .services.runtime import Runtime
 from .services.timers import BeforeCommit
 
 log = logging.getLogger(__name__)
 
 DUE_JOB = "due-work"
+MAIL_JOB = "mail"
 MIN_RESCHEDULE = timedelta(milliseconds=50)  # never re-arm closer than this: the running tick must have ended
 WAKE_MARGIN = timedelta(milliseconds=2)  # timers fire when due < now: wake just after the due instant
 
@@ -43,7 +45,8 @@ class Scheduler:
         self.rt = rt
         self.options = options or SchedulerOptions()
         self.started_at = datetime.now(UTC)
-        self.totals: dict[str, int] = {"ticks": 0, "timers": 0, "convened": 0, "cancelled": 0, "mail_sent": 0}
+        self.totals: dict[str, int] = {"ticks": 0, "timers": 0, "convened": 0, "cancelled": 0, "mail_sent": 0,
+                                       "mail_expired": 0}
         self.last_error: str | None = None
         self.lock: scheduling.HeldLock | None = None
         self._stats_lock = threading.Lock()
@@ -68,6 +71,8 @@ class Scheduler:
         self.aps.add_job(self.tick, "interval", seconds=opts.poll_seconds, id=DUE_JOB, next_run_time=now)
         self.aps.add_job(self.beat, "interval", seconds=opts.heartbeat_seconds, id="heartbeat", next_run_time=now)
         self.aps.add_job(self.batches, "interval", seconds=opts.poll_seconds, id="batches", next_run_time=now)
+        # E-mail in a job of its own: a mail server that hangs or a broken message never holds up timers.
+        self.aps.add_job(self.mail, "interval", seconds=opts.poll_seconds, id=MAIL_JOB, next_run_time=now)
         log.info("scheduler %s starting (poll %.1fs)", opts.name, opts.poll_seconds)
         self.aps.start()
 
@@ -89,13 +94,12 @@ class Scheduler:
             if self._stopping.is_set():
                 return
             try:
-                report = run_due_work(self.rt, plan=False, before_commit=self.options.before_commit)
+                report = run_due_work(self.rt, plan=False, mail=False, before_commit=self.options.before_commit)
                 with self._stats_lock:
                     self.totals["ticks"] += 1
                     self.totals["timers"] += report.timers_fired
                     self.totals["convened"] += len(report.meetings_convened)
                     self.totals["cancelled"] += len(report.meetings_cancelled)
-                    self.totals["mail_sent"] += report.mail.sent
                 self._rearm()
             except Exception as exc:  # the scheduler must outlive a database hiccup
                 self.last_error = f"{exc.__class__.__name__}: {exc}"
@@ -104,7 +108,7 @@ class Scheduler:
     def _rearm(self) -> None:
         if self.simulated:
             return
-        earliest = heads(self.rt).earliest
+        earliest = heads(self.rt).process_work
         if earliest is None:
             return
         delay = earliest - self.rt.now()
@@ -112,6 +116,18 @@ class Scheduler:
             return
         wake = datetime.now(UTC) + max(delay + WAKE_MARGIN, MIN_RESCHEDULE)
         self.aps.modify_job(DUE_JOB, next_run_time=wake)
+
+    def mail(self) -> None:
+        """Send the e-mail that is due and give up what expired (failures are logged, never raised)."""
+        if self._stopping.is_set():
+            return
+        report = DispatchReport()
+        error = send_mail(self.rt, report=report)
+        with self._stats_lock:
+            self.totals["mail_sent"] += report.sent
+            self.totals["mail_expired"] += report.expired
+        if error is not None:
+            self.last_error = error
 
     def plan(self) -> None:
         """Create the coming weeks' meetings of every zone."""

@@ -62,3 +62,7 @@ class MigrationRefused(InvalidState):
     def __init__(self, message: str, issues: list[object]) -> None:
         super().__init__(message)
         self.issues = issues
+
+
+class StepTimedOut(GolError):
+    """A scheduled step did not finish within the scheduler's time limit (it is left to finish on its own)."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Delete, RowMapping, Select, bindparam, delete, insert, select
+from sqlalchemy import Connection, Delete, RowMapping, Select, bindparam, delete, func, insert, select, update
 
 from .fastpath import HotPath
 from .tables import INSTANCE_HEADER, instances, pending_messages, subscriptions
@@ -44,6 +44,10 @@ def _delete_subscription_stmt() -> Delete:
     )
 
 
+def _unleased(now: datetime) -> Any:
+    return instances.c.claimed_until.is_(None) | (instances.c.claimed_until <= now)
+
+
 class InstanceRepository:
     """Reads and writes instance rows; writes are guarded by the row version."""
 
@@ -55,7 +59,7 @@ class InstanceRepository:
     @staticmethod
     def blank_header() -> dict[str, Any]:
         """Every header column of an instance, each None: what a new instance starts from."""
-        return dict.fromkeys(c.name for c in INSTANCE_HEADER)
+        return {**dict.fromkeys(c.name for c in INSTANCE_HEADER), "due_attempts": 0}
 
     def add(self, values: dict[str, Any]) -> None:
         """Insert a new instance."""
@@ -97,17 +101,45 @@ class InstanceRepository:
             stmt = stmt.with_for_update(skip_locked=True)
         return list(self.conn.execute(stmt).scalars())
 
-    def claim_due_rows(self, now: datetime, limit: int) -> list[RowMapping]:
-        """Whole rows (state included) of instances whose next timer is due, locked where possible."""
-        stmt = select(instances).where(instances.c.next_due_at < now).order_by(instances.c.next_due_at).limit(limit)
+    def claim_due_rows(self, bound: datetime, limit: int, now: datetime | None = None) -> list[RowMapping]:
+        """Whole rows (state included) of instances due before `bound`, oldest first, locked where possible.
+
+        With `now`, rows another scheduler holds under a lease still running at `now` are passed over.
+        """
+        stmt = select(instances).where(instances.c.next_due_at < bound)
+        if now is not None:
+            stmt = stmt.where(_unleased(now))
+        stmt = stmt.order_by(instances.c.next_due_at).limit(limit)
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         return list(self.conn.execute(stmt).mappings())
 
-    def earliest_due(self) -> datetime | None:
-        """When the next instance timer (or automatic retry) falls due."""
+    def lease(self, instance_ids: Sequence[str], until: datetime) -> None:
+        """Hold claimed instances for one scheduler until `until` and count the attempt (no version bump)."""
+        if instance_ids:
+            self.conn.execute(
+                update(instances)
+                .where(instances.c.id.in_(list(instance_ids)))
+                .values(claimed_until=until, due_attempts=instances.c.due_attempts + 1)
+            )
+
+    def release(self, instance_id: str, attempts: int = 0) -> None:
+        """End a scheduler's lease on an instance, keeping `attempts` failed attempts on record."""
+        self.conn.execute(
+            update(instances).where(instances.c.id == instance_id).values(claimed_until=None, due_attempts=attempts)
+        )
+
+    def earliest_due(self, now: datetime | None = None) -> datetime | None:
+        """When the next instance timer (or automatic retry) falls due; with `now`, when one can next be claimed."""
         stmt = select(instances.c.next_due_at).where(instances.c.next_due_at.is_not(None))
-        return self.conn.execute(stmt.order_by(instances.c.next_due_at).limit(1)).scalar()
+        if now is None:
+            return self.conn.execute(stmt.order_by(instances.c.next_due_at).limit(1)).scalar()
+        free = self.conn.execute(stmt.where(_unleased(now)).order_by(instances.c.next_due_at).limit(1)).scalar()
+        lease_end = self.conn.execute(
+            select(func.min(instances.c.claimed_until))
+            .where(instances.c.claimed_until > now, instances.c.next_due_at.is_not(None))
+        ).scalar()
+        return min((moment for moment in (free, lease_end) if moment is not None), default=None)
 
     def due_list(self, limit: int = 50) -> Sequence[RowMapping]:
         """The next timers to fire, earliest first."""

@@ -26,6 +26,10 @@ def _meetings_of_case_stmt() -> Select[Any]:
     )
 
 
+def _unleased(now: datetime) -> Any:
+    return meetings.c.claimed_until.is_(None) | (meetings.c.claimed_until <= now)
+
+
 class MeetingRepository:
     """Reads and writes meetings; convening work is claimed by the indexed (status, due_at)."""
 
@@ -50,22 +54,37 @@ class MeetingRepository:
         """Change a meeting."""
         self.conn.execute(update(meetings).where(meetings.c.id == meeting_id).values(**values))
 
-    def claim_due(self, now: datetime, limit: int) -> list[str]:
-        """Ids of planned meetings whose cut-off has come, oldest first, locked where possible."""
-        stmt = (
-            select(meetings.c.id)
-            .where(meetings.c.status == PLANNED, meetings.c.due_at <= now)
-            .order_by(meetings.c.due_at)
-            .limit(limit)
-        )
+    def claim_due(self, bound: datetime, limit: int, now: datetime | None = None) -> list[str]:
+        """Ids of planned meetings whose cut-off has come by `bound`, oldest first, locked where possible.
+
+        With `now`, meetings another scheduler holds under a lease still running at `now` are passed over.
+        """
+        stmt = select(meetings.c.id).where(meetings.c.status == PLANNED, meetings.c.due_at <= bound)
+        if now is not None:
+            stmt = stmt.where(_unleased(now))
+        stmt = stmt.order_by(meetings.c.due_at).limit(limit)
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         return list(self.conn.execute(stmt).scalars())
 
-    def earliest_due(self) -> datetime | None:
-        """When the next planned meeting is to be convened."""
+    def lease(self, meeting_id: str, until: datetime) -> None:
+        """Hold a claimed meeting for one scheduler until `until` and count the attempt."""
+        self.conn.execute(
+            update(meetings).where(meetings.c.id == meeting_id)
+            .values(claimed_until=until, attempts=meetings.c.attempts + 1)
+        )
+
+    def earliest_due(self, now: datetime | None = None) -> datetime | None:
+        """When the next planned meeting is to be convened; with `now`, when one can next be claimed."""
         stmt = select(func.min(meetings.c.due_at)).where(meetings.c.status == PLANNED)
-        return self.conn.execute(stmt).scalar()
+        if now is None:
+            return self.conn.execute(stmt).scalar()
+        free = self.conn.execute(stmt.where(_unleased(now))).scalar()
+        lease_end = self.conn.execute(
+            select(func.min(meetings.c.claimed_until)).where(meetings.c.status == PLANNED,
+                                                             meetings.c.claimed_until > now)
+        ).scalar()
+        return min((moment for moment in (free, lease_end) if moment is not None), default=None)
 
     def planned_due(self, limit: int) -> Sequence[RowMapping]:
         """Planned meetings by convening time, earliest first."""

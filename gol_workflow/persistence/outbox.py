@@ -15,7 +15,12 @@ PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+EXPIRED = "expired"
 WAITING = (PENDING, SENDING)
+
+
+def _alive(now: datetime) -> Any:
+    return outbox.c.expires_at.is_(None) | (outbox.c.expires_at > now)
 
 
 class OutboxRepository:
@@ -41,7 +46,7 @@ class OutboxRepository:
         """Take messages due for an attempt (and stale sends) and mark them as being sent until `lease_until`."""
         stmt = (
             select(outbox.c.id)
-            .where(outbox.c.status.in_(WAITING), outbox.c.next_attempt_at <= now)
+            .where(outbox.c.status.in_(WAITING), outbox.c.next_attempt_at <= now, _alive(now))
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
         )
@@ -58,6 +63,25 @@ class OutboxRepository:
         rows = self.conn.execute(select(outbox).where(outbox.c.id.in_(ids))).mappings().all()
         return sorted(rows, key=lambda r: ids.index(r["id"]))
 
+    def expire_due(self, now: datetime, limit: int) -> Sequence[RowMapping]:
+        """Give up messages whose expiry has come (a send in progress is left to finish); returns them."""
+        stmt = (
+            select(outbox.c.id, outbox.c.subject, outbox.c.recipients, outbox.c.attempts, outbox.c.expires_at)
+            .where(outbox.c.status.in_(WAITING), outbox.c.expires_at <= now)
+            .where((outbox.c.status == PENDING) | (outbox.c.next_attempt_at <= now))
+            .order_by(outbox.c.expires_at, outbox.c.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = self.conn.execute(stmt).mappings().all()
+        if rows:
+            self.conn.execute(
+                update(outbox).where(outbox.c.id.in_([row["id"] for row in rows])).values(status=EXPIRED,
+                                                                                          next_attempt_at=None)
+            )
+        return rows
+
     def settle(self, message_id: int, attempt: int, values: dict[str, Any]) -> bool:
         """Record the outcome of an attempt, unless another sender has taken the message since."""
         stmt = (
@@ -68,9 +92,11 @@ class OutboxRepository:
         return self.conn.execute(stmt).rowcount == 1
 
     def earliest_due(self) -> datetime | None:
-        """When the next attempt is due."""
-        stmt = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status.in_(WAITING))
-        return self.conn.execute(stmt).scalar()
+        """When the next attempt (or expiry) is due."""
+        attempt = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status.in_(WAITING))
+        expiry = select(func.min(outbox.c.expires_at)).where(outbox.c.status == PENDING)
+        found = [self.conn.execute(attempt).scalar(), self.conn.execute(expiry).scalar()]
+        return min((moment for moment in found if moment is not None), default=None)
 
     def waiting(self, limit: int) -> Sequence[RowMapping]:
         """Messages waiting for an attempt, soonest first (without bodies and attachments)."""

@@ -69,7 +69,11 @@ instances = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=True),
+    # A scheduler's lease on the due work it claimed, and how often that work was attempted without success.
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("due_attempts", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_instances_next_due_at", "next_due_at"),
+    Index("ix_instances_claimed_until", "claimed_until"),
     Index("ix_instances_status_started_at", "status", "started_at"),
     Index("ix_instances_process_id_started_at", "process_id", "started_at"),
     Index("ix_instances_zone_started_at", "zone", "started_at"),
@@ -214,6 +218,7 @@ meetings = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
     Column("instance_id", String(36), nullable=True),
+    Column("claimed_until", UtcDateTime, nullable=True),  # a scheduler's lease while it convenes the meeting
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_meetings_status_due_at", "status", "due_at"),
     Index("ix_meetings_zone_scheduled_at", "zone", "scheduled_at"),
@@ -239,13 +244,14 @@ outbox = Table(
     Column("subject", String(998), nullable=False),
     Column("body", Text, nullable=False),
     Column("attachments", JsonText, nullable=False),  # [{filename, content_type, content_b64}]
-    Column("status", String(16), nullable=False),  # pending | sending | sent | failed
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed | expired
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
     Column("message_id", String(255), nullable=True),
+    Column("expires_at", UtcDateTime, nullable=True),  # given up ("expired") if not sent by then
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
 )
 

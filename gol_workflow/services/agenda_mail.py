@@ -211,7 +211,9 @@ def equipe_invia_odg(call: ServiceCall) -> dict[str, Any]:
                 body=agenda.body,
                 attachments=[outbox.Attachment(f"equipe-{meeting_id}.ics",
                                                "text/calendar; charset=utf-8; method=REQUEST", agenda.ics)],
+                expires_at=starts,  # an agenda is worthless once its meeting has begun
             ),
+            expiry=rt.settings.mail_expiry,
         ))
     return {
         "outbox_ids": queued,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.model import SYSTEM, Actor
 from . import meetings, notifications, outbox, timers
 from .runtime import Runtime
+from .step_runner import StepRunner, step_runner
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,6 +25,7 @@ class DueReport:
     meetings_planned: int = 0
     mail: outbox.DispatchReport = field(default_factory=outbox.DispatchReport)
     notices: notifications.NoticeReport = field(default_factory=notifications.NoticeReport)
+    mail_error: str | None = None  # the outbox pass failed: timers and cut-offs were not held up by it
 
     @property
     def anything(self) -> bool:
@@ -38,8 +43,10 @@ class DueReport:
         self.mail.sent += other.mail.sent
         self.mail.retrying += other.mail.retrying
         self.mail.failed += other.mail.failed
+        self.mail.expired += other.mail.expired
         self.notices.digests += other.notices.digests
         self.notices.immediate += other.notices.immediate
+        self.mail_error = other.mail_error or self.mail_error
 
 
 @dataclass(frozen=True)
@@ -62,10 +69,11 @@ class Heads:
         return min((d for d in (self.timer, self.meeting, self.mail, self.digest) if d is not None), default=None)
 
 
-def heads(rt: Runtime) -> Heads:
-    """Read the earliest due moments from the indexed columns."""
+def heads(rt: Runtime, now: datetime | None = None) -> Heads:
+    """Read the earliest moments due work can be taken, from the indexed columns (leased work from its lease end)."""
+    moment = now or rt.now()
     with rt.uow(write=False) as uow:
-        return Heads(uow.instances.earliest_due(), uow.meetings.earliest_due(), uow.outbox.earliest_due(),
+        return Heads(uow.instances.earliest_due(moment), uow.meetings.earliest_due(moment), uow.outbox.earliest_due(),
                      notifications.digest_due(rt, uow))
 
 
@@ -80,31 +88,78 @@ def run_due_work(
     """Plan meetings, then convene cut-offs and fire timers in due order, then send due e-mail.
 
     With `now` every step runs at that instant (the simulated clock's stops); without it each batch reads
-    the clock afresh, so a long catch-up stamps every firing with its real moment.
+    the clock afresh, so a long catch-up stamps every firing with its real moment. Each step runs in its
+    own transaction, bounded by `scheduler_step_timeout`; a failing or late one holds up nothing else.
+    The e-mail pass cannot stop the rest: its failure is logged and reported in `mail_error`.
     """
     report = DueReport()
     if plan:
         report.meetings_planned = meetings.plan_meetings(rt, now)
+    runner = step_runner(rt)
+    try:
+        _run_process_work(rt, now, actor, before_commit, runner, report)
+    finally:
+        runner.close()
+    if mail:
+        report.mail_error = send_mail(rt, now, report.mail, report.notices)
+    return report
+
+
+def _run_process_work(rt: Runtime, now: datetime | None, actor: Actor, before_commit: timers.BeforeCommit | None,
+                      runner: StepRunner, report: DueReport) -> None:
     while True:
         moment = now or rt.now()
-        head = heads(rt)
+        head = heads(rt, moment)
         meeting_due = head.meeting is not None and head.meeting <= moment
         timer_due = head.timer is not None and head.timer < moment
         if meeting_due and (not timer_due or head.meeting <= head.timer):  # type: ignore[operator]
-            convened = meetings.convene_due(rt, now, until=head.timer)
+            convened = meetings.convene_due(rt, now, until=head.timer, runner=runner)
             report.meetings_convened += convened.convened
             report.meetings_cancelled += convened.cancelled
             report.meetings_failed += convened.failed
             progressed = convened.total > 0
         elif timer_due:
-            fired = timers.run_due_timers(rt, now, actor=actor, before=head.meeting, before_commit=before_commit)
+            fired = timers.run_due_timers(rt, now, actor=actor, before=head.meeting, before_commit=before_commit,
+                                          runner=runner)
             report.timers_fired += fired
-            progressed = fired > 0
+            # Failed, late or set-aside timers are leased or postponed: the heads have moved past them.
+            progressed = fired > 0 or _moved(rt, moment, head)
         else:
             break
         if not progressed:  # another scheduler holds what is due: it will finish it
             break
-    if mail:
-        report.notices = notifications.send_due_notices(rt, now)
-        report.mail = outbox.dispatch_due(rt, now)
-    return report
+
+
+def _moved(rt: Runtime, moment: datetime, before: Heads) -> bool:
+    after = heads(rt, moment)
+    return (after.timer, after.meeting) != (before.timer, before.meeting)
+
+
+def send_mail(rt: Runtime, now: datetime | None = None, report: outbox.DispatchReport | None = None,
+              notices: notifications.NoticeReport | None = None) -> str | None:
+    """Queue the task notices due, then run one outbox pass; failures are logged and returned as text, never raised.
+
+    Timers and cut-offs must never depend on mail, and the outbox must not depend on the notices.
+    """
+    errors: list[str] = []
+    try:
+        queued = notifications.send_due_notices(rt, now)
+    except Exception as exc:  # noqa: BLE001 - a notice pass that fails must not hold up the outbox
+        log.exception("queuing task notices failed")
+        errors.append(f"{exc.__class__.__name__}: {exc}")
+    else:
+        if notices is not None:
+            notices.digests += queued.digests
+            notices.immediate += queued.immediate
+    try:
+        found = outbox.dispatch_due(rt, now)
+    except Exception as exc:  # noqa: BLE001 - the outbox must never stop timers and cut-offs
+        log.exception("the e-mail outbox pass failed")
+        errors.append(f"{exc.__class__.__name__}: {exc}")
+    else:
+        if report is not None:
+            report.sent += found.sent
+            report.retrying += found.retrying
+            report.failed += found.failed
+            report.expired += found.expired
+    return "; ".join(errors) or None

@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..domain.model import Actor, InstanceStatus
+from typing import Any
+
+from ..domain.model import SYSTEM, Actor, InstanceStatus
+from ..persistence.uow import UnitOfWork
 from . import authorization
 from .runtime import Runtime
 
@@ -38,6 +41,30 @@ class IncidentReport:
     since: datetime
     groups: list[IncidentGroup]
     truncated: bool
+
+
+SET_ASIDE = "set_aside"  # key of a scheduler incident in an instance's `error`: what to restore on retry
+
+
+def set_aside(uow: UnitOfWork, row: Mapping[str, Any], now: datetime, attempts: int) -> None:
+    """Stop firing an instance whose due step failed or timed out `attempts` times: an incident for the admin.
+
+    A running or waiting instance is put in error with what its retry restores; one already in
+    error (an automatic connector retry that never finished) keeps its error and stops retrying.
+    """
+    instance_id, status = str(row["id"]), str(row["status"])
+    message = (f"Lo scheduler ha tentato {attempts} volte questo passo senza riuscirci (errore o tempo scaduto): "
+               "messo da parte finché un amministratore non lo ripete")
+    values: dict[str, Any] = {"next_due_at": None, "claimed_until": None, "due_attempts": 0, "updated_at": now}
+    error: dict[str, Any] = {"element_id": None, "element_name": row.get("current_step"), "message": message,
+                             "line": None, "source_line": None, "retryable": False}
+    if status != InstanceStatus.ERROR:
+        due = row["next_due_at"]
+        values["status"] = InstanceStatus.ERROR.value
+        values["error"] = {**error, "at": now.isoformat(),
+                           SET_ASIDE: {"status": status, "due_at": due.isoformat() if due else None}}
+    uow.instances.update(instance_id, int(row["row_version"]), values)
+    uow.audit.record(now, SYSTEM.username, "instance.error", instance_id, None, None, error)
 
 
 def recent_incidents(rt: Runtime, actor: Actor, days: int = 30) -> IncidentReport:

@@ -12,6 +12,7 @@ from ..domain.model import Actor, InstanceStatus
 from ..forms.validation import validate
 from ..persistence.uow import UnitOfWork
 from . import authorization
+from .incidents import SET_ASIDE
 from .runtime import ProcessVersion, Runtime
 from .stepping import Loaded, StepResult, load, save, service_handler, step_result
 
@@ -109,11 +110,13 @@ def start_in(
 
 
 def fire_due(
-    rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetime, actor: Actor, row: Mapping[str, Any] | None = None
+    rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetime, actor: Actor, row: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> bool:
     """Fire the due timers of one claimed instance (or retry its failed connector); False if nothing was due.
 
-    `row` is the instance's whole row when the claim already read it (saves two reads per timer).
+    `row` is the instance's whole row when the claim already read it (saves two reads per timer);
+    `extra` are column values written with the step (a scheduler's lease ending).
     """
     if row is None:
         loaded = load(rt, uow, instance_id)
@@ -130,13 +133,13 @@ def fire_due(
         retries = int(loaded.header["retry_count"] or 0) + 1
         snapshot = rt.engine.retry(loaded.handle, now, handler)
         save(rt, uow, loaded, snapshot, now, actor, "instance.auto_retried", {"attempt": retries},
-             extra={"retry_count": retries})
+             extra={**(extra or {}), "retry_count": retries})
         return True
     if status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
-        uow.instances.update(instance_id, int(loaded.header["row_version"]), {"next_due_at": None})
+        uow.instances.update(instance_id, int(loaded.header["row_version"]), {"next_due_at": None, **(extra or {})})
         return False
     snapshot = rt.engine.fire_timers(loaded.handle, now, handler)
-    save(rt, uow, loaded, snapshot, now, actor, "timer.fired", {"due_at": due.isoformat()})
+    save(rt, uow, loaded, snapshot, now, actor, "timer.fired", {"due_at": due.isoformat()}, extra=extra)
     return True
 
 
@@ -149,13 +152,28 @@ def retry(rt: Runtime, instance_id: str, actor: Actor) -> None:
     authorization.require_admin(actor)
     now = rt.now()
     with rt.uow() as uow:
-        loaded = load(rt, uow, instance_id)
+        header = _header(uow, instance_id)
+        error = header["error"] if isinstance(header["error"], Mapping) else {}
+        if header["status"] == InstanceStatus.ERROR and isinstance(error.get(SET_ASIDE), Mapping):
+            _resume_set_aside(uow, header, error[SET_ASIDE], now, actor)
+            uow.commit()
+            return
+        loaded = load(rt, uow, instance_id, header=header)
         if loaded.header["status"] != InstanceStatus.ERROR:
             _keep(rt, loaded)
             raise InvalidState("only an instance in error can be retried")
         snapshot = rt.engine.retry(loaded.handle, now, service_handler(rt, uow, instance_id, now))
         save(rt, uow, loaded, snapshot, now, actor, "instance.retried", extra={"retry_count": 0})
         uow.commit()
+
+
+def _resume_set_aside(uow: UnitOfWork, header: Mapping[str, Any], aside: Mapping[str, Any], now: datetime,
+                      actor: Actor) -> None:
+    """Give an instance the scheduler set aside back to the scheduler: its due step is tried again at once."""
+    due = datetime.fromisoformat(aside["due_at"]) if aside.get("due_at") else now
+    _write(uow, header, {"status": str(aside.get("status") or InstanceStatus.WAITING.value), "error": None,
+                         "next_due_at": min(due, now), "claimed_until": None, "due_attempts": 0, "updated_at": now})
+    uow.audit.record(now, actor.username, "instance.retried", str(header["id"]), data={"set_aside": True})
 
 
 def suspend(rt: Runtime, instance_id: str, actor: Actor, reason: str | None = None) -> None:

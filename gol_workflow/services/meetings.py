@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..domain.errors import StepTimedOut
 from ..domain.model import SYSTEM, InstanceStatus
 from ..domain.zones import Zone
 from ..persistence.uow import UnitOfWork
 from . import calendar
 from .instances import start_in
 from .runtime import Runtime, ServiceCall
+from .step_runner import StepRunner, step_runner
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ FIRST_REVIEW = "prima_valutazione"
 SUBSTANTIAL_CHANGE = "modifica_sostanziale"
 REASONS = (FIRST_REVIEW, SUBSTANTIAL_CHANGE)
 PLANNED, CONVENED, CANCELLED, FAILED = "planned", "convened", "cancelled", "failed"
+LOST = "lost"  # a convening whose lease another scheduler took over
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 ACTIVE_CASE = (InstanceStatus.RUNNING.value, InstanceStatus.WAITING.value, InstanceStatus.ERROR.value,
                InstanceStatus.SUSPENDED.value)
@@ -36,11 +39,12 @@ class ConveneReport:
     convened: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    timed_out: list[str] = field(default_factory=list)  # still convening after the time limit: left to the lease
 
     @property
     def total(self) -> int:
         """Meetings handled."""
-        return len(self.convened) + len(self.cancelled) + len(self.failed)
+        return len(self.convened) + len(self.cancelled) + len(self.failed) + len(self.timed_out)
 
 
 def tz_of(rt: Runtime) -> ZoneInfo:
@@ -192,19 +196,83 @@ def equipe_iscrivi(call: ServiceCall) -> dict[str, Any]:
 # -- convening at the cut-off --------------------------------------------------------------
 
 
-def convene_due(rt: Runtime, now: datetime | None = None, until: datetime | None = None) -> ConveneReport:
-    """Convene every planned meeting whose cut-off has come (up to `until`), oldest first, one per transaction."""
+def convene_due(rt: Runtime, now: datetime | None = None, until: datetime | None = None,
+                runner: StepRunner | None = None) -> ConveneReport:
+    """Convene every planned meeting whose cut-off has come (up to `until`), oldest first, one per transaction.
+
+    A short transaction claims the meeting, leases it and counts the attempt; convening runs in a
+    transaction of its own, bounded in time by `runner`. A meeting that timed out waits for its
+    lease to end; after every attempt it is shown failed to the administrator.
+    """
     report = ConveneReport()
-    while True:
-        moment = now or rt.now()
-        bound = min(moment, until) if until is not None else moment
-        with rt.uow() as uow:
-            claimed = uow.meetings.claim_due(bound, 1)
-            if not claimed:
+    steps = runner or step_runner(rt)
+    try:
+        while True:
+            moment = now or rt.now()
+            bound = min(moment, until) if until is not None else moment
+            claim = _claim(rt, moment, bound, report)
+            if claim is None:
                 return report
-            outcome = convene_in(rt, uow, claimed[0], moment)
+            meeting_id, lease = claim
+            if not meeting_id:
+                continue
+            try:
+                outcome = steps.run(lambda: _convene_alone(rt, meeting_id, lease, moment))
+            except StepTimedOut:
+                log.error("convening meeting %s did not finish within %g s: left to its lease", meeting_id,
+                          steps.timeout or 0)
+                report.timed_out.append(meeting_id)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one meeting must not stop the others
+                log.exception("convening meeting %s failed", meeting_id)
+                outcome = _record_failure(rt, meeting_id, moment, exc)
+            if outcome != LOST:
+                getattr(report, outcome).append(meeting_id)
+    finally:
+        if runner is None:
+            steps.close()
+
+
+def _claim(rt: Runtime, now: datetime, bound: datetime, report: ConveneReport) -> tuple[str, datetime] | None:
+    """The next due meeting and its lease, its attempt counted ("" when given up instead); None: nothing due."""
+    with rt.uow() as uow:
+        claimed = uow.meetings.claim_due(bound, 1, now=now)
+        if not claimed:
+            return None
+        meeting = uow.meetings.get(claimed[0])
+        assert meeting is not None
+        if int(meeting["attempts"] or 0) > len(RETRY_DELAYS):  # every attempt made, the last ones timed out
+            message = "la convocazione non si è conclusa in tempo"
+            uow.meetings.update(meeting["id"], {"status": FAILED, "last_error": message, "claimed_until": None})
+            uow.audit.record(now, SYSTEM.username, "meeting.failed", None,
+                             data={"meeting": meeting["id"], "attempt": meeting["attempts"], "error": message})
             uow.commit()
-        getattr(report, outcome).append(claimed[0])
+            report.failed.append(meeting["id"])
+            return "", now
+        lease = now + timedelta(seconds=rt.settings.scheduler_lease)
+        uow.meetings.lease(meeting["id"], lease)
+        uow.commit()
+        return str(meeting["id"]), lease
+
+
+def _convene_alone(rt: Runtime, meeting_id: str, lease: datetime, now: datetime) -> str:
+    with rt.uow() as uow:
+        meeting = uow.meetings.get(meeting_id, lock=True)
+        if meeting is None or meeting["status"] != PLANNED or meeting["claimed_until"] != lease:
+            return LOST  # this scheduler's lease ran out and another one took the meeting
+        outcome = convene_in(rt, uow, meeting_id, now)
+        uow.commit()
+    return outcome
+
+
+def _record_failure(rt: Runtime, meeting_id: str, now: datetime, exc: Exception) -> str:
+    with rt.uow() as uow:
+        meeting = uow.meetings.get(meeting_id, lock=True)
+        if meeting is None or meeting["status"] != PLANNED:
+            return "failed"
+        outcome = _convene_failed(uow, meeting, now, exc)
+        uow.commit()
+    return outcome
 
 
 def _case_active(uow: UnitOfWork, case_id: str) -> bool:
@@ -218,7 +286,7 @@ def convene_in(rt: Runtime, uow: UnitOfWork, meeting_id: str, now: datetime) -> 
     assert meeting is not None
     items = [row for row in uow.meetings.agenda(meeting_id) if _case_active(uow, row["case_id"])]
     if not items:
-        uow.meetings.update(meeting_id, {"status": CANCELLED, "last_error": None})
+        uow.meetings.update(meeting_id, {"status": CANCELLED, "last_error": None, "claimed_until": None})
         uow.audit.record(now, SYSTEM.username, "meeting.cancelled", None, data={"meeting": meeting_id,
                          "reason": "nessun caso all'ordine del giorno"})
         return "cancelled"
@@ -228,7 +296,8 @@ def convene_in(rt: Runtime, uow: UnitOfWork, meeting_id: str, now: datetime) -> 
             instance_id = start_in(rt, uow, MEETING_PROCESS, data, SYSTEM, now).instance_id
     except Exception as exc:  # noqa: BLE001 - a meeting that cannot start is retried, then shown to the admin
         return _convene_failed(uow, meeting, now, exc)
-    uow.meetings.update(meeting_id, {"status": CONVENED, "instance_id": instance_id, "last_error": None})
+    uow.meetings.update(meeting_id, {"status": CONVENED, "instance_id": instance_id, "last_error": None,
+                                     "claimed_until": None})
     uow.audit.record(now, SYSTEM.username, "meeting.convened", instance_id,
                      data={"meeting": meeting_id, "cases": [row["case_id"] for row in items]})
     return "convened"
@@ -247,10 +316,10 @@ def meeting_data(rt: Runtime, meeting: Mapping[str, Any], items: list[Mapping[st
 
 
 def _convene_failed(uow: UnitOfWork, meeting: Mapping[str, Any], now: datetime, exc: Exception) -> str:
-    attempts = int(meeting["attempts"] or 0) + 1
+    attempts = max(1, int(meeting["attempts"] or 0))  # counted when the meeting was claimed
     message = f"{exc.__class__.__name__}: {exc}"
     log.warning("meeting %s could not be convened (attempt %d): %s", meeting["id"], attempts, message)
-    values: dict[str, Any] = {"attempts": attempts, "last_error": message[:2000]}
+    values: dict[str, Any] = {"attempts": attempts, "last_error": message[:2000], "claimed_until": None}
     if attempts <= len(RETRY_DELAYS):
         values["due_at"] = now + RETRY_DELAYS[attempts - 1]
     else:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from ..domain.errors import NotFound
-from ..persistence.outbox import FAILED, PENDING, SENDING, SENT
+from ..persistence.outbox import EXPIRED, FAILED, PENDING, SENDING, SENT
 from ..persistence.uow import UnitOfWork
 from .mail import MailServer, PermanentFailure, TemporaryFailure, build_message
 from .runtime import Runtime
@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # a send not settled by then is taken over (the sender died mid-send)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
+DEFAULT_EXPIRY = timedelta(days=7)  # GOL_MAIL_EXPIRY_DAYS: a message not sent by then is given up
 BATCH = 20
-STATUSES = (PENDING, SENDING, SENT, FAILED)
+STATUSES = (PENDING, SENDING, SENT, FAILED, EXPIRED)
 WAITING_STATUSES = (PENDING, SENDING)
 
 
@@ -46,6 +47,7 @@ class Outgoing:
     subject: str
     body: str
     attachments: list[Attachment] = field(default_factory=list)
+    expires_at: datetime | None = None  # worthless after this moment (None: the default expiry)
 
 
 @dataclass
@@ -55,15 +57,22 @@ class DispatchReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    expired: int = 0
+
+
+_DOUBLINGS = 12  # 2 ** 12 minutes is well past the longest retry: the exponent never grows further
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Back-off after the n-th failed attempt: 1, 2, 4 ... minutes, at most an hour."""
-    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
+    """Back-off after the n-th failed attempt: 1, 2, 4 ... minutes, at most an hour, for any n."""
+    return min(FIRST_RETRY * (2 ** min(max(0, attempts - 1), _DOUBLINGS)), LONGEST_RETRY)
 
 
-def enqueue(uow: UnitOfWork, now: datetime, sender: str, message: Outgoing) -> int:
-    """Queue a message in the current transaction (sent only if it commits); returns its outbox id."""
+def enqueue(uow: UnitOfWork, now: datetime, sender: str, message: Outgoing, expiry: timedelta = DEFAULT_EXPIRY) -> int:
+    """Queue a message in the current transaction (sent only if it commits); returns its outbox id.
+
+    It is given up if not sent by `message.expires_at`, or `expiry` after now when the message names no moment.
+    """
     if not message.recipients:
         raise ValueError("a message needs at least one recipient")
     domain = sender.rpartition("@")[2] or "gol-workflow.local"
@@ -82,14 +91,19 @@ def enqueue(uow: UnitOfWork, now: datetime, sender: str, message: Outgoing) -> i
         "next_attempt_at": now,
         "created_at": now,
         "message_id": make_msgid(idstring="gol", domain=domain),
+        "expires_at": message.expires_at or now + expiry,
     }
     message_id, _ = uow.outbox.enqueue(values)
     return message_id
 
 
 def dispatch_due(rt: Runtime, now: datetime | None = None) -> DispatchReport:
-    """Send every message due for an attempt; failures wait with back-off, refusals are kept for the admin."""
+    """Give up expired messages, then send every message due for an attempt.
+
+    Failures wait with back-off, refusals are kept for the admin; a message past its expiry is never sent.
+    """
     report = DispatchReport()
+    expire_due(rt, now, report)
     while True:
         moment = now or rt.now()
         with rt.uow() as uow:
@@ -98,6 +112,27 @@ def dispatch_due(rt: Runtime, now: datetime | None = None) -> DispatchReport:
         if not rows:
             return report
         _send_batch(rt, rows, moment, report)
+
+
+def expire_due(rt: Runtime, now: datetime | None = None, report: DispatchReport | None = None) -> int:
+    """Mark every waiting message past its expiry as expired (audited); returns how many."""
+    expired = 0
+    while True:
+        moment = now or rt.now()
+        with rt.uow() as uow:
+            rows = uow.outbox.expire_due(moment, BATCH)
+            for row in rows:
+                log.error("e-mail %s expired unsent after %s attempt(s)", row["id"], row["attempts"])
+                uow.audit.record(moment, "sistema", "mail.expired", None,
+                                 data={"outbox_id": row["id"], "subject": row["subject"],
+                                       "recipients": row["recipients"], "attempts": row["attempts"],
+                                       "expires_at": row["expires_at"].isoformat()})
+            uow.commit()
+        expired += len(rows)
+        if report is not None:
+            report.expired += len(rows)
+        if len(rows) < BATCH:
+            return expired
 
 
 def _send_batch(rt: Runtime, rows: Sequence[RowMapping], now: datetime, report: DispatchReport) -> None:

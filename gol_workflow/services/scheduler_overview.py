@@ -83,6 +83,6 @@ def retry_meeting(rt: Runtime, actor: Actor, meeting_id: str) -> None:
             raise NotFound(f"meeting {meeting_id} does not exist")
         if row["status"] != FAILED:
             raise InvalidState("only a meeting that could not be convened can be retried")
-        uow.meetings.update(meeting_id, {"status": PLANNED, "due_at": now, "attempts": 0})
+        uow.meetings.update(meeting_id, {"status": PLANNED, "due_at": now, "attempts": 0, "claimed_until": None})
         uow.audit.record(now, actor.username, "meeting.retried", None, data={"meeting": meeting_id})
         uow.commit()

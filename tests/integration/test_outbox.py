@@ -116,7 +116,7 @@ def test_an_unreachable_server_keeps_the_message_and_sends_it_once_when_back(mee
     clock.set(clock.now() + timedelta(days=1))
     assert run_due_work(rt).mail.sent == 0
     only_message(smtp_server)
-    assert outbox.counts(rt) == {"pending": 0, "sending": 0, "sent": 1, "failed": 0}
+    assert outbox.counts(rt) == {"pending": 0, "sending": 0, "sent": 1, "failed": 0, "expired": 0}
     assert len(audit_actions(rt, "mail.sent")) == 1
 
 

@@ -113,7 +113,8 @@ def test_a_timer_the_engine_does_not_fire_is_retried_later_not_in_a_loop(test_pr
                                                                         monkeypatch) -> None:
     rt = test_processes
     stuck = start_timer(rt)
-    monkeypatch.setattr(timers, "fire_due", lambda *args: True)  # as if the engine left the timer waiting
+    # As if the engine left the timer waiting: the step is saved (ending the scheduler's lease), the due time unchanged.
+    monkeypatch.setattr(timers, "fire_due", lambda rt, uow, iid, *args: uow.instances.release(iid) or True)
     clock.set(clock.now() + timedelta(days=3))
     assert timers.run_due_timers(rt) == 1  # one attempt, then it waits
     assert header(rt, stuck)["next_due_at"] == clock.now() + timers.FAILURE_BACKOFF

@@ -9,7 +9,8 @@ from ...services.scheduler_overview import overview, retry_meeting, send_now
 from ..context import actor, runtime
 from .blueprint import bp
 
-MAIL_STATUS = {"pending": "In attesa", "sending": "In invio", "sent": "Inviata", "failed": "Rifiutata"}
+MAIL_STATUS = {"pending": "In attesa", "sending": "In invio", "sent": "Inviata", "failed": "Rifiutata",
+               "expired": "Scaduta"}
 DUE_KINDS = {"timer": "Timer", "meeting": "Chiusura ordine del giorno", "mail": "E-mail"}
 
 
