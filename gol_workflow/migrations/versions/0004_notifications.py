@@ -1,6 +1,6 @@
 """notifications: each person's preference, the notices already sent, the digest's last run
 
-Revision ID: 0010
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-06
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
