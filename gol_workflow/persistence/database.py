@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -12,6 +13,12 @@ from sqlalchemy.pool import NullPool
 
 from . import write_behind
 from .checkpoints import BACKSTOP_PAGES, Checkpointer
+
+Row = Mapping[str, Any]
+"""A row as repositories return it (read by column name)."""
+
+Database = Engine
+"""The handle units of work open their connections from (what services hold, without knowing SQLAlchemy)."""
 
 
 def normalise_url(url: str) -> str:

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
-
 from ..domain.durations import parse_duration
 from ..domain.errors import ClockNotSimulated, ValidationFailed
 from ..domain.model import Actor
+from ..persistence.database import Database
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .due_work import DueReport, heads, run_due_work
@@ -28,7 +27,7 @@ NOT_SIMULATED = (
 class DatabaseClock:
     """Reads the simulated time from the database; starts at the real time when unset."""
 
-    def __init__(self, db: Engine) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     def now(self) -> datetime:

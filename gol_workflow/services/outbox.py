@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import RowMapping
 
 from ..domain.errors import NotFound
+from ..persistence.database import Row
 from ..persistence.outbox import EXPIRED, FAILED, PENDING, SENDING, SENT
 from ..persistence.uow import UnitOfWork
 from .mail import MailServer, PermanentFailure, TemporaryFailure, build_message
@@ -135,9 +135,9 @@ def expire_due(rt: Runtime, now: datetime | None = None, report: DispatchReport 
             return expired
 
 
-def _send_batch(rt: Runtime, rows: Sequence[RowMapping], now: datetime, report: DispatchReport) -> None:
+def _send_batch(rt: Runtime, rows: Sequence[Row], now: datetime, report: DispatchReport) -> None:
     settings = rt.settings.smtp
-    outcomes: list[tuple[RowMapping, str, str | None]] = []
+    outcomes: list[tuple[Row, str, str | None]] = []
     try:
         with MailServer(settings) as server:
             for row in rows:
@@ -157,7 +157,7 @@ def _send_batch(rt: Runtime, rows: Sequence[RowMapping], now: datetime, report: 
         uow.commit()
 
 
-def _settle(uow: UnitOfWork, row: RowMapping, status: str, error: str | None, now: datetime,
+def _settle(uow: UnitOfWork, row: Row, status: str, error: str | None, now: datetime,
             report: DispatchReport) -> None:
     values: dict[str, Any] = {"status": status, "last_error": error[:2000] if error else None}
     if status == SENT:
@@ -181,13 +181,13 @@ def _settle(uow: UnitOfWork, row: RowMapping, status: str, error: str | None, no
 # -- what the admin console reads and does -----------------------------------------------
 
 
-def list_messages(rt: Runtime, status: str | None = None, limit: int = 50, offset: int = 0) -> Sequence[RowMapping]:
+def list_messages(rt: Runtime, status: str | None = None, limit: int = 50, offset: int = 0) -> Sequence[Row]:
     """Outbox messages, newest first (without bodies), optionally of one status."""
     with rt.uow(write=False) as uow:
         return uow.outbox.listing([status] if status else None, limit, offset)
 
 
-def message(rt: Runtime, message_id: int) -> RowMapping:
+def message(rt: Runtime, message_id: int) -> Row:
     """One outbox message with its body and attachments."""
     with rt.uow(write=False) as uow:
         row = uow.outbox.get(message_id)

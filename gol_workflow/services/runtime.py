@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
 
 from ..clock import Clock
 from ..config import Settings
@@ -18,6 +17,7 @@ from ..domain.errors import NotFound
 from ..domain.zones import Zone
 from ..engine.parsing import CompiledProcess, compile_from_sources
 from ..engine.runner import ProcessEngine, WorkflowHandle
+from ..persistence.database import Database
 from ..persistence.uow import UnitOfWork
 
 FORM_SUFFIX = ".schema.json"
@@ -185,7 +185,7 @@ class Runtime:
     """The wired service: passed to every use case."""
 
     settings: Settings
-    db: Engine
+    db: Database
     engine: ProcessEngine
     clock: Clock
     processes: ProcessCache = field(default_factory=ProcessCache)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import RowMapping
 
+from ..persistence.database import Row
 from ..persistence.locks import HeldLock, try_exclusive
 from .runtime import Runtime
 
@@ -33,13 +33,13 @@ def record_heartbeat(rt: Runtime, name: str, details: dict[str, Any]) -> None:
         uow.commit()
 
 
-def heartbeats(rt: Runtime) -> list[RowMapping]:
+def heartbeats(rt: Runtime) -> list[Row]:
     """Every scheduler's last heartbeat, newest first."""
     with rt.uow(write=False) as uow:
         return list(uow.system.heartbeats())
 
 
-def last_heartbeat(rt: Runtime) -> RowMapping | None:
+def last_heartbeat(rt: Runtime) -> Row | None:
     """The most recent heartbeat of any scheduler, or None if none ever ran."""
     beats = heartbeats(rt)
     return beats[0] if beats else None

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping
 
 from ..domain.errors import ConcurrentChange, StepTimedOut
 from ..domain.model import SYSTEM, Actor
+from ..persistence.database import Row
 from ..persistence.uow import UnitOfWork
 from .incidents import set_aside
 from .instances import fire_due
@@ -188,7 +188,7 @@ def _postpone(uow: UnitOfWork, instance_id: str, now: datetime, attempts: int) -
         uow.audit.record(now, SYSTEM.username, "scheduler.failed", instance_id, data={"attempt": attempts})
 
 
-def upcoming(rt: Runtime, limit: int = 50) -> Sequence[RowMapping]:
+def upcoming(rt: Runtime, limit: int = 50) -> Sequence[Row]:
     """The next instance timers to fire, earliest first."""
     with rt.uow(write=False) as uow:
         return uow.instances.due_list(limit)
