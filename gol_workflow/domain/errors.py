@@ -62,3 +62,12 @@ class MigrationRefused(InvalidState):
     def __init__(self, message: str, issues: list[object]) -> None:
         super().__init__(message)
         self.issues = issues
+
+
+class ConfirmationNeeded(ValidationFailed):
+    """Submitted data holds something the person must confirm (e.g. a codice fiscale that differs
+    from the person's data); `confirmations` names the warnings, `errors` carries their messages."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]], confirmations: list[str]) -> None:
+        super().__init__(message, errors)
+        self.confirmations = confirmations

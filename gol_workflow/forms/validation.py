@@ -10,7 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from . import codice_fiscale
+from . import codice_fiscale, conditions
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
@@ -98,7 +98,8 @@ def _type_message(expected: Any) -> str:
 
 
 def _message(error: ValidationError, subschema: Mapping[str, Any]) -> str:
-    custom = subschema.get("x-messaggio-errore") if isinstance(subschema, Mapping) else None
+    own = error.schema.get("x-messaggio-errore") if isinstance(error.schema, Mapping) else None
+    custom = own or (subschema.get("x-messaggio-errore") if isinstance(subschema, Mapping) else None)
     keyword = error.validator
     value = error.validator_value
     if keyword == "required":
@@ -164,11 +165,11 @@ def validate(
     validator = _validator(schema)
     for error in validator.iter_errors(dict(data)):
         path = list(error.absolute_path)
-        if error.validator == "required":
-            missing = re.findall(r"'([^']+)' is a required property", error.message)
+        if error.validator in ("required", "dependentRequired"):
+            missing = re.findall(r"'([^']+)' is a (?:required property|dependency of)", error.message)
             path = path + missing[:1]
         key = ".".join(str(p) for p in path) or "_form"
-        message = _message(error, _subschema_at(schema, path))
+        message = conditions.why_required(schema, error) or _message(error, _subschema_at(schema, path))
         if message not in errors.get(key, []):
             errors.setdefault(key, []).append(message)
     for key, message in _option_errors(properties, data, options or {}, ""):
