@@ -10,6 +10,7 @@ may declare rules on its own properties:
 |---|---|---|
 | `date-order` | two dates | the second before the first |
 | `disjoint` | two lists of choices | a choice ticked in both |
+| `only-if` | a field, another field; `values` | the first answered while the second holds none of `values` |
 | `codice-fiscale-anagrafica` | codice fiscale, cognome, nome, data di nascita | a code that does not match the person: a warning the operator may confirm |
 
 `message` is optional (each rule has an Italian default). Unknown rules and fields are
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from . import codice_fiscale
+from . import codice_fiscale, conditions
 
 CF_RULE = "codice-fiscale-anagrafica"
 CONFIRMABLE = frozenset({CF_RULE})
@@ -49,21 +50,37 @@ def _iso_date(value: Any) -> date | None:
         return None
 
 
-def _date_order(values: Sequence[Any], titles: Sequence[str]) -> str | None:
+def _title(prop: Mapping[str, Any], name: str) -> str:
+    return str(prop.get("title") or name)
+
+
+def _date_order(values: Sequence[Any], props: Sequence[Mapping[str, Any]], rule: Mapping[str, Any]) -> str | None:
     start, end = (_iso_date(v) for v in values)
     if start and end and end < start:
-        return f"«{titles[1]}» non può precedere «{titles[0]}» ({start:%d/%m/%Y})."
+        first, second = (_title(p, f) for p, f in zip(props, rule["fields"], strict=True))
+        return f"«{second}» non può precedere «{first}» ({start:%d/%m/%Y})."
     return None
 
 
-def _disjoint(values: Sequence[Any], titles: Sequence[str]) -> str | None:
+def _disjoint(values: Sequence[Any], props: Sequence[Mapping[str, Any]], rule: Mapping[str, Any]) -> str | None:
     first, second = (v if isinstance(v, list) else [] for v in values)
     if set(map(str, first)) & set(map(str, second)):
-        return f"Una stessa voce non può essere indicata sia in «{titles[0]}» sia in «{titles[1]}»."
+        first, second = (_title(p, f) for p, f in zip(props, rule["fields"], strict=True))
+        return f"Una stessa voce non può essere indicata sia in «{first}» sia in «{second}»."
     return None
 
 
-def _cf_matches(values: Sequence[Any], titles: Sequence[str]) -> str | None:
+def _only_if(values: Sequence[Any], props: Sequence[Mapping[str, Any]], rule: Mapping[str, Any]) -> str | None:
+    answer, other = values
+    allowed = rule.get("values") or []
+    if answer in (None, "", []) or other in allowed:
+        return None
+    first, second = (_title(p, f) for p, f in zip(props, rule["fields"], strict=True))
+    labels = " o ".join(f"«{conditions.label_of_value(props[1], v)}»" for v in allowed)
+    return f"«{first}» si indica solo se «{second}» è {labels}."
+
+
+def _cf_matches(values: Sequence[Any], props: Sequence[Mapping[str, Any]], rule: Mapping[str, Any]) -> str | None:
     code, surname, name, born = values
     if not isinstance(code, str) or not codice_fiscale.is_valid(code):
         return None
@@ -80,13 +97,15 @@ class RuleKind:
     """What one rule name checks: how many fields, and the check returning an Italian default message."""
 
     arity: int
-    check: Callable[[Sequence[Any], Sequence[str]], str | None]
+    check: Callable[[Sequence[Any], Sequence[Mapping[str, Any]], Mapping[str, Any]], str | None]
+    target: int  # the field (by position) the message is given on
 
 
 RULES: dict[str, RuleKind] = {
-    "date-order": RuleKind(2, _date_order),
-    "disjoint": RuleKind(2, _disjoint),
-    CF_RULE: RuleKind(4, _cf_matches),
+    "date-order": RuleKind(2, _date_order, 1),
+    "disjoint": RuleKind(2, _disjoint, 1),
+    "only-if": RuleKind(2, _only_if, 0),
+    CF_RULE: RuleKind(4, _cf_matches, 0),
 }
 
 
@@ -131,6 +150,8 @@ def declaration_problems(schema: Mapping[str, Any]) -> list[tuple[list[Any], str
             missing = [f for f in fields if f not in properties]
             if missing:
                 found.append((where, f"rule {rule['rule']!r} names fields that are not properties here: {', '.join(map(str, missing))}"))
+            if rule["rule"] == "only-if" and not (isinstance(rule.get("values"), list) and rule["values"]):
+                found.append((where, "rule 'only-if' takes the allowed answers of its second field in \"values\""))
             if "message" in rule and not isinstance(rule["message"], str):
                 found.append((where, "a rule's message is a string"))
     return found
@@ -148,11 +169,11 @@ def _check(schema: Mapping[str, Any], data: Mapping[str, Any], prefix: str) -> I
         if kind is None or not isinstance(fields, list) or len(fields) != kind.arity:
             continue
         properties = schema.get("properties") or {}
-        titles = [str((properties.get(f) or {}).get("title") or f) for f in fields]
-        default = kind.check([data.get(f) for f in fields], titles)
+        props = [p if isinstance(p := properties.get(f), Mapping) else {} for f in fields]
+        default = kind.check([data.get(f) for f in fields], props, rule)
         if default is None:
             continue
-        target = fields[0] if rule["rule"] == CF_RULE else fields[-1]
+        target = fields[kind.target]
         confirmable = rule["rule"] if rule["rule"] in CONFIRMABLE else None
         yield Finding(prefix + target, str(rule.get("message") or default), confirmable)
     for name, prop in (schema.get("properties") or {}).items():

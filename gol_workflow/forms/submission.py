@@ -14,8 +14,13 @@ def problems(
     schema: Mapping[str, Any], data: Mapping[str, Any], options: Mapping[str, Iterable[str]] | None = None,
     confirmed: Collection[str] = (),
 ) -> tuple[FieldErrors, list[str]]:
-    """Field errors (schema and rules, warnings not confirmed included) and the names of those warnings."""
-    errors = validate(schema, data, options)
+    """Field errors (schema and rules, warnings not confirmed included) and the names of those warnings.
+
+    JSON Schema checks the answers of the fields that apply (the others are ignored); the
+    declared rules check the answers as given, so a rule can refuse a combination even when
+    one of its fields does not apply (e.g. a contract with an outcome other than «Occupato/a»).
+    """
+    errors = validate(schema, conditions.without_inapplicable(schema, data), options)
     warnings: list[str] = []
     for finding in cross_rules.findings(schema, data):
         if finding.confirmable is not None:

@@ -98,8 +98,7 @@ def _type_message(expected: Any) -> str:
 
 
 def _message(error: ValidationError, subschema: Mapping[str, Any]) -> str:
-    own = error.schema.get("x-messaggio-errore") if isinstance(error.schema, Mapping) else None
-    custom = own or (subschema.get("x-messaggio-errore") if isinstance(subschema, Mapping) else None)
+    custom = subschema.get("x-messaggio-errore") if isinstance(subschema, Mapping) else None
     keyword = error.validator
     value = error.validator_value
     if keyword == "required":

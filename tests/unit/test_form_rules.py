@@ -71,7 +71,7 @@ def test_values_of_fields_that_do_not_apply_are_cleared_and_unanswered_fields_re
     ("monitoraggio", {"partecipanti_monitoraggio": ["ats", "beneficiario"], "assenti_monitoraggio": ["beneficiario"]},
      "assenti_monitoraggio", "Chi è indicato tra i presenti non può essere anche tra gli assenti."),
     ("monitoraggio_finale", {"esito": "inclusione_sociale", "tipo_contratto": "apprendistato"},
-     "esito", "Un tipo di contratto si indica solo con l'esito «Occupato/a»: correggere l'esito o togliere il contratto."),
+     "tipo_contratto", "Un tipo di contratto si indica solo con l'esito «Occupato/a»: correggere l'esito o togliere il contratto."),
 ])
 def test_cross_field_rules_refuse_contradictions_with_their_message(
         name: str, data: dict[str, Any], path: str, message: str) -> None:
@@ -83,7 +83,7 @@ def test_activity_dates_in_order_and_an_employed_outcome_with_its_contract_pass(
     ok = {"attivita": [{"misura": "formazione", "descrizione": "Corso", "data_inizio": "2026-05-01",
                         "data_fine": "2026-05-01"}]}
     assert "attivita.0.data_fine" not in submission.problems(form("progetto_individualizzato"), ok)[0]
-    assert "esito" not in submission.problems(form("monitoraggio_finale"),
+    assert "tipo_contratto" not in submission.problems(form("monitoraggio_finale"),
                                               {"esito": "occupato", "tipo_contratto": "apprendistato"})[0]
 
 
