@@ -162,6 +162,10 @@ def test_one_beneficiary_from_access_to_closure_in_the_browser(p4: Percorso4, pa
     while (due := p4.header(case_id)["next_due_at"]) is not None and due < end:
         advance_to(p4, due + timedelta(days=2))
         open_task(ats, "Lucia Bianchi", "Monitoraggio in itinere")
+        if monitorings:  # a repeated monitoring starts empty; the last answers are copied only on request
+            boxes = ats.page.locator('[name="partecipanti_monitoraggio"]')
+            assert not any(boxes.nth(i).is_checked() for i in range(boxes.count()))
+            assert ats.page.get_by_role("button", name="Copia dall'ultimo monitoraggio").count() == 1
         complete(ats, {"data_monitoraggio": p4.now().date().isoformat(),
                        "partecipanti_monitoraggio": ["beneficiario", "ats"], "andamento": "regolare",
                        "sintesi_monitoraggio": "Attività svolte regolarmente.", "modifica_sostanziale": "false",
