@@ -102,6 +102,12 @@ def test_one_beneficiary_from_access_to_closure_in_the_browser(p4: Percorso4, pa
     cpi.page.wait_for_url("**/attivita/fatta/**")
     cpi.page.locator("#prossima-attivita").click()
     violations["profilazione"] = cpi.axe()
+    known = cpi.page.locator("#campo-conosciuto_servizio_sociale-blocco")  # shown only for complex needs
+    assert known.is_hidden()
+    fill(cpi.page, {"bisogni_complessi": "false"})
+    assert known.is_hidden()
+    fill(cpi.page, {"bisogni_complessi": "true"})
+    assert known.is_visible()
     after = complete(cpi, {"bisogni_complessi": "true", "fabbisogno_formativo": "aggiornamento",
                            "conosciuto_servizio_sociale": "false", "bisogni_particolari": "false",
                            "note_assessment": "Disoccupata da oltre 24 mesi."})
