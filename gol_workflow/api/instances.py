@@ -8,6 +8,7 @@ from uuid import UUID
 from flask import Response, url_for
 
 from ..domain.errors import NotFound
+from ..forms.cross_rules import CF_RULE
 from ..services import case_start, instance_queries, task_view
 from ..services import instances as instance_service
 from .context import actor, runtime
@@ -37,7 +38,8 @@ def start(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start the latest version of a process with the data of its start form."""
     rt, who = runtime(), actor()
     try:
-        instance_id = case_start.open_case(rt, body["process"], body["data"], who)
+        confirmed = {CF_RULE} if body.get("confirm_codice_fiscale") else set()
+        instance_id = case_start.open_case(rt, body["process"], body["data"], who, confirmed)
     except NotFound as exc:
         raise Problem(400, "invalid-request", "Invalid request", exc.message, {"process": [exc.message]}) from None
     steps = task_view.after_completion(rt, instance_id, who, None)

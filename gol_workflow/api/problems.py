@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import Conflict, Forbidden, GolError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import ConfirmationNeeded, Conflict, Forbidden, GolError, InvalidState, NotFound, ValidationFailed
 from ..services.tasks import ALREADY_DONE
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,10 @@ def problem_response(problem: Problem) -> Response:
 
 def from_domain(error: GolError) -> Problem:
     """The problem for an expected service failure."""
+    if isinstance(error, ConfirmationNeeded):
+        return Problem(400, "validation-failed", "Validation failed",
+                       "The data needs a confirmation (" + ", ".join(error.confirmations) + "): send it again with "
+                       "confirm_codice_fiscale: true if it is correct.", error.errors)
     if isinstance(error, ValidationFailed):
         return Problem(400, "validation-failed", "Validation failed",
                        "The submitted data does not satisfy the form.", error.errors)

@@ -63,7 +63,7 @@ def show(task_id: UUID) -> dict[str, Any]:
     """A ready task with its JSON Schema form (choices resolved for the caller); the read is audited."""
     view = task_view.open_task(runtime(), str(task_id), actor())
     return {**view.task, "form": with_choices(view.form, view.options), "values": view.values,
-            "instructions": view.instructions, "history": view.timeline}
+            "previous_values": view.previous, "instructions": view.instructions, "history": view.timeline}
 
 
 @bp.post("/<uuid:task_id>/claim")

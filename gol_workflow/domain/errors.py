@@ -66,3 +66,12 @@ class MigrationRefused(InvalidState):
 
 class StepTimedOut(GolError):
     """A scheduled step did not finish within the scheduler's time limit (it is left to finish on its own)."""
+
+
+class ConfirmationNeeded(ValidationFailed):
+    """Submitted data holds something the person must confirm (e.g. a codice fiscale that differs
+    from the person's data); `confirmations` names the warnings, `errors` carries their messages."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]], confirmations: list[str]) -> None:
+        super().__init__(message, errors)
+        self.confirmations = confirmations

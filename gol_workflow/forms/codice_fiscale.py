@@ -7,6 +7,9 @@ Italian sentences an operator reads next to the field.
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from codicefiscale import codicefiscale as _library
 
 _MESSAGES = (  # first match wins: the birthplace message also quotes the birthdate
@@ -45,3 +48,19 @@ def problem(value: str) -> str | None:
 def is_valid(value: str) -> bool:
     """True for a well-formed code of a real date and place, with the right check character."""
     return problem(value) is None
+
+
+def differences(value: str, surname: Any, name: Any, born: date | None) -> list[str]:
+    """How a valid code disagrees with a person's surname, name and birth date (Italian, empty when it matches)."""
+    code = normalise(value)
+    decoded = _library.decode(code)
+    raw = decoded["raw"]
+    found = []
+    if isinstance(surname, str) and surname.strip() and _library.encode_lastname(surname) != raw["lastname"]:
+        found.append(f"il cognome dà «{_library.encode_lastname(surname)}», il codice ha «{raw['lastname']}»")
+    if isinstance(name, str) and name.strip() and _library.encode_firstname(name) != raw["firstname"]:
+        found.append(f"il nome dà «{_library.encode_firstname(name)}», il codice ha «{raw['firstname']}»")
+    coded = decoded["birthdate"].date()
+    if born is not None and (born.day, born.month, born.year % 100) != (coded.day, coded.month, coded.year % 100):
+        found.append(f"la data di nascita nel codice è {coded:%d/%m/%Y}")
+    return found

@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from ..domain.model import Problem
+from .form_keywords import keyword_problems
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 _META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
@@ -31,10 +32,18 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def line_of_path(text: str, path: list[Any]) -> int:
     """The line of the last key of a JSON path (found in order), or 1."""
     position = 0
+    repeat = 1
     for part in path:
         if isinstance(part, int):
+            repeat = part + 1  # the next key of the (part+1)-th item, when each item has it once
             continue
-        match = re.compile(r'"' + re.escape(str(part)) + r'"\s*:').search(text, position)
+        pattern = re.compile(r'"' + re.escape(str(part)) + r'"\s*:')
+        match = None
+        for _ in range(repeat):
+            match = pattern.search(text, position if match is None else match.end())
+            if match is None:
+                break
+        repeat = 1
         if match is None:
             break
         position = match.start()
@@ -106,4 +115,6 @@ def check_form_file(name: str, content: bytes) -> tuple[dict[str, Any] | None, l
         message = f"invalid JSON Schema 2020-12: {error.message}"
         return None, [Problem(name, line_of_path(text, path), element, message)]
     problems = _shape_problems(name, schema, text)
+    for path, message in keyword_problems(schema):
+        problems.append(Problem(name, line_of_path(text, path), ".".join(map(str, path)), message))
     return (schema if not problems else None), problems

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import conditions as _conditions
+
 Options = list[tuple[str, str]]
 
 RADIO_MAX = 4
@@ -30,6 +32,8 @@ class Field:
     children: list[Field] = field(default_factory=list)  # a fieldset's fields
     rows: list[list[Field]] = field(default_factory=list)  # a repeating group's rows
     item_label: str = "Riga"
+    shown_if: list[tuple[str, list[str]]] = field(default_factory=list)  # (field name, answers): shown when any holds
+    condition: str | None = None  # "Da compilare solo se …"
 
     @property
     def id(self) -> str:
@@ -164,12 +168,17 @@ def build_fields(
     properties: Mapping[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or [])
     order = [k for k in schema.get("x-order", []) if k in properties] + [k for k in properties if k not in schema.get("x-order", [])]
+    conditional = _conditions.conditional_fields(schema)
     fields = []
     for key in order:
         prop = properties[key]
         if not isinstance(prop, Mapping) or prop.get("x-hidden"):
             continue
-        fields.append(_field(key, prop, key in required, values.get(key), errors, dynamic, prefix))
+        item = _field(key, prop, key in required, values.get(key), errors, dynamic, prefix)
+        if key in conditional:
+            item.shown_if = [(prefix + c.field, [display_value(v) for v in c.values]) for c in conditional[key]]
+            item.condition = _conditions.hint(conditional[key], schema)
+        fields.append(item)
     return fields
 
 

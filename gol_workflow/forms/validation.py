@@ -10,7 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from . import codice_fiscale
+from . import codice_fiscale, conditions
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
@@ -164,11 +164,11 @@ def validate(
     validator = _validator(schema)
     for error in validator.iter_errors(dict(data)):
         path = list(error.absolute_path)
-        if error.validator == "required":
-            missing = re.findall(r"'([^']+)' is a required property", error.message)
+        if error.validator in ("required", "dependentRequired"):
+            missing = re.findall(r"'([^']+)' is a (?:required property|dependency of)", error.message)
             path = path + missing[:1]
         key = ".".join(str(p) for p in path) or "_form"
-        message = _message(error, _subschema_at(schema, path))
+        message = conditions.why_required(schema, error) or _message(error, _subschema_at(schema, path))
         if message not in errors.get(key, []):
             errors.setdefault(key, []).append(message)
     for key, message in _option_errors(properties, data, options or {}, ""):

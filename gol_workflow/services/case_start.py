@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,8 @@ def find_startable(rt: Runtime, actor: Actor, process_id: str) -> Startable:
     raise NotFound(f"process {process_id!r} is not deployed")
 
 
-def open_case(rt: Runtime, process_id: str, data: dict[str, Any], actor: Actor) -> str:
-    """Start a case with the validated start form; returns the case id."""
+def open_case(rt: Runtime, process_id: str, data: dict[str, Any], actor: Actor, confirmed: Collection[str] = ()) -> str:
+    """Start a case with the validated start form (`confirmed`: the form's warnings accepted); returns the case id."""
     item = find_startable(rt, actor, process_id)
-    return start_instance(rt, process_id, data, actor, options=allowed_values(item.options)).instance_id
+    return start_instance(rt, process_id, data, actor, options=allowed_values(item.options),
+                          confirmed=confirmed).instance_id

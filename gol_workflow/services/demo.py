@@ -35,7 +35,7 @@ DEMO_USERS: tuple[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], ...] =
 DEMO_PEOPLE = (
     ("BNCLRA85M41G713", "Laura", "Bianchi", "1985-08-01", "pistoiese"),
     ("VRDGPP78C15G713", "Giuseppe", "Verdi", "1978-03-15", "pistoiese"),
-    ("NRIFNC90E50G491", "Francesca", "Neri", "1990-05-10", "valdinievole"),
+    ("NREFNC90E50G491", "Francesca", "Neri", "1990-05-10", "valdinievole"),
 )
 
 

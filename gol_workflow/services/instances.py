@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from ..domain.errors import ConcurrentChange, Conflict, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import ConcurrentChange, Conflict, InvalidState, NotFound
 from ..domain.model import Actor, InstanceStatus
-from ..forms.validation import validate
+from ..forms import submission
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .incidents import SET_ASIDE
@@ -42,6 +42,7 @@ def start_instance(
     data: Mapping[str, Any],
     actor: Actor,
     options: Mapping[str, list[str]] | None = None,
+    confirmed: Collection[str] = (),
 ) -> StepResult:
     """Start the latest version of a process with validated initial data; answers with the tasks ready for the starter.
 
@@ -49,10 +50,10 @@ def start_instance(
     newer one meanwhile, the start is done again on that.
     """
     try:
-        return _start(rt, process_id, data, actor, options, remembered=True)
+        return _start(rt, process_id, data, actor, options, confirmed, remembered=True)
     except ConcurrentChange:
         rt.processes.forget_latest(process_id)
-    return _start(rt, process_id, data, actor, options, remembered=False)
+    return _start(rt, process_id, data, actor, options, confirmed, remembered=False)
 
 
 def _start(
@@ -61,11 +62,13 @@ def _start(
     data: Mapping[str, Any],
     actor: Actor,
     options: Mapping[str, list[str]] | None,
+    confirmed: Collection[str],
     remembered: bool,
 ) -> StepResult:
     now = rt.now()
     with rt.uow() as uow:
-        result = start_in(rt, uow, process_id, data, actor, now, options, remembered=remembered)
+        result = start_in(rt, uow, process_id, data, actor, now, options, remembered=remembered,
+                          confirmed=confirmed)
         uow.commit()
     return result
 
@@ -80,15 +83,15 @@ def start_in(
     options: Mapping[str, list[str]] | None = None,
     instance_id: str | None = None,
     remembered: bool = False,
+    confirmed: Collection[str] = (),
 ) -> StepResult:
     """Start an instance inside an existing unit of work (also used by the scheduler)."""
     version = latest_version(rt, uow, process_id, remembered)
     authorization.require_start(actor, process_id, data)
     form_name = version.compiled.start_form
     if form_name and form_name in version.forms:
-        errors = validate(version.forms[form_name], data, options)
-        if errors:
-            raise ValidationFailed("i dati iniziali non sono validi", errors)
+        data = submission.checked(version.forms[form_name], data, options, confirmed,
+                                  "i dati iniziali non sono validi")
     instance_id = instance_id or str(uuid.uuid4())
     initial = {**data, "case_id": data.get("case_id", instance_id)}
     handle, snapshot = rt.engine.start(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..domain.errors import Conflict, NotFound
 from ..domain.model import Actor, InstanceStatus
+from ..forms import initial_values
+from ..persistence.completions import last_completion
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .cases import audit_read, history
@@ -32,6 +35,10 @@ class TaskView:
     values: dict[str, Any]
     instructions: str | None
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    copy_label: str | None = None  # the form offers to copy its last completion in this case
+    previous: dict[str, Any] | None = None  # that completion's answers, when there is one
+    previous_at: datetime | None = None
+    copied: bool = False  # `values` are the previous answers, copied on request
 
 
 def _task_and_case(uow: UnitOfWork, task_id: str, actor: Actor) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -49,8 +56,13 @@ def _task_and_case(uow: UnitOfWork, task_id: str, actor: Actor) -> tuple[dict[st
     return task, dict(case)
 
 
-def open_task(rt: Runtime, task_id: str, actor: Actor, audited: bool = True) -> TaskView:
-    """The task page's content; the read of the case is audited."""
+def open_task(rt: Runtime, task_id: str, actor: Actor, audited: bool = True, copy_previous: bool = False) -> TaskView:
+    """The task page's content; the read of the case is audited.
+
+    The form starts from the task's own draft, else only from what it declares as coming from
+    the case (forms/initial_values.py); `copy_previous` fills it with the last completion of the
+    same task in this case instead, when the form offers that.
+    """
     with rt.uow() as uow:
         task, case = _task_and_case(uow, task_id, actor)
         form = form_of(rt, uow, task)
@@ -60,20 +72,20 @@ def open_task(rt: Runtime, task_id: str, actor: Actor, audited: bool = True) -> 
             rt, uow, task["instance_id"],
             lambda loaded: (loaded.handle.task_data(task_id), loaded.handle.task_instructions(task_id)),
         )
-        values = dict(task["draft"]) if isinstance(task["draft"], Mapping) else _prefill(form, data)
+        values = dict(task["draft"]) if isinstance(task["draft"], Mapping) else initial_values.prefilled(form, data)
         view = TaskView(task, case, form, options, values, render_instructions(raw, data),
-                        history(uow, case["id"])[-TIMELINE_LIMIT:])
+                        history(uow, case["id"])[-TIMELINE_LIMIT:], initial_values.copy_label(form))
+        if view.copy_label:
+            last = last_completion(uow.conn, task["instance_id"], task["element_id"])
+            if last is not None:
+                view.previous_at, previous = last
+                view.previous = initial_values.copied(form, previous)
+            if copy_previous and view.previous is not None:
+                view.values, view.copied = dict(view.previous), True
         if audited:
             audit_read(uow, rt, actor, case["id"], "case.viewed", attivita=task["name"])
             uow.commit()
     return view
-
-
-def _prefill(form: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Values the case already holds for this form's fields (e.g. when a step is repeated)."""
-    if not form:
-        return {}
-    return {key: data[key] for key in (form.get("properties") or {}) if key in data}
 
 
 def render_instructions(template: str | None, data: Mapping[str, Any]) -> str | None:

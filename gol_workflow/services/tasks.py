@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..domain.errors import (
@@ -15,7 +15,7 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..domain.model import Actor, InstanceStatus
-from ..forms.validation import validate
+from ..forms import submission
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .form_checks import run_form_checks
@@ -61,11 +61,13 @@ def complete_task(
     data: Mapping[str, Any],
     actor: Actor,
     options: Mapping[str, list[str]] | None = None,
+    confirmed: Collection[str] = (),
 ) -> StepResult:
     """Validate the data against the task's form, complete the task and run on; one transaction.
 
     `options` are the values accepted for `x-options` fields; without them they are computed
-    for this person, as the task page offers them.
+    for this person, as the task page offers them. `confirmed` names the form's warnings the
+    person accepted (see forms/cross_rules.py); values of fields that do not apply are cleared.
 
     A task this process put in the inbox is worked from what it committed, without reading
     it back; the step's writes then check that the instance and the task's assignee are still
@@ -76,10 +78,10 @@ def complete_task(
     known = rt.workflows.known_task(task_id)
     if known is not None:
         try:
-            return _complete(rt, task_id, data, actor, options, known)
+            return _complete(rt, task_id, data, actor, options, known, confirmed)
         except GolError:
             pass
-    return _complete(rt, task_id, data, actor, options, None)
+    return _complete(rt, task_id, data, actor, options, None, confirmed)
 
 
 def _complete(
@@ -89,6 +91,7 @@ def _complete(
     actor: Actor,
     options: Mapping[str, list[str]] | None,
     known: tuple[Mapping[str, Any], Mapping[str, Any]] | None,
+    confirmed: Collection[str] = (),
 ) -> StepResult:
     now = rt.now()
     with rt.uow() as uow:
@@ -105,7 +108,8 @@ def _complete(
             if options is None:  # the choices this person is offered are the only ones accepted
                 choices = OptionContext(actor, task["zone"] or case.get("zone"), case, now)
                 options = allowed_values(options_for(rt, uow, form, choices))
-            errors = validate(form, data, options) or run_form_checks(
+            data = submission.checked(form, data, options, confirmed)
+            errors = run_form_checks(
                 rt, uow, task["form"], data, OptionContext(actor, task["zone"], case, now))
             if errors:
                 raise ValidationFailed("il modulo contiene errori", errors)

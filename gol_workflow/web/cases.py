@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
-from ..domain.errors import Forbidden, InvalidState, ValidationFailed
+from ..domain.errors import ConfirmationNeeded, Forbidden, InvalidState, ValidationFailed
 from ..forms.coercion import coerce
+from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
 from ..services import attachments, case_start, monitoring, scheda_document
@@ -130,10 +131,15 @@ def start(process_id: str) -> str | Response | tuple[str, int]:
         abort(403)
     schema = item.form or {"properties": {}}
     values, errors, status = {}, None, 200
+    confirmations: list[tuple[str, str]] = []
     if request.method == "POST":
         values = coerce(schema, request.form, rt.settings.timezone)
+        confirmed = set(request.form.getlist("conferma")) & CONFIRMABLE
         try:
-            case_id = case_start.open_case(rt, process_id, values, who)
+            case_id = case_start.open_case(rt, process_id, values, who, confirmed)
+        except ConfirmationNeeded as exc:
+            errors, status = exc.errors, 400
+            confirmations = [(name, CONFIRM_LABELS[name]) for name in exc.confirmations if name in CONFIRM_LABELS]
         except ValidationFailed as exc:
             errors, status = exc.errors, 400
         except Forbidden:
@@ -142,4 +148,5 @@ def start(process_id: str) -> str | Response | tuple[str, int]:
             return redirect(url_for("tasks.done", case_id=case_id, aperto="1"))
     fields = build_fields(schema, values, errors, item.options)
     return render_template("cases/start.html", item=item, fields=fields, summary=error_summary(fields),
-                           general_errors=(errors or {}).get("_form", []), has_errors=bool(errors)), status
+                           general_errors=(errors or {}).get("_form", []), has_errors=bool(errors),
+                           confirmations=confirmations), status

@@ -30,9 +30,9 @@ def _render(view: task_view.TaskView, values: dict[str, Any], errors: dict[str, 
 
 @bp.get("/<task_id>")
 def show(task_id: str) -> tuple[str, int]:
-    """The task with its form (a draft or the case's values filled in)."""
+    """The task with its form: its draft, the fields declared from the case, or (on request) the last completion."""
     try:
-        view = task_view.open_task(runtime(), task_id, actor())
+        view = task_view.open_task(runtime(), task_id, actor(), copy_previous=request.args.get("copia") == "precedente")
     except Conflict:
         return _gone(task_id)
     return _render(view, view.values)

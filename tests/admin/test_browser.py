@@ -60,7 +60,7 @@ def test_every_console_page_in_the_browser(admin_rt, console) -> None:
     deploy_xml(rt, with_added_task(original_xml()))
     deployment.deploy(rt, deployment.read_sources(ROOT / "processes", ROOT / "forms"), ADMIN)
     case = instance_service.start_instance(rt, "percorso4", {"zona": "pistoiese", "beneficiario": {
-        "codice_fiscale": "BNCLRA85M41G713K", "nome": "Lucia", "cognome": "Neri", "data_nascita": "1985-08-01"}}, ADMIN).instance_id
+        "codice_fiscale": "BNCLRA85M41G713K", "nome": "Laura", "cognome": "Bianchi", "data_nascita": "1985-08-01"}}, ADMIN).instance_id
     found: dict[str, list[str]] = {}
     person = console()
     person.login("admin", PASSWORD)

@@ -102,6 +102,12 @@ def test_one_beneficiary_from_access_to_closure_in_the_browser(p4: Percorso4, pa
     cpi.page.wait_for_url("**/attivita/fatta/**")
     cpi.page.locator("#prossima-attivita").click()
     violations["profilazione"] = cpi.axe()
+    known = cpi.page.locator("#campo-conosciuto_servizio_sociale-blocco")  # shown only for complex needs
+    assert known.is_hidden()
+    fill(cpi.page, {"bisogni_complessi": "false"})
+    assert known.is_hidden()
+    fill(cpi.page, {"bisogni_complessi": "true"})
+    assert known.is_visible()
     after = complete(cpi, {"bisogni_complessi": "true", "fabbisogno_formativo": "aggiornamento",
                            "conosciuto_servizio_sociale": "false", "bisogni_particolari": "false",
                            "note_assessment": "Disoccupata da oltre 24 mesi."})
@@ -162,6 +168,10 @@ def test_one_beneficiary_from_access_to_closure_in_the_browser(p4: Percorso4, pa
     while (due := p4.header(case_id)["next_due_at"]) is not None and due < end:
         advance_to(p4, due + timedelta(days=2))
         open_task(ats, "Lucia Bianchi", "Monitoraggio in itinere")
+        if monitorings:  # a repeated monitoring starts empty; the last answers are copied only on request
+            boxes = ats.page.locator('[name="partecipanti_monitoraggio"]')
+            assert not any(boxes.nth(i).is_checked() for i in range(boxes.count()))
+            assert ats.page.get_by_role("button", name="Copia dall'ultimo monitoraggio").count() == 1
         complete(ats, {"data_monitoraggio": p4.now().date().isoformat(),
                        "partecipanti_monitoraggio": ["beneficiario", "ats"], "andamento": "regolare",
                        "sintesi_monitoraggio": "Attività svolte regolarmente.", "modifica_sostanziale": "false",

@@ -22,6 +22,11 @@ class StartBodySchema(Schema):
     process = Text(required=True, validate=validate.Length(min=1, max=255),
                    metadata={"description": "The process id, e.g. percorso4"})
     data = JsonObject(required=True, metadata={"description": "Values for the process's start form"})
+    confirm_codice_fiscale = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Confirm a codice fiscale that does not match the beneficiary's surname, name or "
+                                 "birth date (omocodia, or personal data recorded differently); without it such a "
+                                 "start is refused with 400 and the warning in `errors`"})
 
 
 class StartedSchema(Schema):

@@ -93,7 +93,12 @@ class TaskDetailSchema(InboxItemSchema):
 
     form = fields.Dict(required=True, allow_none=True, metadata={
         "description": "The task's JSON Schema; `x-options` fields list the caller's choices as oneOf"})
-    values = fields.Dict(required=True, metadata={"description": "The saved draft, or the case's current values"})
+    values = fields.Dict(required=True, metadata={
+        "description": "Where the form starts: the saved draft, else only the fields the form declares as coming "
+                       "from the case (`readOnly`, `x-prefill: case`); a repeated task never starts from earlier answers"})
+    previous_values = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "When the form declares `x-copy-from-previous`: the answers of the last completion of the "
+                       "same task in this case, to copy on request (null when there is none or the form does not offer it)"})
     instructions = fields.String(required=True, allow_none=True, metadata={"description": "HTML, escaped"})
     history = fields.List(fields.Nested(HistoryEventSchema), required=True)
 

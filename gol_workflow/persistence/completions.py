@@ -1,0 +1,27 @@
+"""Earlier completions of a task in one instance, read from the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from .tables import audit_events
+
+
+def last_completion(conn: Connection, instance_id: str, element_id: str) -> tuple[datetime, dict[str, Any]] | None:
+    """When the newest completion of this task element happened in the instance, and the data submitted."""
+    stmt = (
+        select(audit_events.c.at, audit_events.c.data)
+        .where(audit_events.c.instance_id == instance_id, audit_events.c.action == "task.completed",
+               audit_events.c.element_id == element_id)
+        .order_by(audit_events.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    payload = row.data if isinstance(row.data, dict) else {}
+    data = payload.get("data")
+    return row.at, dict(data) if isinstance(data, dict) else {}
