@@ -17,12 +17,14 @@ from .bookings import BookingRepository
 from .inbox import InboxRepository
 from .case_search import CaseSearch
 from .inbox_search import InboxSearch
+from .login_attempts import LoginAttemptRepository
 from .incidents import IncidentSearch
 from .instance_search import InstanceSearch
 from .instances import InstanceRepository
 from .meetings import MeetingRepository
 from .outbox import OutboxRepository
 from .repairs import RepairRepository
+from .sessions import SessionRepository
 from .system import SystemRepository
 from .tokens import TokenRepository
 from .users import UserRepository
@@ -93,6 +95,14 @@ class UnitOfWork:
     @cached_property
     def tokens(self) -> TokenRepository:
         return TokenRepository(self.conn)
+
+    @cached_property
+    def sessions(self) -> SessionRepository:
+        return SessionRepository(self.conn)
+
+    @cached_property
+    def login_attempts(self) -> LoginAttemptRepository:
+        return LoginAttemptRepository(self.conn)
 
     @cached_property
     def attachments(self) -> AttachmentRepository:

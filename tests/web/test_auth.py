@@ -1,8 +1,6 @@
-"""Login with local accounts: wrong passwords, growing lock, disabled accounts, logout, safe redirects."""
+"""Login with local accounts: wrong passwords, disabled accounts, logout, safe redirects."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from gol_workflow.services import users
 from tests.conftest import ADMIN
@@ -24,17 +22,6 @@ def test_wrong_password_gives_the_same_message_as_unknown_user(web_runtime, brow
     assert wrong.status_code == unknown.status_code == 401
     assert "Nome utente o password non corretti." in wrong.get_data(as_text=True)
     assert "Nome utente o password non corretti." in unknown.get_data(as_text=True)
-
-
-def test_repeated_failures_lock_the_account_for_a_growing_time(web_runtime, browser, clock) -> None:
-    person = browser(None)
-    for _ in range(users.FREE_ATTEMPTS):
-        _login(person, "cpi.nord", "sbagliata-123")
-    locked = _login(person, "cpi.nord", PASSWORD)
-    assert locked.status_code == 429 and "temporaneamente bloccato" in locked.get_data(as_text=True)
-    clock.advance(timedelta(minutes=1, seconds=1))
-    assert _login(person, "cpi.nord", PASSWORD).status_code == 302
-    assert users.lock_delay(6) == timedelta(minutes=2) and users.lock_delay(30) == users.MAX_LOCK
 
 
 def test_logout_ends_the_session(web_runtime, browser) -> None:
