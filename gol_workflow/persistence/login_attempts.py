@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, type_coerce, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, text, type_coerce, update
 
 from .tables import login_attempts as attempts
+from . import write_behind
 from .types import UtcDateTime
 
 
@@ -27,6 +28,15 @@ class LoginAttemptRepository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def serialize(self, address: str) -> None:
+        """Make concurrent attempts from one address take turns until commit (SQLite's write lock already does)."""
+        if self.conn.dialect.name != "postgresql":
+            return
+        pending = write_behind.active(self.conn)
+        if pending is not None:
+            pending.flush()  # open the transaction: the lock lasts until its end
+        self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "gol-login:" + address})
 
     def failures_since(self, since: datetime, username_key: str, address: str) -> FailureCounts:
         """Failures from this address, for this username from this address, and for this username anywhere."""

@@ -61,6 +61,7 @@ def address_key(remote: str | None) -> str:
 def admit(uow: UnitOfWork, settings: Settings, key: str, address: str, now: datetime) -> int:
     """Refuse an attempt over the limits, or record it as a failure until it proves right; returns its id."""
     window = timedelta(minutes=settings.login_window_minutes)
+    uow.login_attempts.serialize(address)  # counted and recorded as one step: a burst cannot slip past
     counts = uow.login_attempts.failures_since(now - window, key, address)
 
     def refuse(oldest: datetime | None) -> LoginThrottled:

@@ -56,8 +56,8 @@ def max_lifetime(rt: Runtime) -> timedelta:
 
 
 def start(rt: Runtime, user_id: int, data: dict[str, Any], remote: str | None = None,
-          replaces: str | None = None) -> tuple[str, datetime]:
-    """Open a session for an account that just logged in; returns the new id (for the cookie) and its end.
+          replaces: str | None = None) -> str:
+    """Open a session for an account that just logged in; returns the new id (for the cookie).
 
     The id is always new (no fixation); the session it replaces, if any, ends.
     """
@@ -70,7 +70,7 @@ def start(rt: Runtime, user_id: int, data: dict[str, Any], remote: str | None = 
         uow.sessions.add({"id": digest(token), "user_id": user_id, "data": data, "created_at": now,
                           "last_seen_at": now, "remote": remote})
         uow.commit()
-    return token, now + max_lifetime(rt)
+    return token
 
 
 def resume(rt: Runtime, token: str) -> OpenSession | None:

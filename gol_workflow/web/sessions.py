@@ -83,8 +83,9 @@ class ServerSessionInterface(SessionInterface):
         rt = _runtime(app)
         if session.login_user is not None:
             replaced = session.opened.id_hash if session.opened is not None else None
-            token, expires = sessions.start(rt, session.login_user.id, dict(session), request.remote_addr, replaced)
-            self._set_cookie(app, response, token, expires=expires)
+            token = sessions.start(rt, session.login_user.id, dict(session), request.remote_addr, replaced)
+            # A browser-session cookie: the server alone decides when the session ends.
+            self._set_cookie(app, response, token)
             return
         if session.opened is not None and not session.ended:
             response.vary.add("Cookie")
@@ -103,9 +104,9 @@ class ServerSessionInterface(SessionInterface):
             assert serializer is not None
             self._set_cookie(app, response, str(serializer.dumps(dict(session))))
 
-    def _set_cookie(self, app: Flask, response: Response, value: str, expires: Any = None) -> None:
+    def _set_cookie(self, app: Flask, response: Response, value: str) -> None:
         response.vary.add("Cookie")
-        response.set_cookie(self.get_cookie_name(app), value, expires=expires, domain=self.get_cookie_domain(app),
+        response.set_cookie(self.get_cookie_name(app), value, domain=self.get_cookie_domain(app),
                             path=self.get_cookie_path(app), secure=self.get_cookie_secure(app),
                             httponly=self.get_cookie_httponly(app), samesite=self.get_cookie_samesite(app))
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from gol_workflow.services import users
+from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, Browser
 
 
 def _login(person, username, password, next_url=None):
@@ -57,3 +58,26 @@ def test_logins_are_audited(web_runtime, browser) -> None:
     with web_runtime.uow(write=False) as uow:
         actions = [e["action"] for e in uow.audit.recent(10) if e["actor"] == "cpi.nord"]
     assert "user.login" in actions and "user.login_failed" in actions
+
+
+def _login_remote(web_runtime) -> str:
+    with web_runtime.uow(write=False) as uow:
+        return next(e["data"]["remote"] for e in uow.audit.recent(10) if e["action"] == "user.login")
+
+
+def test_behind_one_trusted_proxy_the_client_address_is_the_last_forwarded_hop(web_runtime) -> None:
+    web_runtime.settings = web_runtime.settings.with_overrides(proxy_hops=1)
+    person = Browser(create_app(web_runtime, {"TESTING": True}).test_client())
+    response = person.post("/accesso", {"username": "cpi.nord", "password": PASSWORD},
+                           headers={"X-Forwarded-For": "192.0.2.1, 198.51.100.7"},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 302
+    assert _login_remote(web_runtime) == "198.51.100.7"
+
+
+def test_without_trusted_proxies_a_forged_forwarded_header_is_ignored(web_runtime) -> None:
+    person = Browser(create_app(web_runtime, {"TESTING": True}).test_client())
+    response = person.post("/accesso", {"username": "cpi.nord", "password": PASSWORD},
+                           headers={"X-Forwarded-For": "198.51.100.7"}, environ_base={"REMOTE_ADDR": "192.0.2.44"})
+    assert response.status_code == 302
+    assert _login_remote(web_runtime) == "192.0.2.44"
