@@ -16,7 +16,7 @@ from ..domain.errors import Conflict, GolError, NotFound
 from ..domain.model import Actor
 from ..persistence.uow import UnitOfWork
 from . import authorization, login_throttle
-from .login_throttle import LoginThrottled
+from .login_throttle import LoginThrottled  # noqa: F401 - authenticate raises it; callers catch it here
 from .runtime import Runtime
 
 MIN_PASSWORD_LENGTH = 10
@@ -33,9 +33,6 @@ def _dummy_hash() -> str:
 
 class LoginFailed(GolError):
     """Wrong username or password (the message never says which)."""
-
-
-__all__ = ["LoginFailed", "LoginThrottled", "User"]
 
 
 @dataclass(frozen=True)
