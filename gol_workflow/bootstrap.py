@@ -17,11 +17,13 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Runtime:
     db = create_db_engine(settings.database_url)
     if clock is None:
         clock = DatabaseClock(db) if settings.clock == "simulated" else SystemClock()
+    wall_clock = SystemClock() if isinstance(clock, DatabaseClock) else clock
     runtime = Runtime(
         settings=settings,
         db=db,
         engine=ProcessEngine(settings.timezone, settings.script_time_limit, settings.script_memory_limit),
         clock=clock,
+        wall_clock=wall_clock,
         workflows=WorkflowCache(settings.workflow_cache_size),
         zones=load_zones(settings.zones_dir),
     )

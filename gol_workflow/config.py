@@ -56,6 +56,16 @@ class Settings:
     scheduler_max_attempts: int = 5  # a due item failing or timing out this often becomes an incident
     scheduler_step_timeout: float = 1.5  # seconds a scheduler waits for one step before going on without it
     scheduler_lease: float = 300.0  # seconds a claimed item is left to its scheduler before another takes it
+    session_idle_minutes: float = 30.0
+    session_max_hours: float = 10.0
+    proxy_hops: int = 0
+    login_window_minutes: float = 15.0
+    login_max_failures: int = 5  # per username and client address, in the window
+    login_max_failures_per_address: int = 20  # per client address, whatever the username
+    login_max_failures_per_account: int = 50  # per username from every address: then only known addresses
+    login_rate_limit: str = "30 per minute"  # POST /accesso per client address (Flask-Limiter); "" disables
+    ratelimit_storage_uri: str = "memory://"
+    login_concurrent_hashes: int = 2  # password hashes computed at once by one process
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some settings replaced (tests, CLI flags)."""
@@ -72,9 +82,9 @@ def _local_secret(var_dir: Path) -> str:
     path = var_dir / "secret_key"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(var_dir)
     key = secrets.token_urlsafe(48)
-    # Written whole under a private name, then linked into place: several processes starting
+    # Written whole under a private name (mkstemp: mode 0600), then linked into place: several processes starting
     # together (web workers, CLI runs) agree on the first key and never read a half-written one.
     fd, draft = tempfile.mkstemp(dir=var_dir, prefix=".secret_key.")
     try:
@@ -87,6 +97,11 @@ def _local_secret(var_dir: Path) -> str:
     finally:
         os.unlink(draft)
     return key
+
+
+def make_private_dir(path: Path) -> None:
+    """Create a folder only its owner can enter (0700); an existing one is left as it is."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -129,6 +144,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_attempts = int(env.get("GOL_SCHEDULER_MAX_ATTEMPTS", "5"))
         step_timeout = float(env.get("GOL_SCHEDULER_STEP_TIMEOUT", "1.5"))
         lease = float(env.get("GOL_SCHEDULER_LEASE", "300"))
+        protection = _security_settings(env)
     except ValueError as exc:
         raise ConfigurationError(f"malformed numeric setting: {exc}") from exc
     if max_attempts < 1 or step_timeout <= 0 or lease <= step_timeout or mail_expiry <= timedelta(0):
@@ -163,4 +179,29 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         scheduler_max_attempts=max_attempts,
         scheduler_step_timeout=step_timeout,
         scheduler_lease=lease,
+        **protection,  # type: ignore[arg-type]
     )
+
+
+def _security_settings(env: dict[str, str]) -> dict[str, object]:
+    """Session lifetimes, proxy hops and login limits (GOL_SESSION_*, GOL_PROXY_HOPS, GOL_LOGIN_*)."""
+    values: dict[str, object] = {
+        "session_idle_minutes": float(env.get("GOL_SESSION_IDLE_MINUTES", "30")),
+        "session_max_hours": float(env.get("GOL_SESSION_MAX_HOURS", "10")),
+        "proxy_hops": int(env.get("GOL_PROXY_HOPS", "0")),
+        "login_window_minutes": float(env.get("GOL_LOGIN_WINDOW_MINUTES", "15")),
+        "login_max_failures": int(env.get("GOL_LOGIN_MAX_FAILURES", "5")),
+        "login_max_failures_per_address": int(env.get("GOL_LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+        "login_max_failures_per_account": int(env.get("GOL_LOGIN_MAX_FAILURES_PER_ACCOUNT", "50")),
+        "login_rate_limit": env.get("GOL_LOGIN_RATE_LIMIT", "30 per minute").strip(),
+        "ratelimit_storage_uri": env.get("GOL_RATELIMIT_STORAGE_URI", "").strip() or "memory://",
+        "login_concurrent_hashes": int(env.get("GOL_LOGIN_CONCURRENT_HASHES", "2")),
+    }
+    for name in ("session_idle_minutes", "session_max_hours", "login_window_minutes"):
+        if float(values[name]) <= 0:  # type: ignore[arg-type]
+            raise ConfigurationError(f"GOL_{name.upper()} must be positive")
+    for name in ("proxy_hops", "login_max_failures", "login_max_failures_per_address",
+                 "login_max_failures_per_account", "login_concurrent_hashes"):
+        if int(values[name]) < (0 if name == "proxy_hops" else 1):  # type: ignore[call-overload]
+            raise ConfigurationError(f"GOL_{name.upper()} is out of range")
+    return values

@@ -10,7 +10,7 @@ from .common import cli_actor, runtime
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `demo` command."""
-    parser = commands.add_parser("demo", help="create demo users and cases (safe to run again)")
+    parser = commands.add_parser("demo", help="create demo users and cases (safe to run again; refused when GOL_PRODUCTION is set)")
     parser.set_defaults(handler=_demo)
 
 

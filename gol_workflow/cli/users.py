@@ -1,4 +1,4 @@
-"""`gol-workflow users`: add, disable, enable and list local accounts."""
+"""`gol-workflow users`: add, change, disable, enable and list local accounts, and end their sessions."""
 
 from __future__ import annotations
 
@@ -34,6 +34,22 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="digest (daily, the default), immediate (one e-mail per task) or none")
     notify.add_argument("--email", default=None, help="the address notices go to ('' removes it)")
     notify.set_defaults(handler=_notifications)
+    password = sub.add_parser("set-password", help="give an account a new password (prints a generated one "
+                              "once); its open sessions end")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    password.set_defaults(handler=_set_password)
+    change = sub.add_parser("update", help="change an account's role, zones or services; its open sessions end")
+    change.add_argument("username")
+    change.add_argument("--role", choices=authorization.ROLES, default=None)
+    change.add_argument("--zone", action="append", default=None, help="the zones (repeatable; replaces them all)")
+    change.add_argument("--no-zones", action="store_true", help="remove every zone")
+    change.add_argument("--service", action="append", default=None, help="the services (repeatable; replaces them)")
+    change.add_argument("--no-services", action="store_true", help="remove every service")
+    change.set_defaults(handler=_update)
+    logout = sub.add_parser("end-sessions", help="log an account out of every browser")
+    logout.add_argument("username")
+    logout.set_defaults(handler=_end_sessions)
     listing = sub.add_parser("list", help="list accounts")
     listing.set_defaults(handler=_list)
     tokens.register(sub)
@@ -67,6 +83,30 @@ def _notifications(args: argparse.Namespace) -> int:
 def _set_active(args: argparse.Namespace) -> int:
     user = users.set_active(runtime(), args.username, args.active, cli_actor())
     print(f"{user.username} is now {'enabled' if user.active else 'disabled'}")
+    return 0
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+    user, generated = users.set_password(runtime(), args.username, password, cli_actor())
+    print(f"password of {user.username} changed; its open sessions ended")
+    if generated:
+        print(f"password (shown only now): {generated}")
+    return 0
+
+
+def _update(args: argparse.Namespace) -> int:
+    zones = [] if args.no_zones else args.zone
+    services = [] if args.no_services else args.service
+    user = users.change_access(runtime(), args.username, cli_actor(), args.role, zones, services)
+    print(f"{user.username}: {user.role}; zones: {', '.join(user.zones) or '-'};"
+          f" services: {', '.join(user.services) or '-'}")
+    return 0
+
+
+def _end_sessions(args: argparse.Namespace) -> int:
+    count = users.end_sessions(runtime(), args.username, cli_actor())
+    print(f"{count} session(s) of {args.username} ended")
     return 0
 
 

@@ -52,6 +52,10 @@ class DeploymentFailed(GolError):
         self.problems = problems
 
 
+class RefusedInProduction(GolError):
+    """An operation meant for local runs and training only (GOL_PRODUCTION is set)."""
+
+
 class ClockNotSimulated(GolError):
     """The clock commands only work with GOL_CLOCK=simulated."""
 

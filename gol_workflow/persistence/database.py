@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ def create_db_engine(url: str, pool_size: int = 10) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         if parsed.database and parsed.database != ":memory:":
@@ -48,6 +49,24 @@ def create_db_engine(url: str, pool_size: int = 10) -> Engine:
     engine = create_engine(url, **kwargs)
     write_behind.install(engine)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """The SQLite file (case data) readable by its owner only: 0600 in a 0700 folder when created here.
+
+    SQLite gives its -wal and -shm files the mode of the database file. A file made earlier
+    with wider rights is narrowed to 0600 (when this user owns it).
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # an empty file is a valid database
+    except FileExistsError:
+        for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                if existing.stat().st_mode & 0o077:
+                    existing.chmod(0o600)
+            except OSError:
+                pass  # missing, or another user's: left as it is
 
 
 def _configure_sqlite(engine: Engine) -> None:

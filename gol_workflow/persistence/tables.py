@@ -205,6 +205,32 @@ api_tokens = Table(
     Index("ix_api_tokens_user_id", "user_id"),
 )
 
+web_sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the cookie's random id: never the id
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("data", JsonText, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("remote", String(64), nullable=True),
+    Index("ix_sessions_user_id", "user_id"),
+    Index("ix_sessions_last_seen_at", "last_seen_at"),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("username_key", String(64), nullable=False),  # SHA-256 of the name typed: never the name
+    Column("address", String(64), nullable=False),  # the client address (an IPv6 address's /64)
+    Column("succeeded", Boolean, nullable=False),
+    Index("ix_login_attempts_address_at", "address", "at"),
+    Index("ix_login_attempts_username_key_at", "username_key", "at"),
+    Index("ix_login_attempts_at", "at"),
+)
+
 meetings = Table(
     "meetings",
     metadata,

@@ -17,6 +17,7 @@ from .bookings import BookingRepository
 from .inbox import InboxRepository
 from .case_search import CaseSearch
 from .inbox_search import InboxSearch
+from .login_attempts import LoginAttemptRepository
 from .incidents import IncidentSearch
 from .instance_search import InstanceSearch
 from .instances import InstanceRepository
@@ -24,6 +25,7 @@ from .meetings import MeetingRepository
 from .notices import NoticeRepository
 from .outbox import OutboxRepository
 from .repairs import RepairRepository
+from .sessions import SessionRepository
 from .system import SystemRepository
 from .tokens import TokenRepository
 from .users import UserRepository
@@ -94,6 +96,14 @@ class UnitOfWork:
     @cached_property
     def tokens(self) -> TokenRepository:
         return TokenRepository(self.conn)
+
+    @cached_property
+    def sessions(self) -> SessionRepository:
+        return SessionRepository(self.conn)
+
+    @cached_property
+    def login_attempts(self) -> LoginAttemptRepository:
+        return LoginAttemptRepository(self.conn)
 
     @cached_property
     def attachments(self) -> AttachmentRepository:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain.errors import GolError
+from ..domain.errors import GolError, RefusedInProduction
 from ..domain.model import Actor
 from ..forms.codice_fiscale import check_character
 from . import users
@@ -13,6 +13,11 @@ from .instances import start_instance
 from .runtime import Runtime
 
 DEMO_PASSWORD = "percorso4-demo"
+IN_PRODUCTION = (
+    "refusing to create the demo accounts: GOL_PRODUCTION is set, and every demo account "
+    "(administrator included) has the published password " + repr(DEMO_PASSWORD) + "; "
+    "create real accounts with `gol-workflow users add`"
+)
 DEMO_PROCESS = "percorso4"
 
 # (username, role, full name, zones, services)
@@ -50,7 +55,9 @@ class DemoReport:
 
 
 def ensure_demo(rt: Runtime, actor: Actor) -> DemoReport:
-    """Create what is missing; running it again changes nothing."""
+    """Create what is missing; running it again changes nothing. Refused in production."""
+    if rt.settings.production:
+        raise RefusedInProduction(IN_PRODUCTION)
     report = DemoReport([], [], [])
     for username, role, name, zones, services in DEMO_USERS:
         zones = tuple(z for z in zones if not rt.zones or z in rt.zones)

@@ -193,6 +193,7 @@ class Runtime:
     connectors: dict[str, Connector] = field(default_factory=dict)
     zones: dict[str, Zone] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    wall_clock: Clock | None = None  # real time for sessions and login limits (None: `clock`)
 
     def uow(self, write: bool = True) -> UnitOfWork:
         """A new unit of work (one transaction)."""
@@ -201,3 +202,7 @@ class Runtime:
     def now(self) -> datetime:
         """The current instant by the service clock."""
         return self.clock.now()
+
+    def wall_now(self) -> datetime:
+        """Real time, even when a simulated clock moves the cases (sessions must not expire by it)."""
+        return (self.wall_clock or self.clock).now()

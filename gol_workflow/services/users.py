@@ -1,11 +1,11 @@
-"""Local accounts: create, disable, list, and log in with argon2 hashes and a back-off on failures."""
+"""Local accounts: create, change, disable, list, and log in with argon2 hashes behind the login throttle."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -14,12 +14,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..domain.errors import Conflict, GolError, NotFound
 from ..domain.model import Actor
-from . import authorization
+from ..persistence.uow import UnitOfWork
+from . import authorization, login_throttle
+from .login_throttle import LoginThrottled  # noqa: F401 - authenticate raises it; callers catch it here
 from .runtime import Runtime
 
-FREE_ATTEMPTS = 5
-MAX_LOCK = timedelta(hours=1)
 MIN_PASSWORD_LENGTH = 10
+FAILED = "Nome utente o password non corretti."
 
 _HASHER = PasswordHasher()
 
@@ -32,14 +33,6 @@ def _dummy_hash() -> str:
 
 class LoginFailed(GolError):
     """Wrong username or password (the message never says which)."""
-
-
-class AccountLocked(GolError):
-    """Too many failures: the account waits until `until`."""
-
-    def __init__(self, message: str, until: datetime) -> None:
-        super().__init__(message)
-        self.until = until
 
 
 @dataclass(frozen=True)
@@ -81,13 +74,28 @@ def generate_password() -> str:
 def _check_new(rt: Runtime, username: str, role: str, zones: Iterable[str], password: str) -> None:
     if not username or len(username) > 150 or any(c.isspace() for c in username):
         raise GolError("username must be 1-150 characters without spaces")
+    _check_role_and_zones(rt, role, zones)
+    _check_password(password)
+
+
+def _check_role_and_zones(rt: Runtime, role: str, zones: Iterable[str]) -> None:
     if role not in authorization.ROLES:
         raise GolError(f"unknown role {role!r} (one of {', '.join(authorization.ROLES)})")
     unknown = [z for z in zones if rt.zones and z not in rt.zones]
     if unknown:
         raise GolError(f"unknown zone(s): {', '.join(unknown)} (known: {', '.join(sorted(rt.zones))})")
+
+
+def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise GolError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _existing(uow: UnitOfWork, username: str) -> Mapping[str, Any]:
+    row = uow.users.by_username(username)
+    if row is None:
+        raise NotFound(f"user {username!r} does not exist")
+    return row
 
 
 def add_user(
@@ -126,15 +134,70 @@ def set_active(rt: Runtime, username: str, active: bool, actor: Actor) -> User:
     authorization.require_admin(actor)
     now = rt.now()
     with rt.uow() as uow:
-        row = uow.users.by_username(username)
-        if row is None:
-            raise NotFound(f"user {username!r} does not exist")
+        row = _existing(uow, username)
         uow.users.update(row["id"], {"active": active})
-        uow.audit.record(now, actor.username, "user.enabled" if active else "user.disabled", data={"user": username})
+        ended = 0 if active else uow.sessions.end_for_user(row["id"])
+        uow.audit.record(now, actor.username, "user.enabled" if active else "user.disabled",
+                         data={"user": username, "sessions_ended": ended})
         row = uow.users.get(row["id"])
         uow.commit()
     assert row is not None
     return _user(row)
+
+
+def set_password(rt: Runtime, username: str, password: str | None, actor: Actor) -> tuple[User, str | None]:
+    """Give an account a new password (generated when None, and returned); its open sessions end."""
+    authorization.require_admin(actor)
+    generated = None if password else generate_password()
+    secret = password or generated or ""
+    _check_password(secret)
+    hashed = _HASHER.hash(secret)
+    with rt.uow() as uow:
+        row = _existing(uow, username)
+        uow.users.update(row["id"], {"password_hash": hashed})
+        ended = uow.sessions.end_for_user(row["id"])
+        uow.audit.record(rt.now(), actor.username, "user.password_changed",
+                         data={"user": username, "sessions_ended": ended})
+        row = uow.users.get(row["id"])
+        uow.commit()
+    assert row is not None
+    return _user(row), generated
+
+
+def change_access(rt: Runtime, username: str, actor: Actor, role: str | None = None,
+                  zones: Iterable[str] | None = None, services: Iterable[str] | None = None) -> User:
+    """Change an account's role, zones or services; when anything changed, its open sessions end."""
+    authorization.require_admin(actor)
+    with rt.uow() as uow:
+        row = _existing(uow, username)
+        values: dict[str, Any] = {}
+        if role is not None and role != row["role"]:
+            values["role"] = role
+        if zones is not None and sorted(set(zones)) != sorted(row["zones"] or ()):
+            values["zones"] = sorted(set(zones))
+        if services is not None and sorted(set(services)) != sorted(row["services"] or ()):
+            values["services"] = sorted(set(services))
+        _check_role_and_zones(rt, values.get("role", row["role"]), values.get("zones", ()))
+        if values:
+            uow.users.update(row["id"], values)
+            ended = uow.sessions.end_for_user(row["id"])
+            uow.audit.record(rt.now(), actor.username, "user.access_changed",
+                             data={"user": username, **values, "sessions_ended": ended})
+        row = uow.users.get(row["id"])
+        uow.commit()
+    assert row is not None
+    return _user(row)
+
+
+def end_sessions(rt: Runtime, username: str, actor: Actor) -> int:
+    """End every open web session of an account (administrators); returns how many ended."""
+    authorization.require_admin(actor)
+    with rt.uow() as uow:
+        row = _existing(uow, username)
+        ended = uow.sessions.end_for_user(row["id"])
+        uow.audit.record(rt.now(), actor.username, "user.sessions_ended", data={"user": username, "count": ended})
+        uow.commit()
+    return ended
 
 
 def list_users(rt: Runtime, actor: Actor) -> list[User]:
@@ -160,40 +223,33 @@ def active_user(rt: Runtime, user_id: int) -> User | None:
     return _user(row)
 
 
-def lock_delay(failures: int) -> timedelta | None:
-    """How long an account waits after this many consecutive failures (doubling, capped)."""
-    if failures < FREE_ATTEMPTS:
-        return None
-    return min(timedelta(minutes=1) * (2 ** (failures - FREE_ATTEMPTS)), MAX_LOCK)
-
-
 def authenticate(rt: Runtime, username: str, password: str, remote: str | None = None) -> User:
-    """Check a login; counts failures and locks the account for a growing delay."""
+    """Check a login behind the throttle; existing and unknown usernames cost and answer the same."""
     now = rt.now()
+    key, address = login_throttle.username_key(username), login_throttle.address_key(remote)
     with rt.uow() as uow:
+        attempt = login_throttle.admit(uow, rt.settings, key, address, rt.wall_now())
         row = uow.users.by_username(username)
-        if row is None or not row["active"] or not row["password_hash"]:
-            _verify(_dummy_hash(), password)
-            uow.audit.record(now, username[:255], "user.login_failed", data={"reason": "unknown", "remote": remote})
-            uow.commit()
-            raise LoginFailed("Nome utente o password non corretti.")
-        if row["locked_until"] is not None and row["locked_until"] > now:
-            raise AccountLocked("Troppi tentativi falliti: account temporaneamente bloccato.", row["locked_until"])
-        if not _verify(row["password_hash"], password):
-            failures = int(row["failed_logins"] or 0) + 1
-            delay = lock_delay(failures)
-            uow.users.update(row["id"], {"failed_logins": failures, "locked_until": now + delay if delay else None})
-            uow.audit.record(now, username, "user.login_failed", data={"failures": failures, "remote": remote})
-            uow.commit()
-            raise LoginFailed("Nome utente o password non corretti.")
-        if _HASHER.check_needs_rehash(row["password_hash"]):
-            uow.users.update(row["id"], {"password_hash": _HASHER.hash(password)})
-        uow.users.record_login(row["id"], now)
-        uow.audit.record(now, username, "user.login", data={"remote": remote})
-        row = uow.users.get(row["id"])
         uow.commit()
-    assert row is not None
-    return _user(row)
+    usable = row is not None and bool(row["active"]) and bool(row["password_hash"])
+    with login_throttle.hashing_slot(rt):  # outside any transaction: a hash must not hold SQLite's write lock
+        right = _verify(row["password_hash"] if usable and row else _dummy_hash(), password) and usable
+    with rt.uow() as uow:
+        current = uow.users.get(row["id"]) if right and row is not None else None
+        if current is None or not current["active"]:
+            data: dict[str, Any] = {"remote": remote} if row is not None else {"reason": "unknown", "remote": remote}
+            uow.audit.record(now, username[:255], "user.login_failed", data=data)
+            uow.commit()
+            raise LoginFailed(FAILED)
+        login_throttle.succeeded(uow, attempt, key, address)
+        if _HASHER.check_needs_rehash(current["password_hash"]):
+            uow.users.update(current["id"], {"password_hash": _HASHER.hash(password)})
+        uow.users.record_login(current["id"], now)
+        uow.audit.record(now, username, "user.login", data={"remote": remote})
+        current = uow.users.get(current["id"])
+        uow.commit()
+    assert current is not None
+    return _user(current)
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -201,11 +257,3 @@ def _verify(hashed: str, password: str) -> bool:
         return _HASHER.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def record_logout(rt: Runtime, actor: Actor) -> None:
-    """Note a logout in the audit log."""
-    with rt.uow() as uow:
-        uow.audit.record(rt.now(), actor.username, "user.logout")
-        uow.commit()
-

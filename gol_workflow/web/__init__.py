@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import api
 from ..services.runtime import Runtime
-from . import admin, agenda, auth, cases, errors, filters, inbox, navigation, preferences, security, tasks, vendor
+from . import (admin, agenda, auth, cases, errors, filters, inbox, navigation, preferences, security, tasks,
+               throttling, vendor)
 from .context import RUNTIME_KEY
+from .sessions import ServerSessionInterface
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -34,7 +37,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES + 64 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=settings.production,
@@ -45,7 +48,9 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     if overrides:
         app.config.update(overrides)
     app.extensions[RUNTIME_KEY] = runtime
+    app.session_interface = ServerSessionInterface()
     security.init_app(app)
+    throttling.init_app(app, settings)
     filters.init_app(app, settings.timezone)
     errors.init_app(app)
     navigation.init_app(app)
@@ -54,4 +59,9 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
         app.register_blueprint(blueprint)
     admin.init_app(app)
     api.mount(app, runtime)
+    if settings.proxy_hops:
+        # Only this many proxies in front are believed: the client address is the one the
+        # outermost trusted proxy saw, so a forwarded header a client forges is not.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_proto=settings.proxy_hops)
     return app

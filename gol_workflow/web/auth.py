@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 
-from ..services import users
+from ..services import login_throttle, sessions, users
+from . import sessions as web_sessions
 from .context import actor, current_user, runtime
 from .security import safe_next, start_session
+from .throttling import login_requests
 
 bp = Blueprint("auth", __name__)
 
@@ -22,10 +25,14 @@ def login() -> Response | str | tuple[str, int]:
     username = request.form.get("username", "").strip()[:150]
     password = request.form.get("password", "")
     try:
-        user = users.authenticate(runtime(), username, password, request.remote_addr)
-    except users.AccountLocked as exc:
-        return render_template("auth/login.html", next=target, username=username, error=exc.message,
-                               locked_until=exc.until), 429
+        with login_requests():
+            user = users.authenticate(runtime(), username, password, request.remote_addr)
+    except (users.LoginThrottled, RateLimitExceeded) as exc:
+        # The same answer whether the username exists or not, and no password was checked.
+        wait = exc.retry_after if isinstance(exc, users.LoginThrottled) else 60
+        page = render_template("auth/login.html", next=target, username=username, error=login_throttle.THROTTLED
+                               if isinstance(exc, RateLimitExceeded) else exc.message, retry_minutes=-(-wait // 60))
+        return page, 429, {"Retry-After": str(wait)}
     except users.LoginFailed as exc:
         return render_template("auth/login.html", next=target, username=username, error=exc.message), 401
     start_session(user)
@@ -35,9 +42,11 @@ def login() -> Response | str | tuple[str, int]:
 
 @bp.post("/uscita")
 def logout() -> Response:
-    """Close the session."""
-    users.record_logout(runtime(), actor())
-    session.clear()
+    """End the session on the server: its cookie stops working, wherever it was copied."""
+    who = actor()
+    id_hash = web_sessions.end()
+    if id_hash is not None:
+        sessions.logout(runtime(), id_hash, who)
     flash("Sessione chiusa correttamente.", "info")
     return redirect(url_for("auth.login"))
 

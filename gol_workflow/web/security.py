@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, redirect, request, session, url_for
+from flask import Flask, Response, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from ..services import users
-from .context import runtime
+from . import sessions
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "vendor.asset", "auth.health"})
 
@@ -43,13 +43,7 @@ def _load_user() -> Response | None:
     g.user = None
     if request.endpoint in ("static", "vendor.asset"):
         return None
-    user_id = session.get("user_id")
-    if user_id is not None:
-        user = users.active_user(runtime(), int(user_id))
-        if user is None or session.get("role") != user.role:
-            session.clear()  # disabled, deleted or changed: the session ends
-        else:
-            g.user = user
+    g.user = sessions.current_user()  # None once the session ended, expired or its account changed
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
         if request.method == "GET":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -58,11 +52,8 @@ def _load_user() -> Response | None:
 
 
 def start_session(user: users.User) -> None:
-    """A fresh session for a user who just logged in (no fixation)."""
-    session.clear()
-    session.permanent = True
-    session["user_id"] = user.id
-    session["role"] = user.role
+    """A fresh server session, under a new id, for a user who just logged in (no fixation)."""
+    sessions.begin(user)
 
 
 def safe_next(target: str | None, default: str) -> str:

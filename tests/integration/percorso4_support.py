@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from gol_workflow.bootstrap import bootstrap
-from gol_workflow.clock import ManualClock
+from gol_workflow.clock import ManualClock, SystemClock
 from gol_workflow.config import Settings, SmtpSettings
 from gol_workflow.domain.model import Actor
 from gol_workflow.forms.codice_fiscale import check_character
@@ -344,6 +344,7 @@ def build(
 ) -> Percorso4:
     """A runtime with the shipped processes deployed from processes/ and forms/ and the accounts created."""
     rt = bootstrap(service_settings(settings, smtp.port, zones_dir, kept), clock=clock)
+    rt.wall_clock = SystemClock()  # the test clock walks the year as a trainer's does: sessions keep real time
     check_every_state(rt)
     assert_cache_matches_database(rt)
     deployment.deploy(rt, deployment.read_sources(ROOT / "processes", ROOT / "forms"), ADMIN)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gol_workflow.config import ConfigurationError, load_settings
+from gol_workflow.persistence.database import create_db_engine
 
 
 def test_the_local_default_is_sqlite_under_var_with_a_kept_secret(tmp_path: Path) -> None:
@@ -54,3 +56,40 @@ def test_script_limits_come_from_the_environment(tmp_path: Path) -> None:
     assert load_settings({"GOL_VAR_DIR": str(tmp_path)}).script_memory_limit == 128
     with pytest.raises(ConfigurationError, match="must be positive"):
         load_settings({"GOL_VAR_DIR": str(tmp_path), "GOL_SCRIPT_MEMORY_LIMIT": "0"})
+
+
+def test_local_data_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    settings = load_settings({"GOL_VAR_DIR": str(var_dir)})
+    engine = create_db_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            conn.commit()
+    finally:
+        engine.dispose()
+    assert stat.S_IMODE(var_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((var_dir / "secret_key").stat().st_mode) == 0o600
+    for name in ("gol-workflow.sqlite3", "gol-workflow.sqlite3-wal", "gol-workflow.sqlite3-shm"):
+        if (var_dir / name).exists():
+            assert stat.S_IMODE((var_dir / name).stat().st_mode) == 0o600, name
+
+
+def test_an_existing_world_readable_database_file_is_narrowed(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    create_db_engine(f"sqlite:///{path}").dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_security_settings_come_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings({"GOL_VAR_DIR": str(tmp_path), "GOL_SESSION_IDLE_MINUTES": "15",
+                              "GOL_SESSION_MAX_HOURS": "8", "GOL_PROXY_HOPS": "1", "GOL_LOGIN_MAX_FAILURES": "4",
+                              "GOL_RATELIMIT_STORAGE_URI": "redis://cache:6379"})
+    assert (settings.session_idle_minutes, settings.session_max_hours, settings.proxy_hops) == (15, 8, 1)
+    assert settings.login_max_failures == 4 and settings.ratelimit_storage_uri == "redis://cache:6379"
+    defaults = load_settings({"GOL_VAR_DIR": str(tmp_path)})
+    assert (defaults.session_idle_minutes, defaults.session_max_hours, defaults.proxy_hops) == (30, 10, 0)
+    with pytest.raises(ConfigurationError):
+        load_settings({"GOL_VAR_DIR": str(tmp_path), "GOL_SESSION_IDLE_MINUTES": "0"})

@@ -1,13 +1,12 @@
-"""Login with local accounts: wrong passwords, growing lock, disabled accounts, logout, safe redirects."""
+"""Login with local accounts: wrong passwords, disabled accounts, logout, safe redirects."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from gol_workflow.services import users
+from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, Browser
 
 
 def _login(person, username, password, next_url=None):
@@ -24,17 +23,6 @@ def test_wrong_password_gives_the_same_message_as_unknown_user(web_runtime, brow
     assert wrong.status_code == unknown.status_code == 401
     assert "Nome utente o password non corretti." in wrong.get_data(as_text=True)
     assert "Nome utente o password non corretti." in unknown.get_data(as_text=True)
-
-
-def test_repeated_failures_lock_the_account_for_a_growing_time(web_runtime, browser, clock) -> None:
-    person = browser(None)
-    for _ in range(users.FREE_ATTEMPTS):
-        _login(person, "cpi.nord", "sbagliata-123")
-    locked = _login(person, "cpi.nord", PASSWORD)
-    assert locked.status_code == 429 and "temporaneamente bloccato" in locked.get_data(as_text=True)
-    clock.advance(timedelta(minutes=1, seconds=1))
-    assert _login(person, "cpi.nord", PASSWORD).status_code == 302
-    assert users.lock_delay(6) == timedelta(minutes=2) and users.lock_delay(30) == users.MAX_LOCK
 
 
 def test_logout_ends_the_session(web_runtime, browser) -> None:
@@ -70,3 +58,26 @@ def test_logins_are_audited(web_runtime, browser) -> None:
     with web_runtime.uow(write=False) as uow:
         actions = [e["action"] for e in uow.audit.recent(10) if e["actor"] == "cpi.nord"]
     assert "user.login" in actions and "user.login_failed" in actions
+
+
+def _login_remote(web_runtime) -> str:
+    with web_runtime.uow(write=False) as uow:
+        return next(e["data"]["remote"] for e in uow.audit.recent(10) if e["action"] == "user.login")
+
+
+def test_behind_one_trusted_proxy_the_client_address_is_the_last_forwarded_hop(web_runtime) -> None:
+    web_runtime.settings = web_runtime.settings.with_overrides(proxy_hops=1)
+    person = Browser(create_app(web_runtime, {"TESTING": True}).test_client())
+    response = person.post("/accesso", {"username": "cpi.nord", "password": PASSWORD},
+                           headers={"X-Forwarded-For": "192.0.2.1, 198.51.100.7"},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 302
+    assert _login_remote(web_runtime) == "198.51.100.7"
+
+
+def test_without_trusted_proxies_a_forged_forwarded_header_is_ignored(web_runtime) -> None:
+    person = Browser(create_app(web_runtime, {"TESTING": True}).test_client())
+    response = person.post("/accesso", {"username": "cpi.nord", "password": PASSWORD},
+                           headers={"X-Forwarded-For": "198.51.100.7"}, environ_base={"REMOTE_ADDR": "192.0.2.44"})
+    assert response.status_code == 302
+    assert _login_remote(web_runtime) == "192.0.2.44"

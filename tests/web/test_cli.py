@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gol_workflow.cli import common, main
-from gol_workflow.services import users
+from gol_workflow.persistence.tables import web_sessions
+from gol_workflow.services import sessions, users
 from tests.conftest import ROOT
 
 
@@ -84,3 +85,49 @@ def test_users_notifications_sets_the_mode_and_address(cli_env, capsys) -> None:
     assert main(["users", "notifications", "anna", "--mode", "none", "--email", ""]) == 0
     assert "notifications none, e-mail (none" in capsys.readouterr().out
     assert main(["users", "notifications", "nessuno", "--mode", "none"]) == 1
+
+
+def test_demo_refuses_to_run_in_production(cli_env, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("GOL_PRODUCTION", "1")
+    monkeypatch.setenv("GOL_SECRET_KEY", "a-production-secret")
+    common.settings.cache_clear()
+    common.runtime.cache_clear()
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["demo"]) != 0
+    captured = capsys.readouterr()
+    assert "GOL_PRODUCTION" in captured.err and "refusing" in captured.err and "percorso4-demo" not in captured.out
+    assert users.find_user(common.runtime(), "admin") is None
+
+
+def _open_session(username: str) -> str:
+    """A web session opened as if the person had logged in; returns its id hash."""
+    user = users.find_user(common.runtime(), username)
+    assert user is not None
+    return sessions.digest(sessions.start(common.runtime(), user.id, {}))
+
+
+def _live(id_hash: str) -> bool:
+    with common.runtime().uow(write=False) as uow:
+        return uow.conn.execute(web_sessions.select().where(web_sessions.c.id == id_hash)).first() is not None
+
+
+def test_users_commands_that_change_an_account_end_its_sessions(cli_env, capsys, monkeypatch) -> None:
+    main(["users", "add", "giulia", "--role", "sds", "--zone", "pistoiese"])
+    main(["users", "add", "marco", "--role", "cpi", "--zone", "pistoiese"])
+    other = _open_session("marco")
+    for command in (["users", "update", "giulia", "--zone", "valdinievole"],
+                    ["users", "update", "giulia", "--role", "cpi"],
+                    ["users", "set-password", "giulia"],
+                    ["users", "end-sessions", "giulia"],
+                    ["users", "disable", "giulia"]):
+        opened = _open_session("giulia")
+        assert main(command) == 0, command
+        assert not _live(opened), command
+    assert _live(other)
+    out = capsys.readouterr().out
+    assert "giulia: cpi; zones: valdinievole" in out and "password (shown only now): " in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("un-altra-password\n"))
+    assert main(["users", "set-password", "marco", "--password-stdin"]) == 0
+    assert not _live(other)
+    assert users.authenticate(common.runtime(), "marco", "un-altra-password").username == "marco"
