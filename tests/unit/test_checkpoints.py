@@ -14,7 +14,7 @@ from gol_workflow.persistence.checkpoints import BACKSTOP_PAGES, Checkpointer
 from gol_workflow.persistence.database import checkpointer_of, create_db_engine
 
 
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+def eventually(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
