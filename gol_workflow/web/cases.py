@@ -29,7 +29,8 @@ def show(case_id: str) -> str:
     return render_template("cases/case.html", file=case_file, case=case_file.case, timeline=case_file.history,
                            kinds=attachments.KINDS, upload_kinds=attachments.UPLOAD_KINDS,
                            allowed=attachments.ALLOWED_LABEL,
-                           can_monitor=monitoring.can_request(runtime(), case_id, actor()))
+                           can_monitor=monitoring.can_request(runtime(), case_id, actor()),
+                           can_attach=attachments.can_attach(runtime(), case_id, actor()))
 
 
 @bp.post("/<case_id>/monitoraggio")
@@ -41,7 +42,9 @@ def request_monitoring(case_id: str) -> Response:
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "error")
-    except (InvalidState, Forbidden):
+    except Forbidden:
+        abort(403)  # they may see the case (otherwise NotFound), not ask for a monitoring
+    except InvalidState:
         flash("In questo momento il caso non può ricevere una richiesta di monitoraggio.", "warning")
     else:
         flash("Richiesta di monitoraggio inviata: il case manager la trova tra le sue attività.", "success")
@@ -84,6 +87,8 @@ def upload(case_id: str) -> Response | tuple[str, int]:
         finally:
             sent.close()
         attachments.upload(runtime(), case_id, sent.filename, content, request.form.get("tipo", "allegato"), actor())
+    except Forbidden:
+        abort(403)  # they may see the case (otherwise NotFound), not attach to it
     except ValidationFailed as exc:
         for messages in exc.errors.values():
             for message in messages:
