@@ -69,6 +69,9 @@ instances = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=True),
+    # `<process>:<codice fiscale>` while a case opened by a person is open, NULL otherwise (or
+    # when an administrator opened a second one on purpose): at most one open case per person.
+    Column("open_case_key", String(300), nullable=True),
     Index("ix_instances_next_due_at", "next_due_at"),
     Index("ix_instances_status_started_at", "status", "started_at"),
     Index("ix_instances_process_id_started_at", "process_id", "started_at"),
@@ -77,6 +80,7 @@ instances = Table(
     Index("ix_instances_case_manager", "case_manager"),
     Index("ix_instances_started_at", "started_at"),
     Index("ix_instances_process_version_id", "process_version_id"),
+    Index("ux_instances_open_case_key", "open_case_key", unique=True),
 )
 
 # An instance without its (large) serialised state: what lists, checks and locks read.

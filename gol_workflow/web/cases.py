@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
-from ..domain.errors import Forbidden, InvalidState, ValidationFailed
+from ..domain.errors import Forbidden, InvalidState, OpenCaseExists, ValidationFailed
 from ..forms.coercion import coerce
 from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
@@ -20,6 +20,8 @@ from .context import actor, runtime
 FONT_DIR = "bootstrap-italia/dist/fonts/Titillium_Web"
 
 bp = Blueprint("cases", __name__, url_prefix="/casi")
+
+OPEN_CASE_MESSAGE = "Per questo codice fiscale c'è già un caso aperto: non ne è stato aperto un altro."
 
 
 @bp.get("/<case_id>")
@@ -134,17 +136,25 @@ def start(process_id: str) -> str | Response | tuple[str, int]:
     except Forbidden:
         abort(403)
     schema = item.form or {"properties": {}}
-    values, errors, status = {}, None, 200
+    values, errors, status, open_case = {}, None, 200, None
+    reason = request.form.get("motivo_secondo_caso", "")
     if request.method == "POST":
         values = coerce(schema, request.form, rt.settings.timezone)
+        override = reason if who.is_admin and request.form.get("secondo_caso") == "1" else None
         try:
-            case_id = case_start.open_case(rt, process_id, values, who)
+            case_id = case_start.open_case(rt, process_id, values, who, duplicate_reason=override)
         except ValidationFailed as exc:
             errors, status = exc.errors, 400
+            if "duplicate_reason" in exc.errors:
+                open_case = request.form.get("caso_aperto")
+        except OpenCaseExists as exc:
+            errors, status, open_case = {"_form": [OPEN_CASE_MESSAGE]}, 409, exc.case_id
         except Forbidden:
             errors, status = {"zona": ["Può aprire casi solo nelle sue zone."]}, 400
         else:
             return redirect(url_for("tasks.done", case_id=case_id, aperto="1"))
     fields = build_fields(schema, values, errors, item.options)
+    general = [m for key in ("_form", "duplicate_reason") for m in (errors or {}).get(key, [])]
     return render_template("cases/start.html", item=item, fields=fields, summary=error_summary(fields),
-                           general_errors=(errors or {}).get("_form", []), has_errors=bool(errors)), status
+                           general_errors=general, has_errors=bool(errors), open_case=open_case,
+                           may_override=who.is_admin, reason=reason), status
