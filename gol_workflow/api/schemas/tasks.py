@@ -94,7 +94,8 @@ class TaskDetailSchema(InboxItemSchema):
     form = fields.Dict(required=True, allow_none=True, metadata={
         "description": "The task's JSON Schema; `x-options` fields list the caller's choices as oneOf"})
     values = fields.Dict(required=True, metadata={"description": "The saved draft, or the case's current values"})
-    instructions = fields.String(required=True, allow_none=True, metadata={"description": "HTML, escaped"})
+    instructions = fields.String(required=True, allow_none=True, metadata={
+        "description": "Plain text, the same the web page shows (escape it before putting it into HTML)"})
     history = fields.List(fields.Nested(HistoryEventSchema), required=True)
 
 
