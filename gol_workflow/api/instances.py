@@ -7,7 +7,7 @@ from uuid import UUID
 
 from flask import Response, url_for
 
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, OpenCaseExists
 from ..forms.cross_rules import CF_RULE
 from ..services import case_start, instance_queries, task_view
 from ..services import instances as instance_service
@@ -33,15 +33,27 @@ bp = Blueprint("instances", __name__, url_prefix="/api/v1/instances",
 @bp.arguments(StartBodySchema)
 @bp.response(201, StartedSchema, headers={"Location": {"description": "The new instance",
                                                        "schema": {"type": "string"}}})
-@bp.problems(400, 403)
+@bp.problems(400, 403, 409)
 def start(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Start the latest version of a process with the data of its start form."""
+    """Start the latest version of a process with the data of its start form.
+
+    409 `open-case-exists` when the person (by codice fiscale) already has an open case of the
+    process: the problem names it in `open_case_id`, `open_case_url` and `open_case_page`. An administrator may
+    open a second one with `allow_duplicate` and a `duplicate_reason` (audited).
+    """
     rt, who = runtime(), actor()
+    reason = body.get("duplicate_reason") if body["allow_duplicate"] else None
     try:
         confirmed = {CF_RULE} if body.get("confirm_codice_fiscale") else set()
-        instance_id = case_start.open_case(rt, body["process"], body["data"], who, confirmed)
+        instance_id = case_start.open_case(rt, body["process"], body["data"], who, confirmed, duplicate_reason=reason)
     except NotFound as exc:
         raise Problem(400, "invalid-request", "Invalid request", exc.message, {"process": [exc.message]}) from None
+    except OpenCaseExists as exc:
+        raise Problem(409, "open-case-exists", "Open case exists",
+                      "This codice fiscale already has an open case of this process: no new case was opened.",
+                      extra={"open_case_id": exc.case_id,
+                             "open_case_url": url_for("instances.show", instance_id=exc.case_id),
+                             "open_case_page": f"/casi/{exc.case_id}"}) from None
     steps = task_view.after_completion(rt, instance_id, who, None)
     status = steps.case["status"] if steps.case else None
     location = url_for("instances.show", instance_id=instance_id)

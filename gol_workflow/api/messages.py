@@ -17,5 +17,11 @@ bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description=
 @bp.response(200, DeliverySchema)
 @bp.problems(400, 403, 409)
 def send(body: dict[str, Any]) -> message_service.DeliveryResult:
-    """Deliver a message to the instance waiting for it, or keep it until one waits (cases the caller follows)."""
+    """Deliver a message to the instance waiting for it, or keep it until one waits.
+
+    Who may send each message, and the JSON Schema its payload must satisfy, are declared in
+    `processes/messages.toml`; a message not declared there only administrators may send.
+    403 for a sender not declared (or not following the case), 400 with `errors` by field
+    (`payload.…`) for a payload the declaration refuses: either way nothing is delivered or kept.
+    """
     return message_service.send_message(runtime(), body["name"], body["correlation"], body["payload"], actor())

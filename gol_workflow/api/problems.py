@@ -27,6 +27,8 @@ TYPES = {
     "already-completed": "The task was completed by someone else first.",
     "conflict": "Someone else changed the same object at the same time, or holds it.",
     "invalid-state": "The operation does not apply to the object in its current state.",
+    "open-case-exists": "The person already has an open case of this process; `open_case_id` and `open_case_url` "
+                        "name it.",
     "unexpected": "The service failed unexpectedly; the failure was logged.",
 }
 
@@ -35,7 +37,8 @@ class Problem(Exception):
     """An API error with its status, problem type and optional per-field errors and headers."""
 
     def __init__(self, status: int, kind: str, title: str, detail: str | None = None,
-                 errors: Mapping[str, list[str]] | None = None, headers: Mapping[str, str] | None = None) -> None:
+                 errors: Mapping[str, list[str]] | None = None, headers: Mapping[str, str] | None = None,
+                 extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(detail or title)
         self.status = status
         self.kind = kind
@@ -43,6 +46,7 @@ class Problem(Exception):
         self.detail = detail
         self.errors = dict(errors) if errors else None
         self.headers = dict(headers or {})
+        self.extra = dict(extra or {})  # extension members of this problem type
 
 
 def problem_response(problem: Problem) -> Response:
@@ -56,6 +60,7 @@ def problem_response(problem: Problem) -> Response:
     }
     if problem.errors is not None:
         body["errors"] = problem.errors
+    body.update({key: value for key, value in problem.extra.items() if key not in body})
     response = Response(json.dumps(body), status=problem.status, mimetype=MEDIA_TYPE)
     for name, value in problem.headers.items():
         response.headers[name] = value

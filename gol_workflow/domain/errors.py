@@ -23,6 +23,14 @@ class Conflict(GolError):
     """Someone else changed the same thing first, or the request repeats a finished one."""
 
 
+class OpenCaseExists(Conflict):
+    """The person already has an open case of this process (opening a second one needs an administrator)."""
+
+    def __init__(self, message: str, case_id: str) -> None:
+        super().__init__(message)
+        self.case_id = case_id
+
+
 class ConcurrentChange(Conflict):
     """Another step changed the same instance between this one's read and its write."""
 

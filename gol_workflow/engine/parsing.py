@@ -9,6 +9,9 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
@@ -79,6 +82,7 @@ class CompiledProcess:
     subprocess_specs: dict[str, BpmnProcessSpec]
     tasks: dict[str, TaskMeta] = field(default_factory=dict)  # keyed by Spiff task spec name
     start_form: str | None = None
+    caught_messages: frozenset[str] = frozenset()  # names of the messages its catching events wait for
 
     def meta_for(self, spec_name: str) -> TaskMeta | None:
         """Metadata of a user task spec, if any."""
@@ -143,12 +147,19 @@ def compile_process(parser: SpiffBpmnParser, process_id: str) -> CompiledProcess
         for task_spec in process_spec.task_specs.values():
             if getattr(task_spec, "bpmn_id", None) is None:
                 continue
+            if isinstance(task_spec, CatchingEvent):
+                compiled.caught_messages |= _message_names(task_spec.event_definition)
             if getattr(task_spec, "manual", False):
                 compiled.tasks[task_spec.name] = _meta(task_spec, camunda_keys)
             elif isinstance(task_spec, StartEvent) and process_spec is spec:
                 meta = _meta(task_spec, camunda_keys)
                 compiled.start_form = compiled.start_form or meta.form
     return compiled
+
+
+def _message_names(definition: Any) -> frozenset[str]:
+    definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+    return frozenset(d.name for d in definitions if isinstance(d, MessageEventDefinition) and d.name)
 
 
 def compile_from_sources(files: Mapping[str, bytes], process_id: str) -> CompiledProcess:

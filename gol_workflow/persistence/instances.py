@@ -153,6 +153,16 @@ class InstanceRepository:
 
     # -- message subscriptions ---------------------------------------------------------------
 
+    def open_case(self, process_id: str, codice_fiscale: str, key: str) -> str | None:
+        """The id of an open instance of this process for this codice fiscale (the guarded one, else the oldest)."""
+        open_ = instances.c.status.not_in(("completed", "terminated"))
+        stmt = (select(instances.c.id)
+                .where((instances.c.open_case_key == key)
+                       | ((instances.c.codice_fiscale == codice_fiscale) & (instances.c.process_id == process_id)
+                          & open_))
+                .order_by(instances.c.open_case_key.is_(None), instances.c.started_at, instances.c.id).limit(1))
+        return self.conn.execute(stmt).scalar()
+
     def subscribers(self, name: str, correlation: str) -> list[str]:
         """Instances waiting for this message with this correlation."""
         stmt = select(subscriptions.c.instance_id).where(

@@ -72,6 +72,9 @@ instances = Table(
     # A scheduler's lease on the due work it claimed, and how often that work was attempted without success.
     Column("claimed_until", UtcDateTime, nullable=True),
     Column("due_attempts", Integer, nullable=False, default=0, server_default="0"),
+    # `<process>:<codice fiscale>` while a case opened by a person is open, NULL otherwise (or
+    # when an administrator opened a second one on purpose): at most one open case per person.
+    Column("open_case_key", String(300), nullable=True),
     Index("ix_instances_next_due_at", "next_due_at"),
     Index("ix_instances_claimed_until", "claimed_until"),
     Index("ix_instances_status_started_at", "status", "started_at"),
@@ -81,6 +84,7 @@ instances = Table(
     Index("ix_instances_case_manager", "case_manager"),
     Index("ix_instances_started_at", "started_at"),
     Index("ix_instances_process_version_id", "process_version_id"),
+    Index("ux_instances_open_case_key", "open_case_key", unique=True),
 )
 
 # An instance without its (large) serialised state: what lists, checks and locks read.

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from ..domain.errors import NotFound
 from ..domain.model import Actor
 from . import agenda_mail, authorization, calendar
+from .cases import audit_read
 from .runtime import Runtime
 
 MEETINGS_PER_ZONE = 4
@@ -137,6 +138,11 @@ def meeting_ics(rt: Runtime, actor: Actor, meeting_id: str) -> bytes:
     description = "Ordine del giorno:\n" + ("\n".join(lines) if lines else "da definire")
     if zone is None:
         raise NotFound("meeting not found")
+    with rt.uow() as uow:  # the file names beneficiaries: each case whose name it carries records the read
+        for item in found.items:
+            audit_read(uow, rt, actor, item.case_id, "document.viewed", documento="agenda equipe (.ics)",
+                       riunione=found.id)
+        uow.commit()
     return agenda_mail.invitation(zone, found.scheduled_at, found.location or zone.location, description,
                                   found.id, list(zone.referents), rt.settings.smtp.sender, rt.now())
 

@@ -14,6 +14,7 @@ import puremagic
 
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.model import Actor
+from . import authorization
 from .cases import audit_read, visible_case
 from .runtime import Runtime
 
@@ -77,7 +78,7 @@ def upload(rt: Runtime, case_id: str, filename: str, content: bytes, kind: str, 
     now = rt.now()
     attachment_id = str(uuid.uuid4())
     with rt.uow() as uow:
-        visible_case(uow, case_id, actor)
+        authorization.require_action(actor, "case.attach", visible_case(uow, case_id, actor))
         digest = hashlib.sha256(content).hexdigest()
         uow.attachments.add({
             "id": attachment_id, "instance_id": case_id, "kind": kind, "filename": name,
@@ -88,6 +89,13 @@ def upload(rt: Runtime, case_id: str, filename: str, content: bytes, kind: str, 
                          data={"filename": name, "attachment": attachment_id, "size": len(content), "sha256": digest})
         uow.commit()
     return attachment_id
+
+
+def can_attach(rt: Runtime, case_id: str, actor: Actor) -> bool:
+    """May this person attach files to this case (to show the upload form or not)?"""
+    with rt.uow(write=False) as uow:
+        header = uow.instances.header(case_id)
+    return header is not None and authorization.may(actor, "case.attach", header)
 
 
 def download(rt: Runtime, case_id: str, attachment_id: str, actor: Actor) -> Download:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..domain.errors import Forbidden
+from ..domain.errors import Forbidden, NotFound
 from ..domain.model import Actor
 from ..persistence.inbox_search import InboxScope
 
@@ -87,9 +87,9 @@ def require_case(actor: Actor, case: Mapping[str, Any]) -> None:
 
 
 def require_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] | None) -> None:
-    """Raise unless the person may work the task."""
+    """Raise NotFound unless the person may work the task (its existence is not revealed)."""
     if not can_work_task(actor, task, case):
-        raise Forbidden("you may not work this task")
+        raise NotFound("task not found")
 
 
 def lanes_for(role: str) -> tuple[str, ...]:
@@ -129,12 +129,36 @@ def can_start(actor: Actor, process_id: str) -> bool:
     return _privileged(actor) or actor.role in START_ROLES.get(process_id, frozenset())
 
 
-# Who may ask for a monitoring in itinere of a case they follow (Percorso 4, step 6).
-MONITORING_ROLES = frozenset({"cpi", "sds", "ats"})
+# What may be done to a case outside its tasks, and by which roles besides administrators and
+# the service; each role only on the cases it may see. Deny by default: an action not listed
+# here is refused to everyone, and seeing a case never lets anyone act on it by itself.
+# (Messages from outside are declared per message in processes/messages.toml.)
+CASE_ACTIONS: dict[str, frozenset[str]] = {
+    # a monitoring in itinere (Percorso 4, step 6): the CPI and SdS of the zone, the case manager
+    "case.request_monitoring": frozenset({"cpi", "sds", "ats"}),
+    # attaching a file: those who run the case; an invited specialist service only reads it
+    "case.attach": frozenset({"cpi", "sds", "ats"}),
+}
+# Repairs of an instance (suspend, resume, terminate, retry, edit data, migrate, batches) are
+# an administrators' area: `require_admin`, 403 to every other role whatever the case.
+
+
+def may(actor: Actor, action: str, case: Mapping[str, Any]) -> bool:
+    """May this person do this declared action to this case (a header they may see)?"""
+    allowed = CASE_ACTIONS.get(action)
+    if allowed is None:
+        return False
+    if _privileged(actor):
+        return True
+    return actor.role in allowed and can_see_case(actor, case)
+
+
+def require_action(actor: Actor, action: str, case: Mapping[str, Any]) -> None:
+    """Raise Forbidden unless `may(actor, action, case)`."""
+    if not may(actor, action, case):
+        raise Forbidden(f"you may not do {action!r} on this case")
 
 
 def can_request_monitoring(actor: Actor, case: Mapping[str, Any]) -> bool:
     """CPI and SdS operators of the case's zone, the ATS case manager assigned to it, administrators."""
-    if _privileged(actor):
-        return True
-    return actor.role in MONITORING_ROLES and can_see_case(actor, case)
+    return may(actor, "case.request_monitoring", case)

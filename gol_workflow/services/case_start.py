@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain.errors import Forbidden, NotFound
+from ..domain.errors import Forbidden, NotFound, ValidationFailed
 from ..domain.model import Actor
 from . import authorization
 from .form_options import OptionContext, Options, allowed_values, options_for
-from .instances import start_instance
+from .instances import OneOpenCase, start_instance
+from .stepping import case_fields
 from .runtime import Runtime
 
 
@@ -48,8 +49,30 @@ def find_startable(rt: Runtime, actor: Actor, process_id: str) -> Startable:
     raise NotFound(f"process {process_id!r} is not deployed")
 
 
-def open_case(rt: Runtime, process_id: str, data: dict[str, Any], actor: Actor, confirmed: Collection[str] = ()) -> str:
-    """Start a case with the validated start form (`confirmed`: the form's warnings accepted); returns the case id."""
+def open_case(
+    rt: Runtime, process_id: str, data: dict[str, Any], actor: Actor, confirmed: Collection[str] = (),
+    duplicate_reason: str | None = None,
+) -> str:
+    """Start a case with the validated start form; returns the case id.
+
+    `confirmed` names the form's warnings the person accepted. OpenCaseExists while the person
+    (by codice fiscale) has an open case of the process; an administrator may open a second one
+    anyway by giving `duplicate_reason` (audited).
+    """
     item = find_startable(rt, actor, process_id)
+    if duplicate_reason is not None:
+        authorization.require_admin(actor)
+        duplicate_reason = duplicate_reason.strip()
+        if not duplicate_reason:
+            raise ValidationFailed("reason missing", {"duplicate_reason": ["Indicare il motivo del secondo caso."]})
+    rule = None
+    code = codice_fiscale_of(data)
+    if code is not None:
+        rule = OneOpenCase(code, duplicate_reason)
     return start_instance(rt, process_id, data, actor, options=allowed_values(item.options),
-                          confirmed=confirmed).instance_id
+                          confirmed=confirmed, one_open_case=rule).instance_id
+
+
+def codice_fiscale_of(data: Mapping[str, Any]) -> str | None:
+    """The beneficiary's codice fiscale in a start form's data, as the instance row stores it."""
+    return case_fields(data).get("codice_fiscale")

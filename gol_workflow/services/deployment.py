@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,8 @@ from ..engine.parsing import compile_process, process_dependencies
 from ..engine.rules import RuleContext
 from ..engine.validation import validate_sources
 from ..forms.form_files import check_form_file
-from . import authorization
+from . import authorization, message_policy
+from .message_policy import POLICY_FILE
 from .runtime import FORM_SUFFIX, Runtime
 
 SOURCE_SUFFIXES = (".bpmn", ".dmn")
@@ -28,6 +30,7 @@ class Sources:
     processes: dict[str, bytes]
     forms: dict[str, bytes]
     locations: dict[str, str] = field(default_factory=dict)  # file name -> path to show in messages
+    messages: bytes | None = None  # messages.toml: who may send which message from outside
 
     def where(self, name: str) -> str:
         """The path to show for a file name."""
@@ -99,7 +102,11 @@ def read_sources(processes_dir: Path, forms_dir: Path | None) -> Sources:
         for form in sorted(forms_dir.glob(f"*{FORM_SUFFIX}")):
             forms[form.name] = _read(form)
             locations[form.name] = str(form)
-    return Sources({p.name: _read(p) for p in files}, forms, locations)
+    policy = processes_dir / POLICY_FILE if processes_dir.is_dir() else None
+    messages = _read(policy) if policy is not None and policy.is_file() else None
+    if policy is not None and messages is not None:
+        locations[POLICY_FILE] = str(policy)
+    return Sources({p.name: _read(p) for p in files}, forms, locations, messages)
 
 
 def _one_line(problem: Problem) -> Problem:
@@ -115,6 +122,35 @@ def _check_forms(forms: Mapping[str, bytes]) -> list[Problem]:
     return problems
 
 
+def _parsed_forms(forms: Mapping[str, bytes]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for name, content in forms.items():
+        try:
+            parsed[name] = json.loads(content.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError):
+            continue  # reported by the form checks
+    return parsed
+
+
+def _caught(parser: Any, process_ids: Collection[str]) -> set[str] | None:
+    if parser is None:
+        return None
+    names: set[str] = set()
+    for process_id in process_ids:
+        names |= compile_process(parser, process_id).caught_messages
+    return names
+
+
+def _check_messages(sources: Sources, parser: Any, process_ids: Collection[str]) -> list[Problem]:
+    if sources.messages is None:
+        return []
+    try:
+        text = sources.messages.decode("utf-8")
+    except UnicodeDecodeError:
+        return [Problem(POLICY_FILE, 1, None, "not UTF-8 text")]
+    return message_policy.parse(text, _parsed_forms(sources.forms), POLICY_FILE, _caught(parser, process_ids))[1]
+
+
 def validate(
     sources: Sources,
     operators: Collection[str] | None = None,
@@ -124,7 +160,8 @@ def validate(
     """Every problem in the sources, validated together; with the loaded parser when they load."""
     form_names = frozenset(sources.forms) if check_forms else None
     report = validate_sources(sources.processes, RuleContext(form_names, operators, lanes))
-    problems = [_one_line(p) for p in report.problems + _check_forms(sources.forms)]
+    problems = [_one_line(p) for p in report.problems + _check_forms(sources.forms)
+                + _check_messages(sources, report.parser, report.process_ids)]
     return Validation(problems, report.process_ids, len(sources.processes), len(sources.forms), report.parser)
 
 
@@ -151,6 +188,12 @@ def _bundle(parser: Any, process_id: str, sources: Sources) -> tuple[str, dict[s
     forms = {meta.form for meta in compiled.tasks.values() if meta.form}
     if compiled.start_form:
         forms.add(compiled.start_form)
+    if sources.messages is not None:
+        text = sources.messages.decode("utf-8")
+        declared = message_policy.parse(text, {})[0]
+        if compiled.caught_messages & set(declared):
+            files[POLICY_FILE] = text
+            forms |= message_policy.referenced_forms(text, compiled.caught_messages)
     for form in sorted(forms):
         if form in sources.forms:
             files[form] = sources.forms[form].decode("utf-8-sig")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from ..domain.errors import ConcurrentChange, Conflict, InvalidState, NotFound
-from ..domain.model import Actor, InstanceStatus
+from ..domain.errors import ConcurrentChange, Conflict, InvalidState, NotFound, OpenCaseExists
+from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus
 from ..forms import submission
+from ..persistence.errors import DuplicateRow
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .incidents import SET_ASIDE
@@ -36,6 +38,18 @@ def latest_version(rt: Runtime, uow: UnitOfWork, process_id: str, remembered: bo
     return rt.processes.get(uow, version_id)
 
 
+@dataclass(frozen=True)
+class OneOpenCase:
+    """Open at most one case of a process per codice fiscale, unless an administrator says why not."""
+
+    codice_fiscale: str
+    duplicate_reason: str | None = None  # set: an administrator opens a second case on purpose
+
+    def key(self, process_id: str) -> str:
+        """The value of `instances.open_case_key` that the unique index guards."""
+        return f"{process_id}:{self.codice_fiscale}"
+
+
 def start_instance(
     rt: Runtime,
     process_id: str,
@@ -43,17 +57,33 @@ def start_instance(
     actor: Actor,
     options: Mapping[str, list[str]] | None = None,
     confirmed: Collection[str] = (),
+    one_open_case: OneOpenCase | None = None,
 ) -> StepResult:
     """Start the latest version of a process with validated initial data; answers with the tasks ready for the starter.
 
     The newest version this process knows is tried first; if another process deployed a
-    newer one meanwhile, the start is done again on that.
+    newer one meanwhile, the start is done again on that. With `one_open_case` the start is
+    refused (OpenCaseExists) while the person has an open case of the process, also when two
+    starts race: the database's unique index on the open case key lets only one commit.
     """
     try:
-        return _start(rt, process_id, data, actor, options, confirmed, remembered=True)
-    except ConcurrentChange:
-        rt.processes.forget_latest(process_id)
-    return _start(rt, process_id, data, actor, options, confirmed, remembered=False)
+        try:
+            return _start(rt, process_id, data, actor, options, confirmed, one_open_case, remembered=True)
+        except ConcurrentChange:
+            rt.processes.forget_latest(process_id)
+        return _start(rt, process_id, data, actor, options, confirmed, one_open_case, remembered=False)
+    except DuplicateRow:
+        if one_open_case is None:
+            raise
+        with rt.uow(write=False) as uow:
+            _refuse_second_case(uow, process_id, one_open_case)
+        raise
+
+
+def _refuse_second_case(uow: UnitOfWork, process_id: str, rule: OneOpenCase) -> None:
+    found = uow.instances.open_case(process_id, rule.codice_fiscale, rule.key(process_id))
+    if found is not None:
+        raise OpenCaseExists(f"{rule.codice_fiscale} already has an open case of {process_id}: {found}", found)
 
 
 def _start(
@@ -63,12 +93,13 @@ def _start(
     actor: Actor,
     options: Mapping[str, list[str]] | None,
     confirmed: Collection[str],
+    one_open_case: OneOpenCase | None,
     remembered: bool,
 ) -> StepResult:
     now = rt.now()
     with rt.uow() as uow:
         result = start_in(rt, uow, process_id, data, actor, now, options, remembered=remembered,
-                          confirmed=confirmed)
+                          confirmed=confirmed, one_open_case=one_open_case)
         uow.commit()
     return result
 
@@ -84,6 +115,7 @@ def start_in(
     instance_id: str | None = None,
     remembered: bool = False,
     confirmed: Collection[str] = (),
+    one_open_case: OneOpenCase | None = None,
 ) -> StepResult:
     """Start an instance inside an existing unit of work (also used by the scheduler)."""
     version = latest_version(rt, uow, process_id, remembered)
@@ -92,6 +124,16 @@ def start_in(
     if form_name and form_name in version.forms:
         data = submission.checked(version.forms[form_name], data, options, confirmed,
                                   "i dati iniziali non sono validi")
+    audit: dict[str, Any] = {"process": process_id, "version": version.version, "data": dict(data)}
+    open_case_key = None
+    if one_open_case is not None:
+        if one_open_case.duplicate_reason is None:
+            _refuse_second_case(uow, process_id, one_open_case)
+            open_case_key = one_open_case.key(process_id)
+        else:
+            authorization.require_admin(actor)
+            audit["duplicate"] = {"reason": one_open_case.duplicate_reason, "open_case": uow.instances.open_case(
+                process_id, one_open_case.codice_fiscale, one_open_case.key(process_id))}
     instance_id = instance_id or str(uuid.uuid4())
     initial = {**data, "case_id": data.get("case_id", instance_id)}
     handle, snapshot = rt.engine.start(
@@ -107,8 +149,9 @@ def start_in(
         "started_by": actor.username,
         "started_at": now,
     }
-    stored = save(rt, uow, Loaded(header, version, handle, new=True), snapshot, now, actor, "instance.started",
-                  {"process": process_id, "version": version.version, "data": dict(data)})
+    if open_case_key is not None and snapshot.status not in ENDED_STATUSES:
+        header["open_case_key"] = open_case_key
+    stored = save(rt, uow, Loaded(header, version, handle, new=True), snapshot, now, actor, "instance.started", audit)
     return step_result(instance_id, snapshot, actor, stored)
 
 

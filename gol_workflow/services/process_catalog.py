@@ -11,6 +11,7 @@ from ..domain.errors import DeploymentFailed, NotFound, ValidationFailed
 from ..domain.model import ACTIVE_STATUSES, Actor, Problem
 from ..engine.migration import ElementChange, compare_versions
 from . import authorization, deployment
+from .message_policy import POLICY_FILE
 from .runtime import FORM_SUFFIX, Runtime
 
 UPLOAD_SUFFIXES = (".bpmn", ".dmn", FORM_SUFFIX)
@@ -129,36 +130,42 @@ def diff_versions(rt: Runtime, actor: Actor, process_id: str, old: int, new: int
     )
 
 
-def _sorted_upload(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], dict[str, bytes]]:
+def _sorted_upload(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], dict[str, bytes], bytes | None]:
     if not files:
         raise ValidationFailed("no files", {"file": ["choose at least one .bpmn, .dmn or .schema.json file"]})
     if len(files) > MAX_FILES:
         raise ValidationFailed("too many files", {"file": [f"at most {MAX_FILES} files at once"]})
     processes: dict[str, bytes] = {}
     forms: dict[str, bytes] = {}
+    messages: bytes | None = None
     for name, content in files.items():
         lowered = name.lower()
-        if lowered.endswith(FORM_SUFFIX):
+        if lowered == POLICY_FILE:
+            messages = content
+        elif lowered.endswith(FORM_SUFFIX):
             forms[name] = content
         elif lowered.endswith((".bpmn", ".dmn")):
             processes[name] = content
         else:
-            raise ValidationFailed("unsupported file", {"file": [f"{name}: only .bpmn, .dmn and .schema.json files"]})
+            raise ValidationFailed("unsupported file", {"file": [f"{name}: only .bpmn, .dmn, .schema.json and messages.toml files"]})
     if not processes:
         raise ValidationFailed("no process file", {"file": ["the upload needs at least one .bpmn or .dmn file"]})
-    return processes, forms
+    return processes, forms, messages
 
 
 def deploy_upload(rt: Runtime, actor: Actor, files: Mapping[str, bytes]) -> UploadReport:
     """Validate and deploy uploaded files; forms and decision tables not uploaded come from the deployed versions."""
     authorization.require_deployer(actor)
-    processes, forms = _sorted_upload(files)
+    processes, forms, messages = _sorted_upload(files)
     report = UploadReport()
     with rt.uow(write=False) as uow:
         for row in uow.versions.latest_headers():
             full = uow.versions.get(int(row["id"]))
             for name, text in (full["files"] if full else {}).items():
-                if name.endswith(FORM_SUFFIX) and name not in forms:
+                if name == POLICY_FILE and messages is None:
+                    messages = text.encode("utf-8")
+                    report.supplied.append(name)
+                elif name.endswith(FORM_SUFFIX) and name not in forms:
                     forms[name] = text.encode("utf-8")
                     report.supplied.append(name)
                 elif name.lower().endswith(".dmn") and name not in processes:
@@ -166,7 +173,7 @@ def deploy_upload(rt: Runtime, actor: Actor, files: Mapping[str, bytes]) -> Uplo
                     report.supplied.append(name)
     report.supplied = sorted(set(report.supplied))
     try:
-        result = deployment.deploy(rt, deployment.Sources(processes, forms), actor)
+        result = deployment.deploy(rt, deployment.Sources(processes, forms, messages=messages), actor)
     except DeploymentFailed as exc:
         report.problems = [p for p in exc.problems if isinstance(p, Problem)]
         return report

@@ -19,6 +19,8 @@ from ..engine.parsing import CompiledProcess, compile_from_sources
 from ..engine.runner import ProcessEngine, WorkflowHandle
 from ..persistence.database import Database
 from ..persistence.uow import UnitOfWork
+from .message_policy import POLICY_FILE, MessagePolicy
+from .message_policy import parse as parse_policies
 
 FORM_SUFFIX = ".schema.json"
 
@@ -32,6 +34,7 @@ class ProcessVersion:
     version: int
     compiled: CompiledProcess
     forms: dict[str, dict[str, Any]]
+    messages: dict[str, MessagePolicy] = field(default_factory=dict)  # from its messages.toml
 
 
 class ProcessCache:
@@ -72,10 +75,12 @@ class ProcessCache:
     def put(self, row: Mapping[str, Any]) -> ProcessVersion:
         """Compile a version row and keep it."""
         files: dict[str, str] = row["files"]
-        sources = {name: text.encode("utf-8") for name, text in files.items() if not name.endswith(FORM_SUFFIX)}
+        sources = {name: text.encode("utf-8") for name, text in files.items()
+                   if not name.endswith(FORM_SUFFIX) and name != POLICY_FILE}
         forms = {name: json.loads(text) for name, text in files.items() if name.endswith(FORM_SUFFIX)}
         compiled = compile_from_sources(sources, row["process_id"])
-        item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms)
+        messages = parse_policies(files[POLICY_FILE], forms)[0] if POLICY_FILE in files else {}
+        item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms, messages)
         with self._lock:
             self._items.setdefault(row["id"], item)
             return self._items[row["id"]]

@@ -146,6 +146,7 @@ def _instance_values(rt: Runtime, snapshot: Snapshot, now: datetime, retry_count
     if snapshot.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         values["ended_at"] = now
         values["next_due_at"] = None
+        values["open_case_key"] = None  # the person may have a new case now
     if snapshot.error is not None:
         values["error"] = {**snapshot.error.as_dict(), "at": now.isoformat()}
         values["retry_count"] = retry_count

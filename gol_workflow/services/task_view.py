@@ -88,13 +88,17 @@ def open_task(rt: Runtime, task_id: str, actor: Actor, audited: bool = True, cop
     return view
 
 
+# Instructions are plain text: the web page escapes them once, as any text; API clients get
+# the very same string (escaping here too would show `&#39;` on the page and in the API).
+_INSTRUCTIONS = SandboxedEnvironment(autoescape=False)
+
+
 def render_instructions(template: str | None, data: Mapping[str, Any]) -> str | None:
-    """Task instructions (Jinja text written by analysts) rendered in a sandbox, escaped."""
+    """Task instructions (Jinja text written by analysts) rendered in a sandbox as plain text, for the web and the API."""
     if not template:
         return None
-    env = SandboxedEnvironment(autoescape=True)
     try:
-        return str(env.from_string(template).render(**data))
+        return str(_INSTRUCTIONS.from_string(template).render(**data))
     except Exception:  # noqa: BLE001 - a broken template must not hide the task
         return template
 

@@ -34,7 +34,7 @@ def _task_and_case(
     if found is None:
         if uow.audit.task_completed(task_id):
             raise Conflict(ALREADY_DONE)
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound("task not found")
     task, instance = found
     case = instance
     if task["case_id"] and task["case_id"] != task["instance_id"]:

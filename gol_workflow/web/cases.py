@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
-from ..domain.errors import ConfirmationNeeded, Forbidden, InvalidState, ValidationFailed
+from ..domain.errors import ConfirmationNeeded, Forbidden, InvalidState, OpenCaseExists, ValidationFailed
 from ..forms.coercion import coerce
 from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
@@ -22,6 +22,8 @@ FONT_DIR = "bootstrap-italia/dist/fonts/Titillium_Web"
 
 bp = Blueprint("cases", __name__, url_prefix="/casi")
 
+OPEN_CASE_MESSAGE = "Per questo codice fiscale c'è già un caso aperto: non ne è stato aperto un altro."
+
 
 @bp.get("/<case_id>")
 def show(case_id: str) -> str:
@@ -30,7 +32,8 @@ def show(case_id: str) -> str:
     return render_template("cases/case.html", file=case_file, case=case_file.case, timeline=case_file.history,
                            kinds=attachments.KINDS, upload_kinds=attachments.UPLOAD_KINDS,
                            allowed=attachments.ALLOWED_LABEL,
-                           can_monitor=monitoring.can_request(runtime(), case_id, actor()))
+                           can_monitor=monitoring.can_request(runtime(), case_id, actor()),
+                           can_attach=attachments.can_attach(runtime(), case_id, actor()))
 
 
 @bp.post("/<case_id>/monitoraggio")
@@ -42,7 +45,9 @@ def request_monitoring(case_id: str) -> Response:
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "error")
-    except (InvalidState, Forbidden):
+    except Forbidden:
+        abort(403)  # they may see the case (otherwise NotFound), not ask for a monitoring
+    except InvalidState:
         flash("In questo momento il caso non può ricevere una richiesta di monitoraggio.", "warning")
     else:
         flash("Richiesta di monitoraggio inviata: il case manager la trova tra le sue attività.", "success")
@@ -85,6 +90,8 @@ def upload(case_id: str) -> Response | tuple[str, int]:
         finally:
             sent.close()
         attachments.upload(runtime(), case_id, sent.filename, content, request.form.get("tipo", "allegato"), actor())
+    except Forbidden:
+        abort(403)  # they may see the case (otherwise NotFound), not attach to it
     except ValidationFailed as exc:
         for messages in exc.errors.values():
             for message in messages:
@@ -130,23 +137,30 @@ def start(process_id: str) -> str | Response | tuple[str, int]:
     except Forbidden:
         abort(403)
     schema = item.form or {"properties": {}}
-    values, errors, status = {}, None, 200
+    values, errors, status, open_case = {}, None, 200, None
     confirmations: list[tuple[str, str]] = []
+    reason = request.form.get("motivo_secondo_caso", "")
     if request.method == "POST":
         values = coerce(schema, request.form, rt.settings.timezone)
         confirmed = set(request.form.getlist("conferma")) & CONFIRMABLE
+        override = reason if who.is_admin and request.form.get("secondo_caso") == "1" else None
         try:
-            case_id = case_start.open_case(rt, process_id, values, who, confirmed)
+            case_id = case_start.open_case(rt, process_id, values, who, confirmed, duplicate_reason=override)
         except ConfirmationNeeded as exc:
             errors, status = exc.errors, 400
             confirmations = [(name, CONFIRM_LABELS[name]) for name in exc.confirmations if name in CONFIRM_LABELS]
         except ValidationFailed as exc:
             errors, status = exc.errors, 400
+            if "duplicate_reason" in exc.errors:
+                open_case = request.form.get("caso_aperto")
+        except OpenCaseExists as exc:
+            errors, status, open_case = {"_form": [OPEN_CASE_MESSAGE]}, 409, exc.case_id
         except Forbidden:
             errors, status = {"zona": ["Può aprire casi solo nelle sue zone."]}, 400
         else:
             return redirect(url_for("tasks.done", case_id=case_id, aperto="1"))
     fields = build_fields(schema, values, errors, item.options)
+    general = [m for key in ("_form", "duplicate_reason") for m in (errors or {}).get(key, [])]
     return render_template("cases/start.html", item=item, fields=fields, summary=error_summary(fields),
-                           general_errors=(errors or {}).get("_form", []), has_errors=bool(errors),
-                           confirmations=confirmations), status
+                           general_errors=general, has_errors=bool(errors), open_case=open_case,
+                           may_override=who.is_admin, reason=reason, confirmations=confirmations), status

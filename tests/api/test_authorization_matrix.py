@@ -1,7 +1,8 @@
 """Role × zone × API route: every cell, forbidden ones included, with no case data in any refusal.
 
-The same rules as the web: a task one may not work is not found when read (404) and
-refused when acted on (403); administrator-only areas and other zones' agendas are 403.
+The same rules as the web: a task one may not work is not found (404) whether it is read or
+acted on, exactly like a task that does not exist; administrator-only areas and other zones'
+agendas are 403. A message nobody declared in messages.toml only administrators may send.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from tests.web.conftest import PEOPLE, valid_cf
 NAMES = {"N": "Laura Bianchi", "N2": "Gino Rossi", "S": "Marco Neri"}
 
 WORKS_EQUIPE_N = {"cpi.nord", "cpi.nord.bis", "sds.nord", "spec.nord", "admin"}
-FOLLOWS_N = WORKS_EQUIPE_N | {"ats.nord"}
 AGENDA_NORD = {"cpi.nord", "cpi.nord.bis", "sds.nord", "spec.nord", "admin"}
 AGENDA_SUD = {"cpi.sud", "sds.sud", "spec.sud", "admin"}
 
@@ -24,7 +24,8 @@ def _expected(user: str) -> dict[str, int]:
     return {
         "read_task_equipe_N": 200 if user in WORKS_EQUIPE_N else 404,
         "read_task_ats_N2": 200 if user in ("ats.nord", "admin") else 404,
-        "claim_task_equipe_N": 204 if user in WORKS_EQUIPE_N else 403,
+        "claim_task_equipe_N": 204 if user in WORKS_EQUIPE_N else 404,
+        "claim_missing_task": 404,
         "list_processes": 200 if user in ("admin", "analista") else 403,
         "startable_processes": 200,
         "list_instances": 200 if admin else 403,
@@ -33,12 +34,12 @@ def _expected(user: str) -> dict[str, int]:
         "suspend_S": 204 if admin else 403,
         "migrate_N_dry_run": 200 if admin else 403,
         "list_batches": 200 if admin else 403,
-        "message_N": 200 if user in FOLLOWS_N else 403,
+        "message_N": 200 if admin else 403,
         "zones": 200,
         "meetings_nord": 200 if user in AGENDA_NORD else 403,
         "meetings_sud": 200 if user in AGENDA_SUD else 403,
-        "complete_task_equipe_N": 200 if user in WORKS_EQUIPE_N else 403,
-        "complete_task_ats_N2": 200 if user in ("ats.nord", "admin") else 403,
+        "complete_task_equipe_N": 200 if user in WORKS_EQUIPE_N else 404,
+        "complete_task_ats_N2": 200 if user in ("ats.nord", "admin") else 404,
     }
 
 
@@ -59,6 +60,7 @@ def _calls(world):
         "read_task_equipe_N": ("get", f"/api/v1/tasks/{equipe}", None),
         "read_task_ats_N2": ("get", f"/api/v1/tasks/{ats}", None),
         "claim_task_equipe_N": ("post", f"/api/v1/tasks/{equipe}/claim", None),
+        "claim_missing_task": ("post", "/api/v1/tasks/00000000-0000-4000-8000-000000000000/claim", None),
         "list_processes": ("get", "/api/v1/processes", None),
         "startable_processes": ("get", "/api/v1/processes/startable", None),
         "list_instances": ("get", "/api/v1/instances", None),

@@ -146,3 +146,35 @@ def test_retry_an_instance_in_error(api, admin_process) -> None:
     assert header(rt, instance_id)["status"] == "error"  # the same division by zero, tried again
     healthy = start(rt, "nord", "Gino", "Rossi", "RSSGNI70A01G713")
     assert_problem(admin.post(f"/api/v1/instances/{healthy}/retry"), 409, "invalid-state")
+
+
+def test_a_second_open_case_for_the_same_person_is_409_naming_the_open_one(api, api_runtime) -> None:
+    first = api("cpi.nord").post("/api/v1/instances", json=_new_case()).get_json()["id"]
+    for who in ("cpi.nord", "cpi.nord.bis"):  # a client retrying, a colleague
+        body = assert_problem(api(who).post("/api/v1/instances", json=_new_case()), 409, "open-case-exists")
+        assert body["open_case_id"] == first
+        assert body["open_case_url"] == f"/api/v1/instances/{first}"
+        assert body["open_case_page"] == f"/casi/{first}"
+    assert api("admin").get("/api/v1/instances").get_json()["total"] == 1
+
+
+def test_only_an_administrator_with_a_reason_opens_a_second_case(api, api_runtime) -> None:
+    first = api("cpi.nord").post("/api/v1/instances", json=_new_case()).get_json()["id"]
+    override = {**_new_case(), "allow_duplicate": True, "duplicate_reason": "Secondo percorso concordato"}
+    assert_problem(api("cpi.nord").post("/api/v1/instances", json=override), 403, "forbidden")
+    without = {**_new_case(), "allow_duplicate": True}
+    assert "duplicate_reason" in assert_problem(api("admin").post("/api/v1/instances", json=without), 400)["errors"]
+    response = api("admin").post("/api/v1/instances", json=override)
+    assert response.status_code == 201
+    with api_runtime.uow(write=False) as uow:
+        (started,) = [e for e in uow.audit.for_instance(response.get_json()["id"]) if e["action"] == "instance.started"]
+    assert started["data"]["duplicate"] == {"reason": "Secondo percorso concordato", "open_case": first}
+    assert api("admin").get("/api/v1/instances").get_json()["total"] == 2
+
+
+def test_the_open_case_problem_is_in_the_openapi_document(api) -> None:
+    document = api("admin").get("/api/openapi.json").get_json()
+    start = document["paths"]["/api/v1/instances"]["post"]
+    assert "409" in start["responses"]
+    assert {"allow_duplicate", "duplicate_reason"} <= set(document["components"]["schemas"]["StartBody"]["properties"])
+    assert "open_case_id" in document["components"]["schemas"]["Problem"]["properties"]

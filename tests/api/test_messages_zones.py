@@ -126,3 +126,24 @@ def test_meetings_of_a_zone_one_may_not_read(api, api_runtime) -> None:
         assert_problem(api(who).get("/api/v1/zones/nord/meetings"), 403, "forbidden")
     assert_problem(api("admin").get("/api/v1/zones/atlantide/meetings"), 404, "not-found")
     assert api("admin").get("/api/v1/zones/sud/meetings").status_code == 200
+
+
+def test_a_declared_payload_is_checked_field_by_field_and_a_refusal_changes_nothing(api, api_runtime,
+                                                                                     waiting_case) -> None:
+    body = {"name": "conferma", "correlation": {"case_id": waiting_case}, "payload": {"esito": "forse", "x": 1}}
+    problem = assert_problem(api("admin").post("/api/v1/messages", json=body), 400, "validation-failed")
+    assert set(problem["errors"]) == {"payload.esito", "payload.x"}
+    with api_runtime.uow(write=False) as uow:
+        header = uow.instances.header(waiting_case)
+        assert (header["status"], header["row_version"], header["error"]) == ("waiting", 1, None)
+        assert uow.instances.take_buffered("conferma", f"case_id={waiting_case}") is None
+    assert ready(api_runtime, waiting_case) == []
+
+
+def test_an_undeclared_message_only_administrators_may_send(api, api_runtime, waiting_case) -> None:
+    body = {"name": "nota", "correlation": {"case_id": waiting_case}, "payload": {}}
+    for who in ("cpi.nord", "sds.nord"):
+        assert_problem(api(who).post("/api/v1/messages", json=body), 403, "forbidden")
+    with api_runtime.uow(write=False) as uow:
+        assert uow.instances.take_buffered("nota", f"case_id={waiting_case}") is None
+    assert api("admin").post("/api/v1/messages", json=body).get_json() == {"delivered_to": None, "buffered": True}

@@ -168,16 +168,19 @@ def test_unknown_and_malformed_task_ids_are_404(api) -> None:
     assert_problem(caller.post("/api/v1/tasks/6f1c3c1e-8a47-4b7e-9d55-2b0c7e0a9a11/claim"), 404)
 
 
-def test_a_task_of_another_zone_is_invisible_and_cannot_be_worked(api, api_runtime) -> None:
+def test_a_task_of_another_zone_answers_as_a_missing_one(api, api_runtime) -> None:
     _, task_id = _task(api_runtime)
     other = api("cpi.sud")
-    assert_problem(other.get(f"/api/v1/tasks/{task_id}"), 404)
-    assert_problem(other.post(f"/api/v1/tasks/{task_id}/claim"), 403)
-    assert_problem(other.post(f"/api/v1/tasks/{task_id}/complete", json={"data": PROFILE}), 403)
+    missing = "6f1c3c1e-8a47-4b7e-9d55-2b0c7e0a9a11"
+    for action in ("", "/claim", "/unclaim", "/complete"):
+        responses = [other.post(f"/api/v1/tasks/{t}{action}", json={"data": PROFILE}) if action
+                     else other.get(f"/api/v1/tasks/{t}") for t in (task_id, missing)]
+        mine, absent = (assert_problem(r, 404, "not-found") for r in responses)
+        assert (mine["title"], mine["detail"]) == (absent["title"], absent["detail"])
     assert ready(api_runtime, _case_of(api_runtime, task_id))[0]["assignee"] is None
 
 
 def test_a_task_of_another_role_cannot_be_completed(api, api_runtime) -> None:
     _, task_id = _task(api_runtime)  # a CPI lane task
     for who in ("sds.nord", "ats.nord", "spec.nord", "analista"):
-        assert_problem(api(who).post(f"/api/v1/tasks/{task_id}/complete", json={"data": PROFILE}), 403)
+        assert_problem(api(who).post(f"/api/v1/tasks/{task_id}/complete", json={"data": PROFILE}), 404)

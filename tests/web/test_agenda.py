@@ -65,3 +65,16 @@ def test_a_meeting_moved_by_a_holiday_says_why(web_runtime, browser, clock) -> N
     moved = page.split("Mercoledì 9 dicembre 2026", 1)[1].split("</div>", 1)[0]
     assert "Spostata dal giorno consueto per Immacolata Concezione" in " ".join(re.sub(r"<[^>]+>", "", moved).split())
     assert page.count("Spostata") == 1
+
+
+def test_ics_download_is_audited_on_each_case_it_names(web_runtime, browser) -> None:
+    meeting_id = _meeting(web_runtime, "nord", 13, [("c1", "Laura Bianchi", ["salute_mentale"]),
+                                                    ("c2", "Gino Rossi", [])])
+    assert browser("spec.nord").get(f"/agenda/{meeting_id}.ics").status_code == 200
+    with web_runtime.uow(write=False) as uow:
+        reads = {case: [e for e in uow.audit.for_instance(case) if e["action"] == "document.viewed"]
+                 for case in ("c1", "c2")}
+    (read,) = reads["c1"]
+    assert read["actor"] == "spec.nord"
+    assert read["data"] == {"documento": "agenda equipe (.ics)", "riunione": meeting_id}
+    assert reads["c2"] == []  # the specialist's file does not name Gino Rossi

@@ -72,6 +72,12 @@ class ProblemSchema(Schema):
         keys=fields.String(), values=fields.List(fields.String()),
         metadata={"description": "400 only: messages by field path (`data.beneficiario.nome`)"},
     )
+    open_case_id = fields.String(metadata={
+        "description": "409 `open-case-exists` only: the id of the person's case that is still open"})
+    open_case_url = fields.String(metadata={
+        "description": "409 `open-case-exists` only: that case in this API (`/api/v1/instances/{id}`)"})
+    open_case_page = fields.String(metadata={
+        "description": "409 `open-case-exists` only: that case's file in the operator web (`/casi/{id}`)"})
 
 
 class PageArgsSchema(Schema):

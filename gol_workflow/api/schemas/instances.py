@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from marshmallow import Schema, fields, pre_dump, validate
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from ...domain.model import InstanceStatus
 from .common import JsonObject, LocalDateTime, PageArgsSchema, TaskRefSchema, Text
@@ -27,6 +27,16 @@ class StartBodySchema(Schema):
         metadata={"description": "Confirm a codice fiscale that does not match the beneficiary's surname, name or "
                                  "birth date (omocodia, or personal data recorded differently); without it such a "
                                  "start is refused with 400 and the warning in `errors`"})
+    allow_duplicate = fields.Boolean(load_default=False, metadata={
+        "description": "Administrators only: open the case even though the person (by codice fiscale) already has "
+                       "an open case of the process; `duplicate_reason` is then required and audited"})
+    duplicate_reason = Text(validate=validate.Length(min=1, max=1000), metadata={
+        "description": "Why a second open case is needed (with `allow_duplicate`)"})
+
+    @validates_schema
+    def _reason_with_override(self, body: dict[str, Any], **_: Any) -> None:
+        if body.get("allow_duplicate") and not (body.get("duplicate_reason") or "").strip():
+            raise ValidationError("Give the reason for a second open case.", "duplicate_reason")
 
 
 class StartedSchema(Schema):

@@ -29,7 +29,9 @@ class MessageBodySchema(Schema):
     correlation = JsonObject(required=True, validate=_flat_and_short, metadata={
         "description": "Correlation properties, e.g. {\"case_id\": \"...\"}", "example": {"case_id": "..."}})
     payload = fields.Raw(load_default=None, allow_none=True, validate=no_control_characters,
-                         metadata={"description": "Handed to the receiving instance: an object carrying the correlation properties too (e.g. case_id); 400 when the waiting process cannot read them from it"})
+                         metadata={"description": "Handed to the receiving instance: an object, checked against the schema declared "
+                                     "for the message (400 with `errors` by `payload.…` field); the correlation "
+                                     "properties are added to it, and a payload contradicting them is refused"})
 
 
 class DeliverySchema(Schema):

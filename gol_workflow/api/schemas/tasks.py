@@ -99,7 +99,8 @@ class TaskDetailSchema(InboxItemSchema):
     previous_values = fields.Dict(required=True, allow_none=True, metadata={
         "description": "When the form declares `x-copy-from-previous`: the answers of the last completion of the "
                        "same task in this case, to copy on request (null when there is none or the form does not offer it)"})
-    instructions = fields.String(required=True, allow_none=True, metadata={"description": "HTML, escaped"})
+    instructions = fields.String(required=True, allow_none=True, metadata={
+        "description": "Plain text, the same the web page shows (escape it before putting it into HTML)"})
     history = fields.List(fields.Nested(HistoryEventSchema), required=True)
 
 
