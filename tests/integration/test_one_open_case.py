@@ -76,7 +76,7 @@ def test_two_starts_at_the_same_moment_open_exactly_one_case(p4: Percorso4) -> N
     try:
         for n in range(8):
             code = codice_fiscale(f"RSSMRA80A{n + 1:02d}G713")
-            data = {"zona": "pistoiese", "beneficiario": person("Rossi", "Mario", code[:15], "1980-01-01")}
+            data = {"zona": "pistoiese", "beneficiario": person("Rossi", "Mario", code[:15], f"1980-01-{n + 1:02d}")}
             barrier = threading.Barrier(2)
             outcomes: list[str] = []
 

@@ -245,8 +245,9 @@ def test_codice_fiscale_that_does_not_match_the_person_is_a_warning_to_confirm(p
     response = browser.post("/casi/nuovo/percorso4", {**form, "conferma": CF_RULE})
     assert response.status_code == 302, page_text(response.get_data(as_text=True))
 
-    caller = api(p4, "cpi.pistoia")
-    body = {"process": "percorso4", "data": {"zona": "pistoiese", "beneficiario": WRONG}}
+    caller = api(p4, "cpi.pistoia")  # another person: the one above now has an open case
+    body = {"process": "percorso4", "data": {"zona": "pistoiese",
+                                            "beneficiario": {**LUCIA, "cognome": "Verdi", "data_nascita": "1980-01-02"}}}
     answer = caller.post("/api/v1/instances", body)
     assert answer.status_code == 400
     assert "non corrisponde" in answer.get_json()["errors"]["beneficiario.codice_fiscale"][0]
