@@ -9,6 +9,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource, Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from . import codice_fiscale
 
@@ -67,18 +70,32 @@ def schema_problems(schema: Any) -> list[str]:
     return []
 
 
-_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+def _refuse(uri: str) -> Resource:
+    """Nothing outside the deployed forms is ever fetched: no URL, no file."""
+    raise NoSuchResource(ref=uri)
 
 
-def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
-    """A validator per schema object (forms live as long as their process version)."""
-    cached = _VALIDATORS.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+def form_registry(forms: Mapping[str, Any] | None) -> Registry:
+    """The forms of one deployed version by file name, and nothing that could be fetched."""
+    resources = [(name, DRAFT202012.create_resource(form)) for name, form in (forms or {}).items()
+                 if isinstance(form, Mapping)]
+    return Registry(retrieve=_refuse).with_resources(resources)  # type: ignore[call-arg]
+
+
+_NO_FORMS: Mapping[str, Any] = {}
+_VALIDATORS: dict[tuple[int, int], tuple[Mapping[str, Any], Mapping[str, Any], Draft202012Validator]] = {}
+
+
+def _validator(schema: Mapping[str, Any], forms: Mapping[str, Any]) -> Draft202012Validator:
+    """A validator per schema object and version's forms (forms live as long as their process version)."""
+    key = (id(schema), id(forms))
+    cached = _VALIDATORS.get(key)
+    if cached is not None and cached[0] is schema and cached[1] is forms:
+        return cached[2]
+    validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER, registry=form_registry(forms))
     if len(_VALIDATORS) > 1024:
         _VALIDATORS.clear()
-    _VALIDATORS[id(schema)] = (schema, validator)
+    _VALIDATORS[key] = (schema, forms, validator)
     return validator
 
 
@@ -154,15 +171,26 @@ def validate(
     schema: Mapping[str, Any],
     data: Mapping[str, Any],
     options: Mapping[str, Iterable[str]] | None = None,
+    forms: Mapping[str, Any] | None = None,
 ) -> FieldErrors:
-    """Validate data; returns {field path: [Italian messages]} (empty when valid)."""
+    """Validate data; returns {field path: [Italian messages]} (empty when valid).
+
+    `forms` are the other forms of the same version, by file name: the only ones a `$ref`
+    may reach. A reference to anything else is an error of the form, never a fetch.
+    """
     errors: FieldErrors = {}
     properties = schema.get("properties") or {}
     for key in data:
         if key not in properties:
             errors.setdefault(key, []).append("Campo non previsto dal modulo.")
-    validator = _validator(schema)
-    for error in validator.iter_errors(dict(data)):
+    validator = _validator(schema, _NO_FORMS if forms is None else forms)
+    try:
+        found = list(validator.iter_errors(dict(data)))
+    except Unresolvable:
+        errors.setdefault("_form", []).append(
+            "Il modulo rimanda a una definizione non disponibile: segnalarlo all'amministratore.")
+        return errors
+    for error in found:
         path = list(error.absolute_path)
         if error.validator == "required":
             missing = re.findall(r"'([^']+)' is a required property", error.message)

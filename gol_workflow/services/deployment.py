@@ -13,7 +13,7 @@ from ..domain.model import Actor, Problem
 from ..engine.parsing import compile_process, process_dependencies
 from ..engine.rules import RuleContext
 from ..engine.validation import validate_sources
-from ..forms.form_files import check_form_file
+from ..forms.form_files import check_form_file, referenced_forms
 from . import authorization
 from .runtime import FORM_SUFFIX, Runtime
 
@@ -111,8 +111,21 @@ def _one_line(problem: Problem) -> Problem:
 def _check_forms(forms: Mapping[str, bytes]) -> list[Problem]:
     problems: list[Problem] = []
     for name, content in sorted(forms.items()):
-        problems.extend(check_form_file(name, content)[1])
+        problems.extend(check_form_file(name, content, frozenset(forms))[1])
     return problems
+
+
+def _with_referenced(names: set[str], forms: Mapping[str, bytes]) -> set[str]:
+    """The forms named and every form they refer to, so a version holds each form it validates with."""
+    found, waiting = set(), sorted(names)
+    while waiting:
+        name = waiting.pop()
+        if name in found or name not in forms:
+            continue
+        found.add(name)
+        schema = check_form_file(name, forms[name], frozenset(forms))[0]
+        waiting.extend(referenced_forms(schema) - found)
+    return found
 
 
 def validate(
@@ -151,7 +164,7 @@ def _bundle(parser: Any, process_id: str, sources: Sources) -> tuple[str, dict[s
     forms = {meta.form for meta in compiled.tasks.values() if meta.form}
     if compiled.start_form:
         forms.add(compiled.start_form)
-    for form in sorted(forms):
+    for form in sorted(_with_referenced(forms, sources.forms)):
         if form in sources.forms:
             files[form] = sources.forms[form].decode("utf-8-sig")
     digest = hashlib.sha256()

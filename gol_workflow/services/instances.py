@@ -85,7 +85,7 @@ def start_in(
     authorization.require_start(actor, process_id, data)
     form_name = version.compiled.start_form
     if form_name and form_name in version.forms:
-        errors = validate(version.forms[form_name], data, options)
+        errors = validate(version.forms[form_name], data, options, version.forms)
         if errors:
             raise ValidationFailed("i dati iniziali non sono validi", errors)
     instance_id = instance_id or str(uuid.uuid4())

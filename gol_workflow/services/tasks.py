@@ -55,6 +55,13 @@ def form_of(
     return version.forms.get(task["form"])
 
 
+def forms_of(rt: Runtime, uow: UnitOfWork, task: Mapping[str, Any],
+             instance: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """Every form of the version a task's instance is pinned to, by file name (what `$ref` may reach)."""
+    header = instance or uow.instances.header(task["instance_id"])
+    return rt.processes.get(uow, header["process_version_id"]).forms if header else {}
+
+
 def complete_task(
     rt: Runtime,
     task_id: str,
@@ -105,7 +112,7 @@ def _complete(
             if options is None:  # the choices this person is offered are the only ones accepted
                 choices = OptionContext(actor, task["zone"] or case.get("zone"), case, now)
                 options = allowed_values(options_for(rt, uow, form, choices))
-            errors = validate(form, data, options) or run_form_checks(
+            errors = validate(form, data, options, forms_of(rt, uow, task, instance)) or run_form_checks(
                 rt, uow, task["form"], data, OptionContext(actor, task["zone"], case, now))
             if errors:
                 raise ValidationFailed("il modulo contiene errori", errors)
