@@ -62,6 +62,8 @@ class ProblemParser(FlaskParser):
             return core.parse_json(body)
         except RecursionError:
             abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+        except ValueError:  # a number of more digits than Python converts (int_max_str_digits)
+            abort(400, messages={"json": ["The JSON body holds a number too long to read."]})
 
 
 class Blueprint(flask_smorest.Blueprint):

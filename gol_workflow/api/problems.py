@@ -10,6 +10,7 @@ from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import Conflict, Forbidden, GolError, InvalidState, NotFound, ValidationFailed
+from ..persistence.errors import RETRY_AFTER_SECONDS, database_unavailable, input_out_of_range
 from ..services.tasks import ALREADY_DONE
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ TYPES = {
     "conflict": "Someone else changed the same object at the same time, or holds it.",
     "invalid-state": "The operation does not apply to the object in its current state.",
     "unexpected": "The service failed unexpectedly; the failure was logged.",
+    "unavailable": "The database could not be reached for a moment; try again after `Retry-After` seconds.",
 }
 
 
@@ -138,6 +140,14 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        if input_out_of_range(error):
+            return problem_response(Problem(400, "invalid-request", "Invalid request",
+                                            "A value in the request is out of the range the service accepts."))
+        if database_unavailable(error):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+            return problem_response(Problem(503, "unavailable", "Service unavailable",
+                                            "The database could not be reached; try again shortly.",
+                                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
         log.exception("unexpected API error on %s %s", request.method, request.path)
         return problem_response(Problem(500, "unexpected", "Internal server error",
                                         "The service failed unexpectedly; the failure was logged."))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import select
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -40,7 +42,25 @@ def create_db_engine(url: str, pool_size: int = 10) -> Engine:
         kwargs = {"poolclass": NullPool}
     engine = create_engine(url, **kwargs)
     write_behind.install(engine)
+    event.listen(engine, "checkout", _refuse_dropped_connection)
     return engine
+
+
+def _refuse_dropped_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled connection the server has dropped, before a use case gets it.
+
+    An idle connection is never sent anything; if its socket is readable the server has
+    closed it (pg_terminate_backend, a restart, an idle timeout) and said so. Looking costs
+    a system call, not a round trip as a pre-ping would. The pool then connects afresh.
+    """
+    if getattr(dbapi_connection, "closed", False):
+        raise DisconnectionError("the connection is closed")
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:
+        raise DisconnectionError(str(exc)) from exc
+    if readable:
+        raise DisconnectionError("the server closed the connection")
 
 
 def _configure_sqlite(engine: Engine) -> None:

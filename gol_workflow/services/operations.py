@@ -117,6 +117,8 @@ def parse_data(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationFailed("invalid JSON", {"dati": [f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]}) from None
+    except ValueError:  # a number of more digits than Python converts
+        raise ValidationFailed("invalid JSON", {"dati": ["line 1, column 1: a number is too long"]}) from None
     if not isinstance(value, dict):
         raise ValidationFailed("the data must be a JSON object", {"dati": ["not an object"]})
     bad = [k for k in value if not isinstance(k, str) or not k.isidentifier()]
