@@ -9,9 +9,8 @@ from typing import Any
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import Conflict, Forbidden, GolError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import Conflict, Forbidden, GolError, InvalidState, NotFound, TaskNoLongerOpen, ValidationFailed
 from ..persistence.errors import RETRY_AFTER_SECONDS, database_unavailable, input_out_of_range
-from ..services.tasks import ALREADY_DONE
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +36,10 @@ class Problem(Exception):
     """An API error with its status, problem type and optional per-field errors and headers."""
 
     def __init__(self, status: int, kind: str, title: str, detail: str | None = None,
-                 errors: Mapping[str, list[str]] | None = None, headers: Mapping[str, str] | None = None) -> None:
+                 errors: Mapping[str, list[str]] | None = None, headers: Mapping[str, str] | None = None,
+                 code: str | None = None) -> None:
         super().__init__(detail or title)
+        self.code = code
         self.status = status
         self.kind = kind
         self.title = title
@@ -56,6 +57,8 @@ def problem_response(problem: Problem) -> Response:
         "detail": problem.detail or problem.title,
         "instance": request.path,
     }
+    if problem.code is not None:
+        body["code"] = problem.code
     if problem.errors is not None:
         body["errors"] = problem.errors
     response = Response(json.dumps(body), status=problem.status, mimetype=MEDIA_TYPE)
@@ -65,21 +68,22 @@ def problem_response(problem: Problem) -> Response:
 
 
 def from_domain(error: GolError) -> Problem:
-    """The problem for an expected service failure."""
+    """The problem for an expected service failure: its type by kind, and the failure's own `code`."""
+    code = error.code
     if isinstance(error, ValidationFailed):
         return Problem(400, "validation-failed", "Validation failed",
-                       "The submitted data does not satisfy the form.", error.errors)
+                       "The submitted data does not satisfy the form.", error.errors, code=code)
     if isinstance(error, NotFound):
-        return Problem(404, "not-found", "Not found", error.message)
+        return Problem(404, "not-found", "Not found", error.message, code=code)
     if isinstance(error, Forbidden):
-        return Problem(403, "forbidden", "Forbidden", error.message)
+        return Problem(403, "forbidden", "Forbidden", error.message, code=code)
+    if isinstance(error, TaskNoLongerOpen):
+        return Problem(409, "already-completed", "Task already completed", error.message, code=code)
     if isinstance(error, Conflict):
-        if error.message == ALREADY_DONE:
-            return Problem(409, "already-completed", "Task already completed", error.message)
-        return Problem(409, "conflict", "Conflict", error.message)
+        return Problem(409, "conflict", "Conflict", error.message, code=code)
     if isinstance(error, InvalidState):
-        return Problem(409, "invalid-state", "Invalid state", error.message)
-    return Problem(400, "invalid-request", "Invalid request", error.message)
+        return Problem(409, "invalid-state", "Invalid state", error.message, code=code)
+    return Problem(400, "invalid-request", "Invalid request", error.message, code=code)
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import NotFound
 from ..domain.model import Actor, InstanceStatus
 from ..persistence.uow import UnitOfWork
 from . import authorization
@@ -16,7 +16,7 @@ from .cases import audit_read, history
 from .form_options import OptionContext, Options, options_for
 from .instances import read_workflow
 from .runtime import Runtime
-from .tasks import ALREADY_DONE, form_of
+from .tasks import already_completed, form_of
 
 TIMELINE_LIMIT = 30
 
@@ -37,8 +37,9 @@ class TaskView:
 def _task_and_case(uow: UnitOfWork, task_id: str, actor: Actor) -> tuple[dict[str, Any], dict[str, Any]]:
     row = uow.inbox.get(task_id)
     if row is None:
-        if uow.audit.task_completed(task_id):
-            raise Conflict(ALREADY_DONE)
+        done = already_completed(uow, task_id)
+        if done is not None:
+            raise done
         raise NotFound("task not found")
     task = dict(row)
     instance = uow.instances.header(task["instance_id"])

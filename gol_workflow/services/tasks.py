@@ -6,12 +6,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain.errors import (
+    CaseNotActive,
     ConcurrentChange,
-    Conflict,
     Forbidden,
     GolError,
     InvalidState,
     NotFound,
+    TaskAlreadyCompleted,
+    TaskHeldByOther,
+    TaskNoLongerOpen,
     ValidationFailed,
 )
 from ..domain.model import Actor, InstanceStatus
@@ -23,7 +26,12 @@ from .form_options import OptionContext, allowed_values, options_for
 from .runtime import Runtime
 from .stepping import StepResult, load, save, service_handler, step_result
 
-ALREADY_DONE = "this task was already completed by someone else"
+
+
+def already_completed(uow: UnitOfWork, task_id: str) -> TaskAlreadyCompleted | None:
+    """The error for a task that was completed already (with who and when), or None when it was not."""
+    done = uow.audit.completion(task_id)
+    return TaskAlreadyCompleted(done["actor"], done["at"]) if done is not None else None
 
 
 def _task_and_case(
@@ -32,8 +40,9 @@ def _task_and_case(
     """The inbox row, its instance's header and the header of the case it is about."""
     found = uow.inbox.get_with_instance(task_id)
     if found is None:
-        if uow.audit.task_completed(task_id):
-            raise Conflict(ALREADY_DONE)
+        done = already_completed(uow, task_id)
+        if done is not None:
+            raise done
         raise NotFound(f"task {task_id} does not exist")
     task, instance = found
     case = instance
@@ -106,7 +115,7 @@ def _complete(
             case = instance
         authorization.require_task(actor, task, case)
         if task["assignee"] and task["assignee"] != actor.username and not actor.is_admin:
-            raise Conflict(f"this task is taken by {task['assignee']}")
+            raise TaskHeldByOther(task["assignee"])
         form = form_of(rt, uow, task, instance)
         if form is not None:
             if options is None:  # the choices this person is offered are the only ones accepted
@@ -120,14 +129,15 @@ def _complete(
         loaded.trusted = known is not None
         if loaded.header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
             rt.workflows.put(loaded.id, loaded.unchanged())
-            raise InvalidState(f"the case is {loaded.header['status']}: tasks cannot be completed now")
+            raise CaseNotActive(f"the case is {loaded.header['status']}: tasks cannot be completed now",
+                                loaded.header["status"])
         handler = service_handler(rt, uow, loaded.id, now)
         if known is not None:
             handler = _after_checking(uow, task, instance, handler)
         try:
             snapshot = rt.engine.complete_task(loaded.handle, task_id, dict(data), now, handler)
         except (NotFound, InvalidState):
-            raise Conflict(ALREADY_DONE) from None
+            raise already_completed(uow, task_id) or TaskNoLongerOpen() from None
         save(rt, uow, loaded, snapshot, now, actor, "task.completed", {"task": task["name"], "data": dict(data)},
              task_id=task_id, element_id=task["element_id"], completed=(task_id, task["assignee"]))
         result = step_result(loaded.id, snapshot, actor, case)
@@ -167,9 +177,9 @@ def claim(rt: Runtime, task_id: str, actor: Actor) -> None:
         if task["assignee"] == actor.username:
             return
         if task["assignee"] is not None:
-            raise Conflict(f"this task is already taken by {task['assignee']}")
+            raise TaskHeldByOther(task["assignee"])
         if not uow.inbox.set_assignee(task_id, actor.username, None):
-            raise Conflict("someone took this task a moment ago")
+            raise TaskHeldByOther(None)
         uow.audit.record(now, actor.username, "task.claimed", task["instance_id"], task_id, task["element_id"])
         uow.after_commit(lambda: rt.workflows.note_task(task_id, assignee=actor.username))
         uow.commit()

@@ -72,6 +72,9 @@ class ProblemSchema(Schema):
         keys=fields.String(), values=fields.List(fields.String()),
         metadata={"description": "400 only: messages by field path (`data.beneficiario.nome`)"},
     )
+    code = fields.String(metadata={
+        "description": "The failure's own stable code, finer than `type`: e.g. `task-held`, `already-completed`, "
+                       "`no-longer-open`, `changed-meanwhile`, `not-suspended`, `case-not-active`"})
 
 
 class PageArgsSchema(Schema):
