@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_VAR_DIR = Path("var")
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 
 
 class ConfigurationError(RuntimeError):
@@ -48,6 +49,7 @@ class Settings:
     embedded_scheduler: bool = True
     workflow_cache_size: int = 512
     script_time_limit: float = 2.0
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # request bodies, except file uploads
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some settings replaced (tests, CLI flags)."""
@@ -115,8 +117,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         )
         cache_size = int(env.get("GOL_WORKFLOW_CACHE_SIZE", "512"))
         script_limit = float(env.get("GOL_SCRIPT_TIME_LIMIT", "2.0"))
+        max_request = int(env.get("GOL_MAX_REQUEST_BYTES", str(DEFAULT_MAX_REQUEST_BYTES)))
     except ValueError as exc:
         raise ConfigurationError(f"malformed numeric setting: {exc}") from exc
+    if max_request < 16 * 1024:
+        raise ConfigurationError("GOL_MAX_REQUEST_BYTES must be at least 16384")
     attachments = env.get("GOL_ATTACHMENTS_DIR")
     return Settings(
         database_url=database_url,
@@ -135,4 +140,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),
         workflow_cache_size=cache_size,
         script_time_limit=script_limit,
+        max_request_bytes=max_request,
     )

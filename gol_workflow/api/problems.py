@@ -28,6 +28,7 @@ TYPES = {
     "conflict": "Someone else changed the same object at the same time, or holds it.",
     "invalid-state": "The operation does not apply to the object in its current state.",
     "unexpected": "The service failed unexpectedly; the failure was logged.",
+    "request-too-large": "The request body is larger than the service accepts (GOL_MAX_REQUEST_BYTES).",
     "unavailable": "The database could not be reached for a moment; try again after `Retry-After` seconds.",
 }
 
@@ -120,6 +121,11 @@ def from_http(error: HTTPException) -> Problem:
             messages = merged
         return Problem(400, "invalid-request", "Invalid request",
                        "The request's parameters or body are not valid; `errors` says why.", flatten(messages))
+    if code == 413:
+        limit = request.max_content_length
+        return Problem(413, "request-too-large", "Request too large",
+                       f"The request body is larger than the {limit} bytes the service accepts." if limit
+                       else "The request body is larger than the service accepts.")
     headers = dict(error.get_headers()) if code in (405, 401) else {}
     headers.pop("Content-Type", None)
     return Problem(code, "about:blank", error.name, error.description, headers=headers)

@@ -70,6 +70,13 @@ def open_task(rt: Runtime, task_id: str, actor: Actor, audited: bool = True) -> 
     return view
 
 
+def record_read(rt: Runtime, actor: Actor, view: TaskView) -> None:
+    """Audit a task page shown again (after an error, a conflict, or a row added) as a read of its case."""
+    with rt.uow() as uow:
+        audit_read(uow, rt, actor, view.case["id"], "case.viewed", attivita=view.task["name"])
+        uow.commit()
+
+
 def _prefill(form: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[str, Any]:
     """Values the case already holds for this form's fields (e.g. when a step is repeated)."""
     if not form:

@@ -201,12 +201,25 @@ def unclaim(rt: Runtime, task_id: str, actor: Actor) -> None:
         uow.commit()
 
 
-def save_draft(rt: Runtime, task_id: str, draft: Mapping[str, Any], actor: Actor) -> None:
-    """Keep half-filled form data on the task (not validated, not run)."""
+def save_draft(
+    rt: Runtime, task_id: str, draft: Mapping[str, Any], actor: Actor,
+    options: Mapping[str, list[str]] | None = None,
+) -> None:
+    """Keep half-filled form data on the task (not run): held to the form's limits, required fields may wait."""
     now = rt.now()
     with rt.uow() as uow:
-        task, _, case = _task_and_case(uow, task_id)
+        task, instance, case = _task_and_case(uow, task_id)
         authorization.require_task(actor, task, case)
+        form = form_of(rt, uow, task, instance)
+        if form is not None:
+            if options is None:
+                choices = OptionContext(actor, task["zone"] or case.get("zone"), case, now)
+                options = allowed_values(options_for(rt, uow, form, choices))
+            errors = validate(form, draft, options, forms_of(rt, uow, task, instance), draft=True)
+            if errors:
+                raise ValidationFailed("la bozza contiene errori", errors)
+        elif draft:
+            raise ValidationFailed("this task has no form", {"_form": ["Questa attività non ha un modulo."]})
         uow.inbox.save_draft(task_id, dict(draft))
         uow.audit.record(now, actor.username, "task.draft_saved", task["instance_id"], task_id, task["element_id"])
         uow.after_commit(lambda: rt.workflows.note_task(task_id, draft=dict(draft)))

@@ -11,11 +11,10 @@ from flask import Flask
 
 from .. import api
 from ..services.runtime import Runtime
-from . import admin, agenda, auth, cases, errors, filters, inbox, navigation, security, tasks, vendor
+from . import admin, agenda, auth, cases, errors, filters, inbox, limits, navigation, security, tasks, vendor
 from .context import RUNTIME_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -35,7 +34,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
-        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES + 64 * 1024,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=settings.production,
         NODE_MODULES=PROJECT_ROOT / "node_modules",
@@ -45,6 +44,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     if overrides:
         app.config.update(overrides)
     app.extensions[RUNTIME_KEY] = runtime
+    app.before_request(limits.raise_for_uploads)  # before the CSRF check reads the body
     security.init_app(app)
     filters.init_app(app, settings.timezone)
     errors.init_app(app)

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import Conflict, Forbidden, GolError, InvalidState, NotFound
 from ..persistence.errors import RETRY_AFTER_SECONDS, database_unavailable, input_out_of_range
+from .limits import too_large_message
 
 MESSAGES = {
     400: ("Richiesta non valida", "La richiesta non è stata compresa. Ricaricare la pagina e riprovare."),
@@ -41,6 +42,8 @@ def init_app(app: Flask) -> None:
     def _http(error: HTTPException) -> tuple[str, int] | HTTPException:
         if error.code is None or error.code < 400:
             return error
+        if error.code == 413:
+            return render_error(413, too_large_message())
         return render_error(error.code)
 
     @app.errorhandler(GolError)

@@ -17,7 +17,7 @@ from ..domain.errors import (
     TaskNoLongerOpen,
     ValidationFailed,
 )
-from ..forms.coercion import coerce, row_indexes
+from ..forms.coercion import coerce, max_rows, row_indexes
 from ..forms.rendering import build_fields, error_summary
 from ..services import inbox as inbox_service
 from ..services import task_view
@@ -30,7 +30,10 @@ bp = Blueprint("tasks", __name__, url_prefix="/attivita")
 
 
 def _render(view: task_view.TaskView, values: dict[str, Any], errors: dict[str, list[str]] | None = None,
-            status: int = 200, conflict: str | None = None) -> tuple[str, int]:
+            status: int = 200, conflict: str | None = None, audit: bool = True) -> tuple[str, int]:
+    """The task page; showing it again after a POST is a read of the case like a GET, and audited as one."""
+    if audit and request.method == "POST":
+        task_view.record_read(runtime(), actor(), view)
     fields = build_fields(view.form or {"properties": {}}, values, errors, view.options)
     general = (errors or {}).get("_form", [])
     return render_template("tasks/task.html", view=view, fields=fields, summary=error_summary(fields),
@@ -89,7 +92,10 @@ def submit(task_id: str) -> tuple[str, int] | Response:
     if action.startswith(("aggiungi:", "rimuovi:")):
         return _render(view, _edit_rows(schema, data, action))
     if action == "bozza":
-        task_service.save_draft(rt, task_id, data, who)
+        try:
+            task_service.save_draft(rt, task_id, data, who, options=allowed_values(view.options))
+        except ValidationFailed as exc:
+            return _render(view, data, exc.errors, 400)
         flash("Bozza salvata: potrà riprendere il modulo in seguito.", "success")
         return redirect(url_for("tasks.show", task_id=task_id))
     try:
@@ -121,9 +127,10 @@ def _edit_rows(schema: dict[str, Any], data: dict[str, Any], action: str) -> dic
     """Add an empty row to, or remove one row from, a repeating group (works without JavaScript)."""
     verb, _, target = action.partition(":")
     if verb == "aggiungi" and target in (schema.get("properties") or {}):
-        submitted = len(row_indexes(request.form, target))
+        limit = max_rows(schema["properties"][target])
+        submitted = min(len(row_indexes(request.form, target)), limit)
         rows = list(data.get(target) or [])
-        data[target] = rows + [{}] * max(1, submitted + 1 - len(rows))
+        data[target] = (rows + [{}] * max(1, submitted + 1 - len(rows)))[: max(limit, len(rows))]
     elif verb == "rimuovi":
         name, _, index = target.rpartition(".")
         rows = list(data.get(name) or [])

@@ -49,3 +49,23 @@ def test_cut_connections_are_replaced_before_the_next_call(api) -> None:
     killer.dispose()
     response = caller.get("/api/v1/tasks")
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_a_body_over_the_cap_is_a_413_problem(api, api_runtime) -> None:
+    task_id = ready(api_runtime, start_case(api_runtime, "nord"))[0]["id"]
+    response = api("cpi.nord").post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"note": "x" * (2 * 1024 * 1024)}})
+    body = assert_problem(response, 413, "request-too-large")
+    assert str(1024 * 1024) in body["detail"]
+
+
+def test_repeating_groups_take_at_most_50_rows_and_names_one_line(api, api_runtime) -> None:
+    task_id = ready(api_runtime, start_case(api_runtime, "nord"))[0]["id"]
+    data = {"bisogni_particolari": False, "case_manager": "ats.nord", "data_colloquio": "2026-01-07",
+            "familiari": [{"nome": f"Persona {i}"} for i in range(51)]}
+    body = assert_problem(api("cpi.nord").post(f"/api/v1/tasks/{task_id}/complete", json={"data": data}),
+                          400, "validation-failed")
+    assert body["errors"] == {"familiari": ["Inserire al massimo 50 righe."]}
+    data["familiari"] = [{"nome": "Rita\nUgo"}]
+    body = assert_problem(api("cpi.nord").post(f"/api/v1/tasks/{task_id}/complete", json={"data": data}),
+                          400, "validation-failed")
+    assert list(body["errors"]) == ["familiari.0.nome"]
