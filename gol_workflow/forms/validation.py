@@ -234,11 +234,20 @@ def validate(
         errors.setdefault("_form", []).append(
             "Il modulo rimanda a una definizione non disponibile: segnalarlo all'amministratore.")
         return errors
+    reported: set[tuple[Any, ...]] = set()
     for error in found:
         path = list(error.absolute_path)
-        if error.validator == "required":
-            missing = re.findall(r"'([^']+)' is a required property", error.message)
-            path = path + missing[:1]
+        if error.validator == "required":  # one error per missing field: name them all from the instance once
+            if tuple(path) in reported:
+                continue
+            reported.add(tuple(path))
+            present = error.instance if isinstance(error.instance, Mapping) else {}
+            for name in error.validator_value:
+                if name not in present:
+                    key = ".".join(str(p) for p in path + [name])
+                    if "Campo obbligatorio." not in errors.get(key, []):
+                        errors.setdefault(key, []).append("Campo obbligatorio.")
+            continue
         key = ".".join(str(p) for p in path) or "_form"
         message = _message(error, _subschema_at(schema, path))
         if message not in errors.get(key, []):
