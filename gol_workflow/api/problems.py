@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import Conflict, Forbidden, GolError, InvalidState, NotFound, TaskNoLongerOpen, ValidationFailed
 from ..persistence.errors import RETRY_AFTER_SECONDS, database_unavailable, input_out_of_range
+from . import reconnect
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +149,11 @@ def init_app(app: Flask) -> None:
             return error
         return problem_response(from_http(error))
 
+    reconnect.install(app)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        reconnect.run_again_if_safe(error)
         if input_out_of_range(error):
             return problem_response(Problem(400, "invalid-request", "Invalid request",
                                             "A value in the request is out of the range the service accepts."))

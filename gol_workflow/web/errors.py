@@ -6,6 +6,7 @@ from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..api import reconnect
 from ..domain.errors import Conflict, Forbidden, GolError, InvalidState, NotFound
 from ..persistence.errors import RETRY_AFTER_SECONDS, database_unavailable, input_out_of_range
 from .limits import too_large_message
@@ -54,8 +55,11 @@ def init_app(app: Flask) -> None:
             return render_error(409)
         return render_error(400)
 
+    reconnect.install(app)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[str, int] | Response:
+        reconnect.run_again_if_safe(error)
         if input_out_of_range(error):
             return render_error(400, "Un valore inviato è fuori dall'intervallo consentito.")
         if database_unavailable(error):

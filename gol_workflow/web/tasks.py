@@ -30,9 +30,9 @@ bp = Blueprint("tasks", __name__, url_prefix="/attivita")
 
 
 def _render(view: task_view.TaskView, values: dict[str, Any], errors: dict[str, list[str]] | None = None,
-            status: int = 200, conflict: str | None = None, audit: bool = True) -> tuple[str, int]:
+            status: int = 200, conflict: str | None = None) -> tuple[str, int]:
     """The task page; showing it again after a POST is a read of the case like a GET, and audited as one."""
-    if audit and request.method == "POST":
+    if request.method == "POST":
         task_view.record_read(runtime(), actor(), view)
     fields = build_fields(view.form or {"properties": {}}, values, errors, view.options)
     general = (errors or {}).get("_form", [])

@@ -84,3 +84,17 @@ def test_cut_connections_are_replaced_before_the_next_request(web_runtime, brows
         assert cut >= 1
         response = person.get("/attivita")
         assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_a_page_that_lost_its_connection_is_run_once_more(web_runtime, browser, monkeypatch) -> None:
+    person = browser("cpi.nord")
+    real, calls = inbox_service.inbox, []
+
+    def dropped_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT 1", {}, Exception("terminating connection"), connection_invalidated=True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inbox_service, "inbox", dropped_once)
+    assert person.get("/attivita").status_code == 200 and len(calls) == 2
