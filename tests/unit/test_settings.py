@@ -44,3 +44,13 @@ def test_production_requires_a_secret_from_the_environment(tmp_path: Path) -> No
 def test_an_unknown_clock_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="GOL_CLOCK must be"):
         load_settings({"GOL_VAR_DIR": str(tmp_path), "GOL_SECRET_KEY": "k", "GOL_CLOCK": "fast"})
+
+
+def test_the_request_body_cap_is_configurable(tmp_path) -> None:
+    base = {"GOL_VAR_DIR": str(tmp_path), "GOL_SECRET_KEY": "k"}
+    assert load_settings(base).max_request_bytes == 1024 * 1024
+    assert load_settings({**base, "GOL_MAX_REQUEST_BYTES": "65536"}).max_request_bytes == 65536
+    with pytest.raises(ConfigurationError, match="GOL_MAX_REQUEST_BYTES"):
+        load_settings({**base, "GOL_MAX_REQUEST_BYTES": "100"})
+    with pytest.raises(ConfigurationError, match="malformed numeric setting"):
+        load_settings({**base, "GOL_MAX_REQUEST_BYTES": "tanti"})
