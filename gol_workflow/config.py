@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_VAR_DIR = Path("var")
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 
 
 class ConfigurationError(RuntimeError):
@@ -66,6 +67,7 @@ class Settings:
     login_rate_limit: str = "30 per minute"  # POST /accesso per client address (Flask-Limiter); "" disables
     ratelimit_storage_uri: str = "memory://"
     login_concurrent_hashes: int = 2  # password hashes computed at once by one process
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # request bodies, except file uploads
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some settings replaced (tests, CLI flags)."""
@@ -144,6 +146,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_attempts = int(env.get("GOL_SCHEDULER_MAX_ATTEMPTS", "5"))
         step_timeout = float(env.get("GOL_SCHEDULER_STEP_TIMEOUT", "1.5"))
         lease = float(env.get("GOL_SCHEDULER_LEASE", "300"))
+        max_request = int(env.get("GOL_MAX_REQUEST_BYTES", str(DEFAULT_MAX_REQUEST_BYTES)))
         protection = _security_settings(env)
     except ValueError as exc:
         raise ConfigurationError(f"malformed numeric setting: {exc}") from exc
@@ -154,6 +157,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigurationError("GOL_SCRIPT_TIME_LIMIT and GOL_SCRIPT_MEMORY_LIMIT must be positive")
     if not 0 <= digest_hour <= 23:
         raise ConfigurationError("GOL_DIGEST_HOUR must be an hour from 0 to 23")
+    if max_request < 16 * 1024:
+        raise ConfigurationError("GOL_MAX_REQUEST_BYTES must be at least 16384")
     attachments = env.get("GOL_ATTACHMENTS_DIR")
     return Settings(
         database_url=database_url,
@@ -180,6 +185,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         scheduler_step_timeout=step_timeout,
         scheduler_lease=lease,
         **protection,  # type: ignore[arg-type]
+        max_request_bytes=max_request,
     )
 
 

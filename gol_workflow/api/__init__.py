@@ -21,7 +21,6 @@ from .schemas.common import TIMEZONE_KEY
 
 PREFIX = "/api"
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
-MAX_BODY_BYTES = 1024 * 1024
 BLUEPRINTS = (processes.bp, instances.bp, batches.bp, tasks.bp, messages.bp, zones.bp)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -31,7 +30,7 @@ def create_api(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     """Build the API application around a wired runtime."""
     app = Flask("gol_workflow.api")
     app.config.update(openapi.config())
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, **{TIMEZONE_KEY: ZoneInfo(runtime.settings.timezone),
+    app.config.update(MAX_CONTENT_LENGTH=runtime.settings.max_request_bytes, **{TIMEZONE_KEY: ZoneInfo(runtime.settings.timezone),
                                                             docs.NODE_MODULES_KEY: NODE_MODULES})
     if overrides:
         app.config.update(overrides)

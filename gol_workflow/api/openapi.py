@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,10 @@ class ProblemParser(FlaskParser):
             return core.parse_json(body)
         except RecursionError:
             abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+        except json.JSONDecodeError:
+            raise  # webargs answers it
+        except ValueError:  # a number of more digits than Python converts (int_max_str_digits)
+            abort(400, messages={"json": ["The JSON body holds a number too long to read."]})
 
 
 class Blueprint(flask_smorest.Blueprint):

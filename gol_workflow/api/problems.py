@@ -9,8 +9,10 @@ from typing import Any
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import ConfirmationNeeded, Conflict, Forbidden, GolError, InvalidState, NotFound, ValidationFailed
-from ..services.tasks import ALREADY_DONE
+from ..domain.errors import (ConfirmationNeeded, Conflict, Forbidden, GolError, InvalidState, NotFound, TaskNoLongerOpen,
+                             ValidationFailed)
+from ..persistence.errors import RETRY_AFTER_SECONDS, database_unavailable, input_out_of_range
+from . import reconnect
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ TYPES = {
     "open-case-exists": "The person already has an open case of this process; `open_case_id` and `open_case_url` "
                         "name it.",
     "unexpected": "The service failed unexpectedly; the failure was logged.",
+    "request-too-large": "The request body is larger than the service accepts (GOL_MAX_REQUEST_BYTES).",
+    "unavailable": "The database could not be reached for a moment; try again after `Retry-After` seconds.",
 }
 
 
@@ -38,8 +42,9 @@ class Problem(Exception):
 
     def __init__(self, status: int, kind: str, title: str, detail: str | None = None,
                  errors: Mapping[str, list[str]] | None = None, headers: Mapping[str, str] | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
+                 extra: Mapping[str, Any] | None = None, code: str | None = None) -> None:
         super().__init__(detail or title)
+        self.code = code
         self.status = status
         self.kind = kind
         self.title = title
@@ -58,6 +63,8 @@ def problem_response(problem: Problem) -> Response:
         "detail": problem.detail or problem.title,
         "instance": request.path,
     }
+    if problem.code is not None:
+        body["code"] = problem.code
     if problem.errors is not None:
         body["errors"] = problem.errors
     body.update({key: value for key, value in problem.extra.items() if key not in body})
@@ -68,25 +75,26 @@ def problem_response(problem: Problem) -> Response:
 
 
 def from_domain(error: GolError) -> Problem:
-    """The problem for an expected service failure."""
+    """The problem for an expected service failure: its type by kind, and the failure's own `code`."""
+    code = error.code
     if isinstance(error, ConfirmationNeeded):
         return Problem(400, "validation-failed", "Validation failed",
                        "The data needs a confirmation (" + ", ".join(error.confirmations) + "): send it again with "
-                       "confirm_codice_fiscale: true if it is correct.", error.errors)
+                       "confirm_codice_fiscale: true if it is correct.", error.errors, code=code)
     if isinstance(error, ValidationFailed):
         return Problem(400, "validation-failed", "Validation failed",
-                       "The submitted data does not satisfy the form.", error.errors)
+                       "The submitted data does not satisfy the form.", error.errors, code=code)
     if isinstance(error, NotFound):
-        return Problem(404, "not-found", "Not found", error.message)
+        return Problem(404, "not-found", "Not found", error.message, code=code)
     if isinstance(error, Forbidden):
-        return Problem(403, "forbidden", "Forbidden", error.message)
+        return Problem(403, "forbidden", "Forbidden", error.message, code=code)
+    if isinstance(error, TaskNoLongerOpen):
+        return Problem(409, "already-completed", "Task already completed", error.message, code=code)
     if isinstance(error, Conflict):
-        if error.message == ALREADY_DONE:
-            return Problem(409, "already-completed", "Task already completed", error.message)
-        return Problem(409, "conflict", "Conflict", error.message)
+        return Problem(409, "conflict", "Conflict", error.message, code=code)
     if isinstance(error, InvalidState):
-        return Problem(409, "invalid-state", "Invalid state", error.message)
-    return Problem(400, "invalid-request", "Invalid request", error.message)
+        return Problem(409, "invalid-state", "Invalid state", error.message, code=code)
+    return Problem(400, "invalid-request", "Invalid request", error.message, code=code)
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -123,6 +131,11 @@ def from_http(error: HTTPException) -> Problem:
             messages = merged
         return Problem(400, "invalid-request", "Invalid request",
                        "The request's parameters or body are not valid; `errors` says why.", flatten(messages))
+    if code == 413:
+        limit = request.max_content_length
+        return Problem(413, "request-too-large", "Request too large",
+                       f"The request body is larger than the {limit} bytes the service accepts." if limit
+                       else "The request body is larger than the service accepts.")
     headers = dict(error.get_headers()) if code in (405, 401) else {}
     headers.pop("Content-Type", None)
     return Problem(code, "about:blank", error.name, error.description, headers=headers)
@@ -145,8 +158,19 @@ def init_app(app: Flask) -> None:
             return error
         return problem_response(from_http(error))
 
+    reconnect.install(app)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        reconnect.run_again_if_safe(error)
+        if input_out_of_range(error):
+            return problem_response(Problem(400, "invalid-request", "Invalid request",
+                                            "A value in the request is out of the range the service accepts."))
+        if database_unavailable(error):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+            return problem_response(Problem(503, "unavailable", "Service unavailable",
+                                            "The database could not be reached; try again shortly.",
+                                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
         log.exception("unexpected API error on %s %s", request.method, request.path)
         return problem_response(Problem(500, "unexpected", "Internal server error",
                                         "The service failed unexpectedly; the failure was logged."))

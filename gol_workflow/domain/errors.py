@@ -1,10 +1,18 @@
-"""Errors the service layer raises; web and CLI turn them into messages."""
+"""Errors the service layer raises; web and CLI turn them into messages.
+
+Each failure is a type carrying its facts and a stable `code` (kebab-case): pages and
+clients decide on the type or the code, never on the English message.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class GolError(Exception):
     """Base class of every expected, user-facing failure."""
+
+    code = "error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -14,13 +22,19 @@ class GolError(Exception):
 class NotFound(GolError):
     """The thing asked for does not exist (or the caller may not know it exists)."""
 
+    code = "not-found"
+
 
 class Forbidden(GolError):
     """The caller may not do this."""
 
+    code = "forbidden"
+
 
 class Conflict(GolError):
     """Someone else changed the same thing first, or the request repeats a finished one."""
+
+    code = "conflict"
 
 
 class OpenCaseExists(Conflict):
@@ -34,26 +48,139 @@ class OpenCaseExists(Conflict):
 class ConcurrentChange(Conflict):
     """Another step changed the same instance between this one's read and its write."""
 
+    code = "changed-meanwhile"
     MESSAGE = "the instance was changed by someone else at the same time: reload and try again"
 
     def __init__(self, message: str = MESSAGE) -> None:
         super().__init__(message)
 
 
+class TaskNoLongerOpen(Conflict):
+    """The task is no longer open: the case moved on without it (a deadline, a cancellation)."""
+
+    code = "no-longer-open"
+    MESSAGE = "this task is no longer open: the case moved on"
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)
+
+
+class TaskAlreadyCompleted(TaskNoLongerOpen):
+    """The task was completed already (by `by` at `at`, when the audit log knows)."""
+
+    code = "already-completed"
+    MESSAGE = "this task was already completed by someone else"
+
+    def __init__(self, by: str | None = None, at: datetime | None = None) -> None:
+        super().__init__(self.MESSAGE if by is None else f"this task was already completed by {by}")
+        self.by = by
+        self.at = at
+
+
+class TaskHeldByOther(Conflict):
+    """Another person holds (has taken) the task."""
+
+    code = "task-held"
+
+    def __init__(self, assignee: str | None) -> None:
+        super().__init__(f"this task is taken by {assignee}" if assignee else "someone took this task a moment ago")
+        self.assignee = assignee
+
+
+class AlreadyExists(Conflict):
+    """Something with the same name exists already."""
+
+    code = "already-exists"
+
+
 class InvalidState(GolError):
     """The operation does not apply to the object in its current state."""
+
+    code = "invalid-state"
+
+
+class StatusRefused(InvalidState):
+    """The operation needs another status of the instance (or batch); `status` is the current one."""
+
+    code = "status-refused"
+
+    def __init__(self, message: str, status: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NotSuspended(StatusRefused):
+    """Only a suspended instance can be resumed or have its data edited."""
+
+    code = "not-suspended"
+
+
+class NotInError(StatusRefused):
+    """Only an instance in error can have its failed step retried."""
+
+    code = "not-in-error"
+
+
+class CannotSuspend(StatusRefused):
+    """The instance cannot be suspended in its status."""
+
+    code = "cannot-suspend"
+
+
+class AlreadyEnded(StatusRefused):
+    """The instance (or batch) has ended already."""
+
+    code = "already-ended"
+
+
+class CaseNotActive(StatusRefused):
+    """The case is suspended, failed or closed: its tasks cannot be completed now."""
+
+    code = "case-not-active"
+
+
+class WrongTargetVersion(InvalidState):
+    """A migration may only move an instance to a newer version of its own process."""
+
+    code = "wrong-target-version"
 
 
 class ValidationFailed(GolError):
     """Submitted data is invalid; `errors` maps a field path to its messages."""
+
+    code = "validation-failed"
 
     def __init__(self, message: str, errors: dict[str, list[str]]) -> None:
         super().__init__(message)
         self.errors = errors
 
 
+class InvalidJson(ValidationFailed):
+    """Edited text is not JSON; `line` and `column` say where."""
+
+    code = "invalid-json"
+
+    def __init__(self, line: int, column: int, detail: str) -> None:
+        super().__init__("invalid JSON", {"dati": [f"line {line}, column {column}: {detail}"]})
+        self.line = line
+        self.column = column
+
+
+class InputRefused(ValidationFailed):
+    """Input refused as a whole for one reason: `reason` is a stable code, `subject` what it concerns (a file)."""
+
+    code = "input-refused"
+
+    def __init__(self, reason: str, message: str, errors: dict[str, list[str]], subject: str | None = None) -> None:
+        super().__init__(message, errors)
+        self.reason = reason
+        self.subject = subject
+
+
 class DeploymentFailed(GolError):
     """Process files did not pass validation; `problems` lists them."""
+
+    code = "deployment-failed"
 
     def __init__(self, message: str, problems: list[object]) -> None:
         super().__init__(message)
@@ -67,9 +194,13 @@ class RefusedInProduction(GolError):
 class ClockNotSimulated(GolError):
     """The clock commands only work with GOL_CLOCK=simulated."""
 
+    code = "clock-not-simulated"
+
 
 class MigrationRefused(InvalidState):
     """An instance cannot move to another process version; `issues` says why."""
+
+    code = "migration-refused"
 
     def __init__(self, message: str, issues: list[object]) -> None:
         super().__init__(message)

@@ -29,6 +29,10 @@ class XmlRejected(ValueError):
         self.line = line
 
 
+class DoctypeRejected(XmlRejected):
+    """The file declares a DOCTYPE (never loaded or expanded)."""
+
+
 def _xml_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
@@ -51,7 +55,7 @@ def parse_xml(content: bytes) -> etree._Element:
         raise XmlRejected(f"unreadable XML: {exc}") from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise XmlRejected("DOCTYPE declarations are not allowed", 1)
+        raise DoctypeRejected("DOCTYPE declarations are not allowed", 1)
     return root
 
 

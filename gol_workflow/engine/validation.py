@@ -15,7 +15,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from ..domain.model import Problem
 from .code_rules import bpmn_code_problems, dmn_code_problems
 from .documents import Document, local_name
-from .parsing import XmlRejected, parse_xml
+from .parsing import DoctypeRejected, XmlRejected, parse_xml
 from .rules import RuleContext, check_project_rules, dmn_structure_problems
 from .schemas import schema_problems
 from .semantics import load_semantics
@@ -80,9 +80,9 @@ def _read(name: str, content: bytes) -> Document | Problem:
         return _doctype_problem(name, content)
     try:
         root = parse_xml(content)
+    except DoctypeRejected:
+        return _doctype_problem(name, content)
     except XmlRejected as exc:
-        if "DOCTYPE" in str(exc):
-            return _doctype_problem(name, content)
         return Problem(name, exc.line or 1, None, _POSITION.sub(r" (column \1)", str(exc)))
     except Exception as exc:  # noqa: BLE001 - never a traceback, whatever the bytes
         return Problem(name, 1, None, f"unreadable XML: {exc.__class__.__name__}: {exc}")

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from . import codice_fiscale
 from .rendering import display_value
+from .validation import DEFAULT_MAX_ROWS
 
 _ITALIAN_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
@@ -67,12 +68,20 @@ def _value(prop: Mapping[str, Any], form: FormData, name: str, tz: ZoneInfo) -> 
 def _array(prop: Mapping[str, Any], form: FormData, name: str, tz: ZoneInfo) -> Any:
     items = prop.get("items") if isinstance(prop.get("items"), Mapping) else {}
     if _kind(items) == "object":
-        rows = [_object(items, form, f"{name}.{index}.", tz) for index in row_indexes(form, name)]
+        # One row past the limit is kept, so validation says "at most N rows" without a page of thousands.
+        indexes = row_indexes(form, name)[: max_rows(prop) + 1]
+        rows = [_object(items, form, f"{name}.{index}.", tz) for index in indexes]
         kept = [row for row in rows if row]
         return kept if kept else _MISSING
     values = [_scalar(items, str(v).strip(), tz) for v in form.getlist(name)]
     kept = [v for v in values if v is not _MISSING]
     return kept if kept else _MISSING
+
+
+def max_rows(prop: Mapping[str, Any]) -> int:
+    """How many rows a repeating group takes: its maxItems, or the service's default."""
+    limit = prop.get("maxItems")
+    return int(limit) if isinstance(limit, int) and limit >= 0 else DEFAULT_MAX_ROWS
 
 
 def row_indexes(form: FormData, name: str) -> list[int]:

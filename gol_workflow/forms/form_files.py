@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -100,8 +101,64 @@ def _shape_problems(name: str, schema: dict[str, Any], text: str) -> list[Proble
     return problems
 
 
-def check_form_file(name: str, content: bytes) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The parsed schema (None when unusable) and every problem of one form file."""
+# Keywords whose values are data, not schemas: a "$ref" inside them is not a reference.
+_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
+_REFERENCES = ("$ref", "$dynamicRef")
+
+
+def _references(node: Any, path: list[Any]) -> Iterator[tuple[list[Any], str, Any]]:
+    """Every reference keyword of a schema with its path, keyword and value; and every `$id`."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _REFERENCES or key == "$id":
+                yield path + [key], key, value
+            elif key not in _DATA_KEYWORDS:
+                yield from _references(value, path + [key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _references(value, path + [index])
+
+
+def reference_target(ref: str) -> str:
+    """The file a reference points to ("" for a reference inside the same form)."""
+    return ref.partition("#")[0]
+
+
+def referenced_forms(schema: Any) -> set[str]:
+    """The other forms a form refers to, by file name."""
+    return {reference_target(value) for _, key, value in _references(schema, [])
+            if key in _REFERENCES and isinstance(value, str) and reference_target(value)}
+
+
+def reference_problems(name: str, schema: Any, text: str, form_names: Collection[str]) -> list[Problem]:
+    """References that would leave the deployed forms: only `#...` and other forms by file name are allowed.
+
+    Validation never fetches anything, so a URL or a file path could only fail later;
+    refusing it at deploy tells the analyst now.
+    """
+    problems: list[Problem] = []
+    for path, key, value in _references(schema, []):
+        line = line_of_path(text, path)
+        element = ".".join(str(p) for p in path)
+        if key == "$id":
+            problems.append(Problem(name, line, element, "forms may not set $id: a form is known by its file name"))
+            continue
+        target = reference_target(value) if isinstance(value, str) else None
+        if target is None or (target and target not in form_names):
+            message = (f'{key} "{value}" is not allowed: refer to this form ("#/...") '
+                       "or to another form by its file name (e.g. \"other.schema.json#/$defs/x\"); "
+                       "URLs and files are never fetched")
+            problems.append(Problem(name, line, element, message))
+    return problems
+
+
+def check_form_file(
+    name: str, content: bytes, form_names: Collection[str] | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The parsed schema (None when unusable) and every problem of one form file.
+
+    `form_names` are the forms deployed together, the only ones a reference may name.
+    """
     schema, text, problem = _load(name, content)
     if problem is not None:
         return None, [problem]
@@ -117,4 +174,5 @@ def check_form_file(name: str, content: bytes) -> tuple[dict[str, Any] | None, l
     problems = _shape_problems(name, schema, text)
     for path, message in keyword_problems(schema):
         problems.append(Problem(name, line_of_path(text, path), ".".join(map(str, path)), message))
+    problems += reference_problems(name, schema, text, form_names if form_names is not None else ())
     return (schema if not problems else None), problems

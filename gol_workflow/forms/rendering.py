@@ -110,6 +110,14 @@ def _kind(schema: Mapping[str, Any]) -> str:
     return str(kind or "string")
 
 
+def is_multiline(schema: Mapping[str, Any]) -> bool:
+    """True for a text field shown as a textarea (line breaks belong there; everywhere else they are refused)."""
+    hint = schema.get("x-widget")
+    if isinstance(hint, str):
+        return hint == "textarea"
+    return int(schema.get("maxLength") or 0) >= TEXTAREA_MIN_LENGTH
+
+
 def _widget(schema: Mapping[str, Any], options: Options | None) -> str:
     hint = schema.get("x-widget")
     if isinstance(hint, str):
@@ -135,9 +143,7 @@ def _widget(schema: Mapping[str, Any], options: Options | None) -> str:
         return str(fmt)
     if fmt == "date-time":
         return "datetime"
-    if int(schema.get("maxLength") or 0) >= TEXTAREA_MIN_LENGTH:
-        return "textarea"
-    return "text"
+    return "textarea" if is_multiline(schema) else "text"
 
 
 def _attrs(schema: Mapping[str, Any], widget: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from .validation import FieldErrors, validate
 
 def problems(
     schema: Mapping[str, Any], data: Mapping[str, Any], options: Mapping[str, Iterable[str]] | None = None,
-    confirmed: Collection[str] = (),
+    confirmed: Collection[str] = (), forms: Mapping[str, Any] | None = None,
 ) -> tuple[FieldErrors, list[str]]:
     """Field errors (schema and rules, warnings not confirmed included) and the names of those warnings.
 
@@ -20,7 +20,7 @@ def problems(
     declared rules check the answers as given, so a rule can refuse a combination even when
     one of its fields does not apply (e.g. a contract with an outcome other than «Occupato/a»).
     """
-    errors = validate(schema, conditions.without_inapplicable(schema, data), options)
+    errors = validate(schema, conditions.without_inapplicable(schema, data), options, forms)
     warnings: list[str] = []
     for finding in cross_rules.findings(schema, data):
         if finding.confirmable is not None:
@@ -47,10 +47,13 @@ def recorded(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, An
 
 def checked(
     schema: Mapping[str, Any], data: Mapping[str, Any], options: Mapping[str, Iterable[str]] | None = None,
-    confirmed: Collection[str] = (), message: str = "il modulo contiene errori",
+    confirmed: Collection[str] = (), message: str = "il modulo contiene errori", forms: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The data to record; raises ValidationFailed (ConfirmationNeeded when a warning awaits confirmation)."""
-    errors, warnings = problems(schema, data, options, confirmed)
+    """The data to record; raises ValidationFailed (ConfirmationNeeded when a warning awaits confirmation).
+
+    `forms` are the other forms of the version, the only ones a `$ref` may reach.
+    """
+    errors, warnings = problems(schema, data, options, confirmed, forms)
     if warnings:
         raise ConfirmationNeeded(message, errors, sorted(set(warnings)))
     if errors:

@@ -46,10 +46,14 @@ class AuditRepository:
 
     def task_completed(self, task_id: str) -> bool:
         """True when the audit log holds the completion of this task."""
-        stmt = select(audit_events.c.id).where(
+        return self.completion(task_id) is not None
+
+    def completion(self, task_id: str) -> RowMapping | None:
+        """Who completed this task and when (`actor`, `at`), from the audit log; None when it was not."""
+        stmt = select(audit_events.c.actor, audit_events.c.at).where(
             audit_events.c.task_id == task_id, audit_events.c.action == "task.completed"
         )
-        return self.conn.execute(stmt.limit(1)).first() is not None
+        return self.conn.execute(stmt.limit(1)).mappings().first()
 
     def for_instance(self, instance_id: str, limit: int = 500) -> Sequence[RowMapping]:
         """Events of one instance, oldest first."""

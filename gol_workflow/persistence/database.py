@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import select
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -48,6 +50,7 @@ def create_db_engine(url: str, pool_size: int = 10) -> Engine:
         kwargs = {"poolclass": NullPool}
     engine = create_engine(url, **kwargs)
     write_behind.install(engine)
+    event.listen(engine, "checkout", _refuse_dropped_connection)
     return engine
 
 
@@ -67,6 +70,21 @@ def _private_file(path: Path) -> None:
                     existing.chmod(0o600)
             except OSError:
                 pass  # missing, or another user's: left as it is
+def _refuse_dropped_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled connection the server has dropped, before a use case gets it.
+
+    An idle connection is never sent anything; if its socket is readable the server has
+    closed it (pg_terminate_backend, a restart, an idle timeout) and said so. Looking costs
+    a system call, not a round trip as a pre-ping would. The pool then connects afresh.
+    """
+    if getattr(dbapi_connection, "closed", False):
+        raise DisconnectionError("the connection is closed")
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:
+        raise DisconnectionError(str(exc)) from exc
+    if readable:
+        raise DisconnectionError("the server closed the connection")
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,11 +39,25 @@ def italian_datetime(moment: datetime) -> str:
             f"ore {moment:%H:%M}")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(value: object) -> str:
+    """Text for one line of a message: line breaks and other control characters become spaces.
+
+    Forms refuse them in names; this keeps data stored before (or edited by hand) from
+    forging lines of the agenda.
+    """
+    return " ".join(_CONTROL.sub(" ", str(value or "")).split())
+
+
 def person_name(case: Mapping[str, Any]) -> str:
     """«Cognome Nome (CODICE FISCALE)» of an agenda item."""
     person = case.get("beneficiario") or {}
-    name = " ".join(str(person.get(k) or "").strip() for k in ("cognome", "nome")).strip() or "(senza nome)"
-    code = str(person.get("codice_fiscale") or "").strip().upper()
+    if not isinstance(person, Mapping):
+        person = {}
+    name = " ".join(one_line(person.get(k)) for k in ("cognome", "nome")).strip() or "(senza nome)"
+    code = one_line(person.get("codice_fiscale")).upper()
     return f"{name} ({code})" if code else name
 
 

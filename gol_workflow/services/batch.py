@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..domain.errors import InvalidState, NotFound, ValidationFailed
+from ..domain.errors import AlreadyEnded, InputRefused, NotFound
 from ..domain.model import Actor
 from ..persistence import batches as rows
 from . import authorization
@@ -54,17 +54,17 @@ def _params(filters: InstanceFilters, reason: str | None, target_version_id: int
 def _check(rt: Runtime, operation: str, filters: InstanceFilters, reason: str | None,
            target_version_id: int | None) -> None:
     if operation not in OPERATIONS:
-        raise ValidationFailed("unknown operation", {"operation": [f"unknown operation {operation!r}"]})
+        raise InputRefused("unknown-operation", "unknown operation", {"operation": [f"unknown operation {operation!r}"]})
     if operation in NEEDS_REASON and not (reason or "").strip():
-        raise ValidationFailed("a reason is required", {"reason": ["required"]})
+        raise InputRefused("reason-required", "a reason is required", {"reason": ["required"]})
     if operation != "migrate":
         return
     if not filters.process_id:
-        raise ValidationFailed("choose the process first", {"process_id": ["a migration needs a process filter"]})
+        raise InputRefused("process-required", "choose the process first", {"process_id": ["a migration needs a process filter"]})
     with rt.uow(write=False) as uow:
         target = uow.versions.get(int(target_version_id or 0))
     if target is None or target["process_id"] != filters.process_id:
-        raise ValidationFailed("unknown target version", {"target_version_id": ["not a version of this process"]})
+        raise InputRefused("unknown-target-version", "unknown target version", {"target_version_id": ["not a version of this process"]})
 
 
 def start_batch(
@@ -79,9 +79,9 @@ def start_batch(
     with rt.uow() as uow:
         ids = uow.instance_search.ids(criteria_for(rt, uow, filters), MAX_INSTANCES + 1)
         if not ids:
-            raise ValidationFailed("no instance matches", {"filters": ["no instance matches the filters"]})
+            raise InputRefused("no-instance-matches", "no instance matches", {"filters": ["no instance matches the filters"]})
         if len(ids) > MAX_INSTANCES:
-            raise ValidationFailed("too many instances", {"filters": [f"more than {MAX_INSTANCES} instances"]})
+            raise InputRefused("too-many-instances", "too many instances", {"filters": [f"more than {MAX_INSTANCES} instances"]})
         params = _params(filters, reason, target_version_id)
         uow.batches.add({"id": batch_id, "operation": operation, "params": params, "total": len(ids), "done": 0,
                          "status": rows.QUEUED, "results": {"ok": 0, "failed": 0, "skipped": 0},
@@ -162,7 +162,7 @@ def cancel_batch(rt: Runtime, actor: Actor, batch_id: str) -> int:
         if job is None:
             raise NotFound(f"batch {batch_id} does not exist")
         if job["status"] not in rows.OPEN_JOBS:
-            raise InvalidState(f"the batch is already {job['status']}")
+            raise AlreadyEnded(f"the batch is already {job['status']}", job["status"])
         skipped = uow.batches.skip_pending(batch_id, now, "cancelled by " + actor.username)
         uow.batches.finish(batch_id, rows.CANCELLED, now, {**(job["results"] or {}), "skipped": skipped})
         uow.audit.record(now, actor.username, "batch.cancelled", data={"batch": batch_id, "skipped": skipped})

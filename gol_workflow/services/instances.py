@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from ..domain.errors import ConcurrentChange, Conflict, InvalidState, NotFound, OpenCaseExists
+from ..domain.errors import (
+    AlreadyEnded,
+    CannotSuspend,
+    ConcurrentChange,
+    Conflict,
+    InvalidState,
+    NotFound,
+    NotInError,
+    NotSuspended,
+    OpenCaseExists,
+)
 from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus
 from ..forms import submission
 from ..persistence.errors import DuplicateRow
@@ -123,7 +133,7 @@ def start_in(
     form_name = version.compiled.start_form
     if form_name and form_name in version.forms:
         data = submission.checked(version.forms[form_name], data, options, confirmed,
-                                  "i dati iniziali non sono validi")
+                                  "i dati iniziali non sono validi", forms=version.forms)
     audit: dict[str, Any] = {"process": process_id, "version": version.version, "data": dict(data)}
     open_case_key = None
     if one_open_case is not None:
@@ -207,7 +217,7 @@ def retry(rt: Runtime, instance_id: str, actor: Actor) -> None:
         loaded = load(rt, uow, instance_id, header=header)
         if loaded.header["status"] != InstanceStatus.ERROR:
             _keep(rt, loaded)
-            raise InvalidState("only an instance in error can be retried")
+            raise NotInError("only an instance in error can be retried", loaded.header["status"])
         snapshot = rt.engine.retry(loaded.handle, now, service_handler(rt, uow, instance_id, now))
         save(rt, uow, loaded, snapshot, now, actor, "instance.retried", extra={"retry_count": 0})
         uow.commit()
@@ -229,7 +239,7 @@ def suspend(rt: Runtime, instance_id: str, actor: Actor, reason: str | None = No
     with rt.uow() as uow:
         header = _header(uow, instance_id)
         if header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR):
-            raise InvalidState(f"an instance that is {header['status']} cannot be suspended")
+            raise CannotSuspend(f"an instance that is {header['status']} cannot be suspended", header["status"])
         _write(uow, header, {"status": InstanceStatus.SUSPENDED.value, "suspended_status": header["status"],
                              "next_due_at": None, "updated_at": now})
         uow.audit.record(now, actor.username, "instance.suspended", instance_id, data={"reason": reason})
@@ -244,7 +254,7 @@ def resume(rt: Runtime, instance_id: str, actor: Actor) -> None:
         loaded = load(rt, uow, instance_id)
         if loaded.header["status"] != InstanceStatus.SUSPENDED:
             _keep(rt, loaded)
-            raise InvalidState("only a suspended instance can be resumed")
+            raise NotSuspended("only a suspended instance can be resumed", loaded.header["status"])
         previous = loaded.header["suspended_status"] or InstanceStatus.WAITING.value
         if previous == InstanceStatus.ERROR:
             snapshot = rt.engine.snapshot(loaded.handle, now)
@@ -266,7 +276,7 @@ def terminate(rt: Runtime, instance_id: str, actor: Actor, reason: str | None = 
         loaded = load(rt, uow, instance_id)
         if loaded.header["status"] in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
             _keep(rt, loaded)
-            raise InvalidState(f"the instance is already {loaded.header['status']}")
+            raise AlreadyEnded(f"the instance is already {loaded.header['status']}", loaded.header["status"])
         rt.engine.cancel(loaded.handle)
         snapshot = rt.engine.snapshot(loaded.handle, now)
         snapshot.status = InstanceStatus.TERMINATED
@@ -287,7 +297,7 @@ def _header(uow: UnitOfWork, instance_id: str) -> Any:
 
 def _write(uow: UnitOfWork, header: Any, values: dict[str, Any]) -> None:
     if not uow.instances.update(header["id"], int(header["row_version"]), values):
-        raise Conflict("the instance was changed by someone else at the same time: reload and try again")
+        raise ConcurrentChange()
 
 
 def read_workflow(rt: Runtime, uow: UnitOfWork, instance_id: str, read: Callable[[Loaded], T]) -> T:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..domain.errors import InvalidState, MigrationRefused, NotFound
+from ..domain.errors import AlreadyEnded, MigrationRefused, NotFound, WrongTargetVersion
 from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus
 from ..engine.migration import (
     MigrationIssue,
@@ -40,7 +40,7 @@ def _target(rt: Runtime, uow: UnitOfWork, header: Mapping[str, Any], target_vers
     if row is None:
         raise NotFound(f"process version {target_version_id} does not exist")
     if row["process_id"] != header["process_id"]:
-        raise InvalidState(f"version {target_version_id} belongs to {row['process_id']}, not {header['process_id']}")
+        raise WrongTargetVersion(f"version {target_version_id} belongs to {row['process_id']}, not {header['process_id']}")
     return rt.processes.for_row(row)
 
 
@@ -50,11 +50,11 @@ def _prepare(rt: Runtime, uow: UnitOfWork, instance_id: str, target_version_id: 
     if header is None:
         raise NotFound(f"instance {instance_id} does not exist")
     if header["status"] in ENDED_STATUSES:
-        raise InvalidState(f"the instance is {header['status']}: there is nothing left to migrate")
+        raise AlreadyEnded(f"the instance is {header['status']}: there is nothing left to migrate", header["status"])
     old = rt.processes.get(uow, header["process_version_id"])
     new = _target(rt, uow, header, target_version_id)
     if new.version <= old.version:
-        raise InvalidState(f"the instance runs on version {old.version}: it can only move to a newer one")
+        raise WrongTargetVersion(f"the instance runs on version {old.version}: it can only move to a newer one")
     state = uow.instances.state(instance_id) or ""
     return header, old, new, plan_and_migrate(rt.engine, old.compiled, state, new.compiled)
 

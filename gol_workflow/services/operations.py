@@ -11,9 +11,12 @@ from ..domain.errors import (
     Conflict,
     Forbidden,
     GolError,
+    InputRefused,
+    InvalidJson,
     InvalidState,
     MigrationRefused,
     NotFound,
+    NotSuspended,
     ValidationFailed,
 )
 from ..domain.model import Actor, InstanceStatus
@@ -66,6 +69,7 @@ class Outcome:
     code: str  # ok | invalid_state | refused | not_found | conflict | forbidden | error
     message: str
     details: list[dict[str, Any]] | None = None
+    reason: str | None = None  # the failure's own code (`GolError.code`), for the pages' words
 
 
 def outcome_of(exc: Exception) -> Outcome:
@@ -79,9 +83,9 @@ def outcome_of(exc: Exception) -> Outcome:
              (Forbidden, "forbidden"), (ValidationFailed, "invalid"))
     for kind, code in kinds:
         if isinstance(exc, kind):
-            return Outcome(False, code, exc.message)  # type: ignore[attr-defined]
+            return Outcome(False, code, exc.message, reason=exc.code)  # type: ignore[attr-defined]
     if isinstance(exc, GolError):
-        return Outcome(False, "error", exc.message)
+        return Outcome(False, "error", exc.message, reason=exc.code)
     return Outcome(False, "error", f"{exc.__class__.__name__}: {exc}")
 
 
@@ -112,16 +116,19 @@ def _after_retry(rt: Any, instance_id: str) -> Outcome:
 def parse_data(text: str) -> dict[str, Any]:
     """The edited data from JSON text: an object of top-level fields; ValidationFailed otherwise."""
     if len(text.encode("utf-8")) > MAX_EDIT_BYTES:
-        raise ValidationFailed("data too large", {"dati": ["too large"]})
+        raise InputRefused("too-large", "data too large", {"dati": ["too large"]})
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationFailed("invalid JSON", {"dati": [f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]}) from None
+        raise InvalidJson(exc.lineno, exc.colno, exc.msg) from None
+    except ValueError:  # a number of more digits than Python converts
+        raise InvalidJson(1, 1, "a number is too long") from None
     if not isinstance(value, dict):
-        raise ValidationFailed("the data must be a JSON object", {"dati": ["not an object"]})
+        raise InputRefused("not-an-object", "the data must be a JSON object", {"dati": ["not an object"]})
     bad = [k for k in value if not isinstance(k, str) or not k.isidentifier()]
     if bad:
-        raise ValidationFailed("invalid field names", {"dati": [f"invalid field names: {', '.join(map(str, bad))}"]})
+        raise InputRefused("invalid-names", "invalid field names",
+                           {"dati": [f"invalid field names: {', '.join(map(str, bad))}"]})
     return value
 
 
@@ -129,22 +136,23 @@ def edit_data(rt: Any, actor: Actor, instance_id: str, data: Mapping[str, Any], 
     """Replace the top-level data of a suspended instance's open tasks; audited with before and after."""
     authorization.require_admin(actor)
     if not reason.strip():
-        raise ValidationFailed("a reason is required", {"motivo": ["required"]})
+        raise InputRefused("reason-required", "a reason is required", {"motivo": ["required"]})
     now = rt.now()
     with rt.uow() as uow:
         loaded = load(rt, uow, instance_id, lock=True)
         header = loaded.header
         if header["status"] != InstanceStatus.SUSPENDED:
             rt.workflows.put(loaded.id, loaded.unchanged())
-            raise InvalidState("only a suspended instance's data can be edited")
+            raise NotSuspended("only a suspended instance's data can be edited", header["status"])
         before = current_data(loaded.handle)
         changed = sorted(k for k in data if k not in before or before[k] != data[k])
         removed = sorted(k for k in before if k not in data)
         touched = set(changed) | set(removed)
         if touched & PROTECTED_KEYS:
-            raise ValidationFailed("protected field", {"dati": [f"cannot change {', '.join(sorted(touched & PROTECTED_KEYS))}"]})
+            raise InputRefused("protected-field", "protected field",
+                                {"dati": [f"cannot change {', '.join(sorted(touched & PROTECTED_KEYS))}"]})
         if not touched:
-            raise ValidationFailed("nothing changed", {"dati": ["nothing changed"]})
+            raise InputRefused("nothing-changed", "nothing changed", {"dati": ["nothing changed"]})
         edit_current_data(loaded.handle, {k: data[k] for k in changed}, removed)
         snapshot = rt.engine.snapshot(loaded.handle, now)
         audit = {"reason": reason.strip(), "before": {k: before.get(k) for k in sorted(touched) if k in before},

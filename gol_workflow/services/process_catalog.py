@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..domain.errors import DeploymentFailed, NotFound, ValidationFailed
+from ..domain.errors import DeploymentFailed, InputRefused, NotFound, ValidationFailed
 from ..domain.model import ACTIVE_STATUSES, Actor, Problem
 from ..engine.migration import ElementChange, compare_versions
 from . import authorization, deployment
@@ -132,9 +132,9 @@ def diff_versions(rt: Runtime, actor: Actor, process_id: str, old: int, new: int
 
 def _sorted_upload(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], dict[str, bytes], bytes | None]:
     if not files:
-        raise ValidationFailed("no files", {"file": ["choose at least one .bpmn, .dmn or .schema.json file"]})
+        raise InputRefused("no-files", "no files", {"file": ["choose at least one .bpmn, .dmn or .schema.json file"]})
     if len(files) > MAX_FILES:
-        raise ValidationFailed("too many files", {"file": [f"at most {MAX_FILES} files at once"]})
+        raise InputRefused("too-many-files", "too many files", {"file": [f"at most {MAX_FILES} files at once"]})
     processes: dict[str, bytes] = {}
     forms: dict[str, bytes] = {}
     messages: bytes | None = None
@@ -147,9 +147,12 @@ def _sorted_upload(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], dict[s
         elif lowered.endswith((".bpmn", ".dmn")):
             processes[name] = content
         else:
-            raise ValidationFailed("unsupported file", {"file": [f"{name}: only .bpmn, .dmn, .schema.json and messages.toml files"]})
+            raise InputRefused("unsupported-file", "unsupported file",
+                               {"file": [f"{name}: only .bpmn, .dmn, .schema.json and messages.toml files"]},
+                               subject=name)
     if not processes:
-        raise ValidationFailed("no process file", {"file": ["the upload needs at least one .bpmn or .dmn file"]})
+        raise InputRefused("no-process-file", "no process file",
+                           {"file": ["the upload needs at least one .bpmn or .dmn file"]})
     return processes, forms, messages
 
 

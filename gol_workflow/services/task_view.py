@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import NotFound
 from ..domain.model import Actor, InstanceStatus
 from ..forms import initial_values
 from ..persistence.completions import last_completion
@@ -19,7 +19,7 @@ from .cases import audit_read, history
 from .form_options import OptionContext, Options, options_for
 from .instances import read_workflow
 from .runtime import Runtime
-from .tasks import ALREADY_DONE, form_of
+from .tasks import already_completed, form_of
 
 TIMELINE_LIMIT = 30
 
@@ -44,8 +44,9 @@ class TaskView:
 def _task_and_case(uow: UnitOfWork, task_id: str, actor: Actor) -> tuple[dict[str, Any], dict[str, Any]]:
     row = uow.inbox.get(task_id)
     if row is None:
-        if uow.audit.task_completed(task_id):
-            raise Conflict(ALREADY_DONE)
+        done = already_completed(uow, task_id)
+        if done is not None:
+            raise done
         raise NotFound("task not found")
     task = dict(row)
     instance = uow.instances.header(task["instance_id"])
@@ -91,6 +92,13 @@ def open_task(rt: Runtime, task_id: str, actor: Actor, audited: bool = True, cop
 # Instructions are plain text: the web page escapes them once, as any text; API clients get
 # the very same string (escaping here too would show `&#39;` on the page and in the API).
 _INSTRUCTIONS = SandboxedEnvironment(autoescape=False)
+
+
+def record_read(rt: Runtime, actor: Actor, view: TaskView) -> None:
+    """Audit a task page shown again (after an error, a conflict, or a row added) as a read of its case."""
+    with rt.uow() as uow:
+        audit_read(uow, rt, actor, view.case["id"], "case.viewed", attivita=view.task["name"])
+        uow.commit()
 
 
 def render_instructions(template: str | None, data: Mapping[str, Any]) -> str | None:

@@ -6,16 +6,20 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..domain.errors import (
+    CaseNotActive,
     ConcurrentChange,
-    Conflict,
     Forbidden,
     GolError,
     InvalidState,
     NotFound,
+    TaskAlreadyCompleted,
+    TaskHeldByOther,
+    TaskNoLongerOpen,
     ValidationFailed,
 )
 from ..domain.model import Actor, InstanceStatus
 from ..forms import submission
+from ..forms.validation import validate
 from ..persistence.uow import UnitOfWork
 from . import authorization
 from .form_checks import run_form_checks
@@ -23,7 +27,12 @@ from .form_options import OptionContext, allowed_values, options_for
 from .runtime import Runtime
 from .stepping import StepResult, load, save, service_handler, step_result
 
-ALREADY_DONE = "this task was already completed by someone else"
+
+
+def already_completed(uow: UnitOfWork, task_id: str) -> TaskAlreadyCompleted | None:
+    """The error for a task that was completed already (with who and when), or None when it was not."""
+    done = uow.audit.completion(task_id)
+    return TaskAlreadyCompleted(done["actor"], done["at"]) if done is not None else None
 
 
 def _task_and_case(
@@ -32,9 +41,10 @@ def _task_and_case(
     """The inbox row, its instance's header and the header of the case it is about."""
     found = uow.inbox.get_with_instance(task_id)
     if found is None:
-        if uow.audit.task_completed(task_id):
-            raise Conflict(ALREADY_DONE)
-        raise NotFound("task not found")
+        done = already_completed(uow, task_id)
+        if done is not None:
+            raise done
+        raise NotFound(f"task {task_id} does not exist")
     task, instance = found
     case = instance
     if task["case_id"] and task["case_id"] != task["instance_id"]:
@@ -53,6 +63,13 @@ def form_of(
         return None
     version = rt.processes.get(uow, header["process_version_id"])
     return version.forms.get(task["form"])
+
+
+def forms_of(rt: Runtime, uow: UnitOfWork, task: Mapping[str, Any],
+             instance: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """Every form of the version a task's instance is pinned to, by file name (what `$ref` may reach)."""
+    header = instance or uow.instances.header(task["instance_id"])
+    return rt.processes.get(uow, header["process_version_id"]).forms if header else {}
 
 
 def complete_task(
@@ -102,13 +119,13 @@ def _complete(
             case = instance
         authorization.require_task(actor, task, case)
         if task["assignee"] and task["assignee"] != actor.username and not actor.is_admin:
-            raise Conflict(f"this task is taken by {task['assignee']}")
+            raise TaskHeldByOther(task["assignee"])
         form = form_of(rt, uow, task, instance)
         if form is not None:
             if options is None:  # the choices this person is offered are the only ones accepted
                 choices = OptionContext(actor, task["zone"] or case.get("zone"), case, now)
                 options = allowed_values(options_for(rt, uow, form, choices))
-            data = submission.checked(form, data, options, confirmed)
+            data = submission.checked(form, data, options, confirmed, forms=forms_of(rt, uow, task, instance))
             errors = run_form_checks(
                 rt, uow, task["form"], data, OptionContext(actor, task["zone"], case, now))
             if errors:
@@ -117,14 +134,15 @@ def _complete(
         loaded.trusted = known is not None
         if loaded.header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
             rt.workflows.put(loaded.id, loaded.unchanged())
-            raise InvalidState(f"the case is {loaded.header['status']}: tasks cannot be completed now")
+            raise CaseNotActive(f"the case is {loaded.header['status']}: tasks cannot be completed now",
+                                loaded.header["status"])
         handler = service_handler(rt, uow, loaded.id, now)
         if known is not None:
             handler = _after_checking(uow, task, instance, handler)
         try:
             snapshot = rt.engine.complete_task(loaded.handle, task_id, dict(data), now, handler)
         except (NotFound, InvalidState):
-            raise Conflict(ALREADY_DONE) from None
+            raise already_completed(uow, task_id) or TaskNoLongerOpen() from None
         save(rt, uow, loaded, snapshot, now, actor, "task.completed", {"task": task["name"], "data": dict(data)},
              task_id=task_id, element_id=task["element_id"], completed=(task_id, task["assignee"]))
         result = step_result(loaded.id, snapshot, actor, case)
@@ -164,9 +182,9 @@ def claim(rt: Runtime, task_id: str, actor: Actor) -> None:
         if task["assignee"] == actor.username:
             return
         if task["assignee"] is not None:
-            raise Conflict(f"this task is already taken by {task['assignee']}")
+            raise TaskHeldByOther(task["assignee"])
         if not uow.inbox.set_assignee(task_id, actor.username, None):
-            raise Conflict("someone took this task a moment ago")
+            raise TaskHeldByOther(None)
         uow.audit.record(now, actor.username, "task.claimed", task["instance_id"], task_id, task["element_id"])
         uow.after_commit(lambda: rt.workflows.note_task(task_id, assignee=actor.username))
         uow.commit()
@@ -188,12 +206,25 @@ def unclaim(rt: Runtime, task_id: str, actor: Actor) -> None:
         uow.commit()
 
 
-def save_draft(rt: Runtime, task_id: str, draft: Mapping[str, Any], actor: Actor) -> None:
-    """Keep half-filled form data on the task (not validated, not run)."""
+def save_draft(
+    rt: Runtime, task_id: str, draft: Mapping[str, Any], actor: Actor,
+    options: Mapping[str, list[str]] | None = None,
+) -> None:
+    """Keep half-filled form data on the task (not run): held to the form's limits, required fields may wait."""
     now = rt.now()
     with rt.uow() as uow:
-        task, _, case = _task_and_case(uow, task_id)
+        task, instance, case = _task_and_case(uow, task_id)
         authorization.require_task(actor, task, case)
+        form = form_of(rt, uow, task, instance)
+        if form is not None:
+            if options is None:
+                choices = OptionContext(actor, task["zone"] or case.get("zone"), case, now)
+                options = allowed_values(options_for(rt, uow, form, choices))
+            errors = validate(form, draft, options, forms_of(rt, uow, task, instance), draft=True)
+            if errors:
+                raise ValidationFailed("la bozza contiene errori", errors)
+        elif draft:
+            raise ValidationFailed("this task has no form", {"_form": ["Questa attività non ha un modulo."]})
         uow.inbox.save_draft(task_id, dict(draft))
         uow.audit.record(now, actor.username, "task.draft_saved", task["instance_id"], task_id, task["element_id"])
         uow.after_commit(lambda: rt.workflows.note_task(task_id, draft=dict(draft)))

@@ -72,7 +72,7 @@ def generate_password() -> str:
 
 
 def _check_new(rt: Runtime, username: str, role: str, zones: Iterable[str], password: str) -> None:
-    if not username or len(username) > 150 or any(c.isspace() for c in username):
+    if not username or len(username) > 150 or any(c.isspace() or not c.isprintable() for c in username):
         raise GolError("username must be 1-150 characters without spaces")
     _check_role_and_zones(rt, role, zones)
     _check_password(password)
@@ -114,6 +114,8 @@ def add_user(
     secret = password or generated or ""
     zones, services = sorted(set(zones)), sorted(set(services))
     _check_new(rt, username, role, zones, secret)
+    if full_name is not None and (len(full_name) > 255 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in full_name)):
+        raise GolError("the full name must be one line of at most 255 characters, without control characters")
     now = rt.now()
     with rt.uow() as uow:
         if uow.users.by_username(username) is not None:

@@ -12,13 +12,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import api
 from ..services.runtime import Runtime
-from . import (admin, agenda, auth, cases, errors, filters, inbox, navigation, preferences, security, tasks,
+from . import (admin, agenda, auth, cases, errors, filters, inbox, limits, navigation, preferences, security, tasks,
                throttling, vendor)
 from .context import RUNTIME_KEY
 from .sessions import ServerSessionInterface
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -38,7 +37,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
-        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES + 64 * 1024,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=settings.production,
         NODE_MODULES=PROJECT_ROOT / "node_modules",
@@ -49,6 +48,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
         app.config.update(overrides)
     app.extensions[RUNTIME_KEY] = runtime
     app.session_interface = ServerSessionInterface()
+    app.before_request(limits.raise_for_uploads)  # before the CSRF check reads the body
     security.init_app(app)
     throttling.init_app(app, settings)
     filters.init_app(app, settings.timezone)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..api import reconnect
 from ..domain.errors import Conflict, Forbidden, GolError, InvalidState, NotFound
+from ..persistence.errors import RETRY_AFTER_SECONDS, database_unavailable, input_out_of_range
+from .limits import too_large_message
 
 MESSAGES = {
     400: ("Richiesta non valida", "La richiesta non è stata compresa. Ricaricare la pagina e riprovare."),
@@ -15,9 +18,11 @@ MESSAGES = {
     404: ("Pagina non trovata", "La pagina richiesta non esiste oppure non è visibile con il suo profilo."),
     405: ("Operazione non consentita", "Questa operazione non è prevista per la pagina."),
     409: ("Operazione non più possibile", "Qualcun altro ha modificato gli stessi dati nel frattempo."),
-    413: ("File troppo grande", "Il file supera la dimensione massima consentita di 10 MB."),
+    413: ("Richiesta troppo grande", "I dati inviati superano la dimensione massima consentita."),
     429: ("Troppi tentativi", "Attendere qualche minuto e riprovare."),
     500: ("Errore del servizio", "Si è verificato un errore imprevisto. Il problema è stato registrato."),
+    503: ("Servizio momentaneamente non disponibile",
+          "Il collegamento alla banca dati si è interrotto. Riprovare tra qualche secondo: i dati già salvati non sono persi."),
 }
 
 
@@ -38,6 +43,8 @@ def init_app(app: Flask) -> None:
     def _http(error: HTTPException) -> tuple[str, int] | HTTPException:
         if error.code is None or error.code < 400:
             return error
+        if error.code == 413:
+            return render_error(413, too_large_message())
         return render_error(error.code)
 
     @app.errorhandler(GolError)
@@ -48,7 +55,16 @@ def init_app(app: Flask) -> None:
             return render_error(409)
         return render_error(400)
 
+    reconnect.install(app)
+
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[str, int]:
+    def _unexpected(error: Exception) -> tuple[str, int] | Response:
+        reconnect.run_again_if_safe(error)
+        if input_out_of_range(error):
+            return render_error(400, "Un valore inviato è fuori dall'intervallo consentito.")
+        if database_unavailable(error):
+            app.logger.warning("database unavailable: %s", error)
+            page, code = render_error(503)
+            return Response(page, code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}, mimetype="text/html")
         app.logger.exception("unexpected error")
         return render_error(500)

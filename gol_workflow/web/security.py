@@ -58,8 +58,8 @@ def start_session(user: users.User) -> None:
 
 def safe_next(target: str | None, default: str) -> str:
     """Only local paths are followed after login or an action."""
-    if not target:
-        return default
+    if not target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return default  # a line break would forge a header
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default

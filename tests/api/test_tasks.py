@@ -70,9 +70,10 @@ def test_claim_and_release_move_the_task_between_queues(api, api_runtime) -> Non
     assert response.status_code == 204 and response.data == b""
     assert me.get("/api/v1/tasks?queue=mine").get_json()["items"][0]["assignee"] == "cpi.nord"
     assert me.post(f"/api/v1/tasks/{task_id}/claim").status_code == 204  # claiming again is harmless
-    assert_problem(colleague.post(f"/api/v1/tasks/{task_id}/claim"), 409, "conflict")
+    assert assert_problem(colleague.post(f"/api/v1/tasks/{task_id}/claim"), 409, "conflict")["code"] == "task-held"
     assert_problem(colleague.post(f"/api/v1/tasks/{task_id}/unclaim"), 403, "forbidden")
-    assert_problem(colleague.post(f"/api/v1/tasks/{task_id}/complete", json={"data": PROFILE}), 409, "conflict")
+    held = assert_problem(colleague.post(f"/api/v1/tasks/{task_id}/complete", json={"data": PROFILE}), 409, "conflict")
+    assert held["code"] == "task-held" and "cpi.nord" in held["detail"]
     assert me.post(f"/api/v1/tasks/{task_id}/unclaim").status_code == 204
     assert me.get("/api/v1/tasks?queue=unassigned").get_json()["total"] == 1
 
@@ -155,7 +156,8 @@ def test_completed_by_someone_else_first_is_409(api, api_runtime) -> None:
     task_service.complete_task(api_runtime, task_id, PROFILE, actor_of("cpi.nord.bis"))
     assert_problem(api("cpi.nord").post(f"/api/v1/tasks/{task_id}/complete", json={"data": PROFILE}), 409,
                    "already-completed")
-    assert_problem(api("cpi.nord").get(f"/api/v1/tasks/{task_id}"), 409, "already-completed")
+    assert assert_problem(api("cpi.nord").get(f"/api/v1/tasks/{task_id}"), 409, "already-completed")["code"] == \
+        "already-completed"
     assert_problem(api("cpi.nord").post(f"/api/v1/tasks/{task_id}/claim"), 409, "already-completed")
 
 

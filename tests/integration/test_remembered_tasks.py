@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from gol_workflow.bootstrap import bootstrap
-from gol_workflow.domain.errors import Conflict
+from gol_workflow.domain.errors import TaskAlreadyCompleted, TaskHeldByOther
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.inbox import InboxRepository
 from gol_workflow.services import instances as instance_service
@@ -17,7 +17,6 @@ from gol_workflow.services import tasks as task_service
 from gol_workflow.services import timers
 from gol_workflow.services.runtime import Runtime
 from gol_workflow.services.message_buffer import CASE_PROPERTY, DROPPED
-from gol_workflow.services.tasks import ALREADY_DONE
 from tests.conftest import ADMIN, DATA, assert_cache_matches_database, deploy_dir
 
 CPI_A = Actor(username="mario.rossi", role="cpi", zones=frozenset({"pistoiese"}))
@@ -69,8 +68,9 @@ def test_a_task_claimed_in_another_process_stays_with_whoever_claimed_it(
 ) -> None:
     instance_id, task_id = _start(test_processes, "five_steps")
     task_service.claim(other_process, task_id, CPI_B)
-    with pytest.raises(Conflict, match="taken by luca.verdi"):
+    with pytest.raises(TaskHeldByOther) as held:
         task_service.complete_task(test_processes, task_id, {"nota": "ok"}, CPI_A)
+    assert held.value.assignee == CPI_B.username
     assert _completions(test_processes, instance_id) == []
     # The one who claimed it completes it, from either process.
     task_service.complete_task(test_processes, task_id, {"nota": "ok"}, CPI_B)
@@ -82,8 +82,9 @@ def test_a_task_completed_in_another_process_is_not_completed_again(
 ) -> None:
     instance_id, task_id = _start(test_processes, "five_steps")
     task_service.complete_task(other_process, task_id, {"nota": "da B"}, CPI_B)
-    with pytest.raises(Conflict, match=ALREADY_DONE):
+    with pytest.raises(TaskAlreadyCompleted) as done:
         task_service.complete_task(test_processes, task_id, {"nota": "da A"}, CPI_A)
+    assert done.value.by == CPI_B.username and done.value.at is not None
     assert _completions(test_processes, instance_id) == [task_id]
     with test_processes.uow(write=False) as uow:
         assert [t["name"] for t in uow.inbox.for_instance(instance_id)] == ["Passo 2"]
@@ -99,7 +100,7 @@ def test_a_connector_is_not_called_for_a_step_another_process_already_took(
     instance_id, task_id = _start(test_processes, "script_error")
     task_service.complete_task(other_process, task_id, {"divisore": 4}, CPI_B)
     assert calls == [25.0]
-    with pytest.raises(Conflict, match=ALREADY_DONE):
+    with pytest.raises(TaskAlreadyCompleted):
         task_service.complete_task(test_processes, task_id, {"divisore": 5}, CPI_A)
     assert calls == [25.0]
     assert _completions(test_processes, instance_id) == [task_id]

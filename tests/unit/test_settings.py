@@ -93,3 +93,11 @@ def test_security_settings_come_from_the_environment(tmp_path: Path) -> None:
     assert (defaults.session_idle_minutes, defaults.session_max_hours, defaults.proxy_hops) == (30, 10, 0)
     with pytest.raises(ConfigurationError):
         load_settings({"GOL_VAR_DIR": str(tmp_path), "GOL_SESSION_IDLE_MINUTES": "0"})
+def test_the_request_body_cap_is_configurable(tmp_path) -> None:
+    base = {"GOL_VAR_DIR": str(tmp_path), "GOL_SECRET_KEY": "k"}
+    assert load_settings(base).max_request_bytes == 1024 * 1024
+    assert load_settings({**base, "GOL_MAX_REQUEST_BYTES": "65536"}).max_request_bytes == 65536
+    with pytest.raises(ConfigurationError, match="GOL_MAX_REQUEST_BYTES"):
+        load_settings({**base, "GOL_MAX_REQUEST_BYTES": "100"})
+    with pytest.raises(ConfigurationError, match="malformed numeric setting"):
+        load_settings({**base, "GOL_MAX_REQUEST_BYTES": "tanti"})

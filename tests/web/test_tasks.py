@@ -114,7 +114,7 @@ def test_task_completed_meanwhile_by_someone_else(web_runtime, browser) -> None:
                                options={"case_manager": ["ats.nord"]})
     response = person.post(f"/attivita/{task_id}", {**PROFILE, "azione": "completa"})
     assert response.status_code == 409
-    assert "completata da un altro operatore" in response.get_data(as_text=True)
+    assert "completata da <strong>cpi.nord.bis</strong>" in response.get_data(as_text=True)
     assert person.get(f"/attivita/{task_id}").status_code == 409
 
 
@@ -145,3 +145,40 @@ def test_new_case_from_the_start_form(web_runtime, browser) -> None:
 def test_only_cpi_may_open_cases(web_runtime, browser) -> None:
     for who in ("sds.nord", "ats.nord", "spec.nord", "analista"):
         assert browser(who).get("/casi/nuovo").status_code == 403
+
+
+def test_a_task_taken_meanwhile_by_a_colleague_keeps_the_typed_input(web_runtime, browser) -> None:
+    _, task_id, person = _open(web_runtime, browser)
+    person.text(f"/attivita/{task_id}")
+    task_service.claim(web_runtime, task_id, actor_of("cpi.nord.bis"))
+    response = person.post(f"/attivita/{task_id}", {**PROFILE, "note": "Testo scritto con fatica", "azione": "completa"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert 'id="conflitto"' in page and "presa in carico da cpi.nord.bis" in page
+    assert "Testo scritto con fatica" in page and 'value="Rita"' in page
+    assert ready(web_runtime, _case(web_runtime, task_id))[0]["id"] == task_id  # nothing was completed
+
+
+def test_a_case_suspended_meanwhile_keeps_the_typed_input_and_says_so(web_runtime, browser) -> None:
+    from gol_workflow.services import instances as instance_service
+
+    case_id, task_id, person = _open(web_runtime, browser)
+    person.text(f"/attivita/{task_id}")
+    instance_service.suspend(web_runtime, case_id, actor_of("admin"), "verifica dei dati")
+    response = person.post(f"/attivita/{task_id}", {**PROFILE, "note": "Testo scritto con fatica", "azione": "completa"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "caso è stato sospeso" in page and "Testo scritto con fatica" in page
+
+
+def test_a_task_completed_meanwhile_says_who_and_gives_back_the_input(web_runtime, browser) -> None:
+    _, task_id, person = _open(web_runtime, browser)
+    person.text(f"/attivita/{task_id}")
+    task_service.complete_task(web_runtime, task_id, {"bisogni_particolari": False, "case_manager": "ats.nord",
+                                                      "data_colloquio": "2026-01-07"}, actor_of("cpi.nord.bis"),
+                               options={"case_manager": ["ats.nord"]})
+    response = person.post(f"/attivita/{task_id}", {**PROFILE, "note": "Testo scritto con fatica", "azione": "completa"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "cpi.nord.bis" in page and "05/01/2026" in page
+    assert 'id="dati-inseriti"' in page and "Testo scritto con fatica" in page

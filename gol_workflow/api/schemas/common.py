@@ -72,6 +72,9 @@ class ProblemSchema(Schema):
         keys=fields.String(), values=fields.List(fields.String()),
         metadata={"description": "400 only: messages by field path (`data.beneficiario.nome`)"},
     )
+    code = fields.String(metadata={
+        "description": "The failure's own stable code, finer than `type`: e.g. `task-held`, `already-completed`, "
+                       "`no-longer-open`, `changed-meanwhile`, `not-suspended`, `case-not-active`"})
     open_case_id = fields.String(metadata={
         "description": "409 `open-case-exists` only: the id of the person's case that is still open"})
     open_case_url = fields.String(metadata={

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
 
-from ...domain.errors import InvalidState, ValidationFailed
+from ...domain.errors import InputRefused, InvalidState, ValidationFailed
 from ...services import batch
 from ...services.scheduler_overview import scheduler_silent
 from ..context import actor, runtime
@@ -15,12 +15,12 @@ from .worker import kick
 
 ITEMS_PER_PAGE = 100
 BATCH_ERRORS = {
-    "a reason is required": "Indicare il motivo: resta nel registro di ogni istanza.",
-    "choose the process first": "Per migrare scegliere prima il processo nei filtri.",
-    "unknown target version": "Scegliere la versione di destinazione del processo filtrato.",
-    "no instance matches": "Nessuna istanza corrisponde ai filtri.",
-    "too many instances": f"I filtri selezionano più di {batch.MAX_INSTANCES} istanze: restringerli.",
-    "unknown operation": "Scegliere un'operazione.",
+    "reason-required": "Indicare il motivo: resta nel registro di ogni istanza.",
+    "process-required": "Per migrare scegliere prima il processo nei filtri.",
+    "unknown-target-version": "Scegliere la versione di destinazione del processo filtrato.",
+    "no-instance-matches": "Nessuna istanza corrisponde ai filtri.",
+    "too-many-instances": f"I filtri selezionano più di {batch.MAX_INSTANCES} istanze: restringerli.",
+    "unknown-operation": "Scegliere un'operazione.",
 }
 
 
@@ -38,7 +38,8 @@ def start_batch() -> Response:
         batch_id = batch.start_batch(runtime(), actor(), operation, filters, reason,
                                      request.form.get("versione_destinazione", type=int))
     except ValidationFailed as exc:
-        flash(BATCH_ERRORS.get(exc.message, "Operazione non avviata: controllare i dati."), "error")
+        reason = exc.reason if isinstance(exc, InputRefused) else ""
+        flash(BATCH_ERRORS.get(reason, "Operazione non avviata: controllare i dati."), "error")
         return redirect(back)
     if current_app.config.get("GOL_BATCH_THREAD", True):
         kick(runtime())

@@ -6,7 +6,7 @@ import json
 
 from flask import Response, abort, flash, render_template, request
 
-from ...domain.errors import NotFound, ValidationFailed
+from ...domain.errors import InputRefused, NotFound, ValidationFailed
 from ...services import process_catalog
 from ..context import actor, runtime
 from .blueprint import bp
@@ -14,10 +14,10 @@ from .texts import attributes, kind
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 UPLOAD_ERRORS = {
-    "no files": "Scegliere almeno un file .bpmn, .dmn o .schema.json.",
-    "too many files": f"Al massimo {process_catalog.MAX_FILES} file alla volta.",
-    "no process file": "Serve almeno un file .bpmn o .dmn.",
-    "unsupported file": "Sono ammessi solo file .bpmn, .dmn e .schema.json",
+    "no-files": "Scegliere almeno un file .bpmn, .dmn o .schema.json.",
+    "too-many-files": f"Al massimo {process_catalog.MAX_FILES} file alla volta.",
+    "no-process-file": "Serve almeno un file .bpmn o .dmn.",
+    "unsupported-file": "Sono ammessi solo file .bpmn, .dmn e .schema.json",
 }
 
 
@@ -85,7 +85,7 @@ def deploy() -> str | tuple[str, int]:
     try:
         report = process_catalog.deploy_upload(runtime(), actor(), files)
     except ValidationFailed as exc:
-        detail = exc.errors.get("file", [""])[0].split(":")[0] if exc.message == "unsupported file" else ""
-        error = UPLOAD_ERRORS.get(exc.message, "Caricamento non valido.") + (f": {detail}." if detail else "")
+        reason, detail = (exc.reason, exc.subject) if isinstance(exc, InputRefused) else ("", None)
+        error = UPLOAD_ERRORS.get(reason, "Caricamento non valido.") + (f": {detail}." if detail else "")
         return render_template("admin/deploy.html", report=None, error=error), 400
     return render_template("admin/deploy.html", report=report, error=None), 400 if report.problems else 200

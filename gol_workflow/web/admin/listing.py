@@ -36,8 +36,10 @@ def _date(value: str | None, problems: list[str], label: str) -> date | None:
 
 
 def _int(value: str | None) -> int | None:
+    """A whole number the database can hold, or None."""
     try:
-        return int(value) if value else None
+        number = int(value) if value and len(value) <= 20 else None
+        return number if number is not None and abs(number) < 2**63 else None
     except ValueError:
         return None
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
-from ...domain.errors import GolError, MigrationRefused, ValidationFailed
+from ...domain.errors import GolError, InputRefused, InvalidJson, MigrationRefused, ValidationFailed
 from ...services import instance_queries, migration, operations
 from ..context import actor, runtime
 from .blueprint import bp
@@ -35,7 +35,7 @@ def _run(instance_id: str, operation: str, params: dict[str, Any]) -> Response |
     if outcome.code == "failed_again":
         flash("Il passo è stato ripetuto ma è fallito di nuovo: vedere l'errore qui sotto.", "error")
         return _back(instance_id)
-    flash(service_error(operation, outcome.message), "error")
+    flash(service_error(operation, outcome.reason), "error")
     return _back(instance_id)
 
 
@@ -85,7 +85,7 @@ def edit(instance_id: str) -> Response | tuple[str, int]:
         except ValidationFailed as exc:
             errors = _edit_errors(exc)
         except GolError as exc:
-            flash(service_error("resume", exc.message), "error")
+            flash(service_error("resume", exc.code), "error")
             return _back(instance_id)
         else:
             flash(f"Dati aggiornati: {', '.join(changed)}.", "success")
@@ -102,21 +102,21 @@ def operations_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
+EDIT_REFUSALS = {
+    "not-an-object": "I dati devono essere un oggetto JSON ({ ... })",
+    "invalid-names": "Nomi di campo non validi",
+    "protected-field": "Il campo case_id identifica il caso e non si può modificare",
+    "nothing-changed": "Nessuna modifica rispetto ai dati attuali",
+    "reason-required": "Indicare il motivo della modifica",
+    "too-large": "I dati superano la dimensione massima consentita",
+}
+
+
 def _edit_errors(exc: ValidationFailed) -> list[str]:
-    messages = {
-        "invalid JSON": "Il testo non è JSON valido",
-        "the data must be a JSON object": "I dati devono essere un oggetto JSON ({ ... })",
-        "invalid field names": "Nomi di campo non validi",
-        "protected field": "Il campo case_id identifica il caso e non si può modificare",
-        "nothing changed": "Nessuna modifica rispetto ai dati attuali",
-        "a reason is required": "Indicare il motivo della modifica",
-        "data too large": "I dati superano la dimensione massima consentita",
-    }
-    text = messages.get(exc.message, "Dati non validi")
-    if exc.message == "invalid JSON":  # where the syntax error is: "line 3, column 7: ..."
-        where = exc.errors["dati"][0].split(":")[0].replace("line", "riga").replace("column", "colonna")
-        text = f"{text} ({where})"
-    return [f"{text}."]
+    if isinstance(exc, InvalidJson):  # where the syntax error is
+        return [f"Il testo non è JSON valido (riga {exc.line}, colonna {exc.column})."]
+    reason = exc.reason if isinstance(exc, InputRefused) else ""
+    return [f"{EDIT_REFUSALS.get(reason, 'Dati non validi')}."]
 
 
 @bp.route("/istanze/<instance_id>/migra", methods=["GET", "POST"])
@@ -141,8 +141,7 @@ def migrate(instance_id: str) -> Response | tuple[str, int]:
     try:
         plan = migration.check_migration(rt, who, instance_id, target)
     except GolError as exc:
-        flash(service_error("migrate", exc.message) if "newer" not in exc.message
-              else "Si può migrare solo a una versione più recente dello stesso processo.", "error")
+        flash(service_error("migrate", exc.code), "error")
         return _back(instance_id)
     summary = instance_queries.instance_summary(rt, who, instance_id)
     return render_template("admin/migrate.html", s=summary, plan=plan, target=target, issue=issue, note=note), 200

@@ -104,17 +104,16 @@ def outcome(code: str | None, message: str | None = None) -> str:
     return OUTCOMES.get(code or "", message or "")
 
 
-def service_error(operation: str, message: str) -> str:
-    """A refused single operation, in Italian (the services speak English)."""
-    lowered = message.lower()
-    if "only a suspended" in lowered:
-        return "Solo un'istanza sospesa può essere ripresa o modificata."
-    if "only an instance in error" in lowered:
-        return "Solo un'istanza in errore può ripetere il passo."
-    if "cannot be suspended" in lowered:
-        return "L'istanza non può essere sospesa nello stato attuale."
-    if "already" in lowered:
-        return "L'istanza è già conclusa o chiusa."
-    if "changed by someone else" in lowered:
-        return "L'istanza è stata modificata da altri nel frattempo: ricaricare la pagina e riprovare."
-    return f"Operazione «{OPERATIONS.get(operation, operation)}» non eseguita."
+REFUSALS = {
+    "not-suspended": "Solo un'istanza sospesa può essere ripresa o modificata.",
+    "not-in-error": "Solo un'istanza in errore può ripetere il passo.",
+    "cannot-suspend": "L'istanza non può essere sospesa nello stato attuale.",
+    "already-ended": "L'istanza è già conclusa o chiusa.",
+    "changed-meanwhile": "L'istanza è stata modificata da altri nel frattempo: ricaricare la pagina e riprovare.",
+    "wrong-target-version": "Si può migrare solo a una versione più recente dello stesso processo.",
+}
+
+
+def service_error(operation: str, code: str | None) -> str:
+    """A refused single operation, in Italian, from the failure's code (`GolError.code`)."""
+    return REFUSALS.get(code or "", f"Operazione «{OPERATIONS.get(operation, operation)}» non eseguita.")
