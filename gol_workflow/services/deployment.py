@@ -14,14 +14,9 @@ from ..domain.model import Actor, Problem
 from ..engine.parsing import compile_process, process_dependencies
 from ..engine.rules import RuleContext
 from ..engine.validation import validate_sources
-<<<<<<< HEAD
-from ..forms.form_files import check_form_file
+from ..forms.form_files import check_form_file, referenced_forms
 from . import authorization, message_policy
 from .message_policy import POLICY_FILE
-=======
-from ..forms.form_files import check_form_file, referenced_forms
-from . import authorization
->>>>>>> wip/h5
 from .runtime import FORM_SUFFIX, Runtime
 
 SOURCE_SUFFIXES = (".bpmn", ".dmn")
@@ -127,7 +122,6 @@ def _check_forms(forms: Mapping[str, bytes]) -> list[Problem]:
     return problems
 
 
-<<<<<<< HEAD
 def _parsed_forms(forms: Mapping[str, bytes]) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for name, content in forms.items():
@@ -155,7 +149,6 @@ def _check_messages(sources: Sources, parser: Any, process_ids: Collection[str])
     except UnicodeDecodeError:
         return [Problem(POLICY_FILE, 1, None, "not UTF-8 text")]
     return message_policy.parse(text, _parsed_forms(sources.forms), POLICY_FILE, _caught(parser, process_ids))[1]
-=======
 def _with_referenced(names: set[str], forms: Mapping[str, bytes]) -> set[str]:
     """The forms named and every form they refer to, so a version holds each form it validates with."""
     found, waiting = set(), sorted(names)
@@ -167,7 +160,6 @@ def _with_referenced(names: set[str], forms: Mapping[str, bytes]) -> set[str]:
         schema = check_form_file(name, forms[name], frozenset(forms))[0]
         waiting.extend(referenced_forms(schema) - found)
     return found
->>>>>>> wip/h5
 
 
 def validate(
@@ -207,17 +199,13 @@ def _bundle(parser: Any, process_id: str, sources: Sources) -> tuple[str, dict[s
     forms = {meta.form for meta in compiled.tasks.values() if meta.form}
     if compiled.start_form:
         forms.add(compiled.start_form)
-<<<<<<< HEAD
     if sources.messages is not None:
         text = sources.messages.decode("utf-8")
         declared = message_policy.parse(text, {})[0]
         if compiled.caught_messages & set(declared):
             files[POLICY_FILE] = text
             forms |= message_policy.referenced_forms(text, compiled.caught_messages)
-    for form in sorted(forms):
-=======
     for form in sorted(_with_referenced(forms, sources.forms)):
->>>>>>> wip/h5
         if form in sources.forms:
             files[form] = sources.forms[form].decode("utf-8-sig")
     digest = hashlib.sha256()
