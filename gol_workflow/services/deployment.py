@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..domain.case_facts import CaseDeclarationError
 from ..domain.errors import DeploymentFailed, NotFound
 from ..domain.model import Actor, Problem
 from ..engine.parsing import compile_process, process_dependencies
@@ -15,7 +16,7 @@ from ..engine.rules import RuleContext
 from ..engine.validation import validate_sources
 from ..forms.form_files import check_form_file
 from . import authorization
-from .runtime import FORM_SUFFIX, Runtime
+from .runtime import CASE_SUFFIX, FORM_SUFFIX, Runtime, parse_case_declaration
 
 SOURCE_SUFFIXES = (".bpmn", ".dmn")
 SINGLE_FILE_SUFFIXES = (*SOURCE_SUFFIXES, ".xml")
@@ -28,6 +29,7 @@ class Sources:
     processes: dict[str, bytes]
     forms: dict[str, bytes]
     locations: dict[str, str] = field(default_factory=dict)  # file name -> path to show in messages
+    cases: dict[str, bytes] = field(default_factory=dict)  # <process id>.case.toml: the case record's facts
 
     def where(self, name: str) -> str:
         """The path to show for a file name."""
@@ -99,7 +101,12 @@ def read_sources(processes_dir: Path, forms_dir: Path | None) -> Sources:
         for form in sorted(forms_dir.glob(f"*{FORM_SUFFIX}")):
             forms[form.name] = _read(form)
             locations[form.name] = str(form)
-    return Sources({p.name: _read(p) for p in files}, forms, locations)
+    cases: dict[str, bytes] = {}
+    folder = processes_dir if processes_dir.is_dir() else processes_dir.parent
+    for declaration in sorted(folder.glob(f"*{CASE_SUFFIX}")):
+        cases[declaration.name] = _read(declaration)
+        locations[declaration.name] = str(declaration)
+    return Sources({p.name: _read(p) for p in files}, forms, locations, cases)
 
 
 def _one_line(problem: Problem) -> Problem:
@@ -115,6 +122,17 @@ def _check_forms(forms: Mapping[str, bytes]) -> list[Problem]:
     return problems
 
 
+def _check_cases(cases: Mapping[str, bytes]) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, content in sorted(cases.items()):
+        try:
+            parse_case_declaration(name, content.decode("utf-8"))
+        except (CaseDeclarationError, UnicodeDecodeError) as exc:
+            message = str(getattr(exc, "message", exc))
+            problems.append(Problem(name, None, None, message.removeprefix(f"{name}: ")))
+    return problems
+
+
 def validate(
     sources: Sources,
     operators: Collection[str] | None = None,
@@ -124,7 +142,7 @@ def validate(
     """Every problem in the sources, validated together; with the loaded parser when they load."""
     form_names = frozenset(sources.forms) if check_forms else None
     report = validate_sources(sources.processes, RuleContext(form_names, operators, lanes))
-    problems = [_one_line(p) for p in report.problems + _check_forms(sources.forms)]
+    problems = [_one_line(p) for p in report.problems + _check_forms(sources.forms) + _check_cases(sources.cases)]
     return Validation(problems, report.process_ids, len(sources.processes), len(sources.forms), report.parser)
 
 
@@ -154,6 +172,9 @@ def _bundle(parser: Any, process_id: str, sources: Sources) -> tuple[str, dict[s
     for form in sorted(forms):
         if form in sources.forms:
             files[form] = sources.forms[form].decode("utf-8-sig")
+    case_file = f"{process_id}{CASE_SUFFIX}"
+    if case_file in sources.cases:
+        files[case_file] = sources.cases[case_file].decode("utf-8")
     digest = hashlib.sha256()
     for name, text in sorted(files.items()):
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")

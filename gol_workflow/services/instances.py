@@ -11,7 +11,7 @@ from ..domain.errors import ConcurrentChange, Conflict, InvalidState, NotFound, 
 from ..domain.model import Actor, InstanceStatus
 from ..forms.validation import validate
 from ..persistence.uow import UnitOfWork
-from . import authorization
+from . import authorization, case_records
 from .runtime import ProcessVersion, Runtime
 from .stepping import Loaded, StepResult, load, save, service_handler, step_result
 
@@ -168,6 +168,7 @@ def suspend(rt: Runtime, instance_id: str, actor: Actor, reason: str | None = No
             raise InvalidState(f"an instance that is {header['status']} cannot be suspended")
         _write(uow, header, {"status": InstanceStatus.SUSPENDED.value, "suspended_status": header["status"],
                              "next_due_at": None, "updated_at": now})
+        case_records.on_status(uow, instance_id, InstanceStatus.SUSPENDED.value, now)
         uow.audit.record(now, actor.username, "instance.suspended", instance_id, data={"reason": reason})
         uow.commit()
 

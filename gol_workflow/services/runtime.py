@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import tomllib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 
 from ..clock import Clock
 from ..config import Settings
+from ..domain.case_facts import CaseDeclaration, declaration_from_dict
 from ..domain.errors import NotFound
 from ..domain.zones import Zone
 from ..engine.parsing import CompiledProcess, compile_from_sources
@@ -21,6 +23,18 @@ from ..engine.runner import ProcessEngine, WorkflowHandle
 from ..persistence.uow import UnitOfWork
 
 FORM_SUFFIX = ".schema.json"
+CASE_SUFFIX = ".case.toml"  # a process's case record declaration, deployed with it
+
+
+def parse_case_declaration(name: str, text: str) -> CaseDeclaration:
+    """A case declaration file (CaseDeclarationError when it cannot be used)."""
+    from ..domain.case_facts import CaseDeclarationError
+
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseDeclarationError(f"{name}: {exc}") from None
+    return declaration_from_dict(raw, name)
 
 
 @dataclass
@@ -32,6 +46,7 @@ class ProcessVersion:
     version: int
     compiled: CompiledProcess
     forms: dict[str, dict[str, Any]]
+    case: CaseDeclaration | None = None  # the facts of its case record, when the process declares them
 
 
 class ProcessCache:
@@ -72,10 +87,13 @@ class ProcessCache:
     def put(self, row: Mapping[str, Any]) -> ProcessVersion:
         """Compile a version row and keep it."""
         files: dict[str, str] = row["files"]
-        sources = {name: text.encode("utf-8") for name, text in files.items() if not name.endswith(FORM_SUFFIX)}
+        sources = {name: text.encode("utf-8") for name, text in files.items()
+                   if not name.endswith((FORM_SUFFIX, CASE_SUFFIX))}
         forms = {name: json.loads(text) for name, text in files.items() if name.endswith(FORM_SUFFIX)}
         compiled = compile_from_sources(sources, row["process_id"])
-        item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms)
+        case_file = f"{row['process_id']}{CASE_SUFFIX}"
+        case = parse_case_declaration(case_file, files[case_file]) if case_file in files else None
+        item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms, case)
         with self._lock:
             self._items.setdefault(row["id"], item)
             return self._items[row["id"]]
@@ -90,6 +108,7 @@ class CachedWorkflow:
     handle: WorkflowHandle
     header: Mapping[str, Any] | None = None
     inbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    facts: Mapping[str, Any] | None = None  # the case record's facts as this process last stored them
 
 
 class WorkflowCache:
