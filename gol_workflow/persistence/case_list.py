@@ -73,7 +73,10 @@ class CaseList:
             .order_by(direction, cases.c.id.desc() if descending else cases.c.id.asc())
             .limit(limit).offset(offset)
         )
-        rows = [dict(r) for r in self.conn.execute(stmt).mappings()]
+        return self._with_due_dates([dict(r) for r in self.conn.execute(stmt).mappings()])
+
+    def _with_due_dates(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each record with the earliest due date of its open tasks (one query for the page)."""
         if rows:
             due = select(tasks.c.case_id, func.min(tasks.c.due_at)).where(
                 tasks.c.case_id.in_([r["id"] for r in rows])).group_by(tasks.c.case_id)
@@ -92,7 +95,7 @@ class CaseList:
         stmt = (select(cases, users.c.full_name.label("case_manager_name"))
                 .outerjoin(users, users.c.username == cases.c.case_manager).where(cases.c.id == case_id))
         row = self.conn.execute(stmt).mappings().first()
-        return None if row is None else dict(row)
+        return None if row is None else self._with_due_dates([dict(row)])[0]
 
     def steps(self, scope: CaseScope, limit: int = 100) -> list[str]:
         """The current steps of open cases the person may see (for the filter)."""

@@ -83,4 +83,3 @@ class CaseRecordSchema(CaseSummarySchema):
     last_substantial_change_date = fields.Date(required=True, allow_none=True)
     last_substantial_change = fields.String(required=True, allow_none=True)
     final_monitoring_date = fields.Date(required=True, allow_none=True)
-    next_due_at = LocalDateTime(required=False, allow_none=True)
