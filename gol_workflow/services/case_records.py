@@ -68,26 +68,44 @@ def _header_facts(header: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# Instance columns (what lists, inbox scopes and authorisation read) fed by the same facts.
+HEADER_COLUMNS = ("zone", "beneficiary_name", "codice_fiscale", "case_manager", "specialist_services")
+
+
+def declared_facts(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The declared facts the case's data hold now; None for a process without a case record."""
+    declared = declaration(rt, version)
+    if declared is None:
+        return None
+    return declared.facts_from(data, _zone(rt.settings.timezone))
+
+
+def header_columns(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The instance columns the facts give (a fact the data do not hold leaves its column as it is)."""
+    return {name: facts[name] for name in HEADER_COLUMNS if name in facts}
+
+
 def on_step(
     rt: Runtime,
     uow: UnitOfWork,
     version: ProcessVersion,
     header: Mapping[str, Any],
-    data: Mapping[str, Any],
+    declared_now: Mapping[str, Any] | None,
     now: datetime,
     completed: tuple[str, Mapping[str, Any]] | None,
     previous: Mapping[str, Any] | None,
 ) -> Mapping[str, Any] | None:
     """Bring the case's record up to date inside the step's transaction; returns the facts now stored.
 
-    `completed` is the user task the step completed and its form data; `previous` the facts this
-    process stored last time (None when unknown). Nothing is written when nothing changed.
+    `declared_now` are the declared facts of the case's data (`declared_facts`); `completed` the
+    user task the step completed and its form data; `previous` the facts this process stored
+    last time (None when unknown). Nothing is written when nothing changed.
     """
     declared = declaration(rt, version)
-    if declared is None:
+    if declared is None or declared_now is None:
         return None
     tz = _zone(rt.settings.timezone)
-    facts = {**_header_facts(header), **declared.facts_from(data, tz)}
+    facts = {**_header_facts(header), **declared_now}
     counts: dict[str, int] = {}
     if completed is not None:
         counts, set_by_completion = declared.completed(completed[0], completed[1], now, tz)

@@ -125,7 +125,9 @@ def case_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _instance_values(rt: Runtime, snapshot: Snapshot, now: datetime, retry_count: int) -> dict[str, Any]:
+def _instance_values(
+    rt: Runtime, snapshot: Snapshot, now: datetime, retry_count: int, facts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     data = snapshot.data
     values: dict[str, Any] = {
         "state": snapshot.state,
@@ -136,15 +138,19 @@ def _instance_values(rt: Runtime, snapshot: Snapshot, now: datetime, retry_count
         "error": None,
         "retry_count": 0,
     }
-    if data.get("zona") is not None:
-        values["zone"] = str(data["zona"])[:64]
-    if isinstance(data.get("beneficiario"), Mapping):
-        values.update(case_fields(data))
-    if data.get("case_manager"):
-        values["case_manager"] = str(data["case_manager"])
-    if "servizi_specialistici" in data:
-        services = data.get("servizi_specialistici") if data.get("bisogni_particolari") else []
-        values["specialist_services"] = list(services or [])
+    if facts is not None:
+        # A process that declares its case record feeds these columns from the same declaration.
+        values.update(case_records.header_columns(facts))
+    else:
+        if data.get("zona") is not None:
+            values["zone"] = str(data["zona"])[:64]
+        if isinstance(data.get("beneficiario"), Mapping):
+            values.update(case_fields(data))
+        if data.get("case_manager"):
+            values["case_manager"] = str(data["case_manager"])
+        if "servizi_specialistici" in data:
+            services = data.get("servizi_specialistici") if data.get("bisogni_particolari") else []
+            values["specialist_services"] = list(services or [])
     if snapshot.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         values["ended_at"] = now
         values["next_due_at"] = None
@@ -231,7 +237,8 @@ def save(
     retry_count = int(loaded.header["retry_count"] or 0)
     if snapshot.error is not None and extra and "retry_count" in extra:
         retry_count = int(extra["retry_count"])
-    values = _instance_values(rt, snapshot, now, retry_count)
+    facts = case_records.declared_facts(rt, loaded.version, snapshot.data)
+    values = _instance_values(rt, snapshot, now, retry_count, facts)
     if extra:
         values.update({k: v for k, v in extra.items() if k != "retry_count"})
     if not loaded.new:
@@ -261,9 +268,9 @@ def save(
     uow.inbox.add(inbox_rows)
     # The task.completed audit carries the form data as submitted: what the record counts from.
     form = audit.get("data") if action == "task.completed" and audit and element_id else None
-    facts = case_records.on_step(rt, uow, loaded.version, stored, snapshot.data, now,
-                                 (element_id, form) if isinstance(form, Mapping) and element_id else None,
-                                 loaded.facts)
+    remembered = case_records.on_step(rt, uow, loaded.version, stored, facts, now,
+                                      (element_id, form) if isinstance(form, Mapping) and element_id else None,
+                                      loaded.facts)
     if old_subs != new_subs:
         uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
     uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None)
@@ -277,7 +284,7 @@ def save(
     known = {task_id: row for task_id, row in (loaded.inbox or {}).items() if task_id in new_ready}
     known.update((row["id"], row) for row in inbox_rows if row["case_id"] == loaded.id)
     committed = CachedWorkflow(row_version + 1, handle, {k: v for k, v in stored.items() if k != "state"}, known,
-                               facts)
+                               remembered)
     if keep:
         uow.after_commit(lambda: rt.workflows.put(loaded.id, committed))
     if snapshot.messages:
