@@ -97,12 +97,6 @@ class CaseList:
         row = self.conn.execute(stmt).mappings().first()
         return None if row is None else self._with_due_dates([dict(row)])[0]
 
-    def steps(self, scope: CaseScope, limit: int = 100) -> list[str]:
-        """The current steps of open cases the person may see (for the filter)."""
-        stmt = (self._where(select(cases.c.current_step), scope, CaseFilter(statuses=OPEN))
-                .where(cases.c.current_step.is_not(None)).distinct().order_by(cases.c.current_step).limit(limit))
-        return [str(s) for s in self.conn.execute(stmt).scalars()]
-
     def _where(self, stmt: Select, scope: CaseScope, chosen: CaseFilter) -> Select:
         visible = _visible(scope)
         if visible is None:

@@ -10,7 +10,7 @@ from ..domain.model import Actor
 from ..persistence.case_list import ENDED, OPEN, SORTS, STATUSES, CaseFilter
 from . import authorization
 from .cases import audit_read, visible_case
-from .inbox import actor_zones
+from .inbox import actor_zones, task_types
 from .runtime import Runtime
 
 PAGE_SIZE = 25
@@ -88,7 +88,6 @@ def list_cases(rt: Runtime, actor: Actor, query: CaseQuery, with_steps: bool = F
     with rt.uow() as uow:
         items = uow.case_list.page(scope, chosen, query.sort, query.descending, query.page_size, offset)
         counted = uow.case_list.count(scope, chosen, COUNT_CAP)
-        steps = uow.case_list.steps(scope) if with_steps else []
         details: dict[str, Any] = {"filtri": {k: v for k, v in vars(query).items() if v not in (None, False)},
                                    "casi": len(items)}
         if actor.is_admin:
@@ -96,6 +95,8 @@ def list_cases(rt: Runtime, actor: Actor, query: CaseQuery, with_steps: bool = F
         uow.audit.record(now, actor.username, "cases.listed", data=details)
         uow.commit()
     exact = counted <= COUNT_CAP
+    # The steps offered are the user tasks' names (cached): a case at one task shows its name as current step.
+    steps = sorted({name for _, name in task_types(rt)}, key=str.lower) if with_steps else []
     return CasePage(items, min(counted, COUNT_CAP), exact, query.page, query.page_size, query,
                     actor_zones(actor, list(rt.zones)), steps)
 
