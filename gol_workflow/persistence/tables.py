@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -117,6 +118,52 @@ tasks = Table(
     Index("ix_tasks_case_id", "case_id"),
     Index("ix_tasks_assignee", "assignee"),
     Index("ix_tasks_due_at", "due_at"),  # when the next task falls overdue (the digest's next moment)
+)
+
+# The case record: one row per case (id = the instance id), its typed facts kept by the step
+# that changes them (see services/case_records.py). Lists of cases read only this table.
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(36), ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True),
+    Column("process_id", String(255), nullable=False),
+    Column("status", String(16), nullable=False),  # the instance's status
+    Column("current_step", String(255), nullable=True),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),  # when a fact last changed
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("zone", String(64), nullable=True),
+    Column("beneficiary_name", String(255), nullable=True),
+    Column("codice_fiscale", String(16), nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("profiled_at", UtcDateTime, nullable=True),
+    Column("complex_needs", Boolean, nullable=True),
+    Column("percorso", Integer, nullable=True),
+    Column("known_to_social_services", Boolean, nullable=True),
+    Column("particular_needs", Boolean, nullable=True),
+    Column("specialist_services", JsonText, nullable=True),
+    Column("equipe_at", UtcDateTime, nullable=True),
+    Column("decision", String(64), nullable=True),
+    Column("measures", JsonText, nullable=True),
+    Column("first_appointment_at", UtcDateTime, nullable=True),
+    Column("first_appointment_place", String(255), nullable=True),
+    Column("case_manager", String(255), nullable=True),
+    Column("path_start_date", Date, nullable=True),
+    Column("path_end_at", UtcDateTime, nullable=True),
+    Column("monitorings", Integer, nullable=False, default=0),
+    Column("last_monitoring_date", Date, nullable=True),
+    Column("substantial_changes", Integer, nullable=False, default=0),
+    Column("last_substantial_change_date", Date, nullable=True),
+    Column("last_substantial_change", String(255), nullable=True),
+    Column("final_monitoring_date", Date, nullable=True),
+    Column("outcome", String(64), nullable=True),
+    Index("ix_cases_zone_status_updated_at", "zone", "status", "updated_at"),
+    Index("ix_cases_status_updated_at", "status", "updated_at"),
+    Index("ix_cases_updated_at", "updated_at"),
+    Index("ix_cases_codice_fiscale", "codice_fiscale"),
+    Index("ix_cases_beneficiary_name", "beneficiary_name"),
+    Index("ix_cases_case_manager_updated_at", "case_manager", "updated_at"),
+    Index("ix_cases_path_end_at", "path_end_at"),
 )
 
 subscriptions = Table(

@@ -14,6 +14,8 @@ from .attachments import AttachmentRepository
 from .audit import AuditRepository
 from .batches import BatchRepository
 from .bookings import BookingRepository
+from .case_list import CaseList
+from .case_records import CaseRecords
 from .inbox import InboxRepository
 from .case_search import CaseSearch
 from .inbox_search import InboxSearch
@@ -116,6 +118,14 @@ class UnitOfWork:
     @cached_property
     def inbox_search(self) -> InboxSearch:
         return InboxSearch(self.conn)
+
+    @cached_property
+    def case_records(self) -> CaseRecords:
+        return CaseRecords(self.conn)
+
+    @cached_property
+    def case_list(self) -> CaseList:
+        return CaseList(self.conn)
 
     @cached_property
     def case_search(self) -> CaseSearch:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..domain.errors import Forbidden, NotFound
 from ..domain.model import Actor
+from ..persistence.case_list import CaseScope
 from ..persistence.inbox_search import InboxScope
 
 ROLES = ("cpi", "sds", "specialist", "ats", "admin", "analyst")
@@ -110,6 +111,20 @@ def inbox_scope(actor: Actor) -> InboxScope:
     if actor.role == "specialist":
         return InboxScope(invited_lanes=lanes, zones=zones, services=tuple(sorted(actor.services)))
     return InboxScope()
+
+
+def case_scope(actor: Actor) -> CaseScope:
+    """The same rules as `can_see_case`, expressed for a query over the case records."""
+    if _privileged(actor):
+        return CaseScope(everything=True)
+    zones = tuple(sorted(actor.zones))
+    if actor.role in ("cpi", "sds"):
+        return CaseScope(zones=zones)
+    if actor.role == "ats":
+        return CaseScope(case_manager=actor.username)
+    if actor.role == "specialist":
+        return CaseScope(zones=zones, services=tuple(sorted(actor.services))) if actor.services else CaseScope()
+    return CaseScope()
 
 
 def can_see_agenda(actor: Actor, zone: str) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..domain.case_facts import CaseDeclarationError
 from ..domain.errors import DeploymentFailed, NotFound
 from ..domain.model import Actor, Problem
 from ..engine.parsing import compile_process, process_dependencies
@@ -17,7 +18,7 @@ from ..engine.validation import validate_sources
 from ..forms.form_files import check_form_file, referenced_forms
 from . import authorization, message_policy
 from .message_policy import POLICY_FILE
-from .runtime import FORM_SUFFIX, Runtime
+from .runtime import CASE_SUFFIX, FORM_SUFFIX, Runtime, parse_case_declaration
 
 SOURCE_SUFFIXES = (".bpmn", ".dmn")
 SINGLE_FILE_SUFFIXES = (*SOURCE_SUFFIXES, ".xml")
@@ -31,6 +32,7 @@ class Sources:
     forms: dict[str, bytes]
     locations: dict[str, str] = field(default_factory=dict)  # file name -> path to show in messages
     messages: bytes | None = None  # messages.toml: who may send which message from outside
+    cases: dict[str, bytes] = field(default_factory=dict)  # <process id>.case.toml: the case record's facts
 
     def where(self, name: str) -> str:
         """The path to show for a file name."""
@@ -106,7 +108,12 @@ def read_sources(processes_dir: Path, forms_dir: Path | None) -> Sources:
     messages = _read(policy) if policy is not None and policy.is_file() else None
     if policy is not None and messages is not None:
         locations[POLICY_FILE] = str(policy)
-    return Sources({p.name: _read(p) for p in files}, forms, locations, messages)
+    cases: dict[str, bytes] = {}
+    folder = processes_dir if processes_dir.is_dir() else processes_dir.parent
+    for declaration in sorted(folder.glob(f"*{CASE_SUFFIX}")):
+        cases[declaration.name] = _read(declaration)
+        locations[declaration.name] = str(declaration)
+    return Sources({p.name: _read(p) for p in files}, forms, locations, messages=messages, cases=cases)
 
 
 def _one_line(problem: Problem) -> Problem:
@@ -149,6 +156,8 @@ def _check_messages(sources: Sources, parser: Any, process_ids: Collection[str])
     except UnicodeDecodeError:
         return [Problem(POLICY_FILE, 1, None, "not UTF-8 text")]
     return message_policy.parse(text, _parsed_forms(sources.forms), POLICY_FILE, _caught(parser, process_ids))[1]
+
+
 def _with_referenced(names: set[str], forms: Mapping[str, bytes]) -> set[str]:
     """The forms named and every form they refer to, so a version holds each form it validates with."""
     found, waiting = set(), sorted(names)
@@ -162,6 +171,16 @@ def _with_referenced(names: set[str], forms: Mapping[str, bytes]) -> set[str]:
     return found
 
 
+def _check_cases(cases: Mapping[str, bytes]) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, content in sorted(cases.items()):
+        try:
+            parse_case_declaration(name, content.decode("utf-8"))
+        except (CaseDeclarationError, UnicodeDecodeError) as exc:
+            message = str(getattr(exc, "message", exc))
+            problems.append(Problem(name, None, None, message.removeprefix(f"{name}: ")))
+    return problems
+
 def validate(
     sources: Sources,
     operators: Collection[str] | None = None,
@@ -171,7 +190,7 @@ def validate(
     """Every problem in the sources, validated together; with the loaded parser when they load."""
     form_names = frozenset(sources.forms) if check_forms else None
     report = validate_sources(sources.processes, RuleContext(form_names, operators, lanes))
-    problems = [_one_line(p) for p in report.problems + _check_forms(sources.forms)
+    problems = [_one_line(p) for p in report.problems + _check_forms(sources.forms) + _check_cases(sources.cases)
                 + _check_messages(sources, report.parser, report.process_ids)]
     return Validation(problems, report.process_ids, len(sources.processes), len(sources.forms), report.parser)
 
@@ -208,6 +227,9 @@ def _bundle(parser: Any, process_id: str, sources: Sources) -> tuple[str, dict[s
     for form in sorted(_with_referenced(forms, sources.forms)):
         if form in sources.forms:
             files[form] = sources.forms[form].decode("utf-8-sig")
+    case_file = f"{process_id}{CASE_SUFFIX}"
+    if case_file in sources.cases:
+        files[case_file] = sources.cases[case_file].decode("utf-8")
     digest = hashlib.sha256()
     for name, text in sorted(files.items()):
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")

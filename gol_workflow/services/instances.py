@@ -23,7 +23,7 @@ from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus
 from ..forms import submission
 from ..persistence.errors import DuplicateRow
 from ..persistence.uow import UnitOfWork
-from . import authorization
+from . import authorization, case_records
 from .incidents import SET_ASIDE
 from .runtime import ProcessVersion, Runtime
 from .stepping import Loaded, StepResult, load, save, service_handler, step_result
@@ -242,6 +242,7 @@ def suspend(rt: Runtime, instance_id: str, actor: Actor, reason: str | None = No
             raise CannotSuspend(f"an instance that is {header['status']} cannot be suspended", header["status"])
         _write(uow, header, {"status": InstanceStatus.SUSPENDED.value, "suspended_status": header["status"],
                              "next_due_at": None, "updated_at": now})
+        case_records.on_status(uow, instance_id, InstanceStatus.SUSPENDED.value, now)
         uow.audit.record(now, actor.username, "instance.suspended", instance_id, data={"reason": reason})
         uow.commit()
 

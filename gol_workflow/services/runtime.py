@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import tomllib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..config import Settings
+from ..domain.case_facts import CaseDeclaration, declaration_from_dict
 from ..domain.errors import NotFound
 from ..domain.zones import Zone
 from ..engine.parsing import CompiledProcess, compile_from_sources
@@ -23,6 +25,18 @@ from .message_policy import POLICY_FILE, MessagePolicy
 from .message_policy import parse as parse_policies
 
 FORM_SUFFIX = ".schema.json"
+CASE_SUFFIX = ".case.toml"  # a process's case record declaration, deployed with it
+
+
+def parse_case_declaration(name: str, text: str) -> CaseDeclaration:
+    """A case declaration file (CaseDeclarationError when it cannot be used)."""
+    from ..domain.case_facts import CaseDeclarationError
+
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseDeclarationError(f"{name}: {exc}") from None
+    return declaration_from_dict(raw, name)
 
 
 @dataclass
@@ -35,6 +49,7 @@ class ProcessVersion:
     compiled: CompiledProcess
     forms: dict[str, dict[str, Any]]
     messages: dict[str, MessagePolicy] = field(default_factory=dict)  # from its messages.toml
+    case: CaseDeclaration | None = None  # the facts of its case record, when the process declares them
 
 
 class ProcessCache:
@@ -76,11 +91,13 @@ class ProcessCache:
         """Compile a version row and keep it."""
         files: dict[str, str] = row["files"]
         sources = {name: text.encode("utf-8") for name, text in files.items()
-                   if not name.endswith(FORM_SUFFIX) and name != POLICY_FILE}
+                   if not name.endswith((FORM_SUFFIX, CASE_SUFFIX)) and name != POLICY_FILE}
         forms = {name: json.loads(text) for name, text in files.items() if name.endswith(FORM_SUFFIX)}
         compiled = compile_from_sources(sources, row["process_id"])
         messages = parse_policies(files[POLICY_FILE], forms)[0] if POLICY_FILE in files else {}
-        item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms, messages)
+        case_file = f"{row['process_id']}{CASE_SUFFIX}"
+        case = parse_case_declaration(case_file, files[case_file]) if case_file in files else None
+        item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms, messages, case)
         with self._lock:
             self._items.setdefault(row["id"], item)
             return self._items[row["id"]]
@@ -95,6 +112,7 @@ class CachedWorkflow:
     handle: WorkflowHandle
     header: Mapping[str, Any] | None = None
     inbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    facts: Mapping[str, Any] | None = None  # the case record's facts as this process last stored them
 
 
 class WorkflowCache:

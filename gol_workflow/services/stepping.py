@@ -12,7 +12,7 @@ from ..domain.errors import ConcurrentChange, Conflict, NotFound
 from ..domain.model import ENDED_STATUSES, Actor, InstanceStatus, OutgoingMessage, ReadyTask, Snapshot
 from ..engine.runner import WorkflowHandle, correlation_text
 from ..persistence.uow import UnitOfWork
-from . import authorization
+from . import authorization, case_records
 from .case_closure import on_case_ended
 from .message_buffer import keep_or_drop
 from .runtime import CachedWorkflow, ProcessVersion, Runtime, ServiceCall
@@ -64,6 +64,7 @@ class Loaded:
     new: bool = False  # not yet in the database: the first save inserts it
     inbox: Mapping[str, Mapping[str, Any]] | None = None  # its inbox rows this process committed, if cached
     trusted: bool = False  # worked from what this process remembered: the writes check what it assumed
+    facts: Mapping[str, Any] | None = None  # its case record's facts as this process stored them, if cached
 
     @property
     def id(self) -> str:
@@ -72,7 +73,8 @@ class Loaded:
 
     def unchanged(self) -> CachedWorkflow:
         """The workflow as it was loaded, to be kept when the use case changed nothing."""
-        return CachedWorkflow(int(self.header["row_version"]), self.handle, dict(self.header), self.inbox or {})
+        return CachedWorkflow(int(self.header["row_version"]), self.handle, dict(self.header), self.inbox or {},
+                              self.facts)
 
 
 def load(
@@ -91,7 +93,7 @@ def load(
     version = rt.processes.get(uow, header["process_version_id"])
     cached = rt.workflows.take(instance_id, header["row_version"])
     if cached is not None:
-        return Loaded(header, version, cached.handle, inbox=cached.inbox)
+        return Loaded(header, version, cached.handle, inbox=cached.inbox, facts=cached.facts)
     if state is None:
         state = uow.instances.state(instance_id)
     return Loaded(header, version, rt.engine.load(version.compiled, state or ""))
@@ -123,7 +125,9 @@ def case_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _instance_values(rt: Runtime, snapshot: Snapshot, now: datetime, retry_count: int) -> dict[str, Any]:
+def _instance_values(
+    rt: Runtime, snapshot: Snapshot, now: datetime, retry_count: int, facts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     data = snapshot.data
     values: dict[str, Any] = {
         "state": snapshot.state,
@@ -134,15 +138,19 @@ def _instance_values(rt: Runtime, snapshot: Snapshot, now: datetime, retry_count
         "error": None,
         "retry_count": 0,
     }
-    if data.get("zona") is not None:
-        values["zone"] = str(data["zona"])[:64]
-    if isinstance(data.get("beneficiario"), Mapping):
-        values.update(case_fields(data))
-    if data.get("case_manager"):
-        values["case_manager"] = str(data["case_manager"])
-    if "servizi_specialistici" in data:
-        services = data.get("servizi_specialistici") if data.get("bisogni_particolari") else []
-        values["specialist_services"] = list(services or [])
+    if facts is not None:
+        # A process that declares its case record feeds these columns from the same declaration.
+        values.update(case_records.header_columns(facts))
+    else:
+        if data.get("zona") is not None:
+            values["zone"] = str(data["zona"])[:64]
+        if isinstance(data.get("beneficiario"), Mapping):
+            values.update(case_fields(data))
+        if data.get("case_manager"):
+            values["case_manager"] = str(data["case_manager"])
+        if "servizi_specialistici" in data:
+            services = data.get("servizi_specialistici") if data.get("bisogni_particolari") else []
+            values["specialist_services"] = list(services or [])
     if snapshot.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         values["ended_at"] = now
         values["next_due_at"] = None
@@ -230,7 +238,8 @@ def save(
     retry_count = int(loaded.header["retry_count"] or 0)
     if snapshot.error is not None and extra and "retry_count" in extra:
         retry_count = int(extra["retry_count"])
-    values = _instance_values(rt, snapshot, now, retry_count)
+    facts = case_records.declared_facts(rt, loaded.version, snapshot.data)
+    values = _instance_values(rt, snapshot, now, retry_count, facts)
     if extra:
         values.update({k: v for k, v in extra.items() if k != "retry_count"})
     if not loaded.new:
@@ -258,6 +267,11 @@ def save(
         removed = removed - {completed[0]}
     uow.inbox.remove(removed)
     uow.inbox.add(inbox_rows)
+    # The task.completed audit carries the form data as submitted: what the record counts from.
+    form = audit.get("data") if action == "task.completed" and audit and element_id else None
+    remembered = case_records.on_step(rt, uow, loaded.version, stored, facts, now,
+                                      (element_id, form) if isinstance(form, Mapping) and element_id else None,
+                                      loaded.facts)
     if old_subs != new_subs:
         uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
     uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None)
@@ -270,7 +284,8 @@ def save(
     # is authorised on that case's header, which is not kept here.
     known = {task_id: row for task_id, row in (loaded.inbox or {}).items() if task_id in new_ready}
     known.update((row["id"], row) for row in inbox_rows if row["case_id"] == loaded.id)
-    committed = CachedWorkflow(row_version + 1, handle, {k: v for k, v in stored.items() if k != "state"}, known)
+    committed = CachedWorkflow(row_version + 1, handle, {k: v for k, v in stored.items() if k != "state"}, known,
+                               remembered)
     if keep:
         uow.after_commit(lambda: rt.workflows.put(loaded.id, committed))
     if snapshot.messages:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.authorization_world import INBOX, build_world
+from tests.web.authorization_world import CASES, INBOX, build_world
 from tests.web.conftest import PEOPLE, valid_cf
 
 NAMES = {"N": "Laura Bianchi", "N2": "Gino Rossi", "S": "Marco Neri"}
@@ -24,7 +24,13 @@ def _expected(user: str) -> dict[str, int]:
     return {
         "read_task_equipe_N": 200 if user in WORKS_EQUIPE_N else 404,
         "read_task_ats_N2": 200 if user in ("ats.nord", "admin") else 404,
-        "claim_task_equipe_N": 204 if user in WORKS_EQUIPE_N else 404,
+        "list_cases": 200,
+        "read_case_N": 200 if "N" in CASES[user] else 404,
+        "read_case_N2": 200 if "N2" in CASES[user] else 404,
+        "read_case_S": 200 if "S" in CASES[user] else 404,
+        "list_cases_zone_nord": 200 if user in ("cpi.nord", "cpi.nord.bis", "sds.nord", "spec.nord", "ats.nord",
+                                                "ats.altro", "admin") else 403,
+                "claim_task_equipe_N": 204 if user in WORKS_EQUIPE_N else 404,
         "claim_missing_task": 404,
         "list_processes": 200 if user in ("admin", "analista") else 403,
         "startable_processes": 200,
@@ -59,6 +65,11 @@ def _calls(world):
     return {
         "read_task_equipe_N": ("get", f"/api/v1/tasks/{equipe}", None),
         "read_task_ats_N2": ("get", f"/api/v1/tasks/{ats}", None),
+        "list_cases": ("get", "/api/v1/cases", None),
+        "read_case_N": ("get", f"/api/v1/cases/{world['N']}", None),
+        "read_case_N2": ("get", f"/api/v1/cases/{world['N2']}", None),
+        "read_case_S": ("get", f"/api/v1/cases/{world['S']}", None),
+        "list_cases_zone_nord": ("get", "/api/v1/cases?zone=nord", None),
         "claim_task_equipe_N": ("post", f"/api/v1/tasks/{equipe}/claim", None),
         "claim_missing_task": ("post", "/api/v1/tasks/00000000-0000-4000-8000-000000000000/claim", None),
         "list_processes": ("get", "/api/v1/processes", None),
@@ -103,6 +114,13 @@ def test_inbox_lists_only_workable_tasks(world, api, username) -> None:
     items = api(username).get("/api/v1/tasks").get_json()["items"]
     seen = {key for key, name in NAMES.items() if any(i["case"]["beneficiary_name"] == name for i in items)}
     assert seen == INBOX[username]
+
+
+@pytest.mark.parametrize("username", sorted(PEOPLE))
+def test_case_list_lists_the_cases_one_may_see_with_or_without_a_task(world, api, username) -> None:
+    items = api(username).get("/api/v1/cases").get_json()["items"]
+    seen = {key for key, name in NAMES.items() if any(i["beneficiary_name"] == name for i in items)}
+    assert seen == CASES[username]
 
 
 @pytest.mark.parametrize("username", ["cpi.sud", "sds.sud", "ats.altro", "analista", "spec.sud", "ats.nord"])

@@ -54,7 +54,8 @@ def test_every_page_has_no_serious_accessibility_violation(web_runtime, page) ->
     _check(person, "accesso con errore", found)
     person.login("cpi.nord")
     _check(person, "attività", found)
-    for path, label in [(f"/attivita/{task_id}", "attività: modulo"), (f"/casi/{done_case}", "fascicolo"),
+    for path, label in [(f"/attivita/{task_id}", "attività: modulo"), ("/casi", "casi"),
+                        ("/casi?stato=aperto&ordina=nome&verso=asc", "casi filtrati"), (f"/casi/{done_case}", "fascicolo"),
                         (f"/casi/{done_case}/scheda-esito", "scheda di esito"), ("/casi/nuovo/caso_web", "nuovo caso"),
                         ("/agenda", "agenda equipe"), ("/preferenze", "preferenze"),
                         ("/casi/inesistente", "pagina non trovata")]:

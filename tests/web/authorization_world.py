@@ -14,6 +14,13 @@ INBOX = {
     "analista": set(),
 }
 
+# Which cases each person finds in the case list (the cases whose case file they may open).
+CASES = {
+    "cpi.nord": {"N", "N2"}, "cpi.nord.bis": {"N", "N2"}, "cpi.sud": {"S"}, "sds.nord": {"N", "N2"},
+    "sds.sud": {"S"}, "spec.nord": {"N"}, "spec.sud": {"S"}, "ats.nord": {"N", "N2"}, "ats.altro": {"S"},
+    "admin": {"N", "N2", "S"}, "analista": set(),
+}
+
 
 def _profile(rt: Runtime, case_id: str, zone: str, manager: str, services: list[str]) -> None:
     data = {"bisogni_particolari": bool(services), "servizi_specialistici": services, "case_manager": manager,

@@ -12,37 +12,37 @@ import pytest
 
 from gol_workflow.services import attachments
 
-from .authorization_world import INBOX, build_world
+from .authorization_world import CASES, INBOX, build_world
 from .conftest import PEOPLE, actor_of, ready
 
 NAMES = {"N": "Laura Bianchi", "N2": "Gino Rossi", "S": "Marco Neri"}
 PAGES = ("task_equipe_N", "task_ats_N2", "case_N", "case_N2", "case_S", "attachment_N", "scheda_N2", "agenda",
-         "new_case")
+         "new_case", "cases")
 
 # Expected status per user and page (200 allowed; 403 area closed to the role; 404 object not visible).
 EXPECTED: dict[str, dict[str, int]] = {
     "cpi.nord": dict(task_equipe_N=200, task_ats_N2=404, case_N=200, case_N2=200, case_S=404, attachment_N=200,
-                     scheda_N2=200, agenda=200, new_case=200),
+                     scheda_N2=200, agenda=200, new_case=200, cases=200),
     "cpi.nord.bis": dict(task_equipe_N=200, task_ats_N2=404, case_N=200, case_N2=200, case_S=404, attachment_N=200,
-                         scheda_N2=200, agenda=200, new_case=200),
+                         scheda_N2=200, agenda=200, new_case=200, cases=200),
     "cpi.sud": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=200, attachment_N=404,
-                    scheda_N2=404, agenda=200, new_case=200),
+                    scheda_N2=404, agenda=200, new_case=200, cases=200),
     "sds.nord": dict(task_equipe_N=200, task_ats_N2=404, case_N=200, case_N2=200, case_S=404, attachment_N=200,
-                     scheda_N2=200, agenda=200, new_case=403),
+                     scheda_N2=200, agenda=200, new_case=403, cases=200),
     "sds.sud": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=200, attachment_N=404,
-                    scheda_N2=404, agenda=200, new_case=403),
+                    scheda_N2=404, agenda=200, new_case=403, cases=200),
     "spec.nord": dict(task_equipe_N=200, task_ats_N2=404, case_N=200, case_N2=404, case_S=404, attachment_N=200,
-                      scheda_N2=404, agenda=200, new_case=403),
+                      scheda_N2=404, agenda=200, new_case=403, cases=200),
     "spec.sud": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=200, attachment_N=404,
-                     scheda_N2=404, agenda=200, new_case=403),
+                     scheda_N2=404, agenda=200, new_case=403, cases=200),
     "ats.nord": dict(task_equipe_N=404, task_ats_N2=200, case_N=200, case_N2=200, case_S=404, attachment_N=200,
-                     scheda_N2=200, agenda=403, new_case=403),
+                     scheda_N2=200, agenda=403, new_case=403, cases=200),
     "ats.altro": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=200, attachment_N=404,
-                      scheda_N2=404, agenda=403, new_case=403),
+                      scheda_N2=404, agenda=403, new_case=403, cases=200),
     "admin": dict(task_equipe_N=200, task_ats_N2=200, case_N=200, case_N2=200, case_S=200, attachment_N=200,
-                  scheda_N2=200, agenda=200, new_case=200),
+                  scheda_N2=200, agenda=200, new_case=200, cases=200),
     "analista": dict(task_equipe_N=404, task_ats_N2=404, case_N=404, case_N2=404, case_S=404, attachment_N=404,
-                     scheda_N2=404, agenda=403, new_case=403),
+                     scheda_N2=404, agenda=403, new_case=403, cases=200),
 }
 
 
@@ -58,7 +58,7 @@ def world(web_runtime):
         "case_N": f"/casi/{n}", "case_N2": f"/casi/{n2}", "case_S": f"/casi/{s}",
         "attachment_N": f"/casi/{n}/allegati/{attachment}",
         "scheda_N2": f"/casi/{n2}/scheda-esito",
-        "agenda": "/agenda", "new_case": "/casi/nuovo/caso_web",
+        "agenda": "/agenda", "new_case": "/casi/nuovo/caso_web", "cases": "/casi",
     }
     return urls
 
@@ -84,6 +84,15 @@ def test_inbox_shows_only_workable_tasks(world, browser, username) -> None:
     page = browser(username).text("/attivita")
     seen = {key for key, name in NAMES.items() if name in page}
     assert seen == INBOX[username]
+
+
+@pytest.mark.parametrize("username", sorted(PEOPLE))
+def test_case_list_shows_the_cases_one_may_see_with_or_without_a_task(world, browser, username) -> None:
+    page = browser(username).text("/casi")
+    seen = {key for key, name in NAMES.items() if name in page}
+    assert seen == CASES[username]
+    for key in seen:  # each row opens the case file
+        assert f'href="{world[f"case_{key}"]}"' in page
 
 
 @pytest.mark.parametrize("username", ["cpi.sud", "sds.sud", "ats.altro", "analista", "spec.sud"])

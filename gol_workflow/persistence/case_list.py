@@ -1,0 +1,154 @@
+"""The case list: case records one person may see, filtered, sorted, paged; reads only `cases` (and `tasks` for due dates)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, Text, and_, false, func, or_, select, true, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+
+from .tables import cases, tasks, users
+
+ENDED = ("completed", "terminated")
+OPEN = ("running", "waiting", "error", "suspended")
+STATUSES = (*OPEN, *ENDED)
+
+SORTS = {
+    "updated": cases.c.updated_at,
+    "opened": cases.c.opened_at,
+    "name": cases.c.beneficiary_name,
+    "end": cases.c.path_end_at,
+    "equipe": cases.c.equipe_at,
+}
+
+CODICE_FISCALE = re.compile(r"^[A-Z0-9]{16}$")
+
+
+@dataclass(frozen=True)
+class CaseScope:
+    """Which cases a person may see, already decided by the authorization rules."""
+
+    everything: bool = False
+    zones: tuple[str, ...] = ()  # every case of these zones (CPI, SdS)
+    case_manager: str | None = None  # the cases assigned to this case manager (ATS)
+    services: tuple[str, ...] = ()  # with `zones`: the cases these services are invited to (specialists)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """The filters a person chose."""
+
+    text: str | None = None  # part of the name, or a whole codice fiscale
+    zone: str | None = None
+    statuses: tuple[str, ...] = ()
+    step: str | None = None
+    overdue: bool = False
+    mine: bool = False
+    user: str = ""
+    services: tuple[str, ...] = ()
+    now: datetime | None = None
+
+
+class CaseList:
+    """SQL for the case list; each filter has an index to use."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def page(
+        self, scope: CaseScope, chosen: CaseFilter, sort: str, descending: bool, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        """One page of records, each with the case manager's name and the next due date of its tasks."""
+        column = SORTS.get(sort, cases.c.updated_at)
+        direction = column.desc() if descending else column.asc()
+        if column is not cases.c.updated_at:
+            direction = direction.nulls_last()
+        stmt = (
+            self._where(select(cases, users.c.full_name.label("case_manager_name")), scope, chosen)
+            .outerjoin(users, users.c.username == cases.c.case_manager)
+            .order_by(direction, cases.c.id.desc() if descending else cases.c.id.asc())
+            .limit(limit).offset(offset)
+        )
+        return self._with_due_dates([dict(r) for r in self.conn.execute(stmt).mappings()])
+
+    def _with_due_dates(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each record with the earliest due date of its open tasks (one query for the page)."""
+        if rows:
+            due = select(tasks.c.case_id, func.min(tasks.c.due_at)).where(
+                tasks.c.case_id.in_([r["id"] for r in rows])).group_by(tasks.c.case_id)
+            next_due = {case_id: at for case_id, at in self.conn.execute(due)}
+            for row in rows:
+                row["next_due_at"] = next_due.get(row["id"])
+        return rows
+
+    def count(self, scope: CaseScope, chosen: CaseFilter, cap: int) -> int:
+        """How many records match, counting at most `cap` + 1 (so a large zone costs the same as a small one)."""
+        inner = self._where(select(cases.c.id), scope, chosen).limit(cap + 1).subquery()
+        return int(self.conn.execute(select(func.count()).select_from(inner)).scalar() or 0)
+
+    def get(self, case_id: str) -> dict[str, Any] | None:
+        """One record with the case manager's name."""
+        stmt = (select(cases, users.c.full_name.label("case_manager_name"))
+                .outerjoin(users, users.c.username == cases.c.case_manager).where(cases.c.id == case_id))
+        row = self.conn.execute(stmt).mappings().first()
+        return None if row is None else self._with_due_dates([dict(row)])[0]
+
+    def _where(self, stmt: Select, scope: CaseScope, chosen: CaseFilter) -> Select:
+        visible = _visible(scope)
+        if visible is None:
+            return stmt.where(false())
+        conditions: list[ColumnElement[bool]] = [visible]
+        if chosen.zone:
+            conditions.append(cases.c.zone == chosen.zone)
+        if chosen.statuses:
+            conditions.append(cases.c.status.in_(chosen.statuses))
+        if chosen.step:
+            conditions.append(cases.c.current_step == chosen.step)
+        if chosen.text:
+            text = chosen.text.strip()
+            if CODICE_FISCALE.match(text.upper()):
+                conditions.append(cases.c.codice_fiscale == text.upper())
+            else:
+                conditions.append(cases.c.beneficiary_name.ilike(f"%{_escape(text)}%", escape="\\"))
+        if chosen.overdue and chosen.now is not None:
+            overdue = select(tasks.c.case_id).where(tasks.c.due_at < chosen.now, tasks.c.case_id.is_not(None))
+            conditions.append(cases.c.id.in_(overdue))
+        if chosen.mine:
+            conditions.append(_mine(chosen))
+        return stmt.where(and_(*conditions))
+
+
+def _visible(scope: CaseScope) -> ColumnElement[bool] | None:
+    if scope.everything:
+        return true()
+    if scope.case_manager:
+        return cases.c.case_manager == scope.case_manager
+    if scope.zones and scope.services:
+        return and_(cases.c.zone.in_(scope.zones), _invited(scope.services))
+    if scope.zones:
+        return cases.c.zone.in_(scope.zones)
+    return None
+
+
+def _mine(chosen: CaseFilter) -> ColumnElement[bool]:
+    """Cases I manage, cases my service is invited to, cases with a task I took."""
+    parts: list[ColumnElement[bool]] = [cases.c.case_manager == chosen.user]
+    if chosen.services:
+        parts.append(_invited(chosen.services))
+    taken = select(tasks.c.case_id).where(tasks.c.assignee == chosen.user, tasks.c.case_id.is_not(None))
+    parts.append(cases.c.id.in_(taken))
+    return or_(*parts)
+
+
+def _invited(services: Sequence[str]) -> ColumnElement[bool]:
+    # specialist_services is JSON text: match the quoted service id inside the list.
+    text = type_coerce(cases.c.specialist_services, Text)
+    return or_(*(text.like(f'%"{_escape(s)}"%', escape="\\") for s in services))
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
