@@ -21,6 +21,7 @@ COMMANDS = {
     "users": "users",
     "demo": "demo",
     "serve": "web",
+    "test": "scenarios",
 }
 
 
