@@ -43,7 +43,7 @@ _STEP_KEYS = {
     "advance": {"advance"},
     "advance_to": {"advance_to"},
     "message": {"message", "as", "correlation", "payload"},
-    "request_monitoring": {"request_monitoring", "as", "motivo"},
+    "request_monitoring": {"request_monitoring", "as"},
     "expect": {"expect"},
 }
 
@@ -153,8 +153,9 @@ def _check_step(path: Path, raw: Any, index: int, parent_line: int) -> Step:
         if not isinstance(value, str):
             raise _fail(path, line, f"step {index}: 'message' takes a message name")
     elif kind == "request_monitoring":
-        if not isinstance(raw.get("as"), str) or not isinstance(raw.get("motivo", "x"), str):
-            raise _fail(path, line, f"step {index}: 'request_monitoring' needs 'as' (username or role)")
+        if not isinstance(value, str) or not value.strip() or not isinstance(raw.get("as"), str):
+            raise _fail(path, line, f"step {index}: 'request_monitoring' takes the reason (motivo) and needs 'as' "
+                                    "(the username or role asking)")
     elif kind == "expect":
         _check_expect(path, value, line)
     return Step(kind, dict(raw), line)

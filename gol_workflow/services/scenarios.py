@@ -280,7 +280,7 @@ class _Run:
                               self.actor(values.get("as", "scenario")) if "as" in values else RUNNER)
 
     def _request_monitoring(self, values: dict[str, Any]) -> None:
-        monitoring.request_monitoring(self.rt, self.case_id, values.get("motivo", "Richiesta di monitoraggio."),
+        monitoring.request_monitoring(self.rt, self.case_id, str(values["request_monitoring"]),
                                       self.actor(values["as"]))
 
     def _expect(self, values: dict[str, Any]) -> None:
