@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..bootstrap import bootstrap
 from ..services import deployment
 from ..services.scenario_coverage import coverage, write_html
 from ..services.scenario_files import ScenarioFileError, parse_scenario, scenario_files
@@ -40,7 +41,7 @@ def _test(args: argparse.Namespace) -> int:
     if args.select:
         scenarios = [s for s in scenarios if args.select in s.name or args.select in s.path.name]
     results = []
-    with workspace(processes, args.forms, args.zones) as space:
+    with workspace(bootstrap, processes, args.forms, args.zones) as space:
         sources = deployment.read_sources(space.processes, space.forms)
         for scenario in scenarios:
             result = run_scenario(space, scenario, sources)

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..bootstrap import bootstrap
-from ..clock import ManualClock
+from ..clock import Clock, ManualClock
 from ..config import Settings, SmtpSettings
 from ..domain.durations import parse_duration
 from ..domain.errors import GolError, ValidationFailed
@@ -382,10 +381,12 @@ class Workspace:
     zones: Path
     folder: Path
     template: Path
+    build: Callable[[Settings, Clock], Runtime]  # wires a runtime as the service does (bootstrap)
 
 
 @contextmanager
-def workspace(processes: Path, forms: Path | None = None, zones: Path | None = None) -> Iterator[Workspace]:
+def workspace(build: Callable[[Settings, Clock], Runtime], processes: Path, forms: Path | None = None,
+              zones: Path | None = None) -> Iterator[Workspace]:
     """A temporary folder with a migrated SQLite database every scenario starts from (removed afterwards)."""
     folder = Path(tempfile.mkdtemp(prefix="gol-scenarios-"))
     try:
@@ -394,7 +395,7 @@ def workspace(processes: Path, forms: Path | None = None, zones: Path | None = N
         schema.upgrade(engine)
         engine.dispose()
         yield Workspace(processes, forms or processes.parent / "forms", zones or processes.parent / "zones",
-                        folder, template)
+                        folder, template, build)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -416,7 +417,7 @@ def run_scenario(space: Workspace, scenario: Scenario, sources: deployment.Sourc
     quiet = logging.getLogger("gol_workflow.services.outbox")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # e-mail is never sent here: its retries and expiry are not news
-    rt = bootstrap(settings, clock=ManualClock(_moment(scenario.start_at or DEFAULT_START, zone)))
+    rt = space.build(settings, ManualClock(_moment(scenario.start_at or DEFAULT_START, zone)))
     recorder = _Recorder()
     recorder.install(rt)
     run = _Run(rt, scenario, recorder)
