@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from ..domain.durations import parse_duration
+from ..domain.model import InstanceStatus
 
 
 class ScenarioFileError(Exception):
@@ -35,6 +36,7 @@ _Loader.yaml_implicit_resolvers = {
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+_STATES = tuple(status.value for status in InstanceStatus)
 STEP_KINDS = ("complete", "advance", "advance_to", "message", "request_monitoring", "expect")
 EXPECT_KEYS = ("reached", "not_reached", "open_tasks", "state", "data", "outbox", "agenda")
 _TOP_KEYS = ("name", "process", "start_at", "start", "steps", "expect", "description")
@@ -98,8 +100,8 @@ def _check_expect(path: Path, expect: Any, line: int) -> None:
             raise _fail(path, at, f"'{key}' takes a list of element ids or names")
     if "data" in expect and not isinstance(expect["data"], dict):
         raise _fail(path, at, "'data' takes a mapping of data paths (a.b.0.c) to expected values")
-    if "state" in expect and not isinstance(expect["state"], str):
-        raise _fail(path, at, "'state' takes an instance state such as running, waiting or completed")
+    if "state" in expect and expect["state"] not in _STATES:
+        raise _fail(path, at, f"'state' takes one of {', '.join(_STATES)} (got {expect['state']!r})")
     if "outbox" in expect:
         rows = expect["outbox"]
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
@@ -115,10 +117,27 @@ def _check_expect(path: Path, expect: Any, line: int) -> None:
             raise _fail(path, at, "'agenda' takes meeting_date (YYYY-MM-DD), zone, reason, count")
 
 
+_WHO = ("as", "user", "role", "by")
+
+
+def _who(path: Path, raw: dict[str, Any], line: int, where: str) -> dict[str, Any]:
+    """`user:`, `role:` and `by:` are other names of `as:` (a username or a role)."""
+    given = [k for k in _WHO if k in raw]
+    if len(given) > 1:
+        raise _fail(path, line, f"{where}: give only one of {', '.join(given)}")
+    values = {k: v for k, v in raw.items() if k not in _WHO[1:]}
+    if given:
+        values["as"] = raw[given[0]]
+    return values
+
+
 def _check_step(path: Path, raw: Any, index: int, parent_line: int) -> Step:
     line = getattr(raw, "line", parent_line)
     if not isinstance(raw, dict):
         raise _fail(path, line, f"step {index} must be a mapping such as 'complete: profilazione'")
+    raw = _who(path, raw, line, f"step {index}")
+    if "complete" in raw and "data" in raw and "answers" not in raw:
+        raw["answers"] = raw.pop("data")
     kinds = [k for k in STEP_KINDS if k in raw]
     if len(kinds) != 1:
         raise _fail(path, line, f"step {index} must have exactly one of: {', '.join(STEP_KINDS)} (got {sorted(raw)})")
@@ -178,18 +197,27 @@ def parse_scenario(path: Path) -> Scenario:
     unknown = sorted(set(document) - set(_TOP_KEYS))
     if unknown:
         raise _fail(path, document.line, f"unknown key {unknown[0]!r}; allowed: {', '.join(_TOP_KEYS)}")
-    for key in ("name", "process", "start"):
+    if "process" not in document and isinstance(document.get("start"), dict) and "process" in document["start"]:
+        document["process"] = document["start"]["process"]
+    document.setdefault("name", path.stem)
+    for key in ("process", "start"):
         if key not in document:
             raise _fail(path, document.line, f"missing '{key}'")
     start = document["start"]
-    if not isinstance(start, dict) or not isinstance(start.get("as"), str) or not isinstance(start.get("data", {}), dict):
-        raise _fail(path, getattr(start, "line", document.line),
-                    "'start' takes 'as' (the starter's username or role) and 'data' (the start form's answers)")
+    start_line = getattr(start, "line", document.line)
+    if isinstance(start, dict):
+        start = _who(path, start, start_line, "start")
+    if (not isinstance(start, dict) or not isinstance(start.get("as"), str)
+            or not isinstance(start.get("data", {}), dict) or set(start) - {"as", "zone", "data", "process"}):
+        raise _fail(path, start_line, "'start' takes 'as' (the starter's username or role), optionally 'zone', "
+                                      "and 'data' (the start form's answers)")
+    data = dict(start.get("data") or {})
+    if "zone" in start:
+        data.setdefault("zona", start["zone"])
     steps_raw = document.get("steps", [])
     if not isinstance(steps_raw, list):
         raise _fail(path, document.line, "'steps' takes a list of steps")
-    scenario = Scenario(path, str(document["name"]), str(document["process"]), start["as"],
-                        dict(start.get("data", {})), str(document["start_at"]) if "start_at" in document else None)
+    scenario = Scenario(path, str(document["name"]), str(document["process"]), start["as"], data, str(document["start_at"]) if "start_at" in document else None)
     scenario.steps = [_check_step(path, raw, i, document.line) for i, raw in enumerate(steps_raw, start=1)]
     if "expect" in document:
         _check_expect(path, document["expect"], document.line)

@@ -192,13 +192,15 @@ class _Run:
     # -- values -------------------------------------------------------------------------------
 
     def resolve(self, value: Any, options: Mapping[str, list[str]] | None = None) -> Any:
-        """Answers with placeholders: $today, $now, $option:SOURCE[:N], $data:PATH."""
+        """Answers with placeholders: $case_id, $today, $now, $option:SOURCE[:N], $data:PATH."""
         if isinstance(value, dict):
             return {k: self.resolve(v, options) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v, options) for v in value]
         if not isinstance(value, str) or not value.startswith("$"):
             return value
+        if value == "$case_id":
+            return self.case_id
         if value == "$today":
             return self.now().date().isoformat()
         if value == "$now":

@@ -91,6 +91,7 @@ def test_the_cli_exits_1_on_a_failing_scenario_and_2_on_a_malformed_file(
     ("name: x\nprocess: p\nstart: {as: cpi}\nsteps:\n  - complete: a\n    as: cpi\n    answer: {}\n",
      ":5: step 1 (complete): unknown key 'answer'"),
     ("name: x\nprocess: p\nstart: {as: cpi\n", ":4: not valid YAML"),
+    ("name: x\nprocess: p\nstart: {as: cpi}\nexpect:\n  state: finito\n", ":5: 'state' takes one of running,"),
     ("name: x\nprocess: p\nstart: {as: cpi}\nexpect:\n  outbox: [{subject: x}]\n",
      "an outbox expectation takes subject_contains"),
 ])
