@@ -68,6 +68,11 @@ def _test(args: argparse.Namespace) -> int:
             print(f"  below the threshold (--min-nodes {args.min_nodes:g} --min-flows {args.min_flows:g})")
             status = 1
     if args.coverage_html:
-        page = write_html(report, args.coverage_html, Path("node_modules"))
+        modules = next((m for m in (Path.cwd() / "node_modules", processes.resolve().parent / "node_modules")
+                        if m.is_dir()), Path("node_modules"))
+        try:
+            page = write_html(report, args.coverage_html, modules)
+        except FileNotFoundError as exc:
+            return fail(str(exc), 2)
         print(f"coverage report: {page}")
     return status

@@ -38,7 +38,7 @@ _Loader.yaml_implicit_resolvers = {
 
 _STATES = tuple(status.value for status in InstanceStatus)
 STEP_KINDS = ("complete", "advance", "advance_to", "message", "request_monitoring", "expect")
-EXPECT_KEYS = ("reached", "not_reached", "open_tasks", "state", "data", "outbox", "agenda")
+EXPECT_KEYS = ("path", "reached", "not_reached", "open_tasks", "state", "data", "outbox", "agenda")
 _TOP_KEYS = ("name", "process", "start_at", "start", "steps", "expect", "description")
 _STEP_KEYS = {
     "complete": {"complete", "as", "answers"},
@@ -95,7 +95,7 @@ def _check_expect(path: Path, expect: Any, line: int) -> None:
     unknown = sorted(set(expect) - set(EXPECT_KEYS))
     if unknown:
         raise _fail(path, at, f"unknown expectation {unknown[0]!r}; known: {', '.join(EXPECT_KEYS)}")
-    for key in ("reached", "not_reached", "open_tasks"):
+    for key in ("path", "reached", "not_reached", "open_tasks"):
         if key in expect and not (isinstance(expect[key], list) and all(isinstance(v, str) for v in expect[key])):
             raise _fail(path, at, f"'{key}' takes a list of element ids or names")
     if "data" in expect and not isinstance(expect["data"], dict):

@@ -288,6 +288,8 @@ class _Run:
         expect = values["expect"]
         passages = self.all_passages()
         reached = {p.element_id for p in passages} | {p.element_name for p in passages}
+        if "path" in expect:
+            self._expect_path(list(expect["path"]))
         for element in expect.get("reached", []):
             if element not in reached:
                 raise Diverged(f"'{element}' was not reached", f"reached: {', '.join(expect['reached'])}")
@@ -317,6 +319,19 @@ class _Run:
             self._expect_outbox(expect["outbox"])
         if "agenda" in expect:
             self._expect_agenda(expect["agenda"])
+
+    def _expect_path(self, wanted: list[str]) -> None:
+        """The case went through these elements (ids or names) in this order, others possibly between."""
+        key = self.case_key or self._case_key()
+        done = [p for p in self.recorder.ordered(key) if p.completed] if key else []
+        position = 0
+        for element in wanted:
+            while position < len(done) and element not in (done[position].element_id, done[position].element_name):
+                position += 1
+            if position == len(done):
+                raise Diverged(f"the case did not go through '{element}' after the elements before it",
+                               f"path {' -> '.join(wanted)}")
+            position += 1
 
     def _expect_outbox(self, wanted: list[dict[str, Any]]) -> None:
         with self.rt.uow(write=False) as uow:
@@ -435,9 +450,11 @@ def run_scenario(space: Workspace, scenario: Scenario, sources: deployment.Sourc
             current = step
             try:
                 run.run(step)
+            except Diverged:
+                raise
             except GolError as exc:
                 raise Diverged(f"{type(exc).__name__}: {exc}", f"{step.describe()} accepted") from None
-            except (ValueError, TypeError, KeyError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure of a step is that scenario's failure, not the run's
                 raise Diverged(f"the step could not run: {type(exc).__name__}: {exc}", step.describe()) from None
     except Diverged as exc:
         line = current.line if current else 1

@@ -68,7 +68,12 @@ def test_the_cli_exits_1_on_a_failing_scenario_and_2_on_a_malformed_file(
     assert main(["test", str(processes), "-k", "02_"]) == 1
     out = capsys.readouterr().out
     assert "✗ Senza bisogni complessi viene assegnato un percorso diverso" in out
-    assert "1 failed" in out and "02_percorso_diverso.yaml:" in out
+    assert "1 failed" in out and "02_percorso_diverso.yaml:17: step 'expect data" in out
+    assert "the case did not go through 'Percorso diverso assegnato'" in out
+    assert ("expected: path Presa in carico al CPI -> profilazione -> assegna_percorso -> Percorso 4? -> "
+            "Percorso diverso assegnato") in out
+    assert "actual path: Presa in carico al CPI -> Profilazione e assessment -> Assegnare il percorso GOL -> " \
+           "Percorso 4? -> gw_iscrizione -> Iscrivere il caso all'equipe -> [Esito dell'equipe ricevuto]" in out
 
     (processes / "scenarios" / "99_rotto.yaml").write_text(
         "name: rotto\nprocess: percorso4\nstart: {as: cpi, data: {zona: pistoiese}}\nsteps:\n"
