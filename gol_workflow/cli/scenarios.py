@@ -17,7 +17,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add the `test` command."""
     parser = commands.add_parser("test", help="run the scenario files (DIR/scenarios/*.yaml) and report coverage")
     parser.add_argument("directory", nargs="?", default="processes",
-                        help="the process folder (its scenarios/ subfolder holds the scenarios); default processes")
+                        help="the process folder (its scenarios/ subfolder holds the scenarios), or one scenario file; "
+                             "default processes")
     parser.add_argument("--forms", type=Path, help="forms folder (default: DIR/../forms)")
     parser.add_argument("--zones", type=Path, help="zones folder (default: DIR/../zones)")
     parser.add_argument("--coverage", action="store_true", help="print coverage per process")
@@ -30,8 +31,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _test(args: argparse.Namespace) -> int:
     folder = Path(args.directory)
+    if folder.is_file():  # one scenario file, in DIR/scenarios/ or beside the BPMN
+        files = [folder]
+        folder = folder.parent
+    else:
+        files = scenario_files(folder)
     processes = folder if any(folder.glob("*.bpmn")) else folder.parent
-    files = scenario_files(folder)
     if not files:
         return fail(f"no scenario files in {folder} (expected {folder}/scenarios/*.yaml)", 2)
     try:

@@ -82,6 +82,9 @@ def test_the_cli_exits_1_on_a_failing_scenario_and_2_on_a_malformed_file(
     err = capsys.readouterr().err
     assert "99_rotto.yaml:7: step 2: 'advance' takes an ISO 8601 duration such as P3M" in err
 
+    assert main(["test", str(SCENARIOS / "04_equipe_non_attivabile.yaml")]) == 0
+    assert "1 passed, 0 failed" in capsys.readouterr().out
+
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["test", str(empty)]) == 2
