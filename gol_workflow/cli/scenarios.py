@@ -64,7 +64,8 @@ def _test(args: argparse.Namespace) -> int:
     report = [c for c in coverage(processes, results) if c.nodes]
     for item in report:
         print(f"coverage {item.process_id}: flow nodes {item.node_percent:.1f}% ({len(item.taken_nodes)}/"
-              f"{len(item.nodes)}), sequence flows {item.flow_percent:.1f}% ({len(item.taken_flows)}/{len(item.flows)})")
+              f"{len(item.nodes)}), sequence flows {item.flow_percent:.1f}% "
+              f"({len(item.taken_flows)}/{len(item.flows)})")
         for missed in item.missed_nodes():
             print(f"  node not reached: {missed}")
         for missed in item.missed_flows():

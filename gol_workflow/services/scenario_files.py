@@ -217,7 +217,8 @@ def parse_scenario(path: Path) -> Scenario:
     steps_raw = document.get("steps", [])
     if not isinstance(steps_raw, list):
         raise _fail(path, document.line, "'steps' takes a list of steps")
-    scenario = Scenario(path, str(document["name"]), str(document["process"]), start["as"], data, str(document["start_at"]) if "start_at" in document else None)
+    start_at = str(document["start_at"]) if "start_at" in document else None
+    scenario = Scenario(path, str(document["name"]), str(document["process"]), start["as"], data, start_at)
     scenario.steps = [_check_step(path, raw, i, document.line) for i, raw in enumerate(steps_raw, start=1)]
     if "expect" in document:
         _check_expect(path, document["expect"], document.line)

@@ -146,7 +146,7 @@ class _Run:
     def data(self) -> dict[str, Any]:
         self.rt.workflows.clear()
         with self.rt.uow(write=False) as uow:
-            return instance_service.read_workflow(self.rt, uow, self.case_id, lambda l: current_data(l.handle))
+            return instance_service.read_workflow(self.rt, uow, self.case_id, lambda loaded: current_data(loaded.handle))
 
     def header(self) -> dict[str, Any]:
         with self.rt.uow(write=False) as uow:
@@ -186,7 +186,7 @@ class _Run:
         self.rt.workflows.clear()
         with self.rt.uow(write=False) as uow:
             self.case_key = instance_service.read_workflow(
-                self.rt, uow, self.case_id, lambda l: scenario_paths.workflow_key(l.handle.workflow))
+                self.rt, uow, self.case_id, lambda loaded: scenario_paths.workflow_key(loaded.handle.workflow))
         return self.case_key
 
     # -- values -------------------------------------------------------------------------------
@@ -458,8 +458,8 @@ def run_scenario(space: Workspace, scenario: Scenario, sources: deployment.Sourc
                 raise Diverged(f"the step could not run: {type(exc).__name__}: {exc}", step.describe()) from None
     except Diverged as exc:
         line = current.line if current else 1
-        result.failure = Failure(scenario.where(line), current.describe() if current else f"start as {scenario.start_as}",
-                                 str(exc), exc.expected, run.path())
+        described = current.describe() if current else f"start as {scenario.start_as}"
+        result.failure = Failure(scenario.where(line), described, str(exc), exc.expected, _safe_path(run))
     finally:
         result.nodes, result.flows = _taken(recorder, space.processes)
         rt.db.dispose()
@@ -467,6 +467,14 @@ def run_scenario(space: Workspace, scenario: Scenario, sources: deployment.Sourc
         shutil.rmtree(slot, ignore_errors=True)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _safe_path(run: _Run) -> list[str]:
+    """The case's path, or what can be said when the case itself cannot be read."""
+    try:
+        return run.path()
+    except Exception as exc:  # noqa: BLE001 - the failure report must still be printed
+        return [f"(the case could not be read: {type(exc).__name__}: {exc})"]
 
 
 def _accounts(rt: Runtime) -> dict[str, Actor]:

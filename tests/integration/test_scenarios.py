@@ -1,4 +1,4 @@
-"""Analysts' scenario files: the shipped ones pass with full coverage, a wrong edit fails clearly, bad files are named."""
+"""Analysts' scenario files: shipped ones pass with full coverage, a wrong edit fails clearly, bad files are named."""
 
 from __future__ import annotations
 
@@ -92,7 +92,8 @@ def test_the_cli_exits_1_on_a_failing_scenario_and_2_on_a_malformed_file(
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("name: x\nprocess: percorso4\n", ":1: missing 'start'"),
-    ("name: x\nprocess: p\nstart: {as: cpi}\nsteps:\n  - complete: profilazione\n", ":5: step 1: 'complete' needs 'as'"),
+    ("name: x\nprocess: p\nstart: {as: cpi}\nsteps:\n  - complete: profilazione\n",
+     ":5: step 1: 'complete' needs 'as'"),
     ("name: x\nprocess: p\nstart: {as: cpi}\nsteps:\n  - fly: away\n", ":5: step 1 must have exactly one of"),
     ("name: x\nprocess: p\nstart: {as: cpi}\nsteps:\n  - expect:\n      reachd: [a]\n",
      ":6: unknown expectation 'reachd'"),
