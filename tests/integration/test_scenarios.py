@@ -124,3 +124,22 @@ def test_coverage_lists_what_no_scenario_took(tmp_path: Path) -> None:
     assert equipe.node_percent == 0.0
     page = write_html([p4], tmp_path / "out", ROOT / "node_modules").read_text(encoding="utf-8")
     assert "Flow nodes: 9.4% (5/53)" in page
+
+
+@pytest.mark.browser
+def test_the_html_report_draws_each_diagram_with_covered_and_missed_elements(chromium: object, tmp_path: Path) -> None:
+    with workspace(bootstrap, ROOT / "processes") as space:
+        result = run_scenario(space, parse_scenario(SCENARIOS / "02_percorso_diverso.yaml"))
+    page_file = write_html(coverage(ROOT / "processes", [result]), tmp_path / "out", ROOT / "node_modules")
+    page = chromium.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(page_file.as_uri())
+    page.wait_for_function("document.querySelectorAll('.djs-container').length === 2")
+    page.wait_for_function("document.querySelectorAll('.covered').length >= 9")
+    covered = page.eval_on_selector_all(".covered", "els => els.map(e => e.getAttribute('data-element-id'))")
+    assert {"profilazione", "fine_altro_percorso", "f_percorso4_no"} <= set(covered)
+    assert "f_percorso4_si" not in covered
+    assert page.locator(".missed[data-element-id='iscrivi_equipe']").count() == 1
+    assert errors == []
+    page.close()
