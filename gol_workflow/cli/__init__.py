@@ -22,6 +22,7 @@ COMMANDS = {
     "demo": "demo",
     "serve": "web",
     "cases": "cases",
+    "test": "scenarios",
 }
 
 
