@@ -38,7 +38,8 @@ def start(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start the latest version of a process with the data of its start form.
 
     409 `open-case-exists` when the person (by codice fiscale) already has an open case of the
-    process: the problem names it in `open_case_id`, `open_case_url` and `open_case_page`. An administrator may
+    process: the problem names it in `open_case_id`, `open_case_url` and `open_case_page` when the
+    caller may see that case (otherwise it is not named). An administrator may
     open a second one with `allow_duplicate` and a `duplicate_reason` (audited).
     """
     rt, who = runtime(), actor()
@@ -49,11 +50,11 @@ def start(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     except NotFound as exc:
         raise Problem(400, "invalid-request", "Invalid request", exc.message, {"process": [exc.message]}) from None
     except OpenCaseExists as exc:
+        named = {"open_case_id": exc.case_id, "open_case_url": url_for("instances.show", instance_id=exc.case_id),
+                 "open_case_page": f"/casi/{exc.case_id}"} if exc.case_id else {}
         raise Problem(409, "open-case-exists", "Open case exists",
                       "This codice fiscale already has an open case of this process: no new case was opened.",
-                      extra={"open_case_id": exc.case_id,
-                             "open_case_url": url_for("instances.show", instance_id=exc.case_id),
-                             "open_case_page": f"/casi/{exc.case_id}"}) from None
+                      extra=named, code=exc.code) from None
     steps = task_view.after_completion(rt, instance_id, who, None)
     status = steps.case["status"] if steps.case else None
     location = url_for("instances.show", instance_id=instance_id)

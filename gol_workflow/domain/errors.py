@@ -38,11 +38,20 @@ class Conflict(GolError):
 
 
 class OpenCaseExists(Conflict):
-    """The person already has an open case of this process (opening a second one needs an administrator)."""
+    """The person already has an open case of this process (opening a second one needs an administrator).
 
-    def __init__(self, message: str, case_id: str) -> None:
+    `case_id` names it only to someone who may see it: to anyone else the open case stays unnamed.
+    """
+
+    code = "open-case-exists"
+
+    def __init__(self, message: str, case_id: str | None) -> None:
         super().__init__(message)
         self.case_id = case_id
+
+    def hidden(self) -> "OpenCaseExists":
+        """The same refusal without the case it names."""
+        return OpenCaseExists("this codice fiscale already has an open case this caller may not see", None)
 
 
 class ConcurrentChange(Conflict):

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain.errors import Forbidden, NotFound, ValidationFailed
+from ..domain.errors import Forbidden, NotFound, OpenCaseExists, ValidationFailed
 from ..domain.model import Actor
 from . import authorization
 from .form_options import OptionContext, Options, allowed_values, options_for
@@ -69,8 +69,19 @@ def open_case(
     code = codice_fiscale_of(data)
     if code is not None:
         rule = OneOpenCase(code, duplicate_reason)
-    return start_instance(rt, process_id, data, actor, options=allowed_values(item.options),
-                          confirmed=confirmed, one_open_case=rule).instance_id
+    try:
+        return start_instance(rt, process_id, data, actor, options=allowed_values(item.options),
+                              confirmed=confirmed, one_open_case=rule).instance_id
+    except OpenCaseExists as exc:
+        if exc.case_id is None or _may_see(rt, actor, exc.case_id):
+            raise
+        raise exc.hidden() from None  # a case of another zone or service is not revealed, not even its existence's id
+
+
+def _may_see(rt: Runtime, actor: Actor, case_id: str) -> bool:
+    with rt.uow(write=False) as uow:
+        case = uow.instances.header(case_id)
+    return case is not None and authorization.can_see_case(actor, case)
 
 
 def codice_fiscale_of(data: Mapping[str, Any]) -> str | None:

@@ -23,6 +23,8 @@ FONT_DIR = "bootstrap-italia/dist/fonts/Titillium_Web"
 bp = Blueprint("cases", __name__, url_prefix="/casi")
 
 OPEN_CASE_MESSAGE = "Per questo codice fiscale c'è già un caso aperto: non ne è stato aperto un altro."
+UNSEEN_OPEN_CASE_MESSAGE = ("Per questo codice fiscale c'è già un caso aperto, seguito da un'altra zona o da un altro "
+                            "servizio: non ne è stato aperto un altro. Per chiarimenti si rivolga all'amministratore.")
 
 
 @bp.get("/<case_id>")
@@ -154,7 +156,8 @@ def start(process_id: str) -> str | Response | tuple[str, int]:
             if "duplicate_reason" in exc.errors:
                 open_case = request.form.get("caso_aperto")
         except OpenCaseExists as exc:
-            errors, status, open_case = {"_form": [OPEN_CASE_MESSAGE]}, 409, exc.case_id
+            message = OPEN_CASE_MESSAGE if exc.case_id else UNSEEN_OPEN_CASE_MESSAGE
+            errors, status, open_case = {"_form": [message]}, 409, exc.case_id
         except Forbidden:
             errors, status = {"zona": ["Può aprire casi solo nelle sue zone."]}, 400
         else:

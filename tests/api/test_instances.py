@@ -158,6 +158,15 @@ def test_a_second_open_case_for_the_same_person_is_409_naming_the_open_one(api, 
     assert api("admin").get("/api/v1/instances").get_json()["total"] == 1
 
 
+def test_the_open_case_of_another_zone_is_refused_without_being_named(api, api_runtime) -> None:
+    first = api("cpi.nord").post("/api/v1/instances", json=_new_case()).get_json()["id"]
+    response = api("cpi.sud").post("/api/v1/instances", json=_new_case("sud"))
+    body = assert_problem(response, 409, "open-case-exists")
+    assert not {"open_case_id", "open_case_url", "open_case_page"} & set(body)
+    assert first not in response.get_data(as_text=True)
+    assert api("admin").get("/api/v1/instances").get_json()["total"] == 1
+
+
 def test_only_an_administrator_with_a_reason_opens_a_second_case(api, api_runtime) -> None:
     first = api("cpi.nord").post("/api/v1/instances", json=_new_case()).get_json()["id"]
     override = {**_new_case(), "allow_duplicate": True, "duplicate_reason": "Secondo percorso concordato"}

@@ -76,7 +76,7 @@ class ProblemSchema(Schema):
         "description": "The failure's own stable code, finer than `type`: e.g. `task-held`, `already-completed`, "
                        "`no-longer-open`, `changed-meanwhile`, `not-suspended`, `case-not-active`"})
     open_case_id = fields.String(metadata={
-        "description": "409 `open-case-exists` only: the id of the person's case that is still open"})
+        "description": "409 `open-case-exists` only, and only when the caller may see it: the id of the person's case that is still open"})
     open_case_url = fields.String(metadata={
         "description": "409 `open-case-exists` only: that case in this API (`/api/v1/instances/{id}`)"})
     open_case_page = fields.String(metadata={
