@@ -44,7 +44,7 @@ def _task_and_case(
         done = already_completed(uow, task_id)
         if done is not None:
             raise done
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound("task not found")  # the same words as a task one may not see
     task, instance = found
     case = instance
     if task["case_id"] and task["case_id"] != task["instance_id"]:
