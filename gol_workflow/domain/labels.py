@@ -91,7 +91,7 @@ STATUSES: dict[str, str] = {
 
 ROLES: dict[str, str] = {
     "cpi": "Centro per l'impiego",
-    "sds": "Servizi sociali (SdS)",
+    "sds": "Servizi sociali",
     "specialist": "Servizi specialistici",
     "ats": "Case manager ATS",
     "admin": "Amministrazione",

@@ -11,7 +11,7 @@ from flask import Flask
 
 from .. import api
 from ..services.runtime import Runtime
-from . import admin, agenda, auth, cases, errors, filters, inbox, navigation, preferences, security, tasks, vendor
+from . import admin, agenda, auth, cases, errors, filters, inbox, navigation, preferences, security, tasks, territory, vendor
 from .context import RUNTIME_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +50,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     errors.init_app(app)
     navigation.init_app(app)
     preferences.init_app(app)
+    territory.init_app(app)
     for blueprint in (vendor.bp, auth.bp, inbox.bp, tasks.bp, cases.bp, agenda.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)

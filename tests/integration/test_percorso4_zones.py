@@ -32,6 +32,11 @@ id = "empolese"
 nome = "Zona Empolese Valdarno Inferiore"
 sds = "SdS Empolese Valdarno Inferiore"
 
+[[cpi]]
+nome = "Centro per l'impiego di Empoli"
+indirizzo = "Via Livornese 101, 50053 Empoli"
+email = "cpi.empoli@arti.toscana.example.it"
+
 [equipe]
 giorno = "mercoledi"
 ora = "10:00"
