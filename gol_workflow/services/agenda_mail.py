@@ -123,8 +123,8 @@ def invitation_text(zone: Zone, service_name: str, when: str, place: str,
     lines = [
         "Gentili referenti,",
         "",
-        f"il servizio {service_name} è invitato all'equipe multidisciplinare GOL Percorso 4 "
-        f"«Lavoro e Inclusione» della {zone.name} ({_members(zone)})",
+        (f"il servizio {service_name} è invitato all'equipe multidisciplinare GOL Percorso 4 "
+         f"«Lavoro e Inclusione» della {zone.name} ({_members(zone)})"),
         "",
         f"  {when}",
         f"  presso {place or 'sede da definire'}",
@@ -146,8 +146,8 @@ def agenda_text(zone: Zone, when: str, place: str, cases: Mapping[str, Mapping[s
     lines = [
         "Gentili referenti,",
         "",
-        f"l'equipe multidisciplinare GOL Percorso 4 «Lavoro e Inclusione» della {zone.name}"
-        f" ({_members(zone)}) è convocata{_by(zone)} per",
+        (f"l'equipe multidisciplinare GOL Percorso 4 «Lavoro e Inclusione» della {zone.name}"
+         f" ({_members(zone)}) è convocata{_by(zone)} per"),
         "",
         f"  {when}",
         f"  presso {place or 'sede da definire'}",

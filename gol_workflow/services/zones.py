@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..domain.zones import Zone, ZoneConfigError, zone_from_dict
 
@@ -49,6 +48,5 @@ def identity(zones: dict[str, Zone], service_name: str) -> ServiceIdentity:
     if social:
         parts.append("servizi sociali (" + ", ".join(social) + ")")
     parts.append("servizi specialistici e ATS")
-    where = ", ".join(z.name for z in ordered)
-    footer = "; ".join(parts) + (f" · {where}" if where else "") + "."
+    footer = "; ".join(parts) + "."
     return ServiceIdentity(service_name, territory, footer[0].upper() + footer[1:])
