@@ -46,6 +46,8 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     idol_url: str | None = None
     idol_token: str | None = None
+    idol_timeout: float = 15.0  # seconds IDOL has to answer one request before it counts as a failure
+    service_name: str = "Regione Toscana"  # header title of the pages; the territory follows when there is one
     attachments_dir: Path | None = None
     embedded_scheduler: bool = True
     workflow_cache_size: int = 512
@@ -77,6 +79,19 @@ class Settings:
     def attachments_path(self) -> Path:
         """Folder where uploaded attachments are stored."""
         return self.attachments_dir or self.var_dir / "attachments"
+
+
+def _positive(value: str | None, name: str, default: float) -> float:
+    """A positive number of seconds from the environment, or `default` when unset."""
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds") from None
+    if number <= 0:
+        raise ConfigurationError(f"{name} must be positive")
+    return number
 
 
 def _local_secret(var_dir: Path) -> str:
@@ -173,6 +188,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp=smtp,
         idol_url=env.get("GOL_IDOL_URL") or None,
         idol_token=env.get("GOL_IDOL_TOKEN") or None,
+        idol_timeout=_positive(env.get("GOL_IDOL_TIMEOUT"), "GOL_IDOL_TIMEOUT", 15.0),
+        service_name=(env.get("GOL_SERVICE_NAME") or "Regione Toscana").strip(),
         attachments_dir=Path(attachments) if attachments else None,
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),
         workflow_cache_size=cache_size,

@@ -19,8 +19,11 @@ def _zone(zone: Zone, visible: bool) -> dict[str, Any]:
     equipe = {"weekday": WEEKDAYS[zone.weekday], "time": zone.meeting_time.strftime("%H:%M"),
               "cadence_weeks": zone.cadence_weeks, "location": zone.location, "notice_days": zone.notice_days}
     services = [{"id": s.id, "name": s.name} for s in zone.services]
-    return {"id": zone.id, "name": zone.name, "sds": zone.sds, "equipe": equipe, "specialist_services": services,
-            "agenda_visible": visible}
+    social = zone.social_services
+    return {"id": zone.id, "name": zone.name, "sds": zone.sds, "territory": zone.territory,
+            "social_services": {"kind": social.kind, "name": social.name, "email": social.email},
+            "cpi": [{"name": c.name, "address": c.address, "email": c.email} for c in zone.cpis],
+            "equipe": equipe, "specialist_services": services, "agenda_visible": visible}
 
 
 @bp.get("")

@@ -45,6 +45,8 @@ ACTIONS: dict[str, str] = {
     "booking.cancelled": "Appuntamento con l'ATS annullato",
     "idol.appointment_booked": "Appuntamento registrato su IDOL",
     "idol.document_uploaded": "Documento inviato a IDOL",
+    "idol.refused": "IDOL ha rifiutato l'invio",
+    "idol.failed": "IDOL non raggiungibile o in errore: invio da ripetere",
     "mail.sent": "E-mail inviata",
     "mail.failed": "E-mail non recapitata",
     "mail.requeued": "E-mail rimessa in coda",
@@ -70,7 +72,7 @@ ACTIONS: dict[str, str] = {
 SYSTEM_ACTIONS = frozenset({
     "timer.fired", "instance.error", "instance.auto_retried", "message.buffered", "message.dropped",
     "equipe.booked", "meeting.convened", "meeting.cancelled", "meeting.failed", "booking.cancelled",
-    "idol.appointment_booked", "idol.document_uploaded", "mail.sent", "mail.failed", "scheduler.failed",
+    "idol.appointment_booked", "idol.document_uploaded", "idol.refused", "idol.failed", "mail.sent", "mail.failed", "scheduler.failed",
 })
 SYSTEM_ACTORS = frozenset({"sistema", "system"})
 
@@ -91,7 +93,7 @@ STATUSES: dict[str, str] = {
 
 ROLES: dict[str, str] = {
     "cpi": "Centro per l'impiego",
-    "sds": "Servizi sociali (SdS)",
+    "sds": "Servizi sociali",
     "specialist": "Servizi specialistici",
     "ats": "Case manager ATS",
     "admin": "Amministrazione",

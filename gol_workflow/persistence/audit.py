@@ -65,6 +65,16 @@ class AuditRepository:
         )
         return self.conn.execute(stmt).mappings().all()
 
+    def latest_for_instance(self, instance_id: str, action_prefix: str) -> RowMapping | None:
+        """The newest event of one instance whose action starts with `action_prefix`."""
+        stmt = (
+            select(audit_events)
+            .where(audit_events.c.instance_id == instance_id, audit_events.c.action.startswith(action_prefix))
+            .order_by(audit_events.c.id.desc())
+            .limit(1)
+        )
+        return self.conn.execute(stmt).mappings().first()
+
     def recent(
         self, limit: int = 100, action_prefix: str | None = None
     ) -> Sequence[RowMapping]:

@@ -118,14 +118,28 @@ def compose(zone: Zone, starts: datetime, place: str, cases: Mapping[str, Mappin
     return messages
 
 
+def _members(zone: Zone) -> str:
+    """Who the equipe brings together: the CPI(s) and the zone's social-services body."""
+    cpis = ", ".join(c.name for c in zone.cpis)
+    social = zone.social_services
+    body = social.name if social.kind == "sds" else f"{social.kind_label}: {social.name}"
+    return f"{cpis} e servizi sociali ({body})" if cpis else f"servizi sociali ({body})"
+
+
+def _by(zone: Zone) -> str:
+    """" dal <CPI>, <address>": who convenes the meeting, as the invitation's organiser."""
+    cpi = zone.organiser
+    return f" dal {cpi.name} ({cpi.address}, {cpi.email})" if cpi else ""
+
+
 def invitation_text(zone: Zone, service_name: str, when: str, place: str,
                     cases: Mapping[str, Mapping[str, Any]]) -> str:
     """The Italian invitation of a specialist service: the meeting and only the people it follows."""
     lines = [
         "Gentili referenti,",
         "",
-        f"il servizio {service_name} è invitato all'equipe multidisciplinare GOL Percorso 4 "
-        f"«Lavoro e Inclusione» della {zone.name}" + (f" ({zone.sds})" if zone.sds else ""),
+        (f"il servizio {service_name} è invitato all'equipe multidisciplinare GOL Percorso 4 "
+         f"«Lavoro e Inclusione» della {zone.name} ({_members(zone)})"),
         "",
         f"  {when}",
         f"  presso {place or 'sede da definire'}",
@@ -147,8 +161,8 @@ def agenda_text(zone: Zone, when: str, place: str, cases: Mapping[str, Mapping[s
     lines = [
         "Gentili referenti,",
         "",
-        f"l'equipe multidisciplinare GOL Percorso 4 «Lavoro e Inclusione» della {zone.name}"
-        + (f" ({zone.sds})" if zone.sds else "") + " è convocata per",
+        (f"l'equipe multidisciplinare GOL Percorso 4 «Lavoro e Inclusione» della {zone.name}"
+         f" ({_members(zone)}) è convocata{_by(zone)} per"),
         "",
         f"  {when}",
         f"  presso {place or 'sede da definire'}",
@@ -192,8 +206,11 @@ def invitation(zone: Zone, starts: datetime, place: str, description: str, meeti
     event.add("location", place)
     event.add("description", description)
     event.add("sequence", 0)
-    organizer = vCalAddress(f"mailto:{sender}")
-    organizer.params["cn"] = vText(zone.sds or zone.name)
+    cpi = zone.organiser
+    organizer = vCalAddress(f"mailto:{cpi.email if cpi else sender}")
+    organizer.params["cn"] = vText(cpi.name if cpi else f"Centro per l'impiego – {zone.name}")
+    if cpi and cpi.email != sender:
+        organizer.params["sent-by"] = vText(f"mailto:{sender}")  # the service sends on the CPI's behalf
     event["organizer"] = organizer
     for address in recipients:
         attendee = vCalAddress(f"mailto:{address}")

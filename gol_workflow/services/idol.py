@@ -21,9 +21,17 @@ EXTRA_KEY = "idol_connector"
 class IdolError(GolError):
     """IDOL could not be reached or failed: the step goes to error and is retried."""
 
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail  # IDOL's own words, when it gave any
+
 
 class IdolRefused(IdolError):
     """IDOL answered but refused the request (for example a slot it considers taken)."""
+
+    def __init__(self, message: str, detail: str = "", status: int = 0) -> None:
+        super().__init__(message, detail)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class DocumentUpload:
     content_type: str
     content: bytes
     sha256: str
+    decision: str = ""  # the equipe's decision the scheda records (presa_in_carico, rinvio, non_attivabile)
+    meeting_at: str = ""  # the equipe meeting that decided, ISO 8601 with offset
 
 
 class IdolConnector(Protocol):

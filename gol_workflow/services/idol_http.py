@@ -34,7 +34,7 @@ from .idol import (
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 USER_AGENT = "gol-workflow (GOL Percorso 4)"
-REFUSALS = (409, 422)
+REFUSALS = (400, 403, 404, 409, 410, 422)  # IDOL said no: retrying unchanged will not help until someone acts
 
 
 def _is_loopback(host: str) -> bool:
@@ -98,6 +98,8 @@ class HttpIdolConnector:
             "nome_file": request.filename,
             "content_type": request.content_type,
             "sha256": request.sha256,
+            "decisione": request.decision,
+            "data_equipe": request.meeting_at,
             "contenuto_base64": base64.b64encode(request.content).decode("ascii"),
         }
         return self._post("/documenti", body, request.attachment_id, "documento_id")
@@ -114,9 +116,12 @@ class HttpIdolConnector:
         except httpx.HTTPError as exc:
             raise IdolError(f"IDOL cannot be reached ({path}): {exc.__class__.__name__}: {exc}") from None
         if response.status_code in REFUSALS:
-            raise IdolRefused(f"IDOL refused the request ({path}, {response.status_code}): {_detail(response)}")
+            detail = _detail(response)
+            raise IdolRefused(f"IDOL refused the request ({path}, {response.status_code}): {detail}", detail,
+                              response.status_code)
         if not response.is_success:
-            raise IdolError(f"IDOL answered {response.status_code} ({path}): {_detail(response)}")
+            detail = _detail(response)
+            raise IdolError(f"IDOL answered {response.status_code} ({path}): {detail}", detail)
         try:
             value = response.json()[answer]
         except (ValueError, KeyError, TypeError):
@@ -141,5 +146,7 @@ def _detail(response: httpx.Response) -> str:
 def connector_from_settings(settings: Settings) -> IdolConnector:
     """The HTTP connector when GOL_IDOL_URL is set, the built-in one otherwise."""
     if settings.idol_url:
-        return HttpIdolConnector(settings.idol_url, settings.idol_token)
+        seconds = settings.idol_timeout
+        return HttpIdolConnector(settings.idol_url, settings.idol_token,
+                                 timeout=httpx.Timeout(seconds, connect=min(5.0, seconds)))
     return OwnAgendaConnector()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from .idol import (
     AppointmentRequest,
     DocumentUpload,
     IdolError,
+    IdolRefused,
     connector_of,
     install_connector,
 )
@@ -53,7 +55,7 @@ def idol_prenota_appuntamento(call: ServiceCall) -> dict[str, Any]:
     person = _person(data)
     connector = connector_of(rt)
     tz = ZoneInfo(rt.settings.timezone)
-    with uow.savepoint():
+    with _reported(uow, call.now, case_id, "appuntamento", ""), uow.savepoint():
         booking_id = ats_agenda.book(rt, uow, zone, case_id, manager, slot, call.now)
         request = AppointmentRequest(booking_id, case_id, zone.id, person["codice_fiscale"], person["nome"],
                                      person["cognome"], manager, slot.astimezone(tz))
@@ -69,7 +71,7 @@ def idol_prenota_appuntamento(call: ServiceCall) -> dict[str, Any]:
 
 
 def idol_carica_scheda_esito(call: ServiceCall) -> dict[str, Any]:
-    """Operator: attach the scheda di esito to the case as a PDF and upload it to IDOL."""
+    """Operator: attach the scheda di esito to the case as a PDF and upload it to IDOL, whatever the decision."""
     rt, uow, data = call.runtime, call.uow, call.data
     case_id = str(data.get("case_id") or call.instance_id)
     scheda = data.get("scheda_esito")
@@ -87,15 +89,34 @@ def idol_carica_scheda_esito(call: ServiceCall) -> dict[str, Any]:
     content = scheda_document.render_pdf(header, scheda, _scheda_schema(rt, uow, call.instance_id), tz)
     filename = scheda_document.filename_for(header, tz)
     connector = connector_of(rt)
-    with uow.savepoint():
+    decision = str(scheda.get("decisione") or "")
+    with _reported(uow, call.now, case_id, "scheda_esito", decision), uow.savepoint():
         attachment_id = _attach(uow, case_id, filename, content, call.now)
         upload = DocumentUpload(attachment_id, case_id, str(data.get("zona") or ""), person["codice_fiscale"],
-                                SCHEDA_KIND, filename, "application/pdf", content, hashlib.sha256(content).hexdigest())
+                                SCHEDA_KIND, filename, "application/pdf", content, hashlib.sha256(content).hexdigest(),
+                                decision=decision,
+                                meeting_at=str(data.get("data_equipe") or ""))
         document_id = connector.upload_document(upload)
         uow.audit.record(call.now, SYSTEM.username, "idol.document_uploaded", case_id,
                          data={"documento": document_id, "allegato": attachment_id, "filename": filename,
-                               "connettore": connector.name})
+                               "decisione": upload.decision, "connettore": connector.name})
     return {"documento_id": document_id}
+
+
+@contextmanager
+def _reported(uow: UnitOfWork, now: datetime, case_id: str, what: str, decision: str) -> Iterator[None]:
+    """Put a failed exchange with IDOL on the case file (the step's own writes are undone, this stays)."""
+    try:
+        yield
+    except IdolRefused as exc:
+        uow.audit.record(now, SYSTEM.username, "idol.refused", case_id,
+                         data={"oggetto": what, "decisione": decision or None, "stato_http": exc.status,
+                               "motivo": exc.detail or None})
+        raise
+    except IdolError as exc:
+        uow.audit.record(now, SYSTEM.username, "idol.failed", case_id,
+                         data={"oggetto": what, "decisione": decision or None, "motivo": exc.detail or None})
+        raise
 
 
 def _moment(value: Any) -> datetime | None:

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .. import api
 from ..services.runtime import Runtime
 from . import (admin, agenda, auth, case_list, cases, errors, filters, inbox, limits, navigation, preferences, security,
-               tasks, throttling, vendor)
+               tasks, territory, throttling, vendor)
 from .context import RUNTIME_KEY
 from .sessions import ServerSessionInterface
 
@@ -55,6 +55,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     errors.init_app(app)
     navigation.init_app(app)
     preferences.init_app(app)
+    territory.init_app(app)
     for blueprint in (vendor.bp, auth.bp, inbox.bp, tasks.bp, case_list.bp, cases.bp, agenda.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)

@@ -15,6 +15,7 @@ from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
 from ..services import attachments, case_start, monitoring, scheda_document
 from ..services import cases as case_service
+from ..services.idol_notice import idol_notice
 from .context import actor, runtime
 
 # The design system's font, installed from npm with bootstrap-italia, for the printable PDF.
@@ -35,7 +36,8 @@ def show(case_id: str) -> str:
                            kinds=attachments.KINDS, upload_kinds=attachments.UPLOAD_KINDS,
                            allowed=attachments.ALLOWED_LABEL,
                            can_monitor=monitoring.can_request(runtime(), case_id, actor()),
-                           can_attach=attachments.can_attach(runtime(), case_id, actor()))
+                           can_attach=attachments.can_attach(runtime(), case_id, actor()),
+                           idol_notice=idol_notice(runtime(), case_file.case))
 
 
 @bp.post("/<case_id>/monitoraggio")

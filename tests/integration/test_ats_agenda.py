@@ -110,7 +110,7 @@ def test_booking_refuses_what_the_calendar_agreed_with_the_ats_does_not_allow(p4
         for slot, reason in cases.items():
             with pytest.raises(BookingRefused, match=reason):
                 book(p4.rt, uow, zone, "caso-1", "cm.rossi", slot, p4.rt.now())
-        with pytest.raises(BookingRefused, match="not an active ATS case manager of Zona Pistoiese"):
+        with pytest.raises(BookingRefused, match="not an active ATS case manager of Zona Distretto Pistoiese"):
             book(p4.rt, uow, zone, "caso-1", "cm.verdi", at(2026, 1, 14, 9, 0), p4.rt.now())
         first = book(p4.rt, uow, zone, "caso-1", "cm.rossi", at(2026, 1, 14, 9, 0), p4.rt.now())
         assert book(p4.rt, uow, zone, "caso-1", "cm.rossi", at(2026, 1, 14, 9, 0), p4.rt.now()) == first

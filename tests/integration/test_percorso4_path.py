@@ -116,7 +116,8 @@ def test_path_4_a_substantial_change_in_month_4_goes_back_to_the_equipe_and_keep
                     by="sds.pistoia")
     assert p4.ready(case) == ["aggiorna_progetto"]
     schede = [a for a in p4.attachments(case) if a["kind"] == "scheda_esito"]
-    assert [a["filename"] for a in schede] == ["scheda-esito-sara-gialli-2026-06-03.pdf",
+    assert [a["filename"] for a in schede] == ["scheda-esito-sara-gialli-2026-06-03.pdf",  # every decision's scheda
+                                               "scheda-esito-sara-gialli-2026-05-26.pdf",  # (the rinvio too)
                                                "scheda-esito-sara-gialli-2026-01-13.pdf"]
     p4.complete("aggiorna_progetto", case, {**PROGETTO, "modifiche_concordate": "Tirocinio sostituito da un corso.",
                                             "data_sottoscrizione_progetto": "2026-06-12"}, "cm.rossi")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,7 +12,10 @@ import pytest
 
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings
+from gol_workflow.domain.zones import ZoneConfigError
 from gol_workflow.services import case_start
+from gol_workflow.services.zones import load_zones
+from gol_workflow.web import create_app
 from tests.conftest import ROME, ROOT
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     ANNA,
@@ -20,6 +24,7 @@ from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     Percorso4,
     add_account,
     build,
+    p4,
     profilo,
     scheda,
     smtp,
@@ -31,6 +36,11 @@ EMPOLESE = """\
 id = "empolese"
 nome = "Zona Empolese Valdarno Inferiore"
 sds = "SdS Empolese Valdarno Inferiore"
+
+[[cpi]]
+nome = "Centro per l'impiego di Empoli"
+indirizzo = "Via Livornese 101, 50053 Empoli"
+email = "cpi.empoli@arti.toscana.example.it"
 
 [equipe]
 giorno = "mercoledi"
@@ -103,3 +113,92 @@ def test_path_8_a_third_zone_meeting_every_fifteen_days_runs_a_case_without_code
     p4.advance_to(at(2026, 1, 28, 10, 1))
     assert p4.ready(late) == ["scheda_esito"]
     assert [r["id"] for r in p4.meetings_of(late)] == ["empolese-20260128"]
+
+
+VALDERA = """\
+# Zona Distretto Alta Val di Cecina-Valdera: i servizi sociali sono gestiti da un'Unione dei Comuni.
+id = "valdera"
+nome = "Zona Distretto Alta Val di Cecina-Valdera"
+territorio = "Provincia di Pisa"
+
+[servizi_sociali]
+tipo = "unione_comuni"
+nome = "Unione dei Comuni della Valdera"
+email = "sociale@unione.valdera.example.it"
+
+[[cpi]]
+nome = "Centro per l'impiego di Pontedera"
+indirizzo = "Via Brigate Partigiane 4, 56025 Pontedera"
+email = "cpi.pontedera@arti.toscana.example.it"
+
+[equipe]
+giorno = "venerdi"
+ora = "11:00"
+cadenza = "settimanale"
+prima_riunione = "2026-01-16"
+luogo = "Centro per l'impiego di Pontedera, sala riunioni"
+referenti = ["equipe.gol@unione.valdera.example.it"]
+"""
+
+
+def test_a_zone_whose_social_services_are_a_unione_dei_comuni_is_added_with_a_file(
+    settings: Settings, clock: ManualClock, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    zones = tmp_path / "zones"
+    shutil.copytree(ROOT / "zones", zones)
+    (zones / "valdera.toml").write_text(VALDERA, encoding="utf-8")
+    p4 = build(settings.with_overrides(service_name="Regione Toscana · GOL in tre zone"), clock, smtp, zones_dir=zones)
+    try:
+        p4.actors["cpi.pontedera"] = add_account(p4.rt, "cpi.pontedera", "cpi", ["valdera"], "Rita Conti")
+        zone = p4.rt.zones["valdera"]
+        assert (zone.social_services.kind_label, zone.social_services.name) == (
+            "Unione dei Comuni", "Unione dei Comuni della Valdera")
+
+        case = p4.open_case("valdera", LUCIA, by="cpi.pontedera")
+        p4.complete("profilazione", case, profilo(), "cpi.pontedera")
+        assert p4.data(case)["data_equipe"] == "2026-01-16T11:00:00+01:00"
+        p4.advance_to(at(2026, 1, 11, 11, 1))  # the cut-off: the ordine del giorno leaves
+        (mail,) = [m for m in p4.outbox_rows() if m["recipients"] == ["equipe.gol@unione.valdera.example.it"]]
+        assert "della Zona Distretto Alta Val di Cecina-Valdera (Centro per l'impiego di Pontedera e servizi " \
+               "sociali (Unione dei Comuni: Unione dei Comuni della Valdera))" in mail["body"]
+        assert "convocata dal Centro per l'impiego di Pontedera (Via Brigate Partigiane 4" in mail["body"]
+        ics = base64.b64decode(mail["attachments"][0]["content_b64"]).decode()
+        organiser = next(line for line in ics.replace("\r\n ", "").splitlines() if line.startswith("ORGANIZER"))
+        assert 'CN="Centro per l\'impiego di Pontedera"' in organiser or "CN=Centro per l'impiego di Pontedera" in organiser
+        assert organiser.endswith("mailto:cpi.pontedera@arti.toscana.example.it")
+
+        page = create_app(p4.rt, {"TESTING": True}).test_client().get("/accesso").get_data(as_text=True)
+        assert "Provincia di Pistoia" not in page  # several territories: the service-wide name from the settings
+        assert "Regione Toscana · GOL in tre zone" in page
+        assert "Unione dei Comuni della Valdera" in page and "Centro per l&#39;impiego di Pontedera" in page
+    finally:
+        p4.rt.db.dispose()
+
+
+def test_the_shipped_zones_name_their_territory_in_the_header_and_their_cpi_as_organiser(p4: Percorso4) -> None:
+    page = create_app(p4.rt, {"TESTING": True}).test_client().get("/accesso").get_data(as_text=True)
+    assert "Regione Toscana · Provincia di Pistoia" in page  # from the zone files' territorio
+    assert "SdS Pistoiese, SdS Valdinievole" in page
+    assert [z.name for _, z in sorted(p4.rt.zones.items())] == ["Zona Distretto Pistoiese", "Zona Distretto Valdinievole"]
+    case = p4.open_case("pistoiese", LUCIA)
+    p4.complete("profilazione", case, profilo(), "cpi.pistoia")
+    p4.advance_to(at(2026, 1, 8, 9, 31))
+    (mail,) = [m for m in p4.outbox_rows() if m["recipients"] == ["equipe.gol@sds-pistoiese.example.it"]]
+    ics = base64.b64decode(mail["attachments"][0]["content_b64"]).decode().replace("\r\n ", "")
+    assert "mailto:cpi.pistoia@arti.toscana.example.it" in ics and "SdS Pistoiese" not in ics.split("ORGANIZER")[1][:200]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("tipo = \"unione_comuni\"", "tipo = \"consorzio\""), "valdera.toml: servizi_sociali.tipo: 'consorzio' is not one of"),
+    (("email = \"cpi.pontedera@arti.toscana.example.it\"\n", ""), "valdera.toml: cpi[1].email: missing"),
+    (("giorno = \"venerdi\"", "giorno = \"festa\""), "valdera.toml: equipe.giorno: 'festa' is not a weekday"),
+    (("[servizi_sociali]\ntipo = \"unione_comuni\"\nnome = \"Unione dei Comuni della Valdera\"\n", ""),
+     "valdera.toml: servizi_sociali: missing"),
+])
+def test_a_bad_zone_file_is_refused_naming_the_file_and_the_key(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    (tmp_path / "valdera.toml").write_text(VALDERA.replace(*change), encoding="utf-8")
+    with pytest.raises(ZoneConfigError) as refused:
+        load_zones(tmp_path)
+    assert str(refused.value).startswith(message)

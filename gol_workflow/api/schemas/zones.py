@@ -24,12 +24,33 @@ class ServiceSchema(Schema):
     name = fields.String(required=True)
 
 
+class SocialServicesSchema(Schema):
+    """The body running the zone's social services."""
+
+    kind = fields.String(required=True, metadata={
+        "description": "sds, comune, unione_comuni, asl_zona_distretto or convenzione"})
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+
+
+class EmploymentCentreSchema(Schema):
+    """A Centro per l'impiego of the zone (the first one organises the equipe)."""
+
+    name = fields.String(required=True)
+    address = fields.String(required=True)
+    email = fields.String(required=True)
+
+
 class ZoneSchema(Schema):
     """A zone (ambito territoriale) as configured."""
 
     id = fields.String(required=True)
     name = fields.String(required=True)
-    sds = fields.String(required=True, metadata={"description": "The Società della Salute of the zone"})
+    sds = fields.String(required=True, metadata={
+        "description": "Name of the zone's social-services body (kept for clients; see social_services)"})
+    territory = fields.String(required=True, metadata={"description": "The territory shown in the page header"})
+    social_services = fields.Nested(SocialServicesSchema, required=True)
+    cpi = fields.List(fields.Nested(EmploymentCentreSchema), required=True)
     equipe = fields.Nested(EquipeSchema, required=True)
     specialist_services = fields.List(fields.Nested(ServiceSchema), required=True)
     agenda_visible = fields.Boolean(required=True, metadata={
