@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, g, request
-from sqlalchemy.exc import DBAPIError
+
+from ..persistence.errors import connection_lost
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _RETRIED = "gol_reconnected"
@@ -25,8 +26,7 @@ class _RunAgain(Exception):
 
 def run_again_if_safe(error: BaseException) -> None:
     """From an error handler: raise to run the request once more if it lost its connection and is safe to repeat."""
-    if (isinstance(error, DBAPIError) and error.connection_invalidated and request.method in SAFE_METHODS
-            and not g.get(_RETRIED)):
+    if connection_lost(error) and request.method in SAFE_METHODS and not g.get(_RETRIED):
         g.setdefault(_RETRIED, True)
         raise _RunAgain() from error
 

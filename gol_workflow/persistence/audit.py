@@ -55,6 +55,14 @@ class AuditRepository:
         )
         return self.conn.execute(stmt.limit(1)).mappings().first()
 
+    def completions_of(self, instance_id: str, element_ids: Sequence[str]) -> Sequence[RowMapping]:
+        """The `task.completed` events of these elements of one instance, oldest first (element, data, at)."""
+        stmt = (select(audit_events.c.element_id, audit_events.c.data, audit_events.c.at)
+                .where(audit_events.c.instance_id == instance_id, audit_events.c.action == "task.completed",
+                       audit_events.c.element_id.in_(sorted(element_ids)))
+                .order_by(audit_events.c.id))
+        return self.conn.execute(stmt).mappings().all()
+
     def for_instance(self, instance_id: str, limit: int = 500) -> Sequence[RowMapping]:
         """Events of one instance, oldest first."""
         stmt = (

@@ -19,6 +19,11 @@ def database_unavailable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
+def connection_lost(error: BaseException) -> bool:
+    """True when a statement failed because its connection was dropped (the pool has discarded its peers)."""
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
 def input_out_of_range(error: BaseException) -> bool:
     """True when a value from a request was too large for the database's integers."""
     return isinstance(error, OverflowError)

@@ -51,6 +51,12 @@ def _unleased(now: datetime) -> Any:
 class InstanceRepository:
     """Reads and writes instance rows; writes are guarded by the row version."""
 
+    def headers_after(self, after: str, limit: int) -> list[dict[str, Any]]:
+        """Whole rows but the state, by id after `after` (a batch of a walk over every instance)."""
+        stmt = (select(*[c for c in instances.c if c.name != "state"])
+                .where(instances.c.id > after).order_by(instances.c.id).limit(limit))
+        return [dict(row) for row in self.conn.execute(stmt).mappings()]
+
     def __init__(self, conn: Connection, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect

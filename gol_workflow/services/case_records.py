@@ -18,10 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from ..domain.case_facts import COUNT_FACTS, CaseDeclaration, CaseDeclarationError
-from ..persistence.tables import audit_events, instances
 from ..persistence.uow import UnitOfWork
 from .runtime import CASE_SUFFIX, ProcessVersion, Runtime, parse_case_declaration
 
@@ -150,9 +147,7 @@ def rebuild(
     tz = _zone(rt.settings.timezone)
     while True:
         with rt.uow() as uow:
-            stmt = (select(*[c for c in instances.c if c.name != "state"])
-                    .where(instances.c.id > after).order_by(instances.c.id).limit(batch))
-            rows = [dict(r) for r in uow.conn.execute(stmt).mappings()]
+            rows = uow.instances.headers_after(after, batch)
             if not rows:
                 break
             for header in rows:
@@ -178,11 +173,7 @@ def _rebuilt(
     counts = dict.fromkeys(COUNT_FACTS, 0)
     tasks = declared.counted_tasks()
     if tasks:
-        stmt = (select(audit_events.c.element_id, audit_events.c.data, audit_events.c.at)
-                .where(audit_events.c.instance_id == header["id"], audit_events.c.action == "task.completed",
-                       audit_events.c.element_id.in_(sorted(tasks)))
-                .order_by(audit_events.c.id))
-        for row in uow.conn.execute(stmt).mappings():
+        for row in uow.audit.completions_of(header["id"], sorted(tasks)):
             form = (row["data"] or {}).get("data") if isinstance(row["data"], Mapping) else None
             added, set_by_completion = declared.completed(row["element_id"], form or {}, row["at"], tz)
             for name, n in added.items():

@@ -74,8 +74,8 @@ def _conflict_message(exc: Conflict | InvalidState) -> str:
         return ("Nel frattempo il caso è stato modificato da un altro operatore: i dati inseriti non sono stati "
                 "salvati. Controllare il riepilogo del caso e inviare di nuovo.")
     if isinstance(exc, InvalidState):
-        return ("Nel frattempo il caso è stato sospeso, chiuso o è andato in errore: i dati inseriti non sono stati "
-                "salvati e l'attività non si può completare ora.")
+        return ("Nel frattempo il caso è stato sospeso, chiuso o è andato in errore: l'attività non si può completare "
+                "ora. I dati inseriti non sono andati persi: sono ancora nel modulo qui sotto.")
     return "Nel frattempo qualcun altro ha modificato l'attività: i dati inseriti non sono stati salvati."
 
 

@@ -26,6 +26,7 @@ from gol_workflow.clock import ManualClock, SystemClock
 from gol_workflow.config import Settings, SmtpSettings
 from gol_workflow.domain.model import Actor
 from gol_workflow.forms.codice_fiscale import check_character
+from gol_workflow.forms.cross_rules import CF_RULE
 from gol_workflow.persistence.tables import (
     audit_events,
     outbox,
@@ -156,11 +157,11 @@ class Percorso4:
 
     # -- cases and tasks ----------------------------------------------------------------------
 
-    def open_case(self, zone: str, beneficiario: Mapping[str, Any], by: str = "") -> str:
-        """A CPI operator opens a case with the start form."""
+    def open_case(self, zone: str, beneficiario: Mapping[str, Any], by: str = "", confirm: bool = False) -> str:
+        """A CPI operator opens a case with the start form (`confirm`: a codice fiscale that differs, confirmed)."""
         operator = by or ("cpi.pistoia" if zone == "pistoiese" else "cpi.pescia")
         case_id = case_start.open_case(self.rt, "percorso4", {"zona": zone, "beneficiario": dict(beneficiario)},
-                                       self.actors[operator])
+                                       self.actors[operator], {CF_RULE} if confirm else ())
         self._between_steps()
         return case_id
 

@@ -40,7 +40,7 @@ def record(p4: Percorso4, case: str) -> dict[str, Any]:
 def walk_the_whole_path(p4: Percorso4) -> tuple[str, list[dict[str, Any]]]:
     """Lucia from intake to closure with one substantial change; the record after each step."""
     seen: list[dict[str, Any]] = []
-    case = p4.open_case("pistoiese", {**LUCIA, "nome": "Lucia Maria"})
+    case = p4.open_case("pistoiese", {**LUCIA, "nome": "Lucia Maria"}, confirm=True)  # a second name: confirmed
     r = record(p4, case)
     assert (r["zone"], r["beneficiary_name"], r["codice_fiscale"], r["birth_date"]) == (
         "pistoiese", "Lucia Maria Bianchi", LUCIA["codice_fiscale"], date(1980, 1, 1))

@@ -154,7 +154,7 @@ def test_a_task_taken_meanwhile_by_a_colleague_keeps_the_typed_input(web_runtime
     response = person.post(f"/attivita/{task_id}", {**PROFILE, "note": "Testo scritto con fatica", "azione": "completa"})
     page = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert 'id="conflitto"' in page and "presa in carico da cpi.nord.bis" in page
+    assert 'id="conflitto"' in page and "assegnata a" in page and "presa in carico" not in page
     assert "Testo scritto con fatica" in page and 'value="Rita"' in page
     assert ready(web_runtime, _case(web_runtime, task_id))[0]["id"] == task_id  # nothing was completed
 
