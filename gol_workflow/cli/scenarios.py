@@ -8,7 +8,7 @@ from pathlib import Path
 from ..bootstrap import bootstrap
 from ..services import deployment
 from ..services.scenario_coverage import coverage, write_html
-from ..services.scenario_files import ScenarioFileError, parse_scenario, scenario_files
+from ..services.scenario_files import ScenarioFileError, parse_scenario, scenario_accounts, scenario_files
 from ..services.scenarios import run_scenario, workspace
 from .common import fail
 
@@ -41,6 +41,8 @@ def _test(args: argparse.Namespace) -> int:
         return fail(f"no scenario files in {folder} (expected {folder}/scenarios/*.yaml)", 2)
     try:
         scenarios = [parse_scenario(f) for f in files]
+        for where in sorted({s.path.parent for s in scenarios}):
+            scenario_accounts(where)
     except ScenarioFileError as exc:
         return fail(str(exc), 2)
     if args.select:

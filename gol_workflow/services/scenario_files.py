@@ -228,7 +228,43 @@ def parse_scenario(path: Path) -> Scenario:
 
 
 def scenario_files(folder: Path) -> list[Path]:
-    """The scenario files of a folder: DIR/scenarios/*.yaml when it exists, else DIR/*.yaml."""
+    """The scenario files of a folder: DIR/scenarios/*.yaml when it exists, else DIR/*.yaml (accounts.yaml aside)."""
     inner = folder / "scenarios"
     base = inner if inner.is_dir() else folder
-    return sorted([*base.glob("*.yaml"), *base.glob("*.yml")])
+    return sorted(p for p in [*base.glob("*.yaml"), *base.glob("*.yml")] if p.name != ACCOUNTS_FILE)
+
+
+ACCOUNTS_FILE = "accounts.yaml"
+_ACCOUNT_KEYS = {"username", "role", "zones", "name"}
+
+
+@dataclass(frozen=True)
+class Account:
+    """An operator scenarios act as (declared beside them, so that the code names no zone or person)."""
+
+    username: str
+    role: str
+    zones: tuple[str, ...]
+    name: str
+
+
+def scenario_accounts(folder: Path) -> list[Account]:
+    """The operators declared in the folder's accounts.yaml: a list of {username, role, zones, name}."""
+    path = folder / ACCOUNTS_FILE
+    if not path.is_file():
+        raise ScenarioFileError(f"{path}: missing: declare there the operators scenarios act as "
+                                "(a list of username, role, zones, name)")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ScenarioFileError(f"{path}: not readable YAML: {exc}") from None
+    if not isinstance(document, list):
+        raise ScenarioFileError(f"{path}: expected a list of accounts")
+    accounts: list[Account] = []
+    for index, item in enumerate(document, start=1):
+        if not isinstance(item, dict) or set(item) != _ACCOUNT_KEYS:
+            raise ScenarioFileError(f"{path}: account {index}: give exactly {', '.join(sorted(_ACCOUNT_KEYS))}")
+        zones = item["zones"] if isinstance(item["zones"], list) else [item["zones"]]
+        accounts.append(Account(str(item["username"]), str(item["role"]), tuple(str(z) for z in zones),
+                                str(item["name"])))
+    return accounts

@@ -20,21 +20,11 @@ from ..persistence import schema
 from ..persistence.database import create_db_engine
 from . import deployment, users
 from .runtime import Runtime
-from .scenario_files import Scenario, Step
+from .scenario_files import Account, Scenario, Step, scenario_accounts
 from .scenario_steps import RUNNER, CaseRun, Diverged, Recorder, moment
 
 DEFAULT_START = "2026-01-05T08:00:00+01:00"  # a Monday: the first meetings of both zones are ahead
 
-# (username, role, zones, full name): the operators every scenario can act as.
-ACCOUNTS = (
-    ("cpi.pistoia", "cpi", ["pistoiese"], "Carla Pieri"),
-    ("cpi.pescia", "cpi", ["valdinievole"], "Paolo Cecchi"),
-    ("sds.pistoia", "sds", ["pistoiese"], "Sara Desideri"),
-    ("sds.pescia", "sds", ["valdinievole"], "Silvia Nesti"),
-    ("cm.rossi", "ats", ["pistoiese"], "Anna Rossi"),
-    ("cm.bianchi", "ats", ["pistoiese", "valdinievole"], "Luca Bianchi"),
-    ("cm.verdi", "ats", ["valdinievole"], "Marta Verdi"),
-)
 
 
 @dataclass
@@ -122,7 +112,7 @@ def run_scenario(space: Workspace, scenario: Scenario, sources: deployment.Sourc
     current: Step | None = None
     try:
         deployment.deploy(rt, sources or deployment.read_sources(space.processes, space.forms), RUNNER)
-        run.actors = _accounts(rt)
+        run.actors = _accounts(rt, scenario_accounts(scenario.path.parent))
         try:
             run.start()
         except (Diverged, GolError) as exc:
@@ -158,16 +148,17 @@ def _safe_path(run: CaseRun) -> list[str]:
         return [f"(the case could not be read: {type(exc).__name__}: {exc})"]
 
 
-def _accounts(rt: Runtime) -> dict[str, Actor]:
-    """The operators of both zones; no password (nobody logs in here)."""
+def _accounts(rt: Runtime, accounts: list[Account]) -> dict[str, Actor]:
+    """The operators declared beside the scenarios; no password (nobody logs in here)."""
     found: dict[str, Actor] = {}
     with rt.uow() as uow:
-        for username, role, zones, name in ACCOUNTS:
-            uow.users.add({"username": username, "full_name": name, "password_hash": "!", "role": role,
-                           "zones": zones, "services": [], "active": True, "failed_logins": 0,
-                           "created_at": rt.now()})
+        for account in accounts:
+            uow.users.add({"username": account.username, "full_name": account.name, "password_hash": "!",
+                           "role": account.role, "zones": list(account.zones), "services": [], "active": True,
+                           "failed_logins": 0, "created_at": rt.now()})
         uow.commit()
-    for username, *_ in ACCOUNTS:
+    for account in accounts:
+        username = account.username
         user = users.find_user(rt, username)
         if user is not None:
             found[username] = user.actor()

@@ -39,6 +39,7 @@ from gol_workflow.services import instances as instance_service
 from gol_workflow.services import tasks as task_service
 from gol_workflow.services.form_options import allowed_values
 from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.scenario_files import scenario_accounts
 from tests.conftest import ADMIN, ROME, ROOT, assert_cache_matches_database
 from tests.integration.scheduling_support import SmtpServer
 from tests.spiff_reference import assert_stored_as_spiff
@@ -46,16 +47,9 @@ from tests.spiff_reference import assert_stored_as_spiff
 SENDER = "gol-percorso4@arti.example.it"
 PASSWORD = "una-password-lunga"
 
-# (username, role, zones, full name)
-ACCOUNTS = (
-    ("cpi.pistoia", "cpi", ["pistoiese"], "Carla Pieri"),
-    ("cpi.pescia", "cpi", ["valdinievole"], "Paolo Cecchi"),
-    ("sds.pistoia", "sds", ["pistoiese"], "Sara Desideri"),
-    ("sds.pescia", "sds", ["valdinievole"], "Silvia Nesti"),
-    ("cm.rossi", "ats", ["pistoiese"], "Anna Rossi"),
-    ("cm.bianchi", "ats", ["pistoiese", "valdinievole"], "Luca Bianchi"),
-    ("cm.verdi", "ats", ["valdinievole"], "Marta Verdi"),
-)
+# (username, role, zones, full name): the operators the analysts' scenarios declare, so both walk the same people.
+ACCOUNTS = tuple((a.username, a.role, list(a.zones), a.name)
+                 for a in scenario_accounts(ROOT / "processes" / "scenarios"))
 
 
 def codice_fiscale(first15: str) -> str:

@@ -89,6 +89,12 @@ def test_the_cli_exits_1_on_a_failing_scenario_and_2_on_a_malformed_file(
     empty.mkdir()
     assert main(["test", str(empty)]) == 2
 
+    (processes / "scenarios" / "99_rotto.yaml").unlink()
+    (processes / "scenarios" / "accounts.yaml").unlink()  # the operators scenarios act as are declared, not built in
+    capsys.readouterr()
+    assert main(["test", str(processes)]) == 2
+    assert "accounts.yaml: missing: declare there the operators scenarios act as" in capsys.readouterr().err
+
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("name: x\nprocess: percorso4\n", ":1: missing 'start'"),
