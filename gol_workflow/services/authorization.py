@@ -11,6 +11,7 @@ from ..persistence.case_list import CaseScope
 from ..persistence.inbox_search import InboxScope
 
 ROLES = ("cpi", "sds", "specialist", "ats", "admin", "analyst")
+OPERATOR_ROLES = frozenset(ROLES) - {"admin", "analyst"}  # the roles that work cases and tasks
 
 # Which roles work the tasks of each lane (lane names as drawn in the diagrams).
 LANE_ROLES: dict[str, frozenset[str]] = {

@@ -19,11 +19,12 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from ..domain.model import Problem
+from .authorization import ROLES
 
 POLICY_FILE = "messages.toml"
 KEYS = frozenset({"roles", "schema", "form", "description"})
 # Roles that may be named as senders (administrators and the service may always send).
-SENDER_ROLES = frozenset({"cpi", "sds", "specialist", "ats", "analyst"})
+SENDER_ROLES = frozenset(ROLES) - {"admin"}  # administrators may always send
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 

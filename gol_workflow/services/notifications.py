@@ -29,7 +29,7 @@ MODE_LABELS = {
     IMMEDIATE: "Un messaggio per ogni nuova attività o scadenza",
     NONE: "Nessun messaggio",
 }
-OPERATOR_ROLES = frozenset({"cpi", "sds", "specialist", "ats"})  # administrators see every task: not told
+OPERATOR_ROLES = authorization.OPERATOR_ROLES  # administrators see every task: not told
 DIGEST_LIMIT = 500  # tasks per person and kind in one digest; the rest come in the next one
 IMMEDIATE_LIMIT = 50
 
