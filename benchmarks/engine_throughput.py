@@ -27,9 +27,9 @@ from gol_workflow.config import Settings
 from gol_workflow.domain.model import Actor
 from gol_workflow.engine.parsing import compile_from_sources
 from gol_workflow.persistence import schema
-from gol_workflow.services import deployment
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.administration import deployment
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import tasks as task_service
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

@@ -46,10 +46,11 @@ from gol_workflow.clock import ManualClock  # noqa: E402
 from gol_workflow.config import Settings  # noqa: E402
 from gol_workflow.domain.model import Actor  # noqa: E402
 from gol_workflow.persistence import schema  # noqa: E402
-from gol_workflow.services import deployment, tokens, users  # noqa: E402
-from gol_workflow.services import instances as instance_service  # noqa: E402
-from gol_workflow.services import tasks as task_service  # noqa: E402
-from gol_workflow.services.runtime import Runtime  # noqa: E402
+from gol_workflow.services.administration import deployment
+from gol_workflow.services.access import tokens, users  # noqa: E402
+from gol_workflow.services.workflow import instances as instance_service  # noqa: E402
+from gol_workflow.services.workflow import tasks as task_service  # noqa: E402
+from gol_workflow.services.workflow.runtime import Runtime  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 ADMIN = Actor(username="bench", role="admin")

@@ -36,9 +36,10 @@ from gol_workflow.config import Settings
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence import schema
 from gol_workflow.persistence.tables import audit_events, instances
-from gol_workflow.services import deployment, timers
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.administration import deployment
+from gol_workflow.services.workflow import timers
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

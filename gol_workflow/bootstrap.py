@@ -6,10 +6,10 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .engine.runner import ProcessEngine
 from .persistence.database import create_db_engine
-from .services.clock import DatabaseClock
-from .services.connectors import register_connectors
-from .services.runtime import Runtime, WorkflowCache
-from .services.zones import load_zones
+from .services.workflow.clock import DatabaseClock
+from .services.integrations.connectors import register_connectors
+from .services.workflow.runtime import Runtime, WorkflowCache
+from .services.meetings.zones import load_zones
 
 
 def bootstrap(settings: Settings, clock: Clock | None = None) -> Runtime:

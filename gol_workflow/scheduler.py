@@ -13,11 +13,12 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .services import batch, meetings, scheduling
-from .services.due_work import heads, run_due_work, send_mail
-from .services.outbox import DispatchReport
-from .services.runtime import Runtime
-from .services.timers import BeforeCommit
+from .services.administration import batch, scheduling
+from .services.meetings import equipe
+from .services.workflow.due_work import heads, run_due_work, send_mail
+from .services.mail.outbox import DispatchReport
+from .services.workflow.runtime import Runtime
+from .services.workflow.timers import BeforeCommit
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class Scheduler:
     def plan(self) -> None:
         """Create the coming weeks' meetings of every zone."""
         try:
-            meetings.plan_meetings(self.rt)
+            equipe.plan_meetings(self.rt)
         except Exception as exc:  # planning is retried at the next run
             self.last_error = f"{exc.__class__.__name__}: {exc}"
             log.exception("planning meetings failed")

@@ -23,8 +23,8 @@ from gol_workflow.domain.model import Actor
 from gol_workflow.persistence import schema
 from gol_workflow.persistence.database import create_db_engine, normalise_url
 from gol_workflow.persistence.tables import metadata
-from gol_workflow.services import deployment
-from gol_workflow.services.runtime import CachedWorkflow, Runtime
+from gol_workflow.services.administration import deployment
+from gol_workflow.services.workflow.runtime import CachedWorkflow, Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response
 
-from ..services.runtime import Runtime
+from ..services.workflow.runtime import Runtime
 from . import auth, batches, cases, docs, instances, messages, openapi, problems, processes, tasks, zones
 from .context import RUNTIME_KEY
 from .schemas.common import TIMEZONE_KEY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
-from ..services import tokens
+from ..services.access import tokens
 from .context import runtime
 from .problems import Problem
 

@@ -8,7 +8,8 @@ from uuid import UUID
 from flask import Response, jsonify, url_for
 
 from ..domain.errors import GolError
-from ..services import authorization, batch, migration, operations
+from ..services.access import authorization
+from ..services.administration import batch, migration, operations
 from .context import actor, runtime
 from .instances import instance_filters
 from .openapi import Blueprint

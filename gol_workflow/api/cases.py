@@ -6,8 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from ..domain.errors import Forbidden
-from ..services import case_list
-from ..services.inbox import actor_zones
+from ..services.cases import case_list
+from ..services.workflow.inbox import actor_zones
 from .context import actor, runtime
 from .openapi import Blueprint
 from .problems import Problem

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g
 
 from ..domain.model import Actor
-from ..services.runtime import Runtime
+from ..services.workflow.runtime import Runtime
 
 RUNTIME_KEY = "gol_runtime"
 

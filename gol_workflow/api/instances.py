@@ -9,8 +9,10 @@ from flask import Response, url_for
 
 from ..domain.errors import NotFound, OpenCaseExists
 from ..forms.cross_rules import CF_RULE
-from ..services import case_start, instance_queries, task_view
-from ..services import instances as instance_service
+from ..services.cases import case_start
+from ..services.administration import instance_queries
+from ..services.workflow import task_view
+from ..services.workflow import instances as instance_service
 from .context import actor, runtime
 from .openapi import Blueprint
 from .problems import Problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..services import messages as message_service
+from ..services.integrations import messages as message_service
 from .context import actor, runtime
 from .openapi import Blueprint
 from .schemas.messages import DeliverySchema, MessageBodySchema

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..services import case_start, process_catalog
+from ..services.cases import case_start
+from ..services.administration import process_catalog
 from .context import actor, runtime
 from .forms import with_choices
 from .openapi import Blueprint

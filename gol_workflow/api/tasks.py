@@ -8,9 +8,9 @@ from uuid import UUID
 from flask import Response
 
 from ..domain.errors import Forbidden
-from ..services import inbox as inbox_service
-from ..services import task_view
-from ..services import tasks as task_service
+from ..services.workflow import inbox as inbox_service
+from ..services.workflow import task_view
+from ..services.workflow import tasks as task_service
 from .context import actor, runtime
 from .forms import with_choices
 from .openapi import Blueprint

@@ -6,8 +6,8 @@ from typing import Any
 
 from ..domain.errors import Forbidden, NotFound
 from ..domain.zones import WEEKDAYS, Zone
-from ..services import agenda as agenda_service
-from ..services import authorization
+from ..services.meetings import agenda as agenda_service
+from ..services.access import authorization
 from .context import actor, runtime
 from .openapi import Blueprint
 from .schemas.zones import MeetingListSchema, ZoneListSchema

@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from ..services import case_records
-from ..services.instances import read_workflow
+from ..services.cases import case_records
+from ..services.workflow.instances import read_workflow
 from . import common
 
 

@@ -6,8 +6,9 @@ import argparse
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..services import clock, scheduling
-from ..services.clock import ClockMove
+from ..services.workflow import clock
+from ..services.administration import scheduling
+from ..services.workflow.clock import ClockMove
 from .common import cli_actor, runtime, settings
 
 

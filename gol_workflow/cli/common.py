@@ -13,7 +13,7 @@ from ..bootstrap import bootstrap
 from ..config import ConfigurationError, Settings, load_settings
 from ..domain.errors import DeploymentFailed, GolError, ValidationFailed
 from ..domain.model import Actor
-from ..services.runtime import Runtime
+from ..services.workflow.runtime import Runtime
 
 Handler = Callable[[argparse.Namespace], int]
 

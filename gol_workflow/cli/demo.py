@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..services import demo
+from ..services.administration import demo
 from .common import cli_actor, runtime
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..domain.errors import DeploymentFailed, NotFound
 from ..domain.model import Problem
-from ..services import deployment
+from ..services.administration import deployment
 from .common import cli_actor, fail, runtime, settings
 
 USAGE_ERROR = 2

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 from ..bootstrap import bootstrap
-from ..services import deployment
-from ..services.scenario_coverage import coverage, write_html
-from ..services.scenario_files import ScenarioFileError, parse_scenario, scenario_accounts, scenario_files
-from ..services.scenarios import run_scenario, workspace
+from ..services.administration import deployment
+from ..services.scenarios.coverage import coverage, write_html
+from ..services.scenarios.files import ScenarioFileError, parse_scenario, scenario_accounts, scenario_files
+from ..services.scenarios.runner import run_scenario, workspace
 from .common import fail
 
 

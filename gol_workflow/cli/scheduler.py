@@ -11,7 +11,7 @@ import time
 from types import FrameType
 
 from ..scheduler import Scheduler, SchedulerOptions
-from ..services.timers import BeforeCommit
+from ..services.workflow.timers import BeforeCommit
 from .common import runtime
 
 # Fault injection for the crash tests: sleep after firing, before committing, so the process can be killed there.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from zoneinfo import ZoneInfo
 
-from ..services import scheduling
-from ..services.due_work import run_due_work
+from ..services.administration import scheduling
+from ..services.workflow.due_work import run_due_work
 from .common import runtime, settings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..services import tokens
+from ..services.access import tokens
 from .common import cli_actor, runtime
 
 

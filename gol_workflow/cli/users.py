@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..services import authorization, notifications, users
+from ..services.access import authorization, users
+from ..services.mail import notifications
 from . import tokens
 from .common import cli_actor, runtime
 

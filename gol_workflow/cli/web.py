@@ -14,7 +14,7 @@ from typing import IO, Any
 from gunicorn.app.base import BaseApplication
 
 from ..bootstrap import bootstrap
-from ..services.runtime import Runtime
+from ..services.workflow.runtime import Runtime
 from ..web import create_app
 from .common import settings
 

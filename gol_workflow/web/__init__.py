@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import api
-from ..services.runtime import Runtime
+from ..services.workflow.runtime import Runtime
 from . import (admin, agenda, auth, case_list, cases, errors, filters, inbox, limits, navigation, preferences, security,
                tasks, territory, throttling, vendor)
 from .context import RUNTIME_KEY

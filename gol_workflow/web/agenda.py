@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, abort, render_template
 
-from ..services import agenda as agenda_service
-from ..services import authorization
+from ..services.meetings import agenda as agenda_service
+from ..services.access import authorization
 from .context import actor, runtime
 
 bp = Blueprint("agenda", __name__, url_prefix="/agenda")

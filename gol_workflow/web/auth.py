@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
 
-from ..services import login_throttle, sessions, users
+from ..services.access import login_throttle, sessions, users
 from . import sessions as web_sessions
 from .context import actor, current_user, runtime
 from .security import safe_next, start_session

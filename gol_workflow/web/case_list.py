@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from ..services import case_list
+from ..services.cases import case_list
 from .context import actor, runtime
 
 bp = Blueprint("case_list", __name__)

@@ -13,9 +13,9 @@ from ..forms.coercion import coerce
 from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
-from ..services import attachments, case_start, monitoring, scheda_document
-from ..services import cases as case_service
-from ..services.idol_notice import idol_notice
+from ..services.cases import attachments, case_start, monitoring, scheda_document
+from ..services.cases import case_file as case_service
+from ..services.integrations.idol_notice import idol_notice
 from .context import actor, runtime
 
 # The design system's font, installed from npm with bootstrap-italia, for the printable PDF.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import abort, current_app, g
 
 from ..domain.model import Actor
-from ..services.runtime import Runtime
-from ..services.users import User
+from ..services.workflow.runtime import Runtime
+from ..services.access.users import User
 
 RUNTIME_KEY = "gol_runtime"
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, request, url_for
 
 from ..domain import labels
-from ..services import people
+from ..services.access import people
 from .context import runtime
 
 MONTHS = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from ..services import inbox as inbox_service
+from ..services.workflow import inbox as inbox_service
 from .context import actor, runtime
 
 bp = Blueprint("inbox", __name__)

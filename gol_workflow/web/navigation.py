@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Flask, g, url_for
 
 from ..domain.model import Actor
-from ..services import authorization
+from ..services.access import authorization
 from .context import runtime
 
 NAV_KEY = "gol_nav"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, url_for
 
 from ..domain.errors import ValidationFailed
-from ..services import case_state, notifications
+from ..services.cases import case_state
+from ..services.mail import notifications
 from .context import actor, runtime
 
 bp = Blueprint("preferences", __name__, url_prefix="/preferenze")

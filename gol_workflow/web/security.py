@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from ..services import users
+from ..services.access import users
 from . import sessions
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "vendor.asset", "auth.health"})

@@ -16,9 +16,9 @@ from flask.sessions import SecureCookieSessionInterface, SessionInterface, Sessi
 from itsdangerous import BadSignature
 from werkzeug.datastructures import CallbackDict
 
-from ..services import sessions
-from ..services.runtime import Runtime
-from ..services.users import User
+from ..services.access import sessions
+from ..services.workflow.runtime import Runtime
+from ..services.access.users import User
 from .context import RUNTIME_KEY
 
 STATIC_PREFIX = "/static/"

@@ -19,10 +19,10 @@ from ..domain.errors import (
 )
 from ..forms.coercion import coerce, max_rows, row_indexes
 from ..forms.rendering import build_fields, error_summary
-from ..services import inbox as inbox_service
-from ..services import task_view
-from ..services import tasks as task_service
-from ..services.form_options import allowed_values
+from ..services.workflow import inbox as inbox_service
+from ..services.workflow import task_view
+from ..services.workflow import tasks as task_service
+from ..services.workflow.form_options import allowed_values
 from .context import actor, runtime
 from .filters import person_name
 from .security import safe_next

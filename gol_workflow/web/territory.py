@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..services.zones import ServiceIdentity, identity
+from ..services.meetings.zones import ServiceIdentity, identity
 from .context import runtime
 
 

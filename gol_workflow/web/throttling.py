@@ -16,7 +16,7 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
 from ..config import Settings
-from ..services.login_throttle import address_key
+from ..services.access.login_throttle import address_key
 
 LIMITER_KEY = "gol_login_limiter"
 

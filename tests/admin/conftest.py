@@ -11,10 +11,11 @@ from argon2 import PasswordHasher
 
 from gol_workflow.domain.model import Actor
 from gol_workflow.forms.codice_fiscale import check_character
-from gol_workflow.services import deployment, users
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import tasks as task_service
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.administration import deployment
+from gol_workflow.services.access import users
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import tasks as task_service
+from gol_workflow.services.workflow.runtime import Runtime
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 from tests.web.conftest import Browser

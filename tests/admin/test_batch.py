@@ -11,9 +11,9 @@ from gol_workflow.domain.errors import Forbidden, ValidationFailed
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.tables import batch_jobs
 from gol_workflow.scheduler import Scheduler, SchedulerOptions
-from gol_workflow.services import batch
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services.instance_queries import InstanceFilters
+from gol_workflow.services.administration import batch
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.administration.instance_queries import InstanceFilters
 from tests.conftest import ADMIN
 
 from .conftest import complete, deploy_xml, header, original_xml, start

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from gol_workflow.services import batch, deployment
-from gol_workflow.services import instances as instance_service
+from gol_workflow.services.administration import batch, deployment
+from gol_workflow.services.workflow import instances as instance_service
 from tests.conftest import ADMIN, ROOT
 from tests.e2e.conftest import Page
 

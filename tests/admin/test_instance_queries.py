@@ -10,10 +10,10 @@ from sqlalchemy import select
 from gol_workflow.domain.errors import Forbidden, ValidationFailed
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.tables import audit_events
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import instance_queries
-from gol_workflow.services.data_masking import MASK
-from gol_workflow.services.instance_queries import (
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.administration import instance_queries
+from gol_workflow.services.cases.data_masking import MASK
+from gol_workflow.services.administration.instance_queries import (
     InstanceFilters,
     PageRequest,
     instance_detail,

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 
 from gol_workflow.domain.errors import InvalidState, MigrationRefused
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import migration
-from gol_workflow.services import tasks as task_service
-from gol_workflow.services.due_work import run_due_work
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.administration import migration
+from gol_workflow.services.workflow import tasks as task_service
+from gol_workflow.services.workflow.due_work import run_due_work
 from tests.conftest import ADMIN
 
 from .conftest import complete, deploy_xml, header, open_task, original_xml, start

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from gol_workflow.domain.errors import MigrationRefused
-from gol_workflow.services import deployment, migration
-from gol_workflow.services.instance_queries import instance_detail
+from gol_workflow.services.administration import deployment, migration
+from gol_workflow.services.administration.instance_queries import instance_detail
 from tests.conftest import ADMIN, ROOT
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     LUCIA,

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from gol_workflow.domain.errors import Forbidden, InvalidState, ValidationFailed
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.tables import audit_events
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import operations
-from gol_workflow.services.instance_queries import instance_detail
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.administration import operations
+from gol_workflow.services.administration.instance_queries import instance_detail
 from tests.conftest import ADMIN
 
 from .conftest import complete, header, open_task, start

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gol_workflow.services import batch
-from gol_workflow.services.instance_queries import InstanceFilters
+from gol_workflow.services.administration import batch
+from gol_workflow.services.administration.instance_queries import InstanceFilters
 from tests.conftest import ADMIN
 
 from .conftest import PEOPLE, complete, deploy_xml, original_xml, start

@@ -11,8 +11,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from gol_workflow.persistence.tables import audit_events
-from gol_workflow.services import batch, outbox, scheduling
-from gol_workflow.services import instances as instance_service
+from gol_workflow.services.administration import batch, scheduling
+from gol_workflow.services.mail import outbox
+from gol_workflow.services.workflow import instances as instance_service
 
 from tests.conftest import ADMIN
 

@@ -10,8 +10,8 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gol_workflow.services import authorization, tokens, users
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.access import authorization, tokens, users
+from gol_workflow.services.workflow.runtime import Runtime
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN, DATA, deploy_dir
 from tests.web.conftest import PASSWORD, PEOPLE, runtime, web_settings  # noqa: F401  (fixtures reused)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from gol_workflow.cli import main
 from gol_workflow.domain.errors import Forbidden
 from gol_workflow.persistence.tables import api_tokens
-from gol_workflow.services import tokens, users
+from gol_workflow.services.access import tokens, users
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 from tests.web.conftest import actor_of

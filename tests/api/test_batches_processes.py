@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from gol_workflow.services import batch
+from gol_workflow.services.administration import batch
 from tests.admin.conftest import complete, deploy_xml, header, original_xml, start
 from tests.admin.test_migration import with_added_task, without_raccolta
 from tests.web.conftest import start_case

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gol_workflow.persistence.tables import audit_events
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import tasks as task_service
 from tests.conftest import ADMIN
 from tests.web.authorization_world import build_world
 from tests.web.conftest import actor_of, ready, start_case, valid_cf

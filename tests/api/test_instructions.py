@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from gol_workflow.services.task_view import render_instructions
+from gol_workflow.services.workflow.task_view import render_instructions
 from tests.web.conftest import PASSWORD, Browser, ready, start_case
 
 NAME = "D'Angelo"

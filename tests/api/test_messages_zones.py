@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import meetings
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.meetings import equipe
 from tests.conftest import ADMIN, DATA, deploy_dir
 from tests.web.conftest import ready
 
@@ -87,7 +87,7 @@ def test_zones_are_listed_with_whether_their_agenda_is_visible(api) -> None:
 
 
 def _agenda(rt) -> str:
-    meetings.plan_meetings(rt)
+    equipe.plan_meetings(rt)
     with rt.uow() as uow:
         meeting_id = uow.meetings.between("nord", rt.now(), None, 1)[0]["id"]
         for case_id, nome, services in (("c1", "Laura", ["salute_mentale"]), ("c2", "Gino", [])):

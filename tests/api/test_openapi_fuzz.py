@@ -17,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services.instance_queries import InstanceFilters
-from gol_workflow.services import batch, meetings, tokens
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.administration.instance_queries import InstanceFilters
+from gol_workflow.services.administration import batch
+from gol_workflow.services.meetings import equipe
+from gol_workflow.services.access import tokens
+from gol_workflow.services.workflow import tasks as task_service
 from tests.admin.conftest import complete, deploy_xml, original_xml, start
 from tests.conftest import ADMIN, DATA, deploy_dir
 from tests.web.conftest import actor_of, ready, start_case
@@ -44,7 +46,7 @@ def _seed(rt) -> dict[str, str]:
     timer = start(rt, "nord", "Gino", "Rossi", "RSSGNI70A01G713")
     complete(rt, timer, "raccolta", {"divisore": 4})
     instance_service.start_instance(rt, "message_wait", {"zona": "nord"}, ADMIN).instance_id
-    meetings.plan_meetings(rt)
+    equipe.plan_meetings(rt)
     with rt.uow() as uow:
         meeting = uow.meetings.between("nord", rt.now(), None, 1)[0]["id"]
         uow.meetings.add_to_agenda({"meeting_id": meeting, "case_id": case_id, "reason": "prima_valutazione",

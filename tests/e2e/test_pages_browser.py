@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gol_workflow.services import attachments
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.cases import attachments
+from gol_workflow.services.workflow import tasks as task_service
 from tests.web.conftest import actor_of, ready, start_case
 
 pytestmark = pytest.mark.browser

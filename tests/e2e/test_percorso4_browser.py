@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gol_workflow.forms.codice_fiscale import check_character
-from gol_workflow.services import clock as clock_service
+from gol_workflow.services.workflow import clock as clock_service
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN, ROME
 from tests.integration.percorso4_support import PASSWORD, Percorso4, build

@@ -33,13 +33,16 @@ from gol_workflow.persistence.tables import (
     pending_messages,
     tasks,
 )
-from gol_workflow.services import case_start, deployment, task_view, users
-from gol_workflow.services import clock as clock_service
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import tasks as task_service
-from gol_workflow.services.form_options import allowed_values
-from gol_workflow.services.runtime import Runtime
-from gol_workflow.services.scenario_files import scenario_accounts
+from gol_workflow.services.cases import case_start
+from gol_workflow.services.administration import deployment
+from gol_workflow.services.workflow import task_view
+from gol_workflow.services.access import users
+from gol_workflow.services.workflow import clock as clock_service
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import tasks as task_service
+from gol_workflow.services.workflow.form_options import allowed_values
+from gol_workflow.services.workflow.runtime import Runtime
+from gol_workflow.services.scenarios.files import scenario_accounts
 from tests.conftest import ADMIN, ROME, ROOT, assert_cache_matches_database
 from tests.integration.scheduling_support import SmtpServer
 from tests.spiff_reference import assert_stored_as_spiff

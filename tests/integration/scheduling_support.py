@@ -21,9 +21,9 @@ from gol_workflow.cli import main as cli_main
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings, SmtpSettings
 from gol_workflow.persistence.tables import audit_events, tasks
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import tasks as task_service
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import tasks as task_service
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN, DATA, ROME, deploy_dir
 
 MEETING_PROCESSES = DATA / "processes-meetings"

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from gol_workflow.domain.errors import ValidationFailed
 from gol_workflow.persistence.tables import bookings
-from gol_workflow.services import users
-from gol_workflow.services.ats_agenda import BUSY, BookingRefused, book
-from gol_workflow.services.form_options import OptionContext, options_for
-from gol_workflow.services.tasks import complete_task
+from gol_workflow.services.access import users
+from gol_workflow.services.meetings.ats_agenda import BUSY, BookingRefused, book
+from gol_workflow.services.workflow.form_options import OptionContext, options_for
+from gol_workflow.services.workflow.tasks import complete_task
 from tests.conftest import ADMIN, ROME
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     ANNA,

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from gol_workflow.domain.zones import Zone
-from gol_workflow.services import calendar
-from gol_workflow.services.zones import load_zones
+from gol_workflow.services.meetings import calendar
+from gol_workflow.services.meetings.zones import load_zones
 from tests.conftest import ROME
 from tests.integration.scheduling_support import TEST_ZONES
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import delete
 
 from gol_workflow.persistence.tables import cases as cases_table
-from gol_workflow.services import monitoring
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.cases import monitoring
+from gol_workflow.services.workflow import tasks as task_service
 from tests.conftest import ROME
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     LUCIA,

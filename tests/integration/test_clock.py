@@ -11,8 +11,8 @@ from gol_workflow.bootstrap import bootstrap
 from gol_workflow.config import Settings
 from gol_workflow.domain.errors import ClockNotSimulated, Forbidden
 from gol_workflow.domain.model import Actor
-from gol_workflow.services import clock as sim
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import clock as sim
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN, ROME, deploy_dir
 from tests.integration.scheduling_support import (  # noqa: F401 - fixtures
     MEETING_FORMS,

@@ -7,10 +7,10 @@ import threading
 from gol_workflow.bootstrap import bootstrap
 from gol_workflow.domain.errors import Conflict
 from gol_workflow.domain.model import Actor
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import tasks as task_service
-from gol_workflow.services.instances import read_workflow
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import tasks as task_service
+from gol_workflow.services.workflow.instances import read_workflow
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN
 
 CPI_A = Actor(username="mario.rossi", role="cpi", zones=frozenset({"pistoiese"}))

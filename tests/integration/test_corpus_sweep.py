@@ -25,7 +25,7 @@ import pytest
 
 from gol_workflow.bootstrap import bootstrap
 from gol_workflow.config import load_settings
-from gol_workflow.services import deployment
+from gol_workflow.services.administration import deployment
 from tests.conftest import CORPORA, ROOT
 
 PER_FILE_LIMIT = 10.0  # seconds; the slowest file takes well under a second
@@ -96,7 +96,7 @@ def service_vocabulary(home: Path) -> tuple[frozenset[str], frozenset[str]]:
 
 def _sweep(files: list[Path], vocabulary: tuple[frozenset[str], frozenset[str]]) -> Iterator[Outcome]:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["gol_workflow.services.deployment", __name__])
+    context.set_forkserver_preload(["gol_workflow.services.administration.deployment", __name__])
     deadline = time.monotonic() + SWEEP_BOUND * 2
     with context.Pool(WORKERS) as pool:
         pending = {str(p): pool.apply_async(validate_one, (str(p), *vocabulary)) for p in files}

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import ConfigurationError, Settings
 from gol_workflow.persistence.tables import bookings
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services.idol import (
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.integrations.idol import (
     OwnAgendaConnector,
     connector_of,
     install_connector,
 )
-from gol_workflow.services.idol_http import HttpIdolConnector, check_url
+from gol_workflow.services.integrations.idol_http import HttpIdolConnector, check_url
 from tests.conftest import ADMIN
 from tests.integration.idol_server import FakeIdol
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures

@@ -11,14 +11,14 @@ import pytest
 
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services.idol import (
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.integrations.idol import (
     OwnAgendaConnector,
     connector_of,
     install_connector,
 )
-from gol_workflow.services.idol_http import HttpIdolConnector
-from gol_workflow.services.incidents import recent_incidents
+from gol_workflow.services.integrations.idol_http import HttpIdolConnector
+from gol_workflow.services.administration.incidents import recent_incidents
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 from tests.integration.idol_server import FakeIdol

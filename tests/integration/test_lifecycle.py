@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from gol_workflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.tables import audit_events, instances, tasks
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import messages, tasks as task_service, timers
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.integrations import messages
+from gol_workflow.services.workflow import tasks as task_service, timers
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN
 
 CPI = Actor(username="mario.rossi", role="cpi", zones=frozenset({"pistoiese"}))

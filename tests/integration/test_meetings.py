@@ -13,11 +13,12 @@ from icalendar import Calendar
 
 from gol_workflow.clock import ManualClock
 from gol_workflow.domain.errors import InvalidState
-from gol_workflow.services import agenda as agenda_service
-from gol_workflow.services import meetings, scheduler_overview
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services.due_work import run_due_work
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.meetings import agenda as agenda_service
+from gol_workflow.services.meetings import equipe
+from gol_workflow.services.administration import scheduler_overview
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow.due_work import run_due_work
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN, ROME, ROOT, deploy_dir, on_postgres
 from tests.integration.scheduling_support import (  # noqa: F401 - fixtures
     agenda,
@@ -153,7 +154,7 @@ def test_at_the_cutoff_the_meeting_is_convened_and_each_case_gets_its_esito(meet
 
 def test_a_week_with_nothing_on_the_agenda_holds_no_meeting(meeting_rt: Runtime, clock, smtp_server) -> None:
     rt = meeting_rt
-    meetings.plan_meetings(rt)
+    equipe.plan_meetings(rt)
     at(clock, 2026, 1, 9, 0, 0)
     report = run_due_work(rt)
     assert report.meetings_cancelled == ["nord-20260113"] and report.meetings_convened == []
@@ -180,20 +181,20 @@ def test_booking_again_is_idempotent_and_a_second_discussion_is_a_substantial_ch
     case = start_case(rt, "nord", "rossi")
     data = case_data(rt, case)
     with rt.uow() as uow:
-        again = meetings.book_in(rt, uow, data, case, rt.now())
+        again = equipe.book_in(rt, uow, data, case, rt.now())
         uow.commit()
     assert again["riunione_id"] == "nord-20260113" and agenda(rt, "nord-20260113") == [case]
     at(clock, 2026, 1, 9, 0, 0)
     run_due_work(rt)
     at(clock, 2026, 3, 2, 10, 0)  # month 2: the project changes substantially
     with rt.uow() as uow:
-        later = meetings.book_in(rt, uow, data, case, rt.now())
+        later = equipe.book_in(rt, uow, data, case, rt.now())
         uow.commit()
     assert later["riunione_id"] == "nord-20260310"
     assert [(m["id"], m["reason"]) for m in meetings_of(rt, case)] == [
         ("nord-20260113", "prima_valutazione"), ("nord-20260310", "modifica_sostanziale")]
     with rt.uow() as uow:
-        asked = meetings.book_in(rt, uow, {**data, "motivo_equipe": "prima_valutazione", "case_id": "altro"},
+        asked = equipe.book_in(rt, uow, {**data, "motivo_equipe": "prima_valutazione", "case_id": "altro"},
                                  "altro", rt.now())
         uow.commit()
     assert meetings_of(rt, "altro")[0]["reason"] == "prima_valutazione"
@@ -212,7 +213,7 @@ def test_unknown_zone_or_service_stops_the_case_with_a_clear_error(meeting_rt: R
 def test_a_meeting_that_cannot_start_is_retried_then_shown_failed(meeting_rt: Runtime, clock, monkeypatch) -> None:
     rt = meeting_rt
     start_case(rt, "nord", "rossi")
-    monkeypatch.setattr(meetings, "MEETING_PROCESS", "processo_mancante")
+    monkeypatch.setattr(equipe, "MEETING_PROCESS", "processo_mancante")
     moment = at(clock, 2026, 1, 8, 9, 31)
     for delay in (1, 5, 30):
         assert run_due_work(rt).meetings_failed == ["nord-20260113"]
@@ -232,7 +233,7 @@ def test_a_meeting_that_cannot_start_is_retried_then_shown_failed(meeting_rt: Ru
 
 def test_planning_follows_the_zone_calendar_and_keeps_booked_meetings(meeting_rt: Runtime) -> None:
     rt = meeting_rt
-    meetings.plan_meetings(rt)
+    equipe.plan_meetings(rt)
     views = planned(rt)
     assert [v["id"] for v in views] == ["nord-20260113", "sud-20260115", "nord-20260120", "nord-20260127",
                                         "sud-20260129", "nord-20260203"]
@@ -240,7 +241,7 @@ def test_planning_follows_the_zone_calendar_and_keeps_booked_meetings(meeting_rt
     assert views[0]["status"] == "planned"
     booked = start_case(rt, "nord", "rossi")
     rt.zones["nord"] = replace(rt.zones["nord"], weekday=2)  # the zone moves its equipe to Wednesday
-    meetings.plan_meetings(rt)
+    equipe.plan_meetings(rt)
     ids = [v["id"] for v in planned(rt, "nord")]
     assert ids == ["nord-20260113", "nord-20260114", "nord-20260121", "nord-20260128", "nord-20260204"]
     assert agenda(rt, "nord-20260113") == [booked]
@@ -258,7 +259,7 @@ def test_invitation_download_lists_the_agenda(meeting_rt: Runtime) -> None:
 @pytest.mark.skipif(not on_postgres(), reason="row locks: PostgreSQL only (SQLite serialises writers)")
 def test_a_booking_racing_the_cutoff_job_lands_on_the_next_meeting(meeting_rt: Runtime, clock) -> None:
     rt = meeting_rt
-    meetings.plan_meetings(rt)
+    equipe.plan_meetings(rt)
     at(clock, 2026, 1, 8, 9, 29, 59)
     outcome: dict[str, str] = {}
     with rt.uow() as convening:
@@ -346,7 +347,7 @@ def test_two_schedulers_racing_convene_each_meeting_once(meeting_rt: Runtime, cl
         uow.commit()
     at(clock, 2026, 1, 5, 9, 0)
     reports = []
-    racers = [threading.Thread(target=lambda: reports.append(meetings.convene_due(rt))) for _ in range(2)]
+    racers = [threading.Thread(target=lambda: reports.append(equipe.convene_due(rt))) for _ in range(2)]
     for racer in racers:
         racer.start()
     for racer in racers:
@@ -361,9 +362,9 @@ def test_two_schedulers_racing_convene_each_meeting_once(meeting_rt: Runtime, cl
 
 def test_planned_meetings_follow_a_changed_hour_and_place(meeting_rt: Runtime) -> None:
     rt = meeting_rt
-    meetings.plan_meetings(rt)
+    equipe.plan_meetings(rt)
     rt.zones["nord"] = replace(rt.zones["nord"], meeting_time=clock_time(11, 0), location="Sala consiliare")
-    meetings.plan_meetings(rt)
+    equipe.plan_meetings(rt)
     row = meeting(rt, "nord-20260120")
     assert row["scheduled_at"] == datetime(2026, 1, 20, 11, 0, tzinfo=ROME)
     assert row["cutoff_at"] == row["due_at"] == datetime(2026, 1, 15, 11, 0, tzinfo=ROME)

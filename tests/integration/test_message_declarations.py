@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gol_workflow.domain.errors import DeploymentFailed
-from gol_workflow.services import deployment
+from gol_workflow.services.administration import deployment
 from tests.conftest import ADMIN, DATA, ROOT
 from tests.integration.test_cli_validate import gol
 

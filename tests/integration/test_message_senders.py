@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from gol_workflow.domain.errors import Forbidden, ValidationFailed
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.tables import audit_events, pending_messages
-from gol_workflow.services import messages
+from gol_workflow.services.integrations import messages
 from tests.conftest import ADMIN
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     LUCIA,

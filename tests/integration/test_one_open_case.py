@@ -11,9 +11,9 @@ from gol_workflow.bootstrap import bootstrap
 from gol_workflow.domain.errors import Forbidden, OpenCaseExists, ValidationFailed
 from gol_workflow.persistence.instances import InstanceRepository
 from gol_workflow.persistence.tables import instances
-from gol_workflow.services import case_start
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.cases import case_start
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     LUCIA,

@@ -14,9 +14,10 @@ from icalendar import Calendar
 
 from gol_workflow.config import SmtpSettings
 from gol_workflow.domain.errors import InvalidState
-from gol_workflow.services import outbox, scheduler_overview, scheduling
-from gol_workflow.services.due_work import run_due_work
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.mail import outbox
+from gol_workflow.services.administration import scheduler_overview, scheduling
+from gol_workflow.services.workflow.due_work import run_due_work
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN, ROME
 from tests.integration.scheduling_support import (  # noqa: F401 - fixtures
     SENDER,

@@ -16,7 +16,9 @@ from flask import Flask
 
 from gol_workflow.domain.errors import ConfirmationNeeded, ValidationFailed
 from gol_workflow.forms.cross_rules import CF_RULE
-from gol_workflow.services import case_start, monitoring, task_view, tokens
+from gol_workflow.services.cases import case_start, monitoring
+from gol_workflow.services.workflow import task_view
+from gol_workflow.services.access import tokens
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures

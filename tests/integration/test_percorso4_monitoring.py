@@ -9,8 +9,8 @@ import pytest
 
 from gol_workflow.domain.errors import InvalidState, NotFound, ValidationFailed
 from gol_workflow.domain.model import Actor
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import monitoring
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.cases import monitoring
 from tests.conftest import ADMIN, ROME
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     LUCIA,

@@ -6,7 +6,8 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from gol_workflow.services import cases, deployment, monitoring
+from gol_workflow.services.cases import case_file, monitoring
+from gol_workflow.services.administration import deployment
 from tests.conftest import ADMIN, ROME, ROOT
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     ANNA,
@@ -122,7 +123,7 @@ def test_path_4_a_substantial_change_in_month_4_goes_back_to_the_equipe_and_keep
     p4.complete("aggiorna_progetto", case, {**PROGETTO, "modifiche_concordate": "Tirocinio sostituito da un corso.",
                                             "data_sottoscrizione_progetto": "2026-06-12"}, "cm.rossi")
     assert p4.data(case)["data_fine_percorso"] == end_text  # never recomputed
-    printed = cases.scheda_esito(p4.rt, case, p4.actors["cpi.pistoia"])  # what the case file prints
+    printed = case_file.scheda_esito(p4.rt, case, p4.actors["cpi.pistoia"])  # what the case file prints
     assert printed.values["note"] == "corso di formazione"
 
     answer_reminders_until(p4, case, end)

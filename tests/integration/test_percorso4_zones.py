@@ -13,8 +13,8 @@ import pytest
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings
 from gol_workflow.domain.zones import ZoneConfigError
-from gol_workflow.services import case_start
-from gol_workflow.services.zones import load_zones
+from gol_workflow.services.cases import case_start
+from gol_workflow.services.meetings.zones import load_zones
 from gol_workflow.web import create_app
 from tests.conftest import ROME, ROOT
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures

@@ -12,11 +12,11 @@ from gol_workflow.bootstrap import bootstrap
 from gol_workflow.domain.errors import TaskAlreadyCompleted, TaskHeldByOther
 from gol_workflow.domain.model import Actor
 from gol_workflow.persistence.inbox import InboxRepository
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import tasks as task_service
-from gol_workflow.services import timers
-from gol_workflow.services.runtime import Runtime
-from gol_workflow.services.message_buffer import CASE_PROPERTY, DROPPED
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import tasks as task_service
+from gol_workflow.services.workflow import timers
+from gol_workflow.services.workflow.runtime import Runtime
+from gol_workflow.services.integrations.message_buffer import CASE_PROPERTY, DROPPED
 from tests.conftest import ADMIN, DATA, assert_cache_matches_database, deploy_dir
 
 CPI_A = Actor(username="mario.rossi", role="cpi", zones=frozenset({"pistoiese"}))

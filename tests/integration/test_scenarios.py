@@ -9,9 +9,9 @@ import pytest
 
 from gol_workflow.bootstrap import bootstrap
 from gol_workflow.cli import main
-from gol_workflow.services.scenario_coverage import coverage, write_html
-from gol_workflow.services.scenario_files import ScenarioFileError, parse_scenario, scenario_files
-from gol_workflow.services.scenarios import run_scenario, workspace
+from gol_workflow.services.scenarios.coverage import coverage, write_html
+from gol_workflow.services.scenarios.files import ScenarioFileError, parse_scenario, scenario_files
+from gol_workflow.services.scenarios.runner import run_scenario, workspace
 from tests.conftest import ROOT
 
 SCENARIOS = ROOT / "processes" / "scenarios"

@@ -10,10 +10,13 @@ from datetime import datetime, timedelta
 import pytest
 from argon2 import PasswordHasher
 from gol_workflow.scheduler import Scheduler, SchedulerOptions
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import meetings, outbox, timers, users
-from gol_workflow.services.due_work import run_due_work
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.meetings import equipe
+from gol_workflow.services.mail import outbox
+from gol_workflow.services.workflow import timers
+from gol_workflow.services.access import users
+from gol_workflow.services.workflow.due_work import run_due_work
+from gol_workflow.services.workflow.runtime import Runtime
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN, DATA, ROME, deploy_dir, on_postgres
 from tests.integration.scheduling_support import (  # noqa: F401 - fixtures
@@ -172,14 +175,14 @@ def test_a_cutoff_that_crashes_delays_no_timer_due_after_it_and_is_retried(meeti
     def crash(*args, **kwargs):
         raise RuntimeError("the meeting's data cannot be built")
 
-    monkeypatch.setattr(meetings, "meeting_data", crash)
+    monkeypatch.setattr(equipe, "meeting_data", crash)
     clock.set(datetime(2026, 1, 8, 11, 0, tzinfo=ROME))
     report = run_due_work(rt)
     assert report.meetings_failed == ["nord-20260113"] and report.timers_fired == 1
     assert fired_counts(rt) == {timer: 1}
     row = meeting(rt, "nord-20260113")
     assert row["status"] == "planned" and row["attempts"] == 1 and row["claimed_until"] is None
-    assert row["due_at"] == clock.now() + meetings.RETRY_DELAYS[0] and "cannot be built" in row["last_error"]
+    assert row["due_at"] == clock.now() + equipe.RETRY_DELAYS[0] and "cannot be built" in row["last_error"]
     monkeypatch.undo()
     clock.set(row["due_at"])
     assert run_due_work(rt).meetings_convened == ["nord-20260113"]

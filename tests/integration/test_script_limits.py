@@ -7,8 +7,8 @@ import time
 import pytest
 
 from gol_workflow.domain.errors import DeploymentFailed
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN, DATA, deploy_dir
 from tests.integration.test_lifecycle import header
 

@@ -8,10 +8,11 @@ from sqlalchemy import update
 
 from gol_workflow.persistence.tables import instances
 from gol_workflow.scheduler import start_embedded_scheduler
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import meetings, timers
-from gol_workflow.services.due_work import run_due_work
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.meetings import equipe
+from gol_workflow.services.workflow import timers
+from gol_workflow.services.workflow.due_work import run_due_work
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN
 from tests.integration.scheduling_support import (
     audit_actions,
@@ -72,7 +73,7 @@ def test_not_due_yet_means_not_fired(test_processes: Runtime, clock) -> None:
 def test_timers_list_shows_timers_and_meeting_cutoffs(test_processes: Runtime, monkeypatch, capsys) -> None:
     rt = test_processes
     instance_id = start_timer(rt)
-    meetings.plan_meetings(rt)
+    equipe.plan_meetings(rt)
     code, out, _ = run_cli(monkeypatch, rt, capsys, "timers", "list")
     assert code == 0
     lines = out.splitlines()

@@ -16,9 +16,9 @@ from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
 from gol_workflow.persistence.tables import instances, tasks
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import scheduling
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.administration import scheduling
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN, ROOT
 from tests.integration.scheduling_support import TEST_ZONES, fired_counts, free_port
 

@@ -6,9 +6,9 @@ import pytest
 
 from gol_workflow.domain.errors import ConcurrentChange
 from gol_workflow.persistence.errors import DuplicateRow
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import stepping
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import stepping
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN, on_postgres
 
 

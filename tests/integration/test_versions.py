@@ -7,9 +7,9 @@ from pathlib import Path
 
 from gol_workflow.bootstrap import bootstrap
 from gol_workflow.domain.model import Actor
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import tasks as task_service
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import tasks as task_service
+from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN, DATA, deploy_dir
 
 CPI = Actor(username="mario.rossi", role="cpi", zones=frozenset({"pistoiese"}))

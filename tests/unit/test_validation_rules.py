@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gol_workflow.domain.model import Problem
-from gol_workflow.services import deployment
+from gol_workflow.services.administration import deployment
 
 INVALID = Path(__file__).resolve().parent.parent / "data" / "invalid"
 FORMS = Path(__file__).resolve().parent.parent / "data" / "forms"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gol_workflow.services import tasks as task_service
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.workflow import tasks as task_service
+from gol_workflow.services.workflow.runtime import Runtime
 
 from .conftest import actor_of, ready, start_case
 

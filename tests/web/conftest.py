@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 
 from gol_workflow.domain.model import Actor
 from gol_workflow.forms.codice_fiscale import check_character
-from gol_workflow.services import authorization, users
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services.runtime import Runtime
+from gol_workflow.services.access import authorization, users
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow.runtime import Runtime
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN, DATA, deploy_dir
 

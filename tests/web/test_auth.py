@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gol_workflow.services import users
+from gol_workflow.services.access import users
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 

@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from gol_workflow.services import attachments
+from gol_workflow.services.cases import attachments
 
 from .authorization_world import CASES, INBOX, build_world
 from .conftest import PEOPLE, actor_of, ready

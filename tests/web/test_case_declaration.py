@@ -11,7 +11,7 @@ import pytest
 
 from gol_workflow.domain.case_facts import CaseDeclarationError, declaration_from_dict, typed
 from gol_workflow.domain.errors import DeploymentFailed
-from gol_workflow.services import authorization
+from gol_workflow.services.access import authorization
 from tests.conftest import DATA, deploy_dir
 
 from .conftest import start_case

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from gol_workflow.persistence.tables import audit_events
-from gol_workflow.services import case_list
-from gol_workflow.services import instances as instance_service
+from gol_workflow.services.cases import case_list
+from gol_workflow.services.workflow import instances as instance_service
 from tests.conftest import ADMIN, ROOT
 
 from .authorization_world import build_world

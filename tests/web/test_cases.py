@@ -7,8 +7,8 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from gol_workflow.services import attachments
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.cases import attachments
+from gol_workflow.services.workflow import tasks as task_service
 
 from .conftest import actor_of, ready, start_case
 

@@ -9,7 +9,7 @@ import pytest
 
 from gol_workflow.cli import common, main
 from gol_workflow.persistence.tables import web_sessions
-from gol_workflow.services import sessions, users
+from gol_workflow.services.access import sessions, users
 from tests.conftest import ROOT
 
 

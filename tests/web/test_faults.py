@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from gol_workflow.persistence.database import normalise_url
-from gol_workflow.services import inbox as inbox_service
+from gol_workflow.services.workflow import inbox as inbox_service
 from tests.conftest import PG_URL
 
 from .conftest import ready, start_case

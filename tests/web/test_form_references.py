@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from gol_workflow.domain.errors import DeploymentFailed
 from gol_workflow.persistence.tables import process_versions
-from gol_workflow.services import deployment
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.administration import deployment
+from gol_workflow.services.workflow import tasks as task_service
 from tests.conftest import ADMIN, DATA
 
 from .conftest import actor_of, ready, start_case

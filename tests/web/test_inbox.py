@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.workflow import tasks as task_service
 
 from .conftest import actor_of, ready, start_case
 

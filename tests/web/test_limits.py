@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from gol_workflow.services import agenda_mail
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.meetings import agenda_mail
+from gol_workflow.services.workflow import tasks as task_service
 
 from .conftest import actor_of, ready, start_case, valid_cf
 from .test_tasks import PROFILE

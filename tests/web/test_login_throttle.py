@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from gol_workflow.services import users
+from gol_workflow.services.access import users
 from gol_workflow.web import create_app
 from tests.conftest import served
 

@@ -11,11 +11,11 @@ from sqlalchemy import update
 
 from gol_workflow.config import SmtpSettings
 from gol_workflow.persistence.tables import instances
-from gol_workflow.services import notifications
-from gol_workflow.services import instances as instance_service
-from gol_workflow.services import tasks as task_service
-from gol_workflow.services.clock import step_to
-from gol_workflow.services.due_work import run_due_work
+from gol_workflow.services.mail import notifications
+from gol_workflow.services.workflow import instances as instance_service
+from gol_workflow.services.workflow import tasks as task_service
+from gol_workflow.services.workflow.clock import step_to
+from gol_workflow.services.workflow.due_work import run_due_work
 from tests.conftest import ADMIN, DATA, ROME
 from tests.integration.scheduling_support import SENDER, SmtpServer, smtp_server  # noqa: F401 - fixture
 

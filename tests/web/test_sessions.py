@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from gol_workflow.persistence.tables import web_sessions
-from gol_workflow.services import users
+from gol_workflow.services.access import users
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.workflow import tasks as task_service
 
 from .conftest import actor_of, ready, start_case
 
@@ -160,7 +160,7 @@ def test_a_task_taken_meanwhile_by_a_colleague_keeps_the_typed_input(web_runtime
 
 
 def test_a_case_suspended_meanwhile_keeps_the_typed_input_and_says_so(web_runtime, browser) -> None:
-    from gol_workflow.services import instances as instance_service
+    from gol_workflow.services.workflow import instances as instance_service
 
     case_id, task_id, person = _open(web_runtime, browser)
     person.text(f"/attivita/{task_id}")

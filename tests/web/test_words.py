@@ -5,7 +5,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from gol_workflow.domain import labels
-from gol_workflow.services import tasks as task_service
+from gol_workflow.services.workflow import tasks as task_service
 
 from .conftest import actor_of, ready, start_case
 from .test_agenda import _meeting

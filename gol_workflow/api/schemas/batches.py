@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ...services.operations import NEEDS_REASON, OPERATIONS
+from ...services.administration.operations import NEEDS_REASON, OPERATIONS
 from .common import LocalDateTime, PageArgsSchema, Text
 from .instances import InstanceFilterSchema
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ...services.case_list import STATUS_FILTERS
+from ...services.cases.case_list import STATUS_FILTERS
 from .common import LocalDateTime, PageArgsSchema, PageSchema, Text
 
 # API sort names -> the service's

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
 
 from ...domain.errors import InputRefused, InvalidState, ValidationFailed
-from ...services import batch
-from ...services.scheduler_overview import scheduler_silent
+from ...services.administration import batch
+from ...services.administration.scheduler_overview import scheduler_silent
 from ..context import actor, runtime
 from .blueprint import bp
 from .listing import filter_params, filters_from

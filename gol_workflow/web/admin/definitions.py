@@ -7,7 +7,7 @@ import json
 from flask import Response, abort, flash, render_template, request
 
 from ...domain.errors import InputRefused, NotFound, ValidationFailed
-from ...services import process_catalog
+from ...services.administration import process_catalog
 from ..context import actor, runtime
 from .blueprint import bp
 from .texts import attributes, kind

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, render_template, request
 
 from ...domain.errors import NotFound
-from ...services import instance_queries
-from ...services.data_masking import MASK
+from ...services.administration import instance_queries
+from ...services.cases.data_masking import MASK
 from ..context import actor, runtime
 from .blueprint import bp
 from .texts import OPERATIONS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from ...services.incidents import recent_incidents
+from ...services.administration.incidents import recent_incidents
 from ..context import actor, runtime
 from .blueprint import bp
 

@@ -9,8 +9,8 @@ from flask import render_template, request
 from werkzeug.datastructures import MultiDict
 
 from ...domain.errors import ValidationFailed
-from ...services import batch
-from ...services.instance_queries import (
+from ...services.administration import batch
+from ...services.administration.instance_queries import (
     COUNT_CAP,
     STATUSES,
     InstanceFilters,

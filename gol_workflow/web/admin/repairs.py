@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from ...domain.errors import GolError, InputRefused, InvalidJson, MigrationRefused, ValidationFailed
-from ...services import instance_queries, migration, operations
+from ...services.administration import instance_queries, migration, operations
 from ..context import actor, runtime
 from .blueprint import bp
 from .detail import render_detail

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from ...domain.errors import InvalidState, NotFound
-from ...services.scheduler_overview import overview, retry_meeting, send_now
+from ...services.administration.scheduler_overview import overview, retry_meeting, send_now
 from ..context import actor, runtime
 from .blueprint import bp
 

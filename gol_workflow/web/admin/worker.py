@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from ...services import batch
-from ...services.runtime import Runtime
+from ...services.administration import batch
+from ...services.workflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
 _WORKER = "gol_batch_worker"

@@ -1,0 +1,1 @@
+"""What administrators do: deploy, inspect, repair, migrate and batch instances."""

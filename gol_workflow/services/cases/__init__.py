@@ -1,0 +1,1 @@
+"""The person's case: its record, list, file, start, closure, monitorings and documents."""

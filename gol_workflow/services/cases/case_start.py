@@ -1,0 +1,89 @@
+"""Opening a new case from the web: which processes a person may start, with their start form."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ...domain.errors import Forbidden, NotFound, OpenCaseExists, ValidationFailed
+from ...domain.model import Actor
+from ..access import authorization
+from ..workflow.form_options import OptionContext, Options, allowed_values, options_for
+from ..workflow.instances import OneOpenCase, start_instance
+from ..workflow.stepping import case_fields
+from ..workflow.runtime import Runtime
+
+
+@dataclass
+class Startable:
+    """A process this person may start, with its start form and choices."""
+
+    process_id: str
+    name: str
+    form: dict[str, Any] | None
+    options: dict[str, Options]
+
+
+def startable(rt: Runtime, actor: Actor) -> list[Startable]:
+    """The deployed processes this person may open cases of."""
+    found = []
+    with rt.uow(write=False) as uow:
+        for row in uow.versions.latest_headers():
+            if not authorization.can_start(actor, row["process_id"]) or row["process_id"] not in authorization.START_ROLES:
+                continue
+            version = rt.processes.get(uow, int(row["id"]))
+            form = version.forms.get(version.compiled.start_form or "")
+            options = options_for(rt, uow, form, OptionContext(actor, None, None, rt.now()))
+            found.append(Startable(row["process_id"], row["name"] or version.compiled.name, form, options))
+    return sorted(found, key=lambda s: s.name.lower())
+
+
+def find_startable(rt: Runtime, actor: Actor, process_id: str) -> Startable:
+    """One startable process; NotFound when it does not exist, Forbidden when the person may not."""
+    for item in startable(rt, actor):
+        if item.process_id == process_id:
+            return item
+    if not authorization.can_start(actor, process_id):
+        raise Forbidden("you may not start this process")
+    raise NotFound(f"process {process_id!r} is not deployed")
+
+
+def open_case(
+    rt: Runtime, process_id: str, data: dict[str, Any], actor: Actor, confirmed: Collection[str] = (),
+    duplicate_reason: str | None = None,
+) -> str:
+    """Start a case with the validated start form; returns the case id.
+
+    `confirmed` names the form's warnings the person accepted. OpenCaseExists while the person
+    (by codice fiscale) has an open case of the process; an administrator may open a second one
+    anyway by giving `duplicate_reason` (audited).
+    """
+    item = find_startable(rt, actor, process_id)
+    if duplicate_reason is not None:
+        authorization.require_admin(actor)
+        duplicate_reason = duplicate_reason.strip()
+        if not duplicate_reason:
+            raise ValidationFailed("reason missing", {"duplicate_reason": ["Indicare il motivo del secondo caso."]})
+    rule = None
+    code = codice_fiscale_of(data)
+    if code is not None:
+        rule = OneOpenCase(code, duplicate_reason)
+    try:
+        return start_instance(rt, process_id, data, actor, options=allowed_values(item.options),
+                              confirmed=confirmed, one_open_case=rule).instance_id
+    except OpenCaseExists as exc:
+        if exc.case_id is None or _may_see(rt, actor, exc.case_id):
+            raise
+        raise exc.hidden() from None  # a case of another zone or service is not revealed, not even its existence's id
+
+
+def _may_see(rt: Runtime, actor: Actor, case_id: str) -> bool:
+    with rt.uow(write=False) as uow:
+        case = uow.instances.header(case_id)
+    return case is not None and authorization.can_see_case(actor, case)
+
+
+def codice_fiscale_of(data: Mapping[str, Any]) -> str | None:
+    """The beneficiary's codice fiscale in a start form's data, as the instance row stores it."""
+    return case_fields(data).get("codice_fiscale")

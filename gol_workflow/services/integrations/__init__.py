@@ -1,0 +1,1 @@
+"""Other systems and other instances: IDOL, connectors, BPMN messages."""

@@ -1,0 +1,15 @@
+"""Service-task operators the process files may call, by name."""
+
+from __future__ import annotations
+
+from ..meetings.agenda_mail import equipe_invia_odg
+from .idol_steps import install_idol
+from ..meetings.equipe import equipe_iscrivi
+from ..workflow.runtime import Runtime
+
+
+def register_connectors(runtime: Runtime) -> None:
+    """Install every connector the shipped processes use."""
+    runtime.connectors["equipe_iscrivi"] = equipe_iscrivi
+    runtime.connectors["equipe_invia_odg"] = equipe_invia_odg
+    install_idol(runtime)

@@ -1,0 +1,1 @@
+"""E-mail: the outbox, SMTP delivery and operators' notifications."""

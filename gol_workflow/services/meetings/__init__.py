@@ -1,0 +1,1 @@
+"""Equipe meetings and agendas: zones' calendars, booking, convening, the ATS agenda."""

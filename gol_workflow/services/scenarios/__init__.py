@@ -1,0 +1,1 @@
+"""Analysts' scenario files: reading, running and measuring coverage."""

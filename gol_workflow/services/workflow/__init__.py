@@ -1,0 +1,1 @@
+"""Running instances: the runtime, stepping, tasks, timers and due work."""

@@ -1,0 +1,231 @@
+"""What every use case needs: settings, database, engine, clock and the in-process caches."""
+
+from __future__ import annotations
+
+import json
+import threading
+import tomllib
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+
+from ...clock import Clock
+from ...config import Settings
+from ...domain.case_facts import CaseDeclaration, declaration_from_dict
+from ...domain.errors import NotFound
+from ...domain.zones import Zone
+from ...engine.parsing import CompiledProcess, compile_from_sources
+from ...engine.runner import ProcessEngine, WorkflowHandle
+from ...persistence.database import Database
+from ...persistence.uow import UnitOfWork
+from ..integrations.message_policy import POLICY_FILE, MessagePolicy
+from ..integrations.message_policy import parse as parse_policies
+
+FORM_SUFFIX = ".schema.json"
+CASE_SUFFIX = ".case.toml"  # a process's case record declaration, deployed with it
+
+
+def parse_case_declaration(name: str, text: str) -> CaseDeclaration:
+    """A case declaration file (CaseDeclarationError when it cannot be used)."""
+    from ...domain.case_facts import CaseDeclarationError
+
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseDeclarationError(f"{name}: {exc}") from None
+    return declaration_from_dict(raw, name)
+
+
+@dataclass
+class ProcessVersion:
+    """A deployed version, compiled and with its forms."""
+
+    id: int
+    process_id: str
+    version: int
+    compiled: CompiledProcess
+    forms: dict[str, dict[str, Any]]
+    messages: dict[str, MessagePolicy] = field(default_factory=dict)  # from its messages.toml
+    case: CaseDeclaration | None = None  # the facts of its case record, when the process declares them
+
+
+class ProcessCache:
+    """Compiled versions by id (versions never change, so these never go stale), and the newest
+    version id of each process as last seen here (which a deploy elsewhere makes old: its users check it)."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, ProcessVersion] = {}
+        self._latest: dict[str, int] = {}  # process id -> the newest version id this process saw
+        self._lock = threading.Lock()
+
+    def remembered_latest(self, process_id: str) -> int | None:
+        """The newest version id of a process last seen here (another process may have deployed since)."""
+        return self._latest.get(process_id)
+
+    def remember_latest(self, process_id: str, version_id: int) -> None:
+        """Note the newest version id of a process."""
+        self._latest[process_id] = version_id
+
+    def forget_latest(self, process_id: str) -> None:
+        """Ask the database next time."""
+        self._latest.pop(process_id, None)
+
+    def get(self, uow: UnitOfWork, version_id: int) -> ProcessVersion:
+        """The compiled version, parsed from the database on first use."""
+        item = self._items.get(version_id)
+        if item is not None:
+            return item
+        row = uow.versions.get(version_id)  # only on a cache miss: versions are immutable
+        if row is None:
+            raise NotFound(f"process version {version_id} does not exist")
+        return self.put(row)
+
+    def for_row(self, row: Mapping[str, Any]) -> ProcessVersion:
+        """The compiled version of a row already read (compiled on first use)."""
+        return self._items.get(row["id"]) or self.put(row)
+
+    def put(self, row: Mapping[str, Any]) -> ProcessVersion:
+        """Compile a version row and keep it."""
+        files: dict[str, str] = row["files"]
+        sources = {name: text.encode("utf-8") for name, text in files.items()
+                   if not name.endswith((FORM_SUFFIX, CASE_SUFFIX)) and name != POLICY_FILE}
+        forms = {name: json.loads(text) for name, text in files.items() if name.endswith(FORM_SUFFIX)}
+        compiled = compile_from_sources(sources, row["process_id"])
+        messages = parse_policies(files[POLICY_FILE], forms)[0] if POLICY_FILE in files else {}
+        case_file = f"{row['process_id']}{CASE_SUFFIX}"
+        case = parse_case_declaration(case_file, files[case_file]) if case_file in files else None
+        item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms, messages, case)
+        with self._lock:
+            self._items.setdefault(row["id"], item)
+            return self._items[row["id"]]
+
+
+@dataclass(frozen=True)
+class CachedWorkflow:
+    """A live workflow as committed at one row version, with the instance header and the inbox
+    rows of its own case that this process committed (header None when not known)."""
+
+    row_version: int
+    handle: WorkflowHandle
+    header: Mapping[str, Any] | None = None
+    inbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    facts: Mapping[str, Any] | None = None  # the case record's facts as this process last stored them
+
+
+class WorkflowCache:
+    """Live workflows of recently used instances, keyed by id and row version.
+
+    A workflow is taken out while a use case works on it and put back only after
+    its transaction commits, so two threads never share one, and a failed or
+    conflicting use case can never leave a half-run workflow behind. What it says of
+    an instance's header and tasks is what this process committed; another process may
+    have changed them since, so a use case that trusts it has its writes check it.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, CachedWorkflow] = OrderedDict()
+        self._owners: dict[str, str] = {}  # task id -> instance id, for the inbox rows held
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: str, row_version: int) -> CachedWorkflow | None:
+        """Remove and return the cached workflow if it is at this row version."""
+        with self._lock:
+            entry = self._pop(instance_id)
+        if entry is None or entry.row_version != row_version:
+            return None
+        return entry
+
+    def put(self, instance_id: str, entry: CachedWorkflow) -> None:
+        """Keep a workflow that was just committed (or read) at its row version."""
+        if self._size <= 0:
+            return
+        with self._lock:
+            self._pop(instance_id)
+            self._items[instance_id] = entry
+            self._owners.update(dict.fromkeys(entry.inbox, instance_id))
+            while len(self._items) > self._size:
+                self._pop(next(iter(self._items)))
+
+    def known_task(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The inbox row of a task and its instance's header as this process committed them."""
+        with self._lock:
+            entry = self._items.get(self._owners.get(task_id, ""))
+            if entry is None or entry.header is None or task_id not in entry.inbox:
+                return None
+            return dict(entry.inbox[task_id]), dict(entry.header)
+
+    def note_task(self, task_id: str, **changes: Any) -> None:
+        """Record a committed change (a claim, a draft) to the inbox row of a task held here."""
+        with self._lock:
+            instance_id = self._owners.get(task_id, "")
+            entry = self._items.get(instance_id)
+            if entry is not None and task_id in entry.inbox:
+                inbox = {**entry.inbox, task_id: {**entry.inbox[task_id], **changes}}
+                self._items[instance_id] = replace(entry, inbox=inbox)
+
+    def forget(self, instance_id: str) -> None:
+        """Drop an instance (e.g. after an administrative change)."""
+        with self._lock:
+            self._pop(instance_id)
+
+    def clear(self) -> None:
+        """Drop everything."""
+        with self._lock:
+            self._items.clear()
+            self._owners.clear()
+
+    def _pop(self, instance_id: str) -> CachedWorkflow | None:
+        entry = self._items.pop(instance_id, None)
+        if entry is not None:
+            for task_id in entry.inbox:
+                if self._owners.get(task_id) == instance_id:
+                    del self._owners[task_id]
+        return entry
+
+
+Connector = Callable[["ServiceCall"], Any]
+
+
+@dataclass
+class ServiceCall:
+    """What a service-task connector receives."""
+
+    runtime: "Runtime"
+    uow: UnitOfWork
+    instance_id: str
+    now: datetime
+    operation: str
+    params: dict[str, Any]
+    data: dict[str, Any]
+
+
+@dataclass
+class Runtime:
+    """The wired service: passed to every use case."""
+
+    settings: Settings
+    db: Database
+    engine: ProcessEngine
+    clock: Clock
+    processes: ProcessCache = field(default_factory=ProcessCache)
+    workflows: WorkflowCache = field(default_factory=lambda: WorkflowCache(512))
+    connectors: dict[str, Connector] = field(default_factory=dict)
+    zones: dict[str, Zone] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+    wall_clock: Clock | None = None  # real time for sessions and login limits (None: `clock`)
+
+    def uow(self, write: bool = True) -> UnitOfWork:
+        """A new unit of work (one transaction)."""
+        return UnitOfWork(self.db, write=write)
+
+    def now(self) -> datetime:
+        """The current instant by the service clock."""
+        return self.clock.now()
+
+    def wall_now(self) -> datetime:
+        """Real time, even when a simulated clock moves the cases (sessions must not expire by it)."""
+        return (self.wall_clock or self.clock).now()
