@@ -24,6 +24,8 @@ COMMANDS = {
     "cases": "cases",
     "test": "scenarios",
     "doctor": "doctor",
+    "backup": "backup",
+    "restore": "backup",
 }
 
 
