@@ -29,6 +29,7 @@ from .notices import NoticeRepository
 from .outbox import OutboxRepository
 from .repairs import RepairRepository
 from .sessions import SessionRepository
+from .subject_records import SubjectRecords
 from .system import SystemRepository
 from .tokens import TokenRepository
 from .users import UserRepository
@@ -152,6 +153,10 @@ class UnitOfWork:
     @cached_property
     def incidents(self) -> IncidentSearch:
         return IncidentSearch(self.conn)
+
+    @cached_property
+    def subject_records(self) -> SubjectRecords:
+        return SubjectRecords(self.conn)
 
     @cached_property
     def health(self) -> HealthQueries:
