@@ -46,7 +46,7 @@ from gol_workflow.clock import ManualClock  # noqa: E402
 from gol_workflow.config import Settings  # noqa: E402
 from gol_workflow.domain.model import Actor  # noqa: E402
 from gol_workflow.persistence import schema  # noqa: E402
-from gol_workflow.services.administration import deployment
+from gol_workflow.services.administration import deployment  # noqa: E402
 from gol_workflow.services.access import tokens, users  # noqa: E402
 from gol_workflow.services.workflow import instances as instance_service  # noqa: E402
 from gol_workflow.services.workflow import tasks as task_service  # noqa: E402
@@ -110,7 +110,7 @@ def free_port() -> int:
 def gunicorn(url: str, var_dir: Path, workers: int, threads: int) -> Iterator[tuple[int, int]]:
     """The WSGI app on gunicorn (gthread workers: keep-alive), until the block ends; yields port and pid."""
     port = free_port()
-    env = {**os.environ, "GOL_DATABASE_URL": url, "GOL_SECRET_KEY": "benchmark-secret", "GOL_PRODUCTION": "1",
+    env = {**os.environ, "GOL_DATABASE_URL": url, "GOL_SECRET_KEY": "benchmark-secret-" + "x" * 32, "GOL_PRODUCTION": "1",
            "GOL_EMBEDDED_SCHEDULER": "0", "GOL_ZONES_DIR": str(ROOT / "zones"), "GOL_VAR_DIR": str(var_dir),
            "GOL_PROCESSES_DIR": str(DATA / "processes"), "GOL_FORMS_DIR": str(DATA / "forms")}
     command = [sys.executable, "-m", "gunicorn", "gol_workflow.web.wsgi:create()", "--bind", f"127.0.0.1:{port}",

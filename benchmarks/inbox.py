@@ -43,7 +43,7 @@ from gol_workflow.config import Settings  # noqa: E402
 from gol_workflow.domain.model import Actor  # noqa: E402
 from gol_workflow.forms.codice_fiscale import check_character  # noqa: E402
 from gol_workflow.persistence import schema  # noqa: E402
-from gol_workflow.services.administration import deployment
+from gol_workflow.services.administration import deployment  # noqa: E402
 from gol_workflow.services.access import users  # noqa: E402
 
 ADMIN = Actor(username="bench", role="admin")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .clock import Clock, SystemClock
 from .config import Settings
 from .engine.runner import ProcessEngine
+from .observability.metrics import Metrics
+from .persistence import committed
 from .persistence.database import create_db_engine
 from .services.workflow.clock import DatabaseClock
 from .services.integrations.connectors import register_connectors
@@ -12,8 +14,8 @@ from .services.workflow.runtime import Runtime, WorkflowCache
 from .services.meetings.zones import load_zones
 
 
-def bootstrap(settings: Settings, clock: Clock | None = None) -> Runtime:
-    """Build a runtime for these settings (nothing is built at import time)."""
+def bootstrap(settings: Settings, clock: Clock | None = None, metrics: bool = False) -> Runtime:
+    """Build a runtime for these settings (nothing is built at import time); `metrics` counts its work."""
     db = create_db_engine(settings.database_url)
     if clock is None:
         clock = DatabaseClock(db) if settings.clock == "simulated" else SystemClock()
@@ -28,4 +30,16 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Runtime:
         zones=load_zones(settings.zones_dir),
     )
     register_connectors(runtime)
+    if metrics:
+        enable_metrics(runtime)
     return runtime
+
+
+def enable_metrics(runtime: Runtime) -> Metrics:
+    """Count the runtime's requests, committed work and cache lookups (once; later calls return the same)."""
+    if runtime.metrics is None:
+        counting = Metrics()
+        runtime.metrics = counting
+        runtime.workflows.on_lookup = counting.observe_cache
+        committed.observe(runtime.db, counting.observe_committed)
+    return runtime.metrics

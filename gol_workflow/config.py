@@ -8,13 +8,18 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 DEFAULT_VAR_DIR = Path("var")
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 
 
 class ConfigurationError(RuntimeError):
-    """A required setting is missing or malformed."""
+    """One or more settings are missing or malformed; `problems` lists each in plain words."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,11 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     login_concurrent_hashes: int = 2  # password hashes computed at once by one process
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # request bodies, except file uploads
+    log_format: str = "text"  # json: one JSON object per line (the default in production)
+    metrics_token: str | None = None  # when set, /metrics asks for it as a bearer token
+    ready_heartbeat_seconds: float = 60.0  # /readyz fails when no scheduler beat for this long
+    ready_max_outbox: int = 1000  # /readyz fails with more e-mail than this waiting
+    ready_max_incidents: int = 100  # /readyz fails with more instances in error and overdue cut-offs than this
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some settings replaced (tests, CLI flags)."""
@@ -81,17 +91,59 @@ class Settings:
         return self.attachments_dir or self.var_dir / "attachments"
 
 
-def _positive(value: str | None, name: str, default: float) -> float:
-    """A positive number of seconds from the environment, or `default` when unset."""
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds") from None
-    if number <= 0:
-        raise ConfigurationError(f"{name} must be positive")
-    return number
+class _Reader:
+    """Reads settings from the environment and collects every problem instead of stopping at the first."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str) -> str:
+        return self.env.get(name, default)
+
+    def number(self, name: str, default: float, kind: type = float, minimum: float | None = None,
+               maximum: float | None = None, what: str = "a number") -> Any:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return kind(default)
+        try:
+            value = kind(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be {what}, not {raw!r}")
+            return kind(default)
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            self.problems.append(f"{name} is out of range: {raw!r}" + _range(minimum, maximum))
+            return kind(default)
+        return value
+
+    def positive(self, name: str, default: float) -> float:
+        raw = self.env.get(name)
+        if not raw:
+            return default
+        try:
+            number = float(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a number of seconds")
+            return default
+        if number <= 0:
+            self.problems.append(f"{name} must be positive")
+            return default
+        return number
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.env.get(name, default).strip().lower() or default
+        if value not in allowed:
+            self.problems.append(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+            return default
+        return value
+
+
+def _range(minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" (from {minimum:g} to {maximum:g})"
+    if minimum is not None:
+        return f" (at least {minimum:g})"
+    return f" (at most {maximum:g})"
 
 
 def _local_secret(var_dir: Path) -> str:
@@ -128,52 +180,68 @@ def _flag(value: str | None, default: bool) -> bool:
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
-    """Read the settings from environment variables (GOL_*)."""
+    """Read the settings from environment variables (GOL_*); every problem is reported at once."""
+    settings, problems = read_settings(env)
+    if problems:
+        raise ConfigurationError("; ".join(problems), problems)
+    assert settings is not None
+    return settings
+
+
+def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, list[str]]:
+    """The settings and every problem found in them (no settings when there is one)."""
     env = dict(os.environ if env is None else env)
+    read = _Reader(env)
     var_dir = Path(env.get("GOL_VAR_DIR", DEFAULT_VAR_DIR))
     production = _flag(env.get("GOL_PRODUCTION"), False)
     database_url = env.get("GOL_DATABASE_URL") or f"sqlite:///{var_dir / 'gol-workflow.sqlite3'}"
+    if not database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+        read.problems.append("GOL_DATABASE_URL must be a sqlite:/// or postgresql:// URL")
     secret = env.get("GOL_SECRET_KEY")
-    if not secret:
-        if production:
-            raise ConfigurationError("GOL_SECRET_KEY is required when GOL_PRODUCTION is set")
-        secret = _local_secret(var_dir)
+    if not secret and production:
+        read.problems.append("GOL_SECRET_KEY is required when GOL_PRODUCTION is set")
+    elif production and len(secret or "") < 32:
+        read.problems.append("GOL_SECRET_KEY must be at least 32 characters long in production")
     clock = env.get("GOL_CLOCK", "system").strip().lower()
     if clock not in {"system", "simulated"}:
-        raise ConfigurationError(f"GOL_CLOCK must be 'system' or 'simulated', not {clock!r}")
+        read.problems.append(f"GOL_CLOCK must be 'system' or 'simulated', not {clock!r}")
+        clock = "system"
     security = env.get("GOL_SMTP_SECURITY", "none").strip().lower()
     if security not in {"none", "starttls", "tls"}:
-        raise ConfigurationError("GOL_SMTP_SECURITY must be none, starttls or tls")
-    try:
-        smtp = SmtpSettings(
-            host=env.get("GOL_SMTP_HOST", "localhost"),
-            port=int(env.get("GOL_SMTP_PORT", "25")),
-            security=security,
-            username=env.get("GOL_SMTP_USERNAME") or None,
-            password=env.get("GOL_SMTP_PASSWORD") or None,
-            sender=env.get("GOL_SMTP_SENDER", "gol-workflow@localhost"),
-        )
-        cache_size = int(env.get("GOL_WORKFLOW_CACHE_SIZE", "512"))
-        script_limit = float(env.get("GOL_SCRIPT_TIME_LIMIT", "2.0"))
-        script_memory = int(env.get("GOL_SCRIPT_MEMORY_LIMIT", "128"))
-        digest_hour = int(env.get("GOL_DIGEST_HOUR", "7"))
-        mail_expiry = timedelta(days=float(env.get("GOL_MAIL_EXPIRY_DAYS", "7")))
-        max_attempts = int(env.get("GOL_SCHEDULER_MAX_ATTEMPTS", "5"))
-        step_timeout = float(env.get("GOL_SCHEDULER_STEP_TIMEOUT", "1.5"))
-        lease = float(env.get("GOL_SCHEDULER_LEASE", "300"))
-        max_request = int(env.get("GOL_MAX_REQUEST_BYTES", str(DEFAULT_MAX_REQUEST_BYTES)))
-        protection = _security_settings(env)
-    except ValueError as exc:
-        raise ConfigurationError(f"malformed numeric setting: {exc}") from exc
-    if max_attempts < 1 or step_timeout <= 0 or lease <= step_timeout or mail_expiry <= timedelta(0):
-        raise ConfigurationError("GOL_SCHEDULER_MAX_ATTEMPTS must be at least 1, GOL_MAIL_EXPIRY_DAYS positive and "
-                                 "GOL_SCHEDULER_LEASE longer than GOL_SCHEDULER_STEP_TIMEOUT")
+        read.problems.append("GOL_SMTP_SECURITY must be none, starttls or tls")
+        security = "none"
+    smtp = SmtpSettings(
+        host=env.get("GOL_SMTP_HOST", "localhost"),
+        port=read.number("GOL_SMTP_PORT", 25, int, 1, 65535, "a port number"),
+        security=security,
+        username=env.get("GOL_SMTP_USERNAME") or None,
+        password=env.get("GOL_SMTP_PASSWORD") or None,
+        sender=env.get("GOL_SMTP_SENDER", "gol-workflow@localhost"),
+    )
+    cache_size = read.number("GOL_WORKFLOW_CACHE_SIZE", 512, int, 0, what="a whole number")
+    script_limit = read.number("GOL_SCRIPT_TIME_LIMIT", 2.0)
+    script_memory = read.number("GOL_SCRIPT_MEMORY_LIMIT", 128, int, what="a whole number of MB")
     if script_limit <= 0 or script_memory <= 0:
-        raise ConfigurationError("GOL_SCRIPT_TIME_LIMIT and GOL_SCRIPT_MEMORY_LIMIT must be positive")
+        read.problems.append("GOL_SCRIPT_TIME_LIMIT and GOL_SCRIPT_MEMORY_LIMIT must be positive")
+    digest_hour = read.number("GOL_DIGEST_HOUR", 7, int, what="an hour")
     if not 0 <= digest_hour <= 23:
-        raise ConfigurationError("GOL_DIGEST_HOUR must be an hour from 0 to 23")
+        read.problems.append("GOL_DIGEST_HOUR must be an hour from 0 to 23")
+    mail_expiry = timedelta(days=read.number("GOL_MAIL_EXPIRY_DAYS", 7.0))
+    max_attempts = read.number("GOL_SCHEDULER_MAX_ATTEMPTS", 5, int, what="a whole number")
+    step_timeout = read.number("GOL_SCHEDULER_STEP_TIMEOUT", 1.5)
+    lease = read.number("GOL_SCHEDULER_LEASE", 300.0)
+    if max_attempts < 1 or step_timeout <= 0 or lease <= step_timeout or mail_expiry <= timedelta(0):
+        read.problems.append("GOL_SCHEDULER_MAX_ATTEMPTS must be at least 1, GOL_MAIL_EXPIRY_DAYS positive and "
+                             "GOL_SCHEDULER_LEASE longer than GOL_SCHEDULER_STEP_TIMEOUT")
+    max_request = read.number("GOL_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES, int, what="a number of bytes")
     if max_request < 16 * 1024:
-        raise ConfigurationError("GOL_MAX_REQUEST_BYTES must be at least 16384")
+        read.problems.append("GOL_MAX_REQUEST_BYTES must be at least 16384")
+    protection = _security_settings(read)
+    operations = _operations_settings(read, production)
+    if not secret and not read.problems:
+        secret = _local_secret(var_dir)
+    if read.problems:
+        return None, read.problems
     attachments = env.get("GOL_ATTACHMENTS_DIR")
     return Settings(
         database_url=database_url,
@@ -181,14 +249,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         forms_dir=Path(env.get("GOL_FORMS_DIR", "forms")),
         zones_dir=Path(env.get("GOL_ZONES_DIR", "zones")),
         var_dir=var_dir,
-        secret_key=secret,
+        secret_key=secret or "",
         timezone=env.get("GOL_TIMEZONE", "Europe/Rome"),
         production=production,
         clock=clock,
         smtp=smtp,
         idol_url=env.get("GOL_IDOL_URL") or None,
         idol_token=env.get("GOL_IDOL_TOKEN") or None,
-        idol_timeout=_positive(env.get("GOL_IDOL_TIMEOUT"), "GOL_IDOL_TIMEOUT", 15.0),
+        idol_timeout=read.positive("GOL_IDOL_TIMEOUT", 15.0),
         service_name=(env.get("GOL_SERVICE_NAME") or "Regione Toscana").strip(),
         attachments_dir=Path(attachments) if attachments else None,
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),
@@ -202,29 +270,43 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         scheduler_step_timeout=step_timeout,
         scheduler_lease=lease,
         **protection,  # type: ignore[arg-type]
+        **operations,  # type: ignore[arg-type]
         max_request_bytes=max_request,
-    )
+    ), []
 
 
-def _security_settings(env: dict[str, str]) -> dict[str, object]:
-    """Session lifetimes, proxy hops and login limits (GOL_SESSION_*, GOL_PROXY_HOPS, GOL_LOGIN_*)."""
-    values: dict[str, object] = {
-        "session_idle_minutes": float(env.get("GOL_SESSION_IDLE_MINUTES", "30")),
-        "session_max_hours": float(env.get("GOL_SESSION_MAX_HOURS", "10")),
-        "proxy_hops": int(env.get("GOL_PROXY_HOPS", "0")),
-        "login_window_minutes": float(env.get("GOL_LOGIN_WINDOW_MINUTES", "15")),
-        "login_max_failures": int(env.get("GOL_LOGIN_MAX_FAILURES", "5")),
-        "login_max_failures_per_address": int(env.get("GOL_LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
-        "login_max_failures_per_account": int(env.get("GOL_LOGIN_MAX_FAILURES_PER_ACCOUNT", "50")),
-        "login_rate_limit": env.get("GOL_LOGIN_RATE_LIMIT", "30 per minute").strip(),
-        "ratelimit_storage_uri": env.get("GOL_RATELIMIT_STORAGE_URI", "").strip() or "memory://",
-        "login_concurrent_hashes": int(env.get("GOL_LOGIN_CONCURRENT_HASHES", "2")),
+def _operations_settings(read: _Reader, production: bool) -> dict[str, object]:
+    """Logs, metrics and readiness thresholds (GOL_LOG_FORMAT, GOL_METRICS_TOKEN, GOL_READY_*)."""
+    return {
+        "log_format": read.choice("GOL_LOG_FORMAT", "json" if production else "text", ("json", "text")),
+        "metrics_token": read.text("GOL_METRICS_TOKEN", "").strip() or None,
+        "ready_heartbeat_seconds": read.number("GOL_READY_HEARTBEAT_SECONDS", 60.0, float, 1),
+        "ready_max_outbox": read.number("GOL_READY_MAX_OUTBOX", 1000, int, 0, what="a whole number"),
+        "ready_max_incidents": read.number("GOL_READY_MAX_INCIDENTS", 100, int, 0, what="a whole number"),
     }
-    for name in ("session_idle_minutes", "session_max_hours", "login_window_minutes"):
-        if float(values[name]) <= 0:  # type: ignore[arg-type]
-            raise ConfigurationError(f"GOL_{name.upper()} must be positive")
-    for name in ("proxy_hops", "login_max_failures", "login_max_failures_per_address",
-                 "login_max_failures_per_account", "login_concurrent_hashes"):
-        if int(values[name]) < (0 if name == "proxy_hops" else 1):  # type: ignore[call-overload]
-            raise ConfigurationError(f"GOL_{name.upper()} is out of range")
+
+
+def _security_settings(read: _Reader) -> dict[str, object]:
+    """Session lifetimes, proxy hops and login limits (GOL_SESSION_*, GOL_PROXY_HOPS, GOL_LOGIN_*)."""
+    env = read.env
+    positive = {"session_idle_minutes": ("GOL_SESSION_IDLE_MINUTES", 30.0),
+                "session_max_hours": ("GOL_SESSION_MAX_HOURS", 10.0),
+                "login_window_minutes": ("GOL_LOGIN_WINDOW_MINUTES", 15.0)}
+    counts = {"proxy_hops": ("GOL_PROXY_HOPS", 0, 0), "login_max_failures": ("GOL_LOGIN_MAX_FAILURES", 5, 1),
+              "login_max_failures_per_address": ("GOL_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, 1),
+              "login_max_failures_per_account": ("GOL_LOGIN_MAX_FAILURES_PER_ACCOUNT", 50, 1),
+              "login_concurrent_hashes": ("GOL_LOGIN_CONCURRENT_HASHES", 2, 1)}
+    values: dict[str, object] = {}
+    for key, (name, default) in positive.items():
+        value = read.number(name, default)
+        if value <= 0:
+            read.problems.append(f"{name} must be positive")
+        values[key] = value
+    for key, (name, whole, minimum) in counts.items():
+        number = read.number(name, whole, int, what="a whole number")
+        if number < minimum:
+            read.problems.append(f"{name} is out of range")
+        values[key] = number
+    values["login_rate_limit"] = env.get("GOL_LOGIN_RATE_LIMIT", "30 per minute").strip()
+    values["ratelimit_storage_uri"] = env.get("GOL_RATELIMIT_STORAGE_URI", "").strip() or "memory://"
     return values

@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 
 from ..services.workflow.runtime import Runtime
-from . import auth, batches, cases, docs, instances, messages, openapi, problems, processes, tasks, zones
+from . import auth, batches, cases, docs, instances, messages, openapi, people, problems, processes, tasks, zones
 from .context import RUNTIME_KEY
 from .schemas.common import TIMEZONE_KEY
 
 PREFIX = "/api"
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
-BLUEPRINTS = (processes.bp, instances.bp, batches.bp, tasks.bp, cases.bp, messages.bp, zones.bp)
+BLUEPRINTS = (processes.bp, instances.bp, batches.bp, tasks.bp, cases.bp, messages.bp, zones.bp, people.bp)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -44,6 +44,12 @@ def create_api(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)  # a page, not an API operation: outside the document
     return app
+
+
+def caller() -> str | None:
+    """The username the request's bearer token belongs to, once authenticated."""
+    actor = g.get("actor")
+    return getattr(actor, "username", None)
 
 
 def _headers(response: Response) -> Response:

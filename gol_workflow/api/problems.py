@@ -65,6 +65,9 @@ def problem_response(problem: Problem) -> Response:
     }
     if problem.code is not None:
         body["code"] = problem.code
+    rid = request.environ.get("gol.request_id")
+    if rid:
+        body["request_id"] = rid  # quoted in a complaint, it finds the log lines of this request
     if problem.errors is not None:
         body["errors"] = problem.errors
     body.update({key: value for key, value in problem.extra.items() if key not in body})

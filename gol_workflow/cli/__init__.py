@@ -23,6 +23,9 @@ COMMANDS = {
     "serve": "web",
     "cases": "cases",
     "test": "scenarios",
+    "doctor": "doctor",
+    "backup": "backup",
+    "restore": "backup",
 }
 
 

@@ -55,7 +55,9 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except ConfigurationError as exc:
-        return fail(f"configuration: {exc}", 2)
+        for problem in exc.problems[:-1]:
+            print(f"configuration: {problem}", file=sys.stderr)
+        return fail(f"configuration: {exc.problems[-1]}", 2)
     except DeploymentFailed as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import threading
 import time
 from types import FrameType
 
+from ..bootstrap import enable_metrics
+from ..observability import logs
 from ..scheduler import Scheduler, SchedulerOptions
 from ..services.workflow.timers import BeforeCommit
 from .common import runtime
@@ -23,6 +24,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("scheduler", help="run the scheduler: timers, meeting cut-offs, e-mail outbox")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between looks at what is due (default 1)")
     parser.add_argument("--name", default=None, help="name shown with the heartbeat (default host:pid)")
+    parser.add_argument("--metrics-port", type=int, default=None,
+                        help="serve this scheduler's Prometheus metrics on this port (default: none; schedulers "
+                             "on a web host share PROMETHEUS_MULTIPROC_DIR with it instead)")
     parser.set_defaults(handler=_run)
 
 
@@ -39,13 +43,17 @@ def _pause_hook() -> BeforeCommit | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is by design
-    logging.getLogger("spiff").setLevel(logging.WARNING)
+    rt = runtime()
+    logs.configure(rt.settings.log_format)
+    counting = enable_metrics(rt)
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr="127.0.0.1", registry=counting.registry)
     options = SchedulerOptions(poll_seconds=max(0.1, args.poll), before_commit=_pause_hook())
     if args.name:
         options.name = args.name
-    scheduler = Scheduler(runtime(), options)
+    scheduler = Scheduler(rt, options)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -14,6 +14,7 @@ from typing import IO, Any
 from gunicorn.app.base import BaseApplication
 
 from ..bootstrap import bootstrap
+from ..observability import logs, metrics
 from ..services.workflow.runtime import Runtime
 from ..web import create_app
 from .common import settings
@@ -45,7 +46,8 @@ class _Server(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        runtime = bootstrap(settings())
+        logs.configure(settings().log_format)
+        runtime = bootstrap(settings(), metrics=True)
         if settings().embedded_scheduler:
             start_scheduler_once(runtime)
         return create_app(runtime)
@@ -53,16 +55,32 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
 def _serve(args: argparse.Namespace) -> int:
     print(f"gol-workflow listening on http://{args.host}:{args.port}/ ({args.workers} workers)")
+    prepare_metrics_dir(settings().var_dir / "metrics")
     _Server({
         "bind": f"{args.host}:{args.port}",
         "workers": max(1, args.workers),
         "threads": max(1, args.threads),
         "worker_class": "gthread",
-        "accesslog": "-",
+        "accesslog": None,  # the service logs each request itself, with its id and actor
+        "child_exit": _worker_exited,
         "timeout": 60,
         "preload_app": False,
     }).run()
     return 0
+
+
+def prepare_metrics_dir(folder: Path) -> None:
+    """Share the workers' metric counts through files in an empty folder (unless one is configured)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # counts of an earlier run would be added to this one's
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def _worker_exited(_server: Any, worker: Any) -> None:
+    metrics.mark_process_dead(worker.pid)
 
 
 def scheduler_starter() -> Callable[[Runtime], Any] | None:

@@ -13,6 +13,8 @@ UNKNOWN_ACTION = "Operazione registrata"
 
 # Audit actions, as the case history and the administrators' pages show them.
 ACTIONS: dict[str, str] = {
+    "person.exported": "Dati della persona esportati (art. 15 GDPR)",
+    "person.accesses_viewed": "Elenco degli accessi ai dati consultato",
     "instance.started": "Caso aperto",
     "instance.error": "Errore nel procedimento",
     "instance.retried": "Passo ripetuto",

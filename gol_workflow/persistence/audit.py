@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select
 
+from . import committed
 from .fastpath import HotPath
 from .tables import audit_events
 
@@ -29,6 +30,7 @@ class AuditRepository:
         data: Any = None,
     ) -> None:
         """Append one event."""
+        committed.note(self.conn, action, {"element_id": element_id, "at": at, "data": data})
         HotPath(self.conn).insert(
             audit_events,
             [

@@ -24,6 +24,16 @@ Database = Engine
 """The handle units of work open their connections from (what services hold, without knowing SQLAlchemy)."""
 
 
+def printable_url(url: str) -> str:
+    """A database URL as it may be shown or logged: without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a URL SQLAlchemy cannot parse is not shown at all: it may hold a secret
+        return "the configured database"
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs written without a driver."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):

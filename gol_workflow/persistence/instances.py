@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Delete, RowMapping, Select, bindparam, delete, func, insert, select, update
 
+from . import committed
 from .fastpath import HotPath
 from .tables import INSTANCE_HEADER, instances, pending_messages, subscriptions
 
@@ -93,6 +94,8 @@ class InstanceRepository:
         On PostgreSQL the write travels with the next round trip and the server makes the
         check: a lost race raises ConcurrentChange then, and this answers True.
         """
+        if "status" in values:
+            committed.note(self.conn, "instance.status", {"status": values["status"]})
         return self._fast.update_instance(instance_id, expected_version, values)
 
     def claim_due(self, now: datetime, limit: int) -> list[str]:

@@ -16,6 +16,7 @@ from .batches import BatchRepository
 from .bookings import BookingRepository
 from .case_list import CaseList
 from .case_records import CaseRecords
+from .health import HealthQueries
 from .inbox import InboxRepository
 from .case_search import CaseSearch
 from .inbox_search import InboxSearch
@@ -28,10 +29,12 @@ from .notices import NoticeRepository
 from .outbox import OutboxRepository
 from .repairs import RepairRepository
 from .sessions import SessionRepository
+from .subject_records import SubjectRecords
 from .system import SystemRepository
 from .tokens import TokenRepository
 from .users import UserRepository
 from .versions import VersionRepository
+from . import committed as committed_facts
 from . import write_behind
 from .write_behind import WriteBehind
 
@@ -152,6 +155,14 @@ class UnitOfWork:
         return IncidentSearch(self.conn)
 
     @cached_property
+    def subject_records(self) -> SubjectRecords:
+        return SubjectRecords(self.conn)
+
+    @cached_property
+    def health(self) -> HealthQueries:
+        return HealthQueries(self.conn)
+
+    @cached_property
     def notices(self) -> NoticeRepository:
         return NoticeRepository(self.conn)
 
@@ -163,6 +174,7 @@ class UnitOfWork:
     def savepoint(self) -> Iterator[None]:
         """Run a block that can fail on its own: its writes and after-commit callbacks are undone."""
         mark = len(self._after_commit)
+        facts_mark = committed_facts.mark(self.conn)
         nested = self.conn.begin_nested()
         try:
             yield
@@ -173,6 +185,7 @@ class UnitOfWork:
                 self._behind.discard()
             nested.rollback()
             del self._after_commit[mark:]
+            committed_facts.rewind(self.conn, facts_mark)
             raise
         nested.commit()
 
@@ -182,6 +195,7 @@ class UnitOfWork:
             self._behind.commit()
         self.conn.commit()
         self._committed = True
+        committed_facts.committed(self.conn)
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
@@ -191,6 +205,7 @@ class UnitOfWork:
         if self._behind is not None:
             self._behind.discard()
         self.conn.rollback()
+        committed_facts.discarded(self.conn)
         self._after_commit.clear()
 
     def __exit__(
@@ -207,6 +222,7 @@ class UnitOfWork:
                 if self._behind is not None:
                     self._behind.discard()
                 self.conn.rollback()
+                committed_facts.discarded(self.conn)
         finally:
             if self._behind is not None:
                 write_behind.stop(self.conn)

@@ -11,9 +11,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import api
+from ..bootstrap import enable_metrics
 from ..services.workflow.runtime import Runtime
-from . import (admin, agenda, auth, case_list, cases, errors, filters, inbox, limits, navigation, preferences, security,
-               tasks, territory, throttling, vendor)
+from . import (admin, agenda, auth, case_list, cases, errors, filters, health, inbox, limits, navigation, observability,
+               preferences, security, tasks, territory, throttling, vendor)
 from .context import RUNTIME_KEY
 from .sessions import ServerSessionInterface
 
@@ -56,10 +57,13 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     navigation.init_app(app)
     preferences.init_app(app)
     territory.init_app(app)
-    for blueprint in (vendor.bp, auth.bp, inbox.bp, tasks.bp, case_list.bp, cases.bp, agenda.bp):
+    for blueprint in (health.bp, vendor.bp, auth.bp, inbox.bp, tasks.bp, case_list.bp, cases.bp, agenda.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)
-    api.mount(app, runtime)
+    observability.note_route(app, observability.web_actor)
+    api_app = api.mount(app, runtime)
+    observability.note_route(api_app, api.caller)
+    app.wsgi_app = observability.RequestObserver(app.wsgi_app, enable_metrics(runtime))  # type: ignore[method-assign]
     if settings.proxy_hops:
         # Only this many proxies in front are believed: the client address is the one the
         # outermost trusted proxy saw, so a forwarded header a client forges is not.

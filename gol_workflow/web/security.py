@@ -11,7 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 from ..services.access import users
 from . import sessions
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "vendor.asset", "auth.health"})
+PROBES = frozenset({"health.healthz", "health.readyz", "health.metrics"})  # answered without a session
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "vendor.asset", "auth.health"}) | PROBES
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -41,7 +42,7 @@ def _start_timer() -> None:
 
 def _load_user() -> Response | None:
     g.user = None
-    if request.endpoint in ("static", "vendor.asset"):
+    if request.endpoint in ("static", "vendor.asset") or request.endpoint in PROBES:
         return None
     g.user = sessions.current_user()  # None once the session ended, expired or its account changed
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:

@@ -10,9 +10,12 @@ from flask import Flask
 
 from ..bootstrap import bootstrap
 from ..config import load_settings
+from ..observability import logs
 from . import create_app
 
 
 def create() -> Flask:
     """Build the app from GOL_* environment variables."""
-    return create_app(bootstrap(load_settings()))
+    settings = load_settings()
+    logs.configure(settings.log_format)
+    return create_app(bootstrap(settings, metrics=True))

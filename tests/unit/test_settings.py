@@ -99,5 +99,24 @@ def test_the_request_body_cap_is_configurable(tmp_path) -> None:
     assert load_settings({**base, "GOL_MAX_REQUEST_BYTES": "65536"}).max_request_bytes == 65536
     with pytest.raises(ConfigurationError, match="GOL_MAX_REQUEST_BYTES"):
         load_settings({**base, "GOL_MAX_REQUEST_BYTES": "100"})
-    with pytest.raises(ConfigurationError, match="malformed numeric setting"):
+    with pytest.raises(ConfigurationError, match="GOL_MAX_REQUEST_BYTES must be a number of bytes"):
         load_settings({**base, "GOL_MAX_REQUEST_BYTES": "tanti"})
+
+
+def test_the_example_alerts_name_only_metrics_the_service_exports() -> None:
+    import re
+
+    import yaml
+
+    from gol_workflow.observability.metrics import Metrics
+    from gol_workflow.web.health import BacklogCollector
+
+    root = Path(__file__).resolve().parents[2]
+    rules = yaml.safe_load((root / "docs" / "operations" / "alerts.yml").read_text())["groups"][0]["rules"]
+    exported = {m.name for m in Metrics().registry.collect()}
+    exported |= {f"{name}_{suffix}" for name in exported for suffix in ("total", "bucket", "count", "sum")}
+    exported |= {f"gol_{key}" for key in ("outbox_waiting", "outbox_failed", "instances_in_error", "timers_overdue",
+                                          "oldest_timer_lateness_seconds", "cutoffs_overdue", "heartbeat_age_seconds")}
+    assert BacklogCollector  # the gauges above are the ones it yields (tests/web/test_operations.py scrapes them)
+    named = {name for rule in rules for name in re.findall(r"\bgol_[a-z_]+", rule["expr"])}
+    assert named and named <= exported, named - exported

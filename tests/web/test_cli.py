@@ -89,7 +89,7 @@ def test_users_notifications_sets_the_mode_and_address(cli_env, capsys) -> None:
 
 def test_demo_refuses_to_run_in_production(cli_env, capsys, monkeypatch) -> None:
     monkeypatch.setenv("GOL_PRODUCTION", "1")
-    monkeypatch.setenv("GOL_SECRET_KEY", "a-production-secret")
+    monkeypatch.setenv("GOL_SECRET_KEY", "a-production-secret-of-at-least-32-characters")
     common.settings.cache_clear()
     common.runtime.cache_clear()
     assert main(["db", "upgrade"]) == 0

@@ -75,6 +75,9 @@ class ProblemSchema(Schema):
     code = fields.String(metadata={
         "description": "The failure's own stable code, finer than `type`: e.g. `task-held`, `already-completed`, "
                        "`no-longer-open`, `changed-meanwhile`, `not-suspended`, `case-not-active`"})
+    request_id = fields.String(metadata={
+        "description": "The id of this request (also in the `X-Request-ID` response header and in the service's log "
+                       "lines): quote it when reporting a problem"})
     open_case_id = fields.String(metadata={
         "description": "409 `open-case-exists` only, and only when the caller may see it: the id of the person's case that is still open"})
     open_case_url = fields.String(metadata={

@@ -13,6 +13,7 @@ from typing import Any
 
 
 from ...clock import Clock
+from ...observability.metrics import Metrics
 from ...config import Settings
 from ...domain.case_facts import CaseDeclaration, declaration_from_dict
 from ...domain.errors import NotFound
@@ -130,14 +131,16 @@ class WorkflowCache:
         self._items: OrderedDict[str, CachedWorkflow] = OrderedDict()
         self._owners: dict[str, str] = {}  # task id -> instance id, for the inbox rows held
         self._lock = threading.Lock()
+        self.on_lookup: Callable[[bool], None] | None = None  # told of every lookup: hit or miss (metrics)
 
     def take(self, instance_id: str, row_version: int) -> CachedWorkflow | None:
         """Remove and return the cached workflow if it is at this row version."""
         with self._lock:
             entry = self._pop(instance_id)
-        if entry is None or entry.row_version != row_version:
-            return None
-        return entry
+        hit = entry is not None and entry.row_version == row_version
+        if self.on_lookup is not None:
+            self.on_lookup(hit)
+        return entry if hit else None
 
     def put(self, instance_id: str, entry: CachedWorkflow) -> None:
         """Keep a workflow that was just committed (or read) at its row version."""
@@ -217,6 +220,7 @@ class Runtime:
     zones: dict[str, Zone] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     wall_clock: Clock | None = None  # real time for sessions and login limits (None: `clock`)
+    metrics: Metrics | None = None  # counted when the service serves or schedules (not in one-off CLI runs)
 
     def uow(self, write: bool = True) -> UnitOfWork:
         """A new unit of work (one transaction)."""

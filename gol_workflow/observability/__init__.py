@@ -1,0 +1,1 @@
+"""Watching the service run: Prometheus metrics, JSON logs with request ids, health checks."""
