@@ -6,6 +6,7 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .engine.runner import ProcessEngine
 from .persistence.database import create_db_engine
+from .services.access import lanes, roles
 from .services.workflow.clock import DatabaseClock
 from .services.integrations.connectors import register_connectors
 from .services.workflow.runtime import Runtime, WorkflowCache
@@ -28,4 +29,6 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Runtime:
         zones=load_zones(settings.zones_dir),
     )
     register_connectors(runtime)
+    roles.install(roles.load(settings.roles_file))
+    lanes.install(lanes.load(settings.processes_dir, roles.current().names()))
     return runtime

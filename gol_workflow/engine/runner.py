@@ -261,6 +261,8 @@ class ProcessEngine:
                 due_in=meta.due_in if meta else None,
                 case_id=case_id,
                 zone=zone,
+                groups=meta.candidates.groups if meta else (),
+                users=meta.candidates.users if meta else (),
             )
         if error is not None:
             status = InstanceStatus.ERROR

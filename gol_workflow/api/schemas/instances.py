@@ -21,7 +21,9 @@ class StartBodySchema(Schema):
 
     process = Text(required=True, validate=validate.Length(min=1, max=255),
                    metadata={"description": "The process id, e.g. percorso4"})
-    data = JsonObject(required=True, metadata={"description": "Values for the process's start form"})
+    data = JsonObject(load_default=dict, metadata={
+        "description": "Values for the process's start form (its start event's form); a process without one "
+                       "starts with this object as its data, or with none"})
     confirm_codice_fiscale = fields.Boolean(
         load_default=False,
         metadata={"description": "Confirm a codice fiscale that does not match the beneficiary's surname, name or "

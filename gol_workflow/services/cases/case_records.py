@@ -77,6 +77,14 @@ def declared_facts(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]
     return declared.facts_from(data, _zone(rt.settings.timezone))
 
 
+def start_zone(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """The zone a start form's data give, and whether the process declares a zone at all."""
+    declared = declaration(rt, version)
+    if declared is None or not any(fact.name == "zone" for fact in declared.facts):
+        return None, False
+    return declared.facts_from(data, _zone(rt.settings.timezone)).get("zone"), True
+
+
 def header_columns(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The instance columns the facts give (a fact the data do not hold leaves its column as it is)."""
     return {name: facts[name] for name in HEADER_COLUMNS if name in facts}

@@ -11,6 +11,7 @@ from ...domain.model import Actor
 from ..access import authorization
 from ..workflow.form_options import OptionContext, Options, allowed_values, options_for
 from ..workflow.instances import OneOpenCase, start_instance
+from ..workflow import assignment
 from ..workflow.stepping import case_fields
 from ..workflow.runtime import Runtime
 
@@ -25,26 +26,41 @@ class Startable:
     options: dict[str, Options]
 
 
-def startable(rt: Runtime, actor: Actor) -> list[Startable]:
-    """The deployed processes this person may open cases of."""
-    found = []
+def _startable(rt: Runtime, actor: Actor, only: str | None = None) -> tuple[list[Startable], bool]:
+    """The processes this person may start (only `only`, when given), and whether `only` is deployed."""
+    found, deployed = [], False
     with rt.uow(write=False) as uow:
         for row in uow.versions.latest_headers():
-            if not authorization.can_start(actor, row["process_id"]) or row["process_id"] not in authorization.START_ROLES:
+            if only is not None and row["process_id"] != only:
                 continue
+            deployed = True
             version = rt.processes.get(uow, int(row["id"]))
+            if not authorization.can_start(actor, assignment.starters(version)):
+                continue
             form = version.forms.get(version.compiled.start_form or "")
             options = options_for(rt, uow, form, OptionContext(actor, None, None, rt.now()))
             found.append(Startable(row["process_id"], row["name"] or version.compiled.name, form, options))
-    return sorted(found, key=lambda s: s.name.lower())
+    return sorted(found, key=lambda s: s.name.lower()), deployed
+
+
+def startable(rt: Runtime, actor: Actor) -> list[Startable]:
+    """The deployed processes this person may start: those declaring them starters; every one for administrators."""
+    return _startable(rt, actor)[0]
+
+
+def may_start_any(rt: Runtime, actor: Actor) -> bool:
+    """Whether this person may start some deployed process (the menu's "Nuovo caso")."""
+    with rt.uow(write=False) as uow:
+        return any(authorization.can_start(actor, assignment.starters(rt.processes.get(uow, int(row["id"]))))
+                   for row in uow.versions.latest_headers())
 
 
 def find_startable(rt: Runtime, actor: Actor, process_id: str) -> Startable:
-    """One startable process; NotFound when it does not exist, Forbidden when the person may not."""
-    for item in startable(rt, actor):
-        if item.process_id == process_id:
-            return item
-    if not authorization.can_start(actor, process_id):
+    """One startable process; NotFound when it is not deployed, Forbidden when the person may not start it."""
+    found, deployed = _startable(rt, actor, process_id)
+    if found:
+        return found[0]
+    if deployed:
         raise Forbidden("you may not start this process")
     raise NotFound(f"process {process_id!r} is not deployed")
 

@@ -26,6 +26,7 @@ from ...persistence.uow import UnitOfWork
 from ..access import authorization
 from ..cases import case_records
 from ..administration.incidents import SET_ASIDE
+from . import assignment
 from .runtime import ProcessVersion, Runtime
 from .stepping import Loaded, StepResult, load, save, service_handler, step_result
 
@@ -130,7 +131,7 @@ def start_in(
 ) -> StepResult:
     """Start an instance inside an existing unit of work (also used by the scheduler)."""
     version = latest_version(rt, uow, process_id, remembered)
-    authorization.require_start(actor, process_id, data)
+    authorization.require_start(actor, assignment.starters(version), *case_records.start_zone(rt, version, data))
     form_name = version.compiled.start_form
     if form_name and form_name in version.forms:
         data = submission.checked(version.forms[form_name], data, options, confirmed,
@@ -163,7 +164,7 @@ def start_in(
     if open_case_key is not None and snapshot.status not in ENDED_STATUSES:
         header["open_case_key"] = open_case_key
     stored = save(rt, uow, Loaded(header, version, handle, new=True), snapshot, now, actor, "instance.started", audit)
-    return step_result(instance_id, snapshot, actor, stored)
+    return step_result(instance_id, snapshot, actor, stored, version)
 
 
 def fire_due(

@@ -16,6 +16,7 @@ from ..access import authorization
 from ..cases import case_records
 from ..cases.case_closure import on_case_ended
 from ..integrations.message_buffer import keep_or_drop
+from .assignment import task_audience
 from .runtime import CachedWorkflow, ProcessVersion, Runtime, ServiceCall
 
 AUTO_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
@@ -31,7 +32,9 @@ class StepResult:
     next_tasks: list[dict[str, Any]]
 
 
-def step_result(instance_id: str, snapshot: Snapshot, actor: Actor, case: Mapping[str, Any] | None) -> StepResult:
+def step_result(
+    instance_id: str, snapshot: Snapshot, actor: Actor, case: Mapping[str, Any] | None, version: ProcessVersion
+) -> StepResult:
     """The step's outcome as its actor sees it: only the ready tasks they may work.
 
     `case` is the header of the case the step was about; a task about another case is judged
@@ -46,6 +49,7 @@ def step_result(instance_id: str, snapshot: Snapshot, actor: Actor, case: Mappin
             "lane": task.lane,
             "zone": task.zone,
             "case_id": task.case_id or instance_id,
+            **task_audience(version, task),
         }
         for task in snapshot.ready.values()
     )
@@ -210,6 +214,7 @@ def _inbox_row(
         "due_at": due_at,
         "assignee": None,
         "draft": None,
+        **task_audience(loaded.version, task),
         **case_fields(data),
     }
 
