@@ -80,6 +80,14 @@ class TaskMeta:
     documentation: str | None = None
 
 
+@dataclass(frozen=True)
+class TaskScope:
+    """Where a ready task's case and zone are in its data, as the process declares them."""
+
+    zone_paths: tuple[str, ...] = ()  # dotted data paths of the zone, the first holding a value wins
+    item: str | None = None  # a multi-instance item about another case: its own `case_id` and zone
+
+
 @dataclass
 class CompiledProcess:
     """An executable process version: specs plus the metadata the service reads."""
@@ -92,6 +100,7 @@ class CompiledProcess:
     start_form: str | None = None
     caught_messages: frozenset[str] = frozenset()  # names of the messages its catching events wait for
     starters: Candidates = Candidates()  # camunda:candidateStarterGroups / candidateStarterUsers
+    task_scope: TaskScope = TaskScope()  # set from the process's case declaration when it has one
 
     def meta_for(self, spec_name: str) -> TaskMeta | None:
         """Metadata of a user task spec, if any."""

@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.model import InstanceStatus, OutgoingMessage, ReadyTask, Snapshot, StepError, Subscription
-from .parsing import CompiledProcess
+from .parsing import CompiledProcess, TaskScope
 from .limits import ScriptLimits
 from .scripting import GolScriptEngine, ServiceHandler, engine_context, install_clock_hook
 from .serialization import StateSerializer
@@ -251,7 +251,7 @@ class ProcessEngine:
             meta = handle.compiled.meta_for(task.task_spec.name)
             spec = task.task_spec
             data = task.data
-            case_id, zone = _case_of(data)
+            case_id, zone = _case_of(data, handle.compiled.task_scope)
             ready[str(task.id)] = ReadyTask(
                 id=str(task.id),
                 element_id=spec.bpmn_id,
@@ -311,14 +311,25 @@ def _ready_tasks(workflow: BpmnWorkflow) -> tuple[list[Any], list[Any]]:
     return manual, automatic
 
 
-def _case_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """The case a task is about: its own `case_id`, or the `caso` item of a multi-instance."""
-    item = data.get("caso")
+def _first(data: Mapping[str, Any], paths: tuple[str, ...]) -> Any:
+    for path in paths:
+        value: Any = data
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is not None:
+            return value
+    return None
+
+
+def _case_of(data: Mapping[str, Any], scope: TaskScope) -> tuple[str | None, str | None]:
+    """The case a task is about: its own `case_id` (which the service gives every instance), or that of
+    the multi-instance item the process declares; its zone at the declared paths."""
     case_id = data.get("case_id")
-    zone = data.get("zona")
+    zone = _first(data, scope.zone_paths)
+    item = data.get(scope.item) if scope.item else None
     if isinstance(item, Mapping):
         case_id = item.get("case_id", case_id)
-        zone = zone or item.get("zona")
+        zone = zone or _first(item, scope.zone_paths)
     return (str(case_id) if case_id is not None else None), (str(zone) if zone is not None else None)
 
 

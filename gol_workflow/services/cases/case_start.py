@@ -12,8 +12,8 @@ from ..access import authorization
 from ..workflow.form_options import OptionContext, Options, allowed_values, options_for
 from ..workflow.instances import OneOpenCase, start_instance
 from ..workflow import assignment
-from ..workflow.stepping import case_fields
-from ..workflow.runtime import Runtime
+from ..workflow.runtime import ProcessVersion, Runtime
+from . import case_records
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Startable:
     name: str
     form: dict[str, Any] | None
     options: dict[str, Options]
+    version: ProcessVersion
 
 
 def _startable(rt: Runtime, actor: Actor, only: str | None = None) -> tuple[list[Startable], bool]:
@@ -39,7 +40,7 @@ def _startable(rt: Runtime, actor: Actor, only: str | None = None) -> tuple[list
                 continue
             form = version.forms.get(version.compiled.start_form or "")
             options = options_for(rt, uow, form, OptionContext(actor, None, None, rt.now()))
-            found.append(Startable(row["process_id"], row["name"] or version.compiled.name, form, options))
+            found.append(Startable(row["process_id"], row["name"] or version.compiled.name, form, options, version))
     return sorted(found, key=lambda s: s.name.lower()), deployed
 
 
@@ -82,7 +83,7 @@ def open_case(
         if not duplicate_reason:
             raise ValidationFailed("reason missing", {"duplicate_reason": ["Indicare il motivo del secondo caso."]})
     rule = None
-    code = codice_fiscale_of(data)
+    code = codice_fiscale_of(rt, item.version, data)
     if code is not None:
         rule = OneOpenCase(code, duplicate_reason)
     try:
@@ -100,6 +101,7 @@ def _may_see(rt: Runtime, actor: Actor, case_id: str) -> bool:
     return case is not None and authorization.can_see_case(actor, case)
 
 
-def codice_fiscale_of(data: Mapping[str, Any]) -> str | None:
-    """The beneficiary's codice fiscale in a start form's data, as the instance row stores it."""
-    return case_fields(data).get("codice_fiscale")
+def codice_fiscale_of(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]) -> str | None:
+    """The beneficiary's codice fiscale in a start form's data, where the process declares it."""
+    code = case_records.task_fields(rt, version, data).get("codice_fiscale")
+    return str(code) if code else None

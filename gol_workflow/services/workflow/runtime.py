@@ -17,7 +17,7 @@ from ...config import Settings
 from ...domain.case_facts import CaseDeclaration, declaration_from_dict
 from ...domain.errors import NotFound
 from ...domain.zones import Zone
-from ...engine.parsing import CompiledProcess, compile_from_sources
+from ...engine.parsing import CompiledProcess, TaskScope, compile_from_sources
 from ...engine.runner import ProcessEngine, WorkflowHandle
 from ...persistence.database import Database
 from ...persistence.uow import UnitOfWork
@@ -60,6 +60,8 @@ class ProcessCache:
     version id of each process as last seen here (which a deploy elsewhere makes old: its users check it)."""
 
     def __init__(self) -> None:
+        # The case declaration of a version deployed without one (the processes folder's), set at wiring.
+        self.fallback: Callable[[str], CaseDeclaration | None] = lambda process_id: None
         self._items: dict[int, ProcessVersion] = {}
         self._latest: dict[str, int] = {}  # process id -> the newest version id this process saw
         self._lock = threading.Lock()
@@ -100,6 +102,9 @@ class ProcessCache:
         messages = parse_policies(files[POLICY_FILE], forms)[0] if POLICY_FILE in files else {}
         case_file = f"{row['process_id']}{CASE_SUFFIX}"
         case = parse_case_declaration(case_file, files[case_file]) if case_file in files else None
+        declared = case or self.fallback(row["process_id"])
+        if declared is not None:
+            compiled.task_scope = TaskScope(declared.paths_of("zone"), declared.task_item)
         lane_map = parse_lanes(files[LANES_FILE], LANES_FILE)[0] if LANES_FILE in files else None
         item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms, messages, case, lane_map)
         with self._lock:
