@@ -101,6 +101,40 @@ def _may_see(rt: Runtime, actor: Actor, case_id: str) -> bool:
     return case is not None and authorization.can_see_case(actor, case)
 
 
+def zone_field(rt: Runtime, item: Startable) -> str:
+    """The start form field that holds the zone, as the process declares it ("_form" when it declares none)."""
+    declared = case_records.declaration(rt, item.version)
+    paths = declared.paths_of("zone") if declared is not None else ()
+    return paths[0].split(".")[0] if paths else "_form"
+
+
+def _latest(rt: Runtime, process_id: str) -> ProcessVersion | None:
+    with rt.uow(write=False) as uow:
+        row = uow.versions.latest(process_id)
+        return rt.processes.get(uow, int(row["id"])) if row is not None else None
+
+
+def zone_of(rt: Runtime, process_id: str, data: Mapping[str, Any]) -> str | None:
+    """The zone start data give, where the process's latest version declares it."""
+    version = _latest(rt, process_id)
+    return case_records.start_zone(rt, version, data)[0] if version is not None else None
+
+
+def with_zone(rt: Runtime, process_id: str, data: Mapping[str, Any], zone: str) -> dict[str, Any]:
+    """Start data with the zone put where the process declares it (unless already given)."""
+    version = _latest(rt, process_id)
+    declared = case_records.declaration(rt, version) if version is not None else None
+    paths = declared.paths_of("zone") if declared is not None else ()
+    result = dict(data)
+    if paths:
+        *parents, last = paths[0].split(".")
+        target = result
+        for part in parents:
+            target = target.setdefault(part, {})
+        target.setdefault(last, zone)
+    return result
+
+
 def codice_fiscale_of(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]) -> str | None:
     """The beneficiary's codice fiscale in a start form's data, where the process declares it."""
     code = case_records.task_fields(rt, version, data).get("codice_fiscale")
