@@ -63,7 +63,8 @@ class WorkflowHandle:
     def task_instructions(self, task_id: str) -> str | None:
         """Raw (Jinja) instructions of a user task."""
         meta = self.compiled.meta_for(self._task(task_id).task_spec.name)
-        return meta.instructions if meta else None
+        # A task without instructions shows its BPMN documentation (what Camunda Modeler writes).
+        return (meta.instructions or meta.documentation) if meta else None
 
     def data(self) -> dict[str, Any]:
         """Data of the most recently completed task, in any subprocess (the case's current data)."""

@@ -124,24 +124,26 @@ def _visible(scope: InboxScope) -> ColumnElement[bool] | None:
         return tasks.c.id.is_not(None)
     if not scope.kind or not (scope.role or scope.user):
         return None
-    # Roles and names are stored as `,a,b,` text: match one whole name.
-    candidate = [tasks.c.roles.like(f"%,{_escape(scope.role)},%", escape="\\"),
-                 tasks.c.users.like(f"%,{_escape(scope.user)},%", escape="\\")]
+    # Roles and names are stored as `,a,b,` text: match one whole name. A person the task names
+    # works it wherever it is; a role works it within the role's scope.
+    named = tasks.c.users.like(f"%,{_escape(scope.user)},%", escape="\\")
+    candidate = [tasks.c.roles.like(f"%,{_escape(scope.role)},%", escape="\\")]
     if scope.lanes:  # a task stored before its roles were
         candidate.append(and_(tasks.c.roles.is_(None), tasks.c.lane.in_(scope.lanes)))
-    assigned = or_(*candidate)
+    by_role = or_(*candidate)
+    scoped: ColumnElement[bool] | None = None
     if scope.kind == "zone":
         # A task without a zone belongs to a process that declares none: its roles scope it.
         zoned = or_(tasks.c.zone.in_(scope.zones), tasks.c.zone.is_(None)) if scope.zones else tasks.c.zone.is_(None)
-        return and_(zoned, assigned)
-    if scope.kind == "case" and scope.case_manager:
-        return and_(assigned, instances.c.case_manager == scope.case_manager)
-    if scope.kind == "invitation" and scope.services and scope.zones:
+        scoped = and_(zoned, by_role)
+    elif scope.kind == "case" and scope.case_manager:
+        scoped = and_(by_role, instances.c.case_manager == scope.case_manager)
+    elif scope.kind == "invitation" and scope.services and scope.zones:
         # specialist_services is JSON text: match the quoted service id inside the list.
         services = type_coerce(instances.c.specialist_services, Text)  # compare the stored text, not JSON
         invited = or_(*(services.like(f'%"{_escape(s)}"%', escape="\\") for s in scope.services))
-        return and_(assigned, instances.c.zone.in_(scope.zones), invited)
-    return None
+        scoped = and_(by_role, instances.c.zone.in_(scope.zones), invited)
+    return or_(named, scoped) if scoped is not None else named
 
 
 def _escape(text: str) -> str:

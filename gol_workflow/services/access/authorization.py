@@ -89,9 +89,14 @@ def _names(stored: Any) -> frozenset[str]:
     return frozenset(stored)
 
 
+def is_named(actor: Actor, task: Mapping[str, Any]) -> bool:
+    """Does the task name this person (camunda:candidateUsers)?"""
+    return actor.username in _names(task.get("users"))
+
+
 def is_candidate(actor: Actor, task: Mapping[str, Any]) -> bool:
     """Is this person among those the task is for: by role (its lane's or its own) or by name?"""
-    if actor.username in _names(task.get("users")):
+    if is_named(actor, task):
         return True
     if task.get("roles") is not None:
         return actor.role in _names(task.get("roles"))
@@ -101,9 +106,10 @@ def is_candidate(actor: Actor, task: Mapping[str, Any]) -> bool:
 def can_work_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] | None) -> bool:
     """May this person see and complete this inbox task?
 
-    A task without a zone (its process declares none) is scoped by its roles and names alone.
+    A person the task names works it wherever it is; a role works it within its scope. A task
+    without a zone (its process declares none) is scoped by its roles alone.
     """
-    if _privileged(actor):
+    if _privileged(actor) or is_named(actor, task):
         return True
     if not is_candidate(actor, task):
         return False
