@@ -191,7 +191,7 @@ class ProcessEngine:
 
     def snapshot(self, handle: WorkflowHandle, now: datetime) -> Snapshot:
         """Snapshot without running anything (e.g. after an administrative edit)."""
-        return self._snapshot(handle, None)
+        return self._snapshot(handle, None, now=now)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -217,7 +217,7 @@ class ProcessEngine:
                 return self._error_snapshot(handle, exc, now)
             except Exception as exc:  # noqa: BLE001 - a library bug must not lose the step
                 return self._error_snapshot(handle, exc, now)
-        return self._snapshot(handle, None, manual)
+        return self._snapshot(handle, None, manual, now)
 
     @staticmethod
     def _progress_marker(workflow: BpmnWorkflow) -> tuple[int, int]:
@@ -241,10 +241,15 @@ class ProcessEngine:
             source_line=getattr(exc, "error_line", None) or None,
             retryable=retryable,
         )
-        return self._snapshot(handle, error)
+        return self._snapshot(handle, error, now=now)
 
-    def _snapshot(self, handle: WorkflowHandle, error: StepError | None, manual: list[Any] | None = None) -> Snapshot:
+    def _snapshot(
+        self, handle: WorkflowHandle, error: StepError | None, manual: list[Any] | None = None,
+        now: datetime | None = None,
+    ) -> Snapshot:
         workflow = handle.workflow
+        if now is not None:
+            stamp_path(workflow, now)
         ready: dict[str, ReadyTask] = {}
         if manual is None:
             manual, _ = _ready_tasks(workflow)
@@ -301,6 +306,29 @@ class ProcessEngine:
                 if isinstance(definition, BaseMessage) and definition.name == name:
                     return _correlations_for(definition, task.workflow.correlations)
         return None
+
+
+# The service's clock (simulated or not) on each element that ran: SpiffWorkflow keeps only the
+# wall-clock time of a task's last change. Kept in the task's internal data, which is stored with it.
+STARTED_KEY = "gol_started"
+ENDED_KEY = "gol_ended"
+_RAN = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED | TaskState.ERROR
+_ENDED = TaskState.COMPLETED | TaskState.CANCELLED
+
+
+def stamp_path(workflow: BpmnWorkflow, now: datetime) -> None:
+    """Note when each diagram element started and ended, as of the step that just ran."""
+    moment = now.astimezone(UTC).isoformat()
+    for task in workflow.get_tasks_iterator(state=_RAN | TaskState.CANCELLED):
+        if getattr(task.task_spec, "bpmn_id", None) is None:
+            continue
+        internal = task.internal_data
+        if task.has_state(TaskState.CANCELLED) and STARTED_KEY not in internal:
+            continue  # never ran: a branch not taken, an event that did not happen
+        if STARTED_KEY not in internal:
+            internal[STARTED_KEY] = moment
+        if task.has_state(_ENDED) and ENDED_KEY not in internal:
+            internal[ENDED_KEY] = moment
 
 
 def _ready_tasks(workflow: BpmnWorkflow) -> tuple[list[Any], list[Any]]:

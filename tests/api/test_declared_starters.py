@@ -44,7 +44,7 @@ def caller(settings: Any, clock: Any, tmp_path: Path) -> Iterator[Any]:
     rt = bootstrap(settings.with_overrides(zones_dir=DATA / "web" / "zones", roles_file=tmp_path / "ruoli.toml"),
                    clock=clock)
     deploy_dir(rt, tmp_path / "processi", DATA / "declared-forms")
-    for username, (role, zones) in {**PEOPLE, "admin": ("admin", ())}.items():
+    for username, (role, zones) in PEOPLE.items():
         users.add_user(rt, username, role, ADMIN, zones, (), PASSWORD, username.title())
     app = create_app(rt, {"TESTING": True})
 
@@ -64,13 +64,13 @@ def test_a_process_of_another_domain_is_started_by_its_starters_and_refused_to_o
     started = caller("terzo.nord").post("/api/v1/instances", json=body)
     assert started.status_code == 201, started.get_data(as_text=True)
     assert [t["name"] for t in started.get_json()["tasks"]] == ["Colloquio di accompagnamento"]
-    assert caller("admin").post("/api/v1/instances", json=body).status_code == 201
-    missing = caller("admin").post("/api/v1/instances", json={"process": "inesistente", "data": {}})
+    assert caller("amministratore").post("/api/v1/instances", json=body).status_code == 201
+    missing = caller("amministratore").post("/api/v1/instances", json={"process": "inesistente", "data": {}})
     assert_problem(missing, 400)
 
 
 def test_an_administrator_starts_a_process_without_start_form_and_completes_its_task_with_any_json(caller: Any) -> None:
-    admin = caller("admin")
+    admin = caller("amministratore")
     started = admin.post("/api/v1/instances", json={"process": "senza_moduli", "data": {"quanti": 2}})
     assert started.status_code == 201, started.get_data(as_text=True)
     task = started.get_json()["tasks"][0]
@@ -83,3 +83,19 @@ def test_an_administrator_starts_a_process_without_start_form_and_completes_its_
     assert admin.post("/api/v1/instances", json={"process": "senza_moduli"}).status_code == 201
     # Nobody else: the process declares no starter.
     assert_problem(caller("cpi.nord").post("/api/v1/instances", json={"process": "senza_moduli"}), 403)
+
+
+def test_the_instance_lists_every_element_that_ran_in_order_with_who(caller: Any) -> None:
+    admin = caller("amministratore")
+    started = admin.post("/api/v1/instances", json={"process": "senza_moduli", "data": {"quanti": 1}}).get_json()
+    opened = admin.get(f"/api/v1/instances/{started['id']}").get_json()
+    assert [(p["element"], p["type"], p["state"]) for p in opened["path"]] == [
+        ("s", "startEvent", "COMPLETED"), ("t", "userTask", "READY")]
+    assert opened["path"][1]["ended_at"] is None and opened["path"][1]["by"] is None
+    terzo_task = started["tasks"][0]["id"]
+    admin.post(f"/api/v1/tasks/{terzo_task}/complete", json={"data": {"quanti": 2}})
+    done = admin.get(f"/api/v1/instances/{started['id']}").get_json()
+    assert [(p["element"], p["type"], p["by"]) for p in done["path"]] == [
+        ("s", "startEvent", "system"), ("t", "userTask", "amministratore"), ("x", "scriptTask", "system"),
+        ("e", "endEvent", "system")]
+    assert all(p["started_at"] and p["ended_at"] for p in done["path"])

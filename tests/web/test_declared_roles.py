@@ -33,6 +33,7 @@ PEOPLE = {  # username -> (role, zones)
     "sds.nord": ("sds", ("nord",)),
     "sds.sud": ("sds", ("sud",)),
     "revisore": ("ats", ("nord",)),  # named on the task itself (camunda:candidateUsers)
+    "amministratore": ("admin", ()),
 }
 
 
@@ -150,3 +151,22 @@ def test_the_role_file_is_checked_with_file_and_line(tmp_path: Path) -> None:
         "ruoli.toml:3: cpi: scope must be one of zone, case, invitation, all, none, not 'zona'",
         "ruoli.toml:8: admin: unknown key 'colore' (known: actions, deploy, label, scope)",
     ]
+
+
+def test_the_admin_instance_page_lists_the_path_taken(login: Any, declared_runtime: Runtime) -> None:
+    terzo = login("terzo.nord")
+    terzo.get("/casi/nuovo/accompagnamento")
+    assert terzo.post("/casi/nuovo/accompagnamento", {"territorio": "nord", "persona": "Marta Neri"}).status_code == 302
+    link = _task_link(terzo.text("/attivita"), "Colloquio di accompagnamento")
+    assert link is not None
+    terzo.post(link, {"azione": "completa"})
+    import re
+
+    listing = login("amministratore").text("/admin/istanze")
+    instance_id = re.search(r"/admin/istanze/([0-9a-f-]{36})", listing).group(1)  # type: ignore[union-attr]
+    page = login("amministratore").text(f"/admin/istanze/{instance_id}")
+    table = page.split('id="percorso-istanza"')[1].split("</table>")[0]
+    rows = [row for row in table.split("<tr")[2:]]
+    assert [r.split('data-elemento="')[1].split('"')[0] for r in rows] == ["avvio", "colloquio", "verifica"]
+    assert "Terzo.Nord" in rows[1] and "Attività utente" in rows[1] and "completato" in rows[1]
+    assert "Sistema" in rows[0] and "pronto" in rows[2]

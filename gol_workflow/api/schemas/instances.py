@@ -174,6 +174,19 @@ class VersionRefSchema(Schema):
     deployed_at = LocalDateTime(required=True)
 
 
+class PathStepSchema(Schema):
+    """One element of the diagram that ran (or runs now), by the service's clock."""
+
+    element = fields.String(required=True, attribute="element_id")
+    name = fields.String(required=True)
+    type = fields.String(required=True, metadata={"description": "BPMN element type, e.g. userTask, exclusiveGateway"})
+    state = fields.String(required=True, metadata={"description": "COMPLETED, READY, WAITING, ERROR, CANCELLED..."})
+    started_at = LocalDateTime(required=True, allow_none=True)
+    ended_at = LocalDateTime(required=True, allow_none=True)
+    by = fields.String(required=True, allow_none=True,
+                       metadata={"description": "Who completed a user task; `system` for what the service ran"})
+
+
 class InstanceDetailSchema(InstanceSummarySchema):
     """Everything about one instance (administrators); sensitive data masked unless revealed."""
 
@@ -192,6 +205,8 @@ class InstanceDetailSchema(InstanceSummarySchema):
     masked_keys = fields.List(fields.String(), required=True,
                               metadata={"description": "Fields hidden in `data` and `history` (reveal=true shows them)"})
     newer_versions = fields.List(fields.Nested(VersionRefSchema), required=True)
+    path = fields.List(fields.Nested(PathStepSchema), required=True,
+                       metadata={"description": "Every element that ran, in the order it started"})
     operations = fields.List(fields.String(), required=True,
                              metadata={"description": "What may be done now: suspend, resume, retry, terminate..."})
 
