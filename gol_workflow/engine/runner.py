@@ -146,6 +146,8 @@ class ProcessEngine:
                 task.run()
             except SpiffWorkflowException as exc:
                 return self._error_snapshot(handle, exc, now)
+            except Exception as exc:  # noqa: BLE001 - e.g. a correlation expression on the next event fails
+                return self._error_snapshot(handle, exc, now)
         return self._advance(handle, now, services)
 
     def fire_timers(self, handle: WorkflowHandle, now: datetime, services: ServiceHandler | None = None) -> Snapshot:
