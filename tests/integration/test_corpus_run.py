@@ -88,6 +88,8 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
 def spiff_alone(path: Path, process_id: str) -> Run:
     """SpiffWorkflow with its default script engine, no service around it."""
     parser = SpiffBpmnParser()
+    workflow = None
+    status, note = "waiting", ""
     try:
         load_sources(parser, {path.name: path.read_bytes()})
         workflow = BpmnWorkflow(parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
@@ -101,12 +103,15 @@ def spiff_alone(path: Path, process_id: str) -> Run:
     except ModelTimedOut:
         raise
     except Exception as exc:  # noqa: BLE001 - the reference's own failure is an outcome
-        return Run("error", Counter(), {}, f"{type(exc).__name__}")
+        status, note = "error", type(exc).__name__
+    if workflow is None:
+        return Run("error", Counter(), {}, note)
     done = Counter(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
                    if getattr(t.task_spec, "bpmn_id", None))
+    if status != "error" and workflow.is_completed():
+        status = "completed"
     last = workflow.last_task.data if workflow.last_task is not None else {}
-    status = "completed" if workflow.is_completed() else "waiting"
-    return Run(status, done, _plain(dict(last)))
+    return Run(status, done, _plain(dict(last)), note)
 
 
 def through_service(rt: Runtime, path: Path) -> tuple[str | None, Run]:
@@ -148,8 +153,9 @@ def _difference(ours: Run, theirs: Run) -> str | None:
     if ours.status != theirs.status:
         return f"ends {ours.status} ({ours.note}) where SpiffWorkflow ends {theirs.status} ({theirs.note})"
     if ours.path != theirs.path:
-        return "another path"
-    if ours.data != theirs.data:
+        missing, extra = theirs.path - ours.path, ours.path - theirs.path
+        return f"another path (not run here: {sorted(missing)[:3]}; run only here: {sorted(extra)[:3]})"
+    if ours.status != "error" and ours.data != theirs.data:
         return "other data"
     return None
 
