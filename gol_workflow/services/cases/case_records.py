@@ -182,7 +182,7 @@ def rebuild(
             for header in rows:
                 version = rt.processes.get(uow, int(header["process_version_id"]))
                 declared = declaration(rt, version)
-                if declared is None:
+                if declared is None or not declared.record:
                     report.skipped += 1
                     continue
                 record = _rebuilt(uow, declared, header, read_data(uow, header, version), tz)
