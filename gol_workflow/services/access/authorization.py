@@ -29,6 +29,11 @@ def operator_roles() -> frozenset[str]:
     return _roles().with_scope("zone", "case", "invitation")
 
 
+def administrator_roles() -> frozenset[str]:
+    """The roles that may do everything (scope "all")."""
+    return _roles().with_scope("all")
+
+
 def _privileged(actor: Actor) -> bool:
     return _roles().scope(actor.role) == "all"
 

@@ -83,7 +83,7 @@ def parse(
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             problem("roles must be a list of role names")
             roles = []
-        senders = set(authorization.role_names())  # administrators and the service may always send
+        senders = set(authorization.role_names()) - authorization.administrator_roles()  # they always may
         for role in roles:
             if role not in senders:
                 problem(f"unknown role {role!r} (one of {', '.join(sorted(senders))}; "
