@@ -8,6 +8,8 @@ from .engine.runner import ProcessEngine
 from .observability.metrics import Metrics
 from .persistence import committed
 from .persistence.database import create_db_engine
+from .services.access import lanes, roles
+from .services.cases import case_records
 from .services.workflow.clock import DatabaseClock
 from .services.integrations.connectors import register_connectors
 from .services.workflow.runtime import Runtime, WorkflowCache
@@ -30,6 +32,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None, metrics: bool = Fa
         zones=load_zones(settings.zones_dir),
     )
     register_connectors(runtime)
+    runtime.processes.fallback = lambda process_id: case_records.folder_declarations(runtime).get(process_id)
+    roles.install(roles.load(settings.roles_file))
+    lanes.install(lanes.load(settings.processes_dir, roles.current().names()))
     if metrics:
         enable_metrics(runtime)
     return runtime

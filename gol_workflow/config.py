@@ -46,6 +46,7 @@ class Settings:
     var_dir: Path
     secret_key: str
     timezone: str = "Europe/Rome"
+    roles_file: Path = Path("processes/roles.toml")  # the roles, their labels and what each may see
     production: bool = False
     clock: str = "system"  # system | simulated
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
@@ -247,6 +248,7 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         database_url=database_url,
         processes_dir=Path(env.get("GOL_PROCESSES_DIR", "processes")),
         forms_dir=Path(env.get("GOL_FORMS_DIR", "forms")),
+        roles_file=Path(env.get("GOL_ROLES_FILE") or Path(env.get("GOL_PROCESSES_DIR", "processes")) / "roles.toml"),
         zones_dir=Path(env.get("GOL_ZONES_DIR", "zones")),
         var_dir=var_dir,
         secret_key=secret or "",

@@ -48,6 +48,12 @@ def print_problems(problems: list[Problem], sources: deployment.Sources) -> None
     print(f"{len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
 
 
+def print_warnings(warnings: list[Problem], sources: deployment.Sources) -> None:
+    """One line per warning on stdout (the files deploy anyway)."""
+    for warning in warnings:
+        print(Problem(sources.where(warning.file), warning.line, warning.element, warning.message, True))
+
+
 def _forms_dir(args: argparse.Namespace) -> Path | None:
     """The forms folder to check against; None (after a note) when the default one is absent."""
     if args.forms is not None:
@@ -69,8 +75,9 @@ def _validate(args: argparse.Namespace) -> int:
     except NotFound as exc:
         return fail(exc.message, USAGE_ERROR)
     if result.problems:
-        print_problems(result.problems, sources)
+        print_problems(result.problems + result.warnings, sources)
         return 1
+    print_warnings(result.warnings, sources)
     print(f"ok: {result.files} file(s), {len(result.process_ids)} executable process(es), {result.forms} form(s)")
     return 0
 
@@ -88,6 +95,7 @@ def _deploy(args: argparse.Namespace) -> int:
         if result.problems:
             print_problems(result.problems, sources)
             return fail("nothing would be deployed")
+        print_warnings(result.warnings, sources)
         print(f"ok: {len(result.process_ids)} process(es) would deploy")
         return 0
     try:
@@ -95,6 +103,7 @@ def _deploy(args: argparse.Namespace) -> int:
     except DeploymentFailed as exc:
         print_problems(exc.problems, sources)  # type: ignore[arg-type]
         return fail(exc.message)
+    print_warnings(report.warnings, sources)
     for item in report.processes:
         state = "new version" if item.changed else "unchanged"
         print(f"{item.process_id}: version {item.version} ({state})")

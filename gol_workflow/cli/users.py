@@ -18,7 +18,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.required = True
     add = sub.add_parser("add", help="create an account (prints a generated password once)")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=authorization.ROLES)
+    add.add_argument("--role", required=True, help="a role of the role file (processes/roles.toml)")
     add.add_argument("--zone", action="append", default=[], help="a zone the user works in (repeatable)")
     add.add_argument("--service", action="append", default=[], help="a specialist service (repeatable)")
     add.add_argument("--name", default=None, help="full name shown in the interface")
@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     password.set_defaults(handler=_set_password)
     change = sub.add_parser("update", help="change an account's role, zones or services; its open sessions end")
     change.add_argument("username")
-    change.add_argument("--role", choices=authorization.ROLES, default=None)
+    change.add_argument("--role", default=None, help="a role of the role file (processes/roles.toml)")
     change.add_argument("--zone", action="append", default=None, help="the zones (repeatable; replaces them all)")
     change.add_argument("--no-zones", action="store_true", help="remove every zone")
     change.add_argument("--service", action="append", default=None, help="the services (repeatable; replaces them)")

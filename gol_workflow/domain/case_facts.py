@@ -80,6 +80,16 @@ class CaseDeclaration:
     process_id: str
     facts: tuple[Fact, ...]
     completions: tuple[Completion, ...] = field(default_factory=tuple)
+    record: bool = True  # False: the facts feed the instance's header (zone, people) but no case record
+    task_item: str | None = None  # a multi-instance item about another case (its case_id and facts)
+
+    def paths_of(self, name: str) -> tuple[str, ...]:
+        """The data paths a fact is read from (none when the fact is not declared)."""
+        return next((fact.paths for fact in self.facts if fact.name == name), ())
+
+    def declares(self, name: str) -> bool:
+        """Whether the process declares this fact."""
+        return any(fact.name == name for fact in self.facts)
 
     def facts_from(self, data: Mapping[str, Any], timezone: Any) -> dict[str, Any]:
         """The declared facts the data holds (a fact whose path is absent is left out, not cleared)."""
@@ -226,4 +236,11 @@ def declaration_from_dict(raw: Mapping[str, Any], source: str) -> CaseDeclaratio
                 raise CaseDeclarationError(f"{source}: 'last' is {{fact = <fact>, path = <form field>}}")
             pair = (str(last["fact"]), str(last["path"]))
         completions.append(Completion(task, count, spec.get("when"), time, pair))
-    return CaseDeclaration(process_id, tuple(facts), tuple(completions))
+    record = raw.get("record", True)
+    if not isinstance(record, bool):
+        raise CaseDeclarationError(f"{source}: 'record' is true or false")
+    tasks = raw.get("tasks") or {}
+    item = tasks.get("item") if isinstance(tasks, Mapping) else None
+    if item is not None and (not isinstance(item, str) or not item):
+        raise CaseDeclarationError(f"{source}: [tasks] item is the data key of a multi-instance item")
+    return CaseDeclaration(process_id, tuple(facts), tuple(completions), record, item)

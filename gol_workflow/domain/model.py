@@ -33,10 +33,11 @@ class Problem:
     line: int | None
     element: str | None
     message: str
+    warning: bool = False  # deploys anyway: the model runs, someone should look at it
 
     def __str__(self) -> str:
         line = self.line if self.line is not None else 0
-        return f"{self.file}:{line}: {self.element or '-'}: {self.message}"
+        return f"{self.file}:{line}: {self.element or '-'}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class ReadyTask:
     due_in: str | None
     case_id: str | None
     zone: str | None
+    groups: tuple[str, ...] = ()  # roles named on the task itself (camunda:candidateGroups)
+    users: tuple[str, ...] = ()  # usernames named on the task itself (camunda:candidateUsers)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from .runner import WorkflowHandle, _definitions, _due_of
+from .runner import ENDED_KEY, STARTED_KEY, WorkflowHandle, _definitions, _due_of
 
 # Tasks whose data is what the instance carries on with: the ones that will run next.
 CURRENT = TaskState.READY | TaskState.WAITING | TaskState.ERROR | TaskState.STARTED
@@ -97,6 +97,49 @@ def edit_current_data(handle: WorkflowHandle, changes: Mapping[str, Any], remove
             task.data[key] = deepcopy(value)
         touched += 1
     return touched
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One element that ran (or runs now): what it is and when, by the service's clock."""
+
+    task_id: str
+    element_id: str
+    name: str
+    kind: str  # the BPMN element type, e.g. userTask, exclusiveGateway
+    state: str  # COMPLETED, READY, WAITING, STARTED, ERROR or CANCELLED (interrupted)
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+_KINDS = {"SubWorkflowTask": "subProcess", "NoneTask": "task", "TransactionSubprocess": "transaction"}
+
+
+def _kind(spec: Any) -> str:
+    name = type(spec).__name__
+    return _KINDS.get(name, name[0].lower() + name[1:])
+
+
+def path(handle: WorkflowHandle) -> list[PathStep]:
+    """Every element that ran, in the order it started (subprocesses included)."""
+    steps: list[tuple[datetime, float, PathStep]] = []
+    for task in handle.workflow.get_tasks_iterator():
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        started = _moment(task.internal_data.get(STARTED_KEY))
+        if bpmn_id is None or started is None:
+            continue
+        step = PathStep(str(task.id), bpmn_id, getattr(spec, "bpmn_name", None) or bpmn_id, _kind(spec),
+                        TaskState.get_name(task.state), started, _moment(task.internal_data.get(ENDED_KEY)))
+        steps.append((started, task.last_state_change, step))
+    return [step for _, _, step in sorted(steps, key=lambda item: (item[0], item[2].ended_at is None, item[1]))]
 
 
 def element_names(handle: WorkflowHandle) -> dict[str, str]:

@@ -15,6 +15,8 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from .camunda_assignment import Candidates, starters, task_candidates
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -74,6 +76,16 @@ class TaskMeta:
     form: str | None
     due_in: str | None
     instructions: str | None
+    candidates: Candidates = Candidates()  # camunda:candidateGroups / candidateUsers
+    documentation: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    """Where a ready task's case and zone are in its data, as the process declares them."""
+
+    zone_paths: tuple[str, ...] = ()  # dotted data paths of the zone, the first holding a value wins
+    item: str | None = None  # a multi-instance item about another case: its own `case_id` and zone
 
 
 @dataclass
@@ -87,6 +99,8 @@ class CompiledProcess:
     tasks: dict[str, TaskMeta] = field(default_factory=dict)  # keyed by Spiff task spec name
     start_form: str | None = None
     caught_messages: frozenset[str] = frozenset()  # names of the messages its catching events wait for
+    starters: Candidates = Candidates()  # camunda:candidateStarterGroups / candidateStarterUsers
+    task_scope: TaskScope = TaskScope()  # set from the process's case declaration when it has one
 
     def meta_for(self, spec_name: str) -> TaskMeta | None:
         """Metadata of a user task spec, if any."""
@@ -120,7 +134,16 @@ def _camunda_form_keys(parser: SpiffBpmnParser) -> dict[str, str]:
     return keys
 
 
-def _meta(task_spec: Any, camunda_keys: Mapping[str, str]) -> TaskMeta:
+def _candidates(parser: SpiffBpmnParser) -> dict[str, Candidates]:
+    found: dict[str, Candidates] = {}
+    for process_parser in parser.process_parsers.values():
+        for node in process_parser.node.iter(full_tag("userTask")):
+            if node.get("id"):
+                found[node.get("id")] = task_candidates(node)
+    return found
+
+
+def _meta(task_spec: Any, camunda_keys: Mapping[str, str], candidates: Mapping[str, Candidates] | None = None) -> TaskMeta:
     extensions = getattr(task_spec, "extensions", None) or {}
     properties = extensions.get("properties") or {}
     element_id = task_spec.bpmn_id
@@ -131,6 +154,8 @@ def _meta(task_spec: Any, camunda_keys: Mapping[str, str]) -> TaskMeta:
         form=properties.get(FORM_PROPERTY) or camunda_keys.get(element_id),
         due_in=properties.get(DUE_PROPERTY),
         instructions=extensions.get("instructionsForEndUser"),
+        candidates=(candidates or {}).get(element_id, Candidates()),
+        documentation=getattr(task_spec, "documentation", None) or None,
     )
 
 
@@ -139,11 +164,14 @@ def compile_process(parser: SpiffBpmnParser, process_id: str) -> CompiledProcess
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
     camunda_keys = _camunda_form_keys(parser)
+    candidates = _candidates(parser)
+    process_parser = parser.get_process_parser(process_id)
     compiled = CompiledProcess(
         process_id=process_id,
         name=spec.description or process_id,
         spec=spec,
         subprocess_specs=subprocess_specs,
+        starters=starters(process_parser.node) if process_parser is not None else Candidates(),
     )
     for process_spec in [spec, *subprocess_specs.values()]:
         if process_spec is None:
@@ -154,7 +182,7 @@ def compile_process(parser: SpiffBpmnParser, process_id: str) -> CompiledProcess
             if isinstance(task_spec, CatchingEvent):
                 compiled.caught_messages |= _message_names(task_spec.event_definition)
             if getattr(task_spec, "manual", False):
-                compiled.tasks[task_spec.name] = _meta(task_spec, camunda_keys)
+                compiled.tasks[task_spec.name] = _meta(task_spec, camunda_keys, candidates)
             elif isinstance(task_spec, StartEvent) and process_spec is spec:
                 meta = _meta(task_spec, camunda_keys)
                 compiled.start_form = compiled.start_form or meta.form

@@ -10,6 +10,7 @@ from lxml import etree
 from ..domain.durations import parse_duration
 from ..domain.model import Problem
 from .documents import SPIFF_NS, Document, is_model_element, local_name
+from .camunda_assignment import declared, is_expression, task_candidates
 from .parsing import CAMUNDA_NS, DUE_PROPERTY, FORM_PROPERTY
 
 _CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
@@ -23,6 +24,7 @@ class RuleContext:
     forms: Collection[str] | None = None
     operators: Collection[str] | None = None
     lanes: Collection[str] | None = None
+    roles: Collection[str] | None = None  # roles of the role file, for camunda:candidateGroups
     processes: Collection[str] | None = None  # process ids of all the files validated together
     decisions: Collection[str] | None = None  # decision ids of all the DMN files validated together
 
@@ -79,14 +81,20 @@ def _task_problems(doc: Document, node: etree._Element, lanes: dict[str, etree._
     line = node.sourceline
     lane = _lane_of(node, lanes)
     kind = "user task" if local_name(node) == "userTask" else "manual task"
-    if lane is None:
-        yield Problem(doc.name, line, element, f"{kind} is not in a lane: draw it in the lane of the service that works it")
-    elif not lane.get("name"):
-        yield Problem(doc.name, line, element, f"{kind} is in lane {lane.get('id')}, which has no name")
-    elif ctx.lanes is not None and lane.get("name") not in ctx.lanes:
+    named = bool(task_candidates(node))
+    yield from _candidate_problems(doc, node, ctx)
+    if lane is None and not named:
+        yield Problem(doc.name, line, element, f"{kind} is not in a lane and names no camunda:candidateGroups or "
+                      "candidateUsers: only administrators will work it", warning=True)
+    elif lane is not None and not lane.get("name") and not named:
+        yield Problem(doc.name, line, element, f"{kind} is in lane {lane.get('id')}, which has no name: "
+                      "only administrators will work it", warning=True)
+    elif lane is not None and lane.get("name") and ctx.lanes is not None and lane.get("name") not in ctx.lanes \
+            and not named:
         known = ", ".join(sorted(ctx.lanes)) or "none"
-        message = f"lane '{lane.get('name')}' is not a lane the service knows ({known}): no operator could work this task"
-        yield Problem(doc.name, line, element, message)
+        message = (f"lane '{lane.get('name')}' is not in lanes.toml ({known}) and the task names no "
+                   "camunda:candidateGroups: only administrators will work it")
+        yield Problem(doc.name, line, element, message, warning=True)
     properties = _properties(node)
     if local_name(node) == "userTask":
         yield from _form_problems(doc, node, properties, ctx, required=True)
@@ -106,8 +114,9 @@ def _form_problems(
     element = node.get("id")
     if not form:
         if required:
-            message = f"user task names no form: add the property {FORM_PROPERTY} (or camunda:formKey)"
-            yield Problem(doc.name, node.sourceline, element, message)
+            message = (f"user task names no form (property {FORM_PROPERTY} or camunda:formKey): it is completed "
+                       "with a \"Completa\" button, or any JSON object through the API")
+            yield Problem(doc.name, node.sourceline, element, message, warning=True)
         return
     if ctx.forms is not None and form not in ctx.forms:
         line = prop.sourceline if prop is not None else node.sourceline
@@ -183,6 +192,19 @@ def _reference_problems(doc: Document, node: etree._Element, ctx: RuleContext) -
                 yield Problem(doc.name, ref.sourceline, node.get("id"), message)
 
 
+def _candidate_problems(doc: Document, node: etree._Element, ctx: RuleContext) -> Iterator[Problem]:
+    """Roles named in camunda:candidateGroups / candidateStarterGroups must be roles of the role file."""
+    for attribute, name in declared(node):
+        where = f"camunda:{attribute}"
+        if is_expression(name):
+            yield Problem(doc.name, node.sourceline, node.get("id"),
+                          f"{where}: {name} is an expression; name roles or people, expressions are not evaluated")
+        elif attribute.endswith("Groups") and ctx.roles is not None and name not in ctx.roles:
+            known = ", ".join(ctx.roles) or "none"
+            yield Problem(doc.name, node.sourceline, node.get("id"),
+                          f"{where}: unknown role '{name}' (roles.toml: {known})")
+
+
 def check_project_rules(doc: Document, ctx: RuleContext) -> list[Problem]:
     """Lanes and forms of user tasks, gateway conditions, service operators and references, in executable processes."""
     if not doc.is_bpmn:
@@ -191,6 +213,7 @@ def check_project_rules(doc: Document, ctx: RuleContext) -> list[Problem]:
     lanes = _lane_names(doc)
     outgoing = _outgoing(doc)
     for process in executable_processes(doc):
+        problems.extend(_candidate_problems(doc, process, ctx))
         for node in process.iter(etree.Element):
             kind = local_name(node) if is_model_element(node) else ""
             if kind in ("userTask", "manualTask"):

@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.model import InstanceStatus, OutgoingMessage, ReadyTask, Snapshot, StepError, Subscription
-from .parsing import CompiledProcess
+from .parsing import CompiledProcess, TaskScope
 from .limits import ScriptLimits
 from .scripting import GolScriptEngine, ServiceHandler, engine_context, install_clock_hook
 from .serialization import StateSerializer
@@ -63,7 +63,8 @@ class WorkflowHandle:
     def task_instructions(self, task_id: str) -> str | None:
         """Raw (Jinja) instructions of a user task."""
         meta = self.compiled.meta_for(self._task(task_id).task_spec.name)
-        return meta.instructions if meta else None
+        # A task without instructions shows its BPMN documentation (what Camunda Modeler writes).
+        return (meta.instructions or meta.documentation) if meta else None
 
     def data(self) -> dict[str, Any]:
         """Data of the most recently completed task, in any subprocess (the case's current data)."""
@@ -145,6 +146,8 @@ class ProcessEngine:
                 task.run()
             except SpiffWorkflowException as exc:
                 return self._error_snapshot(handle, exc, now)
+            except Exception as exc:  # noqa: BLE001 - e.g. a correlation expression on the next event fails
+                return self._error_snapshot(handle, exc, now)
         return self._advance(handle, now, services)
 
     def fire_timers(self, handle: WorkflowHandle, now: datetime, services: ServiceHandler | None = None) -> Snapshot:
@@ -190,7 +193,7 @@ class ProcessEngine:
 
     def snapshot(self, handle: WorkflowHandle, now: datetime) -> Snapshot:
         """Snapshot without running anything (e.g. after an administrative edit)."""
-        return self._snapshot(handle, None)
+        return self._snapshot(handle, None, now=now)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -216,7 +219,7 @@ class ProcessEngine:
                 return self._error_snapshot(handle, exc, now)
             except Exception as exc:  # noqa: BLE001 - a library bug must not lose the step
                 return self._error_snapshot(handle, exc, now)
-        return self._snapshot(handle, None, manual)
+        return self._snapshot(handle, None, manual, now)
 
     @staticmethod
     def _progress_marker(workflow: BpmnWorkflow) -> tuple[int, int]:
@@ -240,10 +243,15 @@ class ProcessEngine:
             source_line=getattr(exc, "error_line", None) or None,
             retryable=retryable,
         )
-        return self._snapshot(handle, error)
+        return self._snapshot(handle, error, now=now)
 
-    def _snapshot(self, handle: WorkflowHandle, error: StepError | None, manual: list[Any] | None = None) -> Snapshot:
+    def _snapshot(
+        self, handle: WorkflowHandle, error: StepError | None, manual: list[Any] | None = None,
+        now: datetime | None = None,
+    ) -> Snapshot:
         workflow = handle.workflow
+        if now is not None:
+            stamp_path(workflow, now)
         ready: dict[str, ReadyTask] = {}
         if manual is None:
             manual, _ = _ready_tasks(workflow)
@@ -251,7 +259,7 @@ class ProcessEngine:
             meta = handle.compiled.meta_for(task.task_spec.name)
             spec = task.task_spec
             data = task.data
-            case_id, zone = _case_of(data)
+            case_id, zone = _case_of(data, handle.compiled.task_scope)
             ready[str(task.id)] = ReadyTask(
                 id=str(task.id),
                 element_id=spec.bpmn_id,
@@ -261,6 +269,8 @@ class ProcessEngine:
                 due_in=meta.due_in if meta else None,
                 case_id=case_id,
                 zone=zone,
+                groups=meta.candidates.groups if meta else (),
+                users=meta.candidates.users if meta else (),
             )
         if error is not None:
             status = InstanceStatus.ERROR
@@ -300,6 +310,29 @@ class ProcessEngine:
         return None
 
 
+# The service's clock (simulated or not) on each element that ran: SpiffWorkflow keeps only the
+# wall-clock time of a task's last change. Kept in the task's internal data, which is stored with it.
+STARTED_KEY = "gol_started"
+ENDED_KEY = "gol_ended"
+_RAN = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED | TaskState.ERROR
+_ENDED = TaskState.COMPLETED | TaskState.CANCELLED
+
+
+def stamp_path(workflow: BpmnWorkflow, now: datetime) -> None:
+    """Note when each diagram element started and ended, as of the step that just ran."""
+    moment = now.astimezone(UTC).isoformat()
+    for task in workflow.get_tasks_iterator(state=_RAN | TaskState.CANCELLED):
+        if getattr(task.task_spec, "bpmn_id", None) is None:
+            continue
+        internal = task.internal_data
+        if task.has_state(TaskState.CANCELLED) and STARTED_KEY not in internal:
+            continue  # never ran: a branch not taken, an event that did not happen
+        if STARTED_KEY not in internal:
+            internal[STARTED_KEY] = moment
+        if task.has_state(_ENDED) and ENDED_KEY not in internal:
+            internal[ENDED_KEY] = moment
+
+
 def _ready_tasks(workflow: BpmnWorkflow) -> tuple[list[Any], list[Any]]:
     """Ready tasks in one walk of the tree: (for people, for the engine)."""
     manual: list[Any] = []
@@ -309,14 +342,25 @@ def _ready_tasks(workflow: BpmnWorkflow) -> tuple[list[Any], list[Any]]:
     return manual, automatic
 
 
-def _case_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """The case a task is about: its own `case_id`, or the `caso` item of a multi-instance."""
-    item = data.get("caso")
+def _first(data: Mapping[str, Any], paths: tuple[str, ...]) -> Any:
+    for path in paths:
+        value: Any = data
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is not None:
+            return value
+    return None
+
+
+def _case_of(data: Mapping[str, Any], scope: TaskScope) -> tuple[str | None, str | None]:
+    """The case a task is about: its own `case_id` (which the service gives every instance), or that of
+    the multi-instance item the process declares; its zone at the declared paths."""
     case_id = data.get("case_id")
-    zone = data.get("zona")
+    zone = _first(data, scope.zone_paths)
+    item = data.get(scope.item) if scope.item else None
     if isinstance(item, Mapping):
         case_id = item.get("case_id", case_id)
-        zone = zone or item.get("zona")
+        zone = zone or _first(item, scope.zone_paths)
     return (str(case_id) if case_id is not None else None), (str(zone) if zone is not None else None)
 
 

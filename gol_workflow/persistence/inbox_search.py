@@ -24,12 +24,18 @@ class InboxScope:
     """What a person may see, already decided by the authorization rules."""
 
     everything: bool = False
-    zoned_lanes: tuple[str, ...] = ()  # lanes worked in the person's zones (CPI, SdS)
+    kind: str = ""  # the role's scope: zone | case (assigned to the person) | invitation; "" sees nothing
+    role: str = ""  # tasks for this role (stored in `roles`) ...
+    user: str = ""  # ... or naming this person (stored in `users`)
+    lanes: tuple[str, ...] = ()  # lanes the role works, for tasks stored without their roles
     zones: tuple[str, ...] = ()
-    managed_lanes: tuple[str, ...] = ()  # lanes worked on cases assigned to the person (ATS)
     case_manager: str | None = None
-    invited_lanes: tuple[str, ...] = ()  # lanes worked on cases the person's service is invited to
     services: tuple[str, ...] = ()
+
+    @property
+    def joins_cases(self) -> bool:
+        """True when the scope reads the case's header (assignment or invitation)."""
+        return self.kind in ("case", "invitation")
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ class InboxSearch:
         visible = _visible(scope)
         if visible is None:
             return stmt.where(false())
-        if scope.managed_lanes or scope.invited_lanes:
+        if scope.joins_cases:
             stmt = stmt.outerjoin(instances, instances.c.id == tasks.c.case_id)
         conditions: list[ColumnElement[bool]] = [visible]
         if chosen.zone:
@@ -116,17 +122,28 @@ class InboxSearch:
 def _visible(scope: InboxScope) -> ColumnElement[bool] | None:
     if scope.everything:
         return tasks.c.id.is_not(None)
-    parts: list[ColumnElement[bool]] = []
-    if scope.zoned_lanes and scope.zones:
-        parts.append(and_(tasks.c.zone.in_(scope.zones), tasks.c.lane.in_(scope.zoned_lanes)))
-    if scope.managed_lanes and scope.case_manager:
-        parts.append(and_(tasks.c.lane.in_(scope.managed_lanes), instances.c.case_manager == scope.case_manager))
-    if scope.invited_lanes and scope.services and scope.zones:
+    if not scope.kind or not (scope.role or scope.user):
+        return None
+    # Roles and names are stored as `,a,b,` text: match one whole name. A person the task names
+    # works it wherever it is; a role works it within the role's scope.
+    named = tasks.c.users.like(f"%,{_escape(scope.user)},%", escape="\\")
+    candidate = [tasks.c.roles.like(f"%,{_escape(scope.role)},%", escape="\\")]
+    if scope.lanes:  # a task stored before its roles were
+        candidate.append(and_(tasks.c.roles.is_(None), tasks.c.lane.in_(scope.lanes)))
+    by_role = or_(*candidate)
+    scoped: ColumnElement[bool] | None = None
+    if scope.kind == "zone":
+        # A task without a zone belongs to a process that declares none: its roles scope it.
+        zoned = or_(tasks.c.zone.in_(scope.zones), tasks.c.zone.is_(None)) if scope.zones else tasks.c.zone.is_(None)
+        scoped = and_(zoned, by_role)
+    elif scope.kind == "case" and scope.case_manager:
+        scoped = and_(by_role, instances.c.case_manager == scope.case_manager)
+    elif scope.kind == "invitation" and scope.services and scope.zones:
         # specialist_services is JSON text: match the quoted service id inside the list.
         services = type_coerce(instances.c.specialist_services, Text)  # compare the stored text, not JSON
         invited = or_(*(services.like(f'%"{_escape(s)}"%', escape="\\") for s in scope.services))
-        parts.append(and_(tasks.c.lane.in_(scope.invited_lanes), instances.c.zone.in_(scope.zones), invited))
-    return or_(*parts) if parts else None
+        scoped = and_(by_role, instances.c.zone.in_(scope.zones), invited)
+    return or_(named, scoped) if scoped is not None else named
 
 
 def _escape(text: str) -> str:

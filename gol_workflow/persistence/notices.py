@@ -33,7 +33,7 @@ class NoticeRepository:
             conditions.append(tasks.c.due_at < now)
         stmt = select(tasks.c.id, tasks.c.instance_id, tasks.c.case_id, tasks.c.name, tasks.c.zone,
                       tasks.c.beneficiary_name, tasks.c.created_at, tasks.c.due_at, tasks.c.assignee)
-        if scope.managed_lanes or scope.invited_lanes:
+        if scope.joins_cases:
             stmt = stmt.select_from(tasks.outerjoin(instances, instances.c.id == tasks.c.case_id))
         stmt = stmt.where(and_(*conditions)).order_by(tasks.c.created_at, tasks.c.id).limit(limit)
         return self.conn.execute(stmt).mappings().all()
@@ -58,7 +58,7 @@ class NoticeRepository:
             return 0, 0
         stmt = select(func.count(), func.coalesce(func.sum(case((tasks.c.due_at < now, 1), else_=0)), 0))
         source = tasks
-        if scope.managed_lanes or scope.invited_lanes:
+        if scope.joins_cases:
             source = tasks.outerjoin(instances, instances.c.id == tasks.c.case_id)
         total, overdue = self.conn.execute(stmt.select_from(source).where(mine)).one()
         return int(total or 0), int(overdue or 0)

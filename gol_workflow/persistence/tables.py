@@ -109,6 +109,10 @@ tasks = Table(
     Column("due_at", UtcDateTime, nullable=True),
     Column("assignee", String(255), nullable=True),
     Column("draft", JsonText, nullable=True),
+    # Who the task is for, as `,a,b,` text: its lane's roles with its own candidate groups, and
+    # the people it names (NULL roles: a task stored before they were, read by its lane).
+    Column("roles", String(1000), nullable=True),
+    Column("users", String(1000), nullable=True),
     Index("ix_tasks_instance_id", "instance_id"),
     Index("ix_tasks_zone_created_at", "zone", "created_at"),
     Index("ix_tasks_zone_due_at", "zone", "due_at"),  # the inbox sorted by due date

@@ -161,7 +161,7 @@ def start(process_id: str) -> str | Response | tuple[str, int]:
             message = OPEN_CASE_MESSAGE if exc.case_id else UNSEEN_OPEN_CASE_MESSAGE
             errors, status, open_case = {"_form": [message]}, 409, exc.case_id
         except Forbidden:
-            errors, status = {"zona": ["Può aprire casi solo nelle sue zone."]}, 400
+            errors, status = {case_start.zone_field(rt, item): ["Può aprire casi solo nelle sue zone."]}, 400
         else:
             return redirect(url_for("tasks.done", case_id=case_id, aperto="1"))
     fields = build_fields(schema, values, errors, item.options)

@@ -9,14 +9,18 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, request, url_for
 
 from ..domain import labels
-from ..services.access import people
+from ..services.access import people, roles
 from .context import runtime
 
 MONTHS = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
           "ottobre", "novembre", "dicembre")
 WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
-ROLE_LABELS = labels.ROLES
 STATUS_LABELS = labels.STATUSES
+
+
+def role_label(role: str) -> str:
+    """A role's Italian label, as the role file gives it (the service itself is "Sistema")."""
+    return labels.ROLES.get(role) if role == "system" else roles.current().label(role)  # type: ignore[return-value]
 
 
 def init_app(app: Flask, timezone: str) -> None:
@@ -54,7 +58,7 @@ def init_app(app: Flask, timezone: str) -> None:
         return moment.isoformat(timespec="minutes") if moment else ""
 
     app.jinja_env.filters.update(data=data, data_ora=data_ora, data_estesa=data_estesa, iso=iso,
-                                 durata=durata, ruolo=lambda r: ROLE_LABELS.get(r, r),
+                                 durata=durata, ruolo=role_label,
                                  stato=lambda s: STATUS_LABELS.get(s, s), zona=zone_name, azione=labels.action,
                                  messaggio=labels.message, persona=person_name, autore=event_author,
                                  servizio=service_name)

@@ -9,6 +9,7 @@ from flask import Flask, g, url_for
 
 from ..domain.model import Actor
 from ..services.access import authorization
+from ..services.cases import case_start
 from .context import runtime
 
 NAV_KEY = "gol_nav"
@@ -35,9 +36,7 @@ def init_app(app: Flask) -> None:
     def _helpers() -> dict[str, object]:
         def can_start_cases() -> bool:
             user = g.get("user")
-            return user is not None and any(
-                authorization.can_start(user.actor(), process) for process in authorization.START_ROLES
-            )
+            return user is not None and case_start.may_start_any(runtime(), user.actor())
 
         def can_read_agenda() -> bool:
             user = g.get("user")

@@ -22,7 +22,6 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def api_runtime(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Runtime:
     """The web test processes deployed and one account per role (cheap password hashes: logins are not tested here)."""
-    monkeypatch.setitem(authorization.START_ROLES, "caso_web", frozenset({"cpi"}))
     monkeypatch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     deploy_dir(runtime, DATA / "web" / "processes", DATA / "web" / "forms")
     for username, (role, zones, services) in PEOPLE.items():

@@ -18,8 +18,9 @@ CLI = str(Path(sys.executable).parent / "gol-workflow")
 
 
 def gol(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed command in a clean home: its own var folder, the repository's zones."""
-    environment = {**os.environ, "GOL_VAR_DIR": str(cwd / "var"), "GOL_ZONES_DIR": str(ROOT / "zones")}
+    """Run the installed command in a clean home: its own var folder, the repository's zones and roles."""
+    environment = {**os.environ, "GOL_VAR_DIR": str(cwd / "var"), "GOL_ZONES_DIR": str(ROOT / "zones"),
+                   "GOL_ROLES_FILE": str(ROOT / "processes" / "roles.toml")}
     environment.pop("GOL_DATABASE_URL", None)
     environment.update(env or {})
     return subprocess.run([CLI, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)

@@ -86,7 +86,8 @@ def manifest() -> dict[str, dict[str, str]]:
 
 def service_vocabulary(home: Path) -> tuple[frozenset[str], frozenset[str]]:
     """The operators and lanes the CLI validates against, from a runtime wired as the CLI wires it."""
-    settings = load_settings({"GOL_VAR_DIR": str(home / "var"), "GOL_ZONES_DIR": str(ROOT / "zones")})
+    settings = load_settings({"GOL_VAR_DIR": str(home / "var"), "GOL_ZONES_DIR": str(ROOT / "zones"),
+                              "GOL_ROLES_FILE": str(ROOT / "processes" / "roles.toml")})
     rt = bootstrap(settings)
     try:
         return deployment.service_vocabulary(rt)
@@ -197,6 +198,7 @@ def run_cli(path: str, home: Path) -> subprocess.CompletedProcess[str]:
         "GOL_VAR_DIR": str(home / "var"),
         "GOL_FORMS_DIR": str(home / "forms"),
         "GOL_ZONES_DIR": str(ROOT / "zones"),
+        "GOL_ROLES_FILE": str(ROOT / "processes" / "roles.toml"),
     }
     env.pop("GOL_DATABASE_URL", None)
     command = [str(Path(sys.executable).parent / "gol-workflow"), "validate", path]

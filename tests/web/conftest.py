@@ -58,7 +58,6 @@ def runtime(web_settings: Any, clock: Any) -> Any:
 @pytest.fixture
 def web_runtime(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Runtime:
     """Runtime with the web test processes deployed and one account per role."""
-    monkeypatch.setitem(authorization.START_ROLES, "caso_web", frozenset({"cpi"}))
     deploy_dir(runtime, DATA / "web" / "processes", DATA / "web" / "forms")
     for username, (role, zones, services) in PEOPLE.items():
         users.add_user(runtime, username, role, ADMIN, zones, services, PASSWORD, username.replace(".", " ").title())

@@ -27,7 +27,6 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_the_instance_columns_and_the_record_follow_the_declaration(runtime, folder, monkeypatch) -> None:
-    monkeypatch.setitem(authorization.START_ROLES, "caso_web", frozenset({"cpi"}))
     (folder / "caso_web.case.toml").write_text(
         'process = "caso_web"\n[facts]\nzone = "zona"\nbeneficiary_name = "beneficiario.cognome"\n'
         'codice_fiscale = "beneficiario.codice_fiscale"\n', encoding="utf-8")

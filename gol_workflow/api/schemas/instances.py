@@ -21,7 +21,9 @@ class StartBodySchema(Schema):
 
     process = Text(required=True, validate=validate.Length(min=1, max=255),
                    metadata={"description": "The process id, e.g. percorso4"})
-    data = JsonObject(required=True, metadata={"description": "Values for the process's start form"})
+    data = JsonObject(load_default=dict, metadata={
+        "description": "Values for the process's start form (its start event's form); a process without one "
+                       "starts with this object as its data, or with none"})
     confirm_codice_fiscale = fields.Boolean(
         load_default=False,
         metadata={"description": "Confirm a codice fiscale that does not match the beneficiary's surname, name or "
@@ -172,6 +174,19 @@ class VersionRefSchema(Schema):
     deployed_at = LocalDateTime(required=True)
 
 
+class PathStepSchema(Schema):
+    """One element of the diagram that ran (or runs now), by the service's clock."""
+
+    element = fields.String(required=True, attribute="element_id")
+    name = fields.String(required=True)
+    type = fields.String(required=True, metadata={"description": "BPMN element type, e.g. userTask, exclusiveGateway"})
+    state = fields.String(required=True, metadata={"description": "COMPLETED, READY, WAITING, ERROR, CANCELLED..."})
+    started_at = LocalDateTime(required=True, allow_none=True)
+    ended_at = LocalDateTime(required=True, allow_none=True)
+    by = fields.String(required=True, allow_none=True,
+                       metadata={"description": "Who completed a user task; `system` for what the service ran"})
+
+
 class InstanceDetailSchema(InstanceSummarySchema):
     """Everything about one instance (administrators); sensitive data masked unless revealed."""
 
@@ -190,6 +205,8 @@ class InstanceDetailSchema(InstanceSummarySchema):
     masked_keys = fields.List(fields.String(), required=True,
                               metadata={"description": "Fields hidden in `data` and `history` (reveal=true shows them)"})
     newer_versions = fields.List(fields.Nested(VersionRefSchema), required=True)
+    path = fields.List(fields.Nested(PathStepSchema), required=True,
+                       metadata={"description": "Every element that ran, in the order it started"})
     operations = fields.List(fields.String(), required=True,
                              metadata={"description": "What may be done now: suspend, resume, retry, terminate..."})
 

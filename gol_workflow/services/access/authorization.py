@@ -7,28 +7,35 @@ from typing import Any
 
 from ...domain.errors import Forbidden, NotFound
 from ...domain.model import Actor
+from ...engine.camunda_assignment import Candidates
 from ...persistence.case_list import CaseScope
 from ...persistence.inbox_search import InboxScope
+from . import lanes, roles
+from .roles import Roles
 
-ROLES = ("cpi", "sds", "specialist", "ats", "admin", "analyst")
-OPERATOR_ROLES = frozenset(ROLES) - {"admin", "analyst"}  # the roles that work cases and tasks
 
-# Which roles work the tasks of each lane (lane names as drawn in the diagrams).
-LANE_ROLES: dict[str, frozenset[str]] = {
-    "CPI": frozenset({"cpi"}),
-    "Equipe multidisciplinare": frozenset({"cpi", "sds", "specialist"}),
-    "ATS": frozenset({"ats"}),
-    "Servizi sociali": frozenset({"sds"}),
-}
 
-# Which roles may start which processes (others are started by the service itself).
-START_ROLES: dict[str, frozenset[str]] = {"percorso4": frozenset({"cpi"})}
+def _roles() -> Roles:
+    return roles.current()
 
-ZONED_ROLES = frozenset({"cpi", "sds", "specialist"})
+
+def role_names() -> tuple[str, ...]:
+    """Every declared role (the role file's), in its order."""
+    return _roles().names()
+
+
+def operator_roles() -> frozenset[str]:
+    """The roles that work cases and tasks (not administrators, not those who only deploy)."""
+    return _roles().with_scope("zone", "case", "invitation")
+
+
+def administrator_roles() -> frozenset[str]:
+    """The roles that may do everything (scope "all")."""
+    return _roles().with_scope("all")
 
 
 def _privileged(actor: Actor) -> bool:
-    return actor.role in ("admin", "system")
+    return _roles().scope(actor.role) == "all"
 
 
 def require_admin(actor: Actor) -> None:
@@ -39,17 +46,27 @@ def require_admin(actor: Actor) -> None:
 
 def require_deployer(actor: Actor) -> None:
     """Administrators and process analysts."""
-    if not (_privileged(actor) or actor.role == "analyst"):
+    role = _roles().get(actor.role)
+    if not (_privileged(actor) or (role is not None and role.deploy)):
         raise Forbidden("deploying processes is reserved to administrators and analysts")
 
 
-def require_start(actor: Actor, process_id: str, data: Mapping[str, Any]) -> None:
-    """May this person open a new instance of this process in this zone?"""
+def can_start(actor: Actor, starters: Candidates) -> bool:
+    """May this person start a process declaring these starters (in some zone)?"""
+    return _privileged(actor) or actor.role in starters.groups or actor.username in starters.users
+
+
+def require_start(actor: Actor, starters: Candidates, zone: str | None, zoned: bool) -> None:
+    """May this person open a new instance of a process with these starters, in this zone?
+
+    `zoned` says whether the process declares a zone for its cases: then a person of a
+    zone-bound role opens cases only in their own zones.
+    """
     if _privileged(actor):
         return
-    if actor.role not in START_ROLES.get(process_id, frozenset()):
+    if not can_start(actor, starters):
         raise Forbidden("you may not start this process")
-    if data.get("zona") not in actor.zones:
+    if zoned and _roles().scope(actor.role) in ("zone", "invitation") and zone not in actor.zones:
         raise Forbidden("you may only open cases in your own zones")
 
 
@@ -57,26 +74,53 @@ def can_see_case(actor: Actor, case: Mapping[str, Any]) -> bool:
     """May this person read this case (an instance row)?"""
     if _privileged(actor):
         return True
-    role = actor.role
-    if role in ("cpi", "sds"):
+    scope = _roles().scope(actor.role)
+    if scope == "zone":
         return case.get("zone") in actor.zones
-    if role == "ats":
+    if scope == "case":
         return bool(case.get("case_manager")) and case.get("case_manager") == actor.username
-    if role == "specialist":
+    if scope == "invitation":
         services = set(case.get("specialist_services") or [])
         return case.get("zone") in actor.zones and bool(services & set(actor.services))
     return False
 
 
-def can_work_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] | None) -> bool:
-    """May this person see and complete this inbox task?"""
-    if _privileged(actor):
+def _names(stored: Any) -> frozenset[str]:
+    """Names stored as `,a,b,` text (or given as a list)."""
+    if stored is None:
+        return frozenset()
+    if isinstance(stored, str):
+        return frozenset(part for part in stored.split(",") if part)
+    return frozenset(stored)
+
+
+def is_named(actor: Actor, task: Mapping[str, Any]) -> bool:
+    """Does the task name this person (camunda:candidateUsers)?"""
+    return actor.username in _names(task.get("users"))
+
+
+def is_candidate(actor: Actor, task: Mapping[str, Any]) -> bool:
+    """Is this person among those the task is for: by role (its lane's or its own) or by name?"""
+    if is_named(actor, task):
         return True
-    lane_roles = LANE_ROLES.get(task.get("lane") or "", frozenset())
-    if actor.role not in lane_roles:
+    if task.get("roles") is not None:
+        return actor.role in _names(task.get("roles"))
+    return actor.role in lanes.current().roles_of(task.get("lane"))  # a task stored before roles were
+
+
+def can_work_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] | None) -> bool:
+    """May this person see and complete this inbox task?
+
+    A person the task names works it wherever it is; a role works it within its scope. A task
+    without a zone (its process declares none) is scoped by its roles alone.
+    """
+    if _privileged(actor) or is_named(actor, task):
+        return True
+    if not is_candidate(actor, task):
         return False
-    if actor.role in ("cpi", "sds"):
-        return task.get("zone") in actor.zones
+    scope = _roles().scope(actor.role)
+    if scope == "zone":
+        return task.get("zone") is None or task.get("zone") in actor.zones
     if case is None:
         return False
     return can_see_case(actor, case)
@@ -95,23 +139,24 @@ def require_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] 
 
 
 def lanes_for(role: str) -> tuple[str, ...]:
-    """The lanes whose tasks a role works."""
-    return tuple(sorted(lane for lane, roles in LANE_ROLES.items() if role in roles))
+    """The lanes whose tasks a role works (in the processes folder's lane file)."""
+    return lanes.current().lanes_for(role)
 
 
 def inbox_scope(actor: Actor) -> InboxScope:
     """The same rules as `can_work_task`, expressed for a query over the inbox table."""
     if _privileged(actor):
         return InboxScope(everything=True)
-    lanes = lanes_for(actor.role)
+    scope = _roles().scope(actor.role)
+    if scope not in ("zone", "case", "invitation"):
+        return InboxScope()
     zones = tuple(sorted(actor.zones))
-    if actor.role in ("cpi", "sds"):
-        return InboxScope(zoned_lanes=lanes, zones=zones)
-    if actor.role == "ats":
-        return InboxScope(managed_lanes=lanes, case_manager=actor.username)
-    if actor.role == "specialist":
-        return InboxScope(invited_lanes=lanes, zones=zones, services=tuple(sorted(actor.services)))
-    return InboxScope()
+    common = {"kind": scope, "role": actor.role, "user": actor.username, "lanes": lanes_for(actor.role)}
+    if scope == "zone":
+        return InboxScope(**common, zones=zones)
+    if scope == "case":
+        return InboxScope(**common, case_manager=actor.username)
+    return InboxScope(**common, zones=zones, services=tuple(sorted(actor.services)))
 
 
 def case_scope(actor: Actor) -> CaseScope:
@@ -119,11 +164,12 @@ def case_scope(actor: Actor) -> CaseScope:
     if _privileged(actor):
         return CaseScope(everything=True)
     zones = tuple(sorted(actor.zones))
-    if actor.role in ("cpi", "sds"):
+    scope = _roles().scope(actor.role)
+    if scope == "zone":
         return CaseScope(zones=zones)
-    if actor.role == "ats":
+    if scope == "case":
         return CaseScope(case_manager=actor.username)
-    if actor.role == "specialist":
+    if scope == "invitation":
         return CaseScope(zones=zones, services=tuple(sorted(actor.services))) if actor.services else CaseScope()
     return CaseScope()
 
@@ -132,7 +178,7 @@ def can_see_agenda(actor: Actor, zone: str) -> bool:
     """May this person read the equipe agenda of a zone?"""
     if _privileged(actor):
         return True
-    return actor.role in ZONED_ROLES and zone in actor.zones
+    return _roles().scope(actor.role) in ("zone", "invitation") and zone in actor.zones
 
 
 def agenda_zones(actor: Actor, all_zones: list[str]) -> list[str]:
@@ -140,33 +186,22 @@ def agenda_zones(actor: Actor, all_zones: list[str]) -> list[str]:
     return [zone for zone in all_zones if can_see_agenda(actor, zone)]
 
 
-def can_start(actor: Actor, process_id: str) -> bool:
-    """May this person open cases of this process at all (in some zone)?"""
-    return _privileged(actor) or actor.role in START_ROLES.get(process_id, frozenset())
-
-
-# What may be done to a case outside its tasks, and by which roles besides administrators and
-# the service; each role only on the cases it may see. Deny by default: an action not listed
-# here is refused to everyone, and seeing a case never lets anyone act on it by itself.
+# What may be done to a case outside its tasks is declared per role in the role file
+# (`actions`); each role only on the cases it may see. Deny by default: an action no role lists
+# is refused to everyone, and seeing a case never lets anyone act on it by itself.
 # (Messages from outside are declared per message in processes/messages.toml.)
-CASE_ACTIONS: dict[str, frozenset[str]] = {
-    # a monitoring in itinere (Percorso 4, step 6): the CPI and SdS of the zone, the case manager
-    "case.request_monitoring": frozenset({"cpi", "sds", "ats"}),
-    # attaching a file: those who run the case; an invited specialist service only reads it
-    "case.attach": frozenset({"cpi", "sds", "ats"}),
-}
 # Repairs of an instance (suspend, resume, terminate, retry, edit data, migrate, batches) are
 # an administrators' area: `require_admin`, 403 to every other role whatever the case.
 
 
 def may(actor: Actor, action: str, case: Mapping[str, Any]) -> bool:
     """May this person do this declared action to this case (a header they may see)?"""
-    allowed = CASE_ACTIONS.get(action)
-    if allowed is None:
+    if action not in roles.ACTIONS:
         return False
     if _privileged(actor):
         return True
-    return actor.role in allowed and can_see_case(actor, case)
+    role = _roles().get(actor.role)
+    return role is not None and action in role.actions and can_see_case(actor, case)
 
 
 def require_action(actor: Actor, action: str, case: Mapping[str, Any]) -> None:

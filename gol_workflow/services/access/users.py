@@ -79,8 +79,8 @@ def _check_new(rt: Runtime, username: str, role: str, zones: Iterable[str], pass
 
 
 def _check_role_and_zones(rt: Runtime, role: str, zones: Iterable[str]) -> None:
-    if role not in authorization.ROLES:
-        raise GolError(f"unknown role {role!r} (one of {', '.join(authorization.ROLES)})")
+    if role not in authorization.role_names():
+        raise GolError(f"unknown role {role!r} (one of {', '.join(authorization.role_names())})")
     unknown = [z for z in zones if rt.zones and z not in rt.zones]
     if unknown:
         raise GolError(f"unknown zone(s): {', '.join(unknown)} (known: {', '.join(sorted(rt.zones))})")

@@ -16,7 +16,9 @@ from ...engine.parsing import compile_process, process_dependencies
 from ...engine.rules import RuleContext
 from ...engine.validation import validate_sources
 from ...forms.form_files import check_form_file, referenced_forms
-from ..access import authorization
+from ..access import authorization, lanes, roles
+from ..access.lanes import LANES_FILE, LaneMap
+from ..access.lanes import parse as parse_lanes
 from ..integrations import message_policy
 from ..integrations.message_policy import POLICY_FILE
 from ..workflow.runtime import CASE_SUFFIX, FORM_SUFFIX, Runtime, parse_case_declaration
@@ -34,6 +36,7 @@ class Sources:
     locations: dict[str, str] = field(default_factory=dict)  # file name -> path to show in messages
     messages: bytes | None = None  # messages.toml: who may send which message from outside
     cases: dict[str, bytes] = field(default_factory=dict)  # <process id>.case.toml: the case record's facts
+    lanes: bytes | None = None  # lanes.toml: which roles work each lane and start each process
 
     def where(self, name: str) -> str:
         """The path to show for a file name."""
@@ -49,6 +52,7 @@ class Validation:
     files: int
     forms: int
     parser: Any = None  # the loaded parser, for deploying
+    warnings: list[Problem] = field(default_factory=list)  # deployed anyway
 
     @property
     def ok(self) -> bool:
@@ -57,7 +61,7 @@ class Validation:
 
     def shown(self, sources: Sources) -> list[Problem]:
         """The problems with file names replaced by the paths the user gave."""
-        return [Problem(sources.where(p.file), p.line, p.element, p.message) for p in self.problems]
+        return [Problem(sources.where(p.file), p.line, p.element, p.message, p.warning) for p in self.problems]
 
 
 @dataclass
@@ -75,6 +79,7 @@ class DeployReport:
 
     problems: list[Problem] = field(default_factory=list)
     processes: list[DeployedProcess] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def _read(path: Path) -> bytes:
@@ -111,16 +116,21 @@ def read_sources(processes_dir: Path, forms_dir: Path | None) -> Sources:
         locations[POLICY_FILE] = str(policy)
     cases: dict[str, bytes] = {}
     folder = processes_dir if processes_dir.is_dir() else processes_dir.parent
+    lane_file = folder / LANES_FILE
+    lane_text = _read(lane_file) if lane_file.is_file() else None
+    if lane_text is not None:
+        locations[LANES_FILE] = str(lane_file)
     for declaration in sorted(folder.glob(f"*{CASE_SUFFIX}")):
         cases[declaration.name] = _read(declaration)
         locations[declaration.name] = str(declaration)
-    return Sources({p.name: _read(p) for p in files}, forms, locations, messages=messages, cases=cases)
+    return Sources({p.name: _read(p) for p in files}, forms, locations, messages=messages, cases=cases,
+                   lanes=lane_text)
 
 
 def _one_line(problem: Problem) -> Problem:
     """Each problem prints as one line, whatever names or values it quotes."""
     element = " ".join(problem.element.split()) if problem.element else problem.element
-    return Problem(problem.file, problem.line, element or None, " ".join(problem.message.split()))
+    return Problem(problem.file, problem.line, element or None, " ".join(problem.message.split()), problem.warning)
 
 
 def _check_forms(forms: Mapping[str, bytes]) -> list[Problem]:
@@ -182,6 +192,17 @@ def _check_cases(cases: Mapping[str, bytes]) -> list[Problem]:
             problems.append(Problem(name, None, None, message.removeprefix(f"{name}: ")))
     return problems
 
+def _lane_map(sources: Sources) -> tuple[LaneMap | None, list[Problem]]:
+    """The sources' lanes.toml, checked against the role file (file:line: lane: message)."""
+    if sources.lanes is None:
+        return None, []
+    try:
+        text = sources.lanes.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, [Problem(LANES_FILE, 1, None, "not UTF-8 text")]
+    return parse_lanes(text, LANES_FILE, roles.current().names())
+
+
 def validate(
     sources: Sources,
     operators: Collection[str] | None = None,
@@ -190,10 +211,16 @@ def validate(
 ) -> Validation:
     """Every problem in the sources, validated together; with the loaded parser when they load."""
     form_names = frozenset(sources.forms) if check_forms else None
-    report = validate_sources(sources.processes, RuleContext(form_names, operators, lanes))
-    problems = [_one_line(p) for p in report.problems + _check_forms(sources.forms) + _check_cases(sources.cases)
-                + _check_messages(sources, report.parser, report.process_ids)]
-    return Validation(problems, report.process_ids, len(sources.processes), len(sources.forms), report.parser)
+    lane_map, lane_problems = _lane_map(sources)
+    if lane_map is not None:
+        lanes = frozenset(lane_map.lanes)
+    context = RuleContext(form_names, operators, lanes, roles=roles.current().names())
+    report = validate_sources(sources.processes, context)
+    found = [_one_line(p) for p in report.problems + lane_problems + _check_forms(sources.forms)
+             + _check_cases(sources.cases) + _check_messages(sources, report.parser, report.process_ids)]
+    problems = [p for p in found if not p.warning]
+    return Validation(problems, report.process_ids, len(sources.processes), len(sources.forms), report.parser,
+                      [p for p in found if p.warning])
 
 
 def validate_path(
@@ -209,7 +236,7 @@ def validate_path(
 
 def service_vocabulary(rt: Runtime) -> tuple[frozenset[str], frozenset[str]]:
     """The service-task operators registered in this runtime and the lanes operators can work."""
-    return frozenset(rt.connectors), frozenset(authorization.LANE_ROLES)
+    return frozenset(rt.connectors), frozenset(lanes.current().lanes)
 
 
 def _bundle(parser: Any, process_id: str, sources: Sources) -> tuple[str, dict[str, str]]:
@@ -228,6 +255,8 @@ def _bundle(parser: Any, process_id: str, sources: Sources) -> tuple[str, dict[s
     for form in sorted(_with_referenced(forms, sources.forms)):
         if form in sources.forms:
             files[form] = sources.forms[form].decode("utf-8-sig")
+    if sources.lanes is not None:
+        files[LANES_FILE] = sources.lanes.decode("utf-8")
     case_file = f"{process_id}{CASE_SUFFIX}"
     if case_file in sources.cases:
         files[case_file] = sources.cases[case_file].decode("utf-8")
@@ -247,7 +276,7 @@ def deploy(rt: Runtime, sources: Sources, actor: Actor, check_only: bool = False
     """Validate, then store a new version of every process whose files changed (one transaction)."""
     authorization.require_deployer(actor)
     validation = check(rt, sources)
-    report = DeployReport(problems=validation.problems)
+    report = DeployReport(problems=validation.problems, warnings=validation.warnings)
     if validation.problems:
         raise DeploymentFailed(f"{len(validation.problems)} problem(s) found: nothing was deployed", validation.problems)
     if check_only or validation.parser is None:

@@ -10,6 +10,8 @@ from typing import Any
 from ...domain.errors import NotFound
 from ...domain.model import ENDED_STATUSES, Actor, InstanceStatus
 from ...engine.inspection import (
+    PathStep,
+    path,
     WaitingEvent,
     current_data,
     diagram_states,
@@ -72,6 +74,7 @@ class InstanceDetail:
     masked_keys: list[str]
     newer_versions: list[VersionRef] = field(default_factory=list)
     operations: frozenset[str] = frozenset()
+    path: list[dict[str, Any]] = field(default_factory=list)  # every element that ran, in order
 
 
 def allowed_operations(status: str, has_newer: bool) -> frozenset[str]:
@@ -90,9 +93,22 @@ def allowed_operations(status: str, has_newer: bool) -> frozenset[str]:
     return frozenset(ops)
 
 
-def _live(loaded: Loaded) -> tuple[dict[str, str], dict[str, str], list[WaitingEvent], dict[str, Any]]:
+def _live(loaded: Loaded) -> tuple[dict[str, str], dict[str, str], list[WaitingEvent], dict[str, Any], list[PathStep]]:
     handle = loaded.handle
-    return diagram_states(handle), element_names(handle), waiting_events(handle), current_data(handle)
+    return (diagram_states(handle), element_names(handle), waiting_events(handle), current_data(handle),
+            path(handle))
+
+
+PEOPLE_KINDS = frozenset({"userTask", "manualTask"})  # done by a person: named from the audit log
+
+
+def path_rows(steps: list[PathStep], completions: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The path with who did each step: the person who completed a user task, else the service."""
+    who = {str(row["task_id"]): row["actor"] for row in completions if row.get("task_id")}
+    return [{"element_id": s.element_id, "name": s.name, "type": s.kind, "state": s.state,
+             "started_at": s.started_at, "ended_at": s.ended_at,
+             "by": who.get(s.task_id) or (None if s.kind in PEOPLE_KINDS or s.ended_at is None else "system")}
+            for s in steps]
 
 
 def newer_versions(uow: UnitOfWork, process_id: str, version: int) -> list[VersionRef]:
@@ -143,7 +159,7 @@ def instance_detail(rt: Runtime, actor: Actor, instance_id: str, reveal: bool = 
         version = uow.versions.get(summary.version_id)
         if version is None:
             raise NotFound(f"process version {summary.version_id} does not exist")
-        states, names, waiting, data = read_workflow(rt, uow, instance_id, _live)
+        states, names, waiting, data, steps = read_workflow(rt, uow, instance_id, _live)
         events = uow.instance_search.audit_trail(instance_id, AUDIT_LIMIT)
         completed = list(reversed(uow.instance_search.audit_trail(instance_id, HISTORY_LIMIT, "task.completed")))
         tasks = [_task_row(t) for t in uow.inbox.for_instance(instance_id)]
@@ -161,6 +177,7 @@ def instance_detail(rt: Runtime, actor: Actor, instance_id: str, reveal: bool = 
         waiting=waiting, error=dict(error) if error else None, ready_tasks=tasks, history=_history(completed),
         audit=_audit_rows(events), data=data if reveal else masked(data), masked_keys=[] if reveal else keys,
         newer_versions=newer, operations=allowed_operations(summary.status, bool(newer)),
+        path=path_rows(steps, completed),
     )
 
 

@@ -24,7 +24,8 @@ from ...engine.inspection import current_data, edit_current_data
 from ..access import authorization
 from . import migration
 from ..workflow import instances as instance_service
-from ..workflow.stepping import case_fields, load, save
+from ..cases import case_records
+from ..workflow.stepping import load, save
 
 PROTECTED_KEYS = frozenset({"case_id"})  # messages and the inbox find the case by it
 MAX_EDIT_BYTES = 256 * 1024
@@ -161,8 +162,8 @@ def edit_data(rt: Any, actor: Actor, instance_id: str, data: Mapping[str, Any], 
         save(rt, uow, loaded, snapshot, now, actor, "instance.data_edited", audit,
              extra={"status": header["status"], "suspended_status": header["suspended_status"],
                     "next_due_at": None, "current_step": header["current_step"], "error": header["error"]},
-             keep="beneficiario" not in touched)
-        if "beneficiario" in touched:  # changes the rows just saved: the workflow is not kept
-            uow.inbox.update_case_fields(instance_id, case_fields(snapshot.data))
+             keep=not touched & case_records.task_field_keys(rt, loaded.version))
+        if touched & case_records.task_field_keys(rt, loaded.version):  # changes the rows just saved: not kept
+            uow.inbox.update_case_fields(instance_id, case_records.task_fields(rt, loaded.version, snapshot.data))
         uow.commit()
     return sorted(touched)

@@ -77,6 +77,35 @@ def declared_facts(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]
     return declared.facts_from(data, _zone(rt.settings.timezone))
 
 
+def start_zone(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """The zone a start form's data give, and whether the process declares a zone at all."""
+    declared = declaration(rt, version)
+    if declared is None or not any(fact.name == "zone" for fact in declared.facts):
+        return None, False
+    return declared.facts_from(data, _zone(rt.settings.timezone)).get("zone"), True
+
+
+TASK_FIELDS = ("beneficiary_name", "codice_fiscale")  # what an inbox row shows of the case
+
+
+def task_fields(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The case fields an inbox row shows, from a task's data (or the declared item about another case)."""
+    declared = declaration(rt, version)
+    if declared is None:
+        return dict.fromkeys(TASK_FIELDS)
+    item = data.get(declared.task_item) if declared.task_item else None
+    facts = declared.facts_from(item if isinstance(item, Mapping) else data, _zone(rt.settings.timezone))
+    return {name: facts.get(name) for name in TASK_FIELDS}
+
+
+def task_field_keys(rt: Runtime, version: ProcessVersion) -> frozenset[str]:
+    """The top-level data keys the inbox rows' case fields are read from."""
+    declared = declaration(rt, version)
+    if declared is None:
+        return frozenset()
+    return frozenset(path.split(".")[0] for name in TASK_FIELDS for path in declared.paths_of(name))
+
+
 def header_columns(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The instance columns the facts give (a fact the data do not hold leaves its column as it is)."""
     return {name: facts[name] for name in HEADER_COLUMNS if name in facts}
@@ -99,7 +128,7 @@ def on_step(
     last time (None when unknown). Nothing is written when nothing changed.
     """
     declared = declaration(rt, version)
-    if declared is None or declared_now is None:
+    if declared is None or declared_now is None or not declared.record:
         return None
     tz = _zone(rt.settings.timezone)
     facts = {**_header_facts(header), **declared_now}
@@ -153,7 +182,7 @@ def rebuild(
             for header in rows:
                 version = rt.processes.get(uow, int(header["process_version_id"]))
                 declared = declaration(rt, version)
-                if declared is None:
+                if declared is None or not declared.record:
                     report.skipped += 1
                     continue
                 record = _rebuilt(uow, declared, header, read_data(uow, header, version), tz)

@@ -11,8 +11,9 @@ from ...domain.model import Actor
 from ..access import authorization
 from ..workflow.form_options import OptionContext, Options, allowed_values, options_for
 from ..workflow.instances import OneOpenCase, start_instance
-from ..workflow.stepping import case_fields
-from ..workflow.runtime import Runtime
+from ..workflow import assignment
+from ..workflow.runtime import ProcessVersion, Runtime
+from . import case_records
 
 
 @dataclass
@@ -23,28 +24,44 @@ class Startable:
     name: str
     form: dict[str, Any] | None
     options: dict[str, Options]
+    version: ProcessVersion
+
+
+def _startable(rt: Runtime, actor: Actor, only: str | None = None) -> tuple[list[Startable], bool]:
+    """The processes this person may start (only `only`, when given), and whether `only` is deployed."""
+    found, deployed = [], False
+    with rt.uow(write=False) as uow:
+        for row in uow.versions.latest_headers():
+            if only is not None and row["process_id"] != only:
+                continue
+            deployed = True
+            version = rt.processes.get(uow, int(row["id"]))
+            if not authorization.can_start(actor, assignment.starters(version)):
+                continue
+            form = version.forms.get(version.compiled.start_form or "")
+            options = options_for(rt, uow, form, OptionContext(actor, None, None, rt.now()))
+            found.append(Startable(row["process_id"], row["name"] or version.compiled.name, form, options, version))
+    return sorted(found, key=lambda s: s.name.lower()), deployed
 
 
 def startable(rt: Runtime, actor: Actor) -> list[Startable]:
-    """The deployed processes this person may open cases of."""
-    found = []
+    """The deployed processes this person may start: those declaring them starters; every one for administrators."""
+    return _startable(rt, actor)[0]
+
+
+def may_start_any(rt: Runtime, actor: Actor) -> bool:
+    """Whether this person may start some deployed process (the menu's "Nuovo caso")."""
     with rt.uow(write=False) as uow:
-        for row in uow.versions.latest_headers():
-            if not authorization.can_start(actor, row["process_id"]) or row["process_id"] not in authorization.START_ROLES:
-                continue
-            version = rt.processes.get(uow, int(row["id"]))
-            form = version.forms.get(version.compiled.start_form or "")
-            options = options_for(rt, uow, form, OptionContext(actor, None, None, rt.now()))
-            found.append(Startable(row["process_id"], row["name"] or version.compiled.name, form, options))
-    return sorted(found, key=lambda s: s.name.lower())
+        return any(authorization.can_start(actor, assignment.starters(rt.processes.get(uow, int(row["id"]))))
+                   for row in uow.versions.latest_headers())
 
 
 def find_startable(rt: Runtime, actor: Actor, process_id: str) -> Startable:
-    """One startable process; NotFound when it does not exist, Forbidden when the person may not."""
-    for item in startable(rt, actor):
-        if item.process_id == process_id:
-            return item
-    if not authorization.can_start(actor, process_id):
+    """One startable process; NotFound when it is not deployed, Forbidden when the person may not start it."""
+    found, deployed = _startable(rt, actor, process_id)
+    if found:
+        return found[0]
+    if deployed:
         raise Forbidden("you may not start this process")
     raise NotFound(f"process {process_id!r} is not deployed")
 
@@ -66,7 +83,7 @@ def open_case(
         if not duplicate_reason:
             raise ValidationFailed("reason missing", {"duplicate_reason": ["Indicare il motivo del secondo caso."]})
     rule = None
-    code = codice_fiscale_of(data)
+    code = codice_fiscale_of(rt, item.version, data)
     if code is not None:
         rule = OneOpenCase(code, duplicate_reason)
     try:
@@ -84,6 +101,41 @@ def _may_see(rt: Runtime, actor: Actor, case_id: str) -> bool:
     return case is not None and authorization.can_see_case(actor, case)
 
 
-def codice_fiscale_of(data: Mapping[str, Any]) -> str | None:
-    """The beneficiary's codice fiscale in a start form's data, as the instance row stores it."""
-    return case_fields(data).get("codice_fiscale")
+def zone_field(rt: Runtime, item: Startable) -> str:
+    """The start form field that holds the zone, as the process declares it ("_form" when it declares none)."""
+    declared = case_records.declaration(rt, item.version)
+    paths = declared.paths_of("zone") if declared is not None else ()
+    return paths[0].split(".")[0] if paths else "_form"
+
+
+def _latest(rt: Runtime, process_id: str) -> ProcessVersion | None:
+    with rt.uow(write=False) as uow:
+        row = uow.versions.latest(process_id)
+        return rt.processes.get(uow, int(row["id"])) if row is not None else None
+
+
+def zone_of(rt: Runtime, process_id: str, data: Mapping[str, Any]) -> str | None:
+    """The zone start data give, where the process's latest version declares it."""
+    version = _latest(rt, process_id)
+    return case_records.start_zone(rt, version, data)[0] if version is not None else None
+
+
+def with_zone(rt: Runtime, process_id: str, data: Mapping[str, Any], zone: str) -> dict[str, Any]:
+    """Start data with the zone put where the process declares it (unless already given)."""
+    version = _latest(rt, process_id)
+    declared = case_records.declaration(rt, version) if version is not None else None
+    paths = declared.paths_of("zone") if declared is not None else ()
+    result = dict(data)
+    if paths:
+        *parents, last = paths[0].split(".")
+        target = result
+        for part in parents:
+            target = target.setdefault(part, {})
+        target.setdefault(last, zone)
+    return result
+
+
+def codice_fiscale_of(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]) -> str | None:
+    """The beneficiary's codice fiscale in a start form's data, where the process declares it."""
+    code = case_records.task_fields(rt, version, data).get("codice_fiscale")
+    return str(code) if code else None

@@ -19,12 +19,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from ...domain.model import Problem
-from ..access.authorization import ROLES
+from ..access import authorization
 
 POLICY_FILE = "messages.toml"
 KEYS = frozenset({"roles", "schema", "form", "description"})
-# Roles that may be named as senders (administrators and the service may always send).
-SENDER_ROLES = frozenset(ROLES) - {"admin"}  # administrators may always send
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
@@ -85,9 +83,10 @@ def parse(
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             problem("roles must be a list of role names")
             roles = []
+        senders = set(authorization.role_names()) - authorization.administrator_roles()  # they always may
         for role in roles:
-            if role not in SENDER_ROLES:
-                problem(f"unknown role {role!r} (one of {', '.join(sorted(SENDER_ROLES))}; "
+            if role not in senders:
+                problem(f"unknown role {role!r} (one of {', '.join(sorted(senders))}; "
                         "administrators and the service may always send)")
         schema = _schema(entry, forms, problem)
         if caught is not None and name not in caught:

@@ -30,7 +30,6 @@ MODE_LABELS = {
     IMMEDIATE: "Un messaggio per ogni nuova attività o scadenza",
     NONE: "Nessun messaggio",
 }
-OPERATOR_ROLES = authorization.OPERATOR_ROLES  # administrators see every task: not told
 DIGEST_LIMIT = 500  # tasks per person and kind in one digest; the rest come in the next one
 IMMEDIATE_LIMIT = 50
 
@@ -106,7 +105,7 @@ def send_due_notices(rt: Runtime, now: datetime | None = None) -> NoticeReport:
 
 
 def _pending(uow: UnitOfWork, row: Mapping[str, Any], now: datetime, limit: int) -> tuple[list[Any], list[Any]]:
-    if row["role"] not in OPERATOR_ROLES:
+    if row["role"] not in authorization.operator_roles():  # administrators see every task: not told
         return [], []
     scope = authorization.inbox_scope(actor_of(row))
     fresh = list(uow.notices.pending(scope, row["username"], NEW, now, limit))
@@ -259,7 +258,7 @@ def set_preferences(rt: Runtime, username: str, mode: str, actor: Actor, email: 
 
 def badge(rt: Runtime, actor: Actor) -> tuple[int, int]:
     """Tasks in the person's queues (free or theirs) and how many are overdue, for the page header."""
-    if actor.role not in OPERATOR_ROLES:
+    if actor.role not in authorization.operator_roles():
         return 0, 0
     with rt.uow(write=False) as uow:
         return uow.notices.badge(authorization.inbox_scope(actor), actor.username, rt.now())

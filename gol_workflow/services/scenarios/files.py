@@ -78,6 +78,7 @@ class Scenario:
     start_data: dict[str, Any]
     start_at: str | None = None
     steps: list[Step] = field(default_factory=list)
+    start_zone: str | None = None  # `start: zone:`, put where the process declares its zone
 
     def where(self, line: int) -> str:
         """file:line of a place in this file."""
@@ -212,13 +213,12 @@ def parse_scenario(path: Path) -> Scenario:
         raise _fail(path, start_line, "'start' takes 'as' (the starter's username or role), optionally 'zone', "
                                       "and 'data' (the start form's answers)")
     data = dict(start.get("data") or {})
-    if "zone" in start:
-        data.setdefault("zona", start["zone"])
     steps_raw = document.get("steps", [])
     if not isinstance(steps_raw, list):
         raise _fail(path, document.line, "'steps' takes a list of steps")
     start_at = str(document["start_at"]) if "start_at" in document else None
-    scenario = Scenario(path, str(document["name"]), str(document["process"]), start["as"], data, start_at)
+    scenario = Scenario(path, str(document["name"]), str(document["process"]), start["as"], data, start_at,
+                        start_zone=str(start["zone"]) if "zone" in start else None)
     scenario.steps = [_check_step(path, raw, i, document.line) for i, raw in enumerate(steps_raw, start=1)]
     if "expect" in document:
         _check_expect(path, document["expect"], document.line)

@@ -78,7 +78,7 @@ class CaseRun:
         """The operator named by a username, else the first of that role in the case's zone."""
         if who in self.actors:
             return self.actors[who]
-        zone = str(self.scenario.start_data.get("zona", ""))
+        zone = self.scenario.start_zone or case_start.zone_of(self.rt, self.scenario.process, self.scenario.start_data) or ""
         same_role = [a for a in self.actors.values() if a.role == who]
         for candidate in same_role:
             if zone in candidate.zones:
@@ -177,8 +177,13 @@ class CaseRun:
     def start(self) -> None:
         """The starter opens the case with the start form."""
         actor = self.actor(self.scenario.start_as)
-        self.case_id = case_start.open_case(self.rt, self.scenario.process, self.resolve(self.scenario.start_data),
-                                            actor)
+        self.case_id = case_start.open_case(self.rt, self.scenario.process, self.resolve(self.start_data()), actor)
+
+    def start_data(self) -> dict[str, Any]:
+        """The start form's answers, with the scenario's zone where the process declares it."""
+        if self.scenario.start_zone is None:
+            return dict(self.scenario.start_data)
+        return case_start.with_zone(self.rt, self.scenario.process, self.scenario.start_data, self.scenario.start_zone)
 
     def run(self, step: Step) -> None:
         """Run one step; the next one loads every workflow afresh."""

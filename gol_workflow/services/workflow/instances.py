@@ -13,6 +13,7 @@ from ...domain.errors import (
     CannotSuspend,
     ConcurrentChange,
     Conflict,
+    Forbidden,
     InvalidState,
     NotFound,
     NotInError,
@@ -26,6 +27,7 @@ from ...persistence.uow import UnitOfWork
 from ..access import authorization
 from ..cases import case_records
 from ..administration.incidents import SET_ASIDE
+from . import assignment
 from .runtime import ProcessVersion, Runtime
 from .stepping import Loaded, StepResult, load, save, service_handler, step_result
 
@@ -130,11 +132,17 @@ def start_in(
 ) -> StepResult:
     """Start an instance inside an existing unit of work (also used by the scheduler)."""
     version = latest_version(rt, uow, process_id, remembered)
-    authorization.require_start(actor, process_id, data)
+    starters = assignment.starters(version)
+    zone, zoned = case_records.start_zone(rt, version, data)
+    if zone is not None or not zoned:  # a zone outside the person's is refused before the form speaks
+        authorization.require_start(actor, starters, zone, zoned)
+    elif not authorization.can_start(actor, starters):
+        raise Forbidden("you may not start this process")
     form_name = version.compiled.start_form
     if form_name and form_name in version.forms:
         data = submission.checked(version.forms[form_name], data, options, confirmed,
                                   "i dati iniziali non sono validi", forms=version.forms)
+    authorization.require_start(actor, starters, *case_records.start_zone(rt, version, data))
     audit: dict[str, Any] = {"process": process_id, "version": version.version, "data": dict(data)}
     open_case_key = None
     if one_open_case is not None:
@@ -163,7 +171,7 @@ def start_in(
     if open_case_key is not None and snapshot.status not in ENDED_STATUSES:
         header["open_case_key"] = open_case_key
     stored = save(rt, uow, Loaded(header, version, handle, new=True), snapshot, now, actor, "instance.started", audit)
-    return step_result(instance_id, snapshot, actor, stored)
+    return step_result(instance_id, snapshot, actor, stored, version)
 
 
 def fire_due(

@@ -18,10 +18,12 @@ from ...config import Settings
 from ...domain.case_facts import CaseDeclaration, declaration_from_dict
 from ...domain.errors import NotFound
 from ...domain.zones import Zone
-from ...engine.parsing import CompiledProcess, compile_from_sources
+from ...engine.parsing import CompiledProcess, TaskScope, compile_from_sources
 from ...engine.runner import ProcessEngine, WorkflowHandle
 from ...persistence.database import Database
 from ...persistence.uow import UnitOfWork
+from ..access.lanes import LANES_FILE, LaneMap
+from ..access.lanes import parse as parse_lanes
 from ..integrations.message_policy import POLICY_FILE, MessagePolicy
 from ..integrations.message_policy import parse as parse_policies
 
@@ -51,6 +53,7 @@ class ProcessVersion:
     forms: dict[str, dict[str, Any]]
     messages: dict[str, MessagePolicy] = field(default_factory=dict)  # from its messages.toml
     case: CaseDeclaration | None = None  # the facts of its case record, when the process declares them
+    lanes: LaneMap | None = None  # the lanes.toml it was deployed with, if any
 
 
 class ProcessCache:
@@ -58,6 +61,8 @@ class ProcessCache:
     version id of each process as last seen here (which a deploy elsewhere makes old: its users check it)."""
 
     def __init__(self) -> None:
+        # The case declaration of a version deployed without one (the processes folder's), set at wiring.
+        self.fallback: Callable[[str], CaseDeclaration | None] = lambda process_id: None
         self._items: dict[int, ProcessVersion] = {}
         self._latest: dict[str, int] = {}  # process id -> the newest version id this process saw
         self._lock = threading.Lock()
@@ -92,13 +97,17 @@ class ProcessCache:
         """Compile a version row and keep it."""
         files: dict[str, str] = row["files"]
         sources = {name: text.encode("utf-8") for name, text in files.items()
-                   if not name.endswith((FORM_SUFFIX, CASE_SUFFIX)) and name != POLICY_FILE}
+                   if not name.endswith((FORM_SUFFIX, CASE_SUFFIX)) and name not in (POLICY_FILE, LANES_FILE)}
         forms = {name: json.loads(text) for name, text in files.items() if name.endswith(FORM_SUFFIX)}
         compiled = compile_from_sources(sources, row["process_id"])
         messages = parse_policies(files[POLICY_FILE], forms)[0] if POLICY_FILE in files else {}
         case_file = f"{row['process_id']}{CASE_SUFFIX}"
         case = parse_case_declaration(case_file, files[case_file]) if case_file in files else None
-        item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms, messages, case)
+        declared = case or self.fallback(row["process_id"])
+        if declared is not None:
+            compiled.task_scope = TaskScope(declared.paths_of("zone"), declared.task_item)
+        lane_map = parse_lanes(files[LANES_FILE], LANES_FILE)[0] if LANES_FILE in files else None
+        item = ProcessVersion(row["id"], row["process_id"], row["version"], compiled, forms, messages, case, lane_map)
         with self._lock:
             self._items.setdefault(row["id"], item)
             return self._items[row["id"]]

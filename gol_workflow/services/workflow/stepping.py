@@ -16,6 +16,7 @@ from ..access import authorization
 from ..cases import case_records
 from ..cases.case_closure import on_case_ended
 from ..integrations.message_buffer import keep_or_drop
+from .assignment import task_audience
 from .runtime import CachedWorkflow, ProcessVersion, Runtime, ServiceCall
 
 AUTO_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
@@ -31,7 +32,9 @@ class StepResult:
     next_tasks: list[dict[str, Any]]
 
 
-def step_result(instance_id: str, snapshot: Snapshot, actor: Actor, case: Mapping[str, Any] | None) -> StepResult:
+def step_result(
+    instance_id: str, snapshot: Snapshot, actor: Actor, case: Mapping[str, Any] | None, version: ProcessVersion
+) -> StepResult:
     """The step's outcome as its actor sees it: only the ready tasks they may work.
 
     `case` is the header of the case the step was about; a task about another case is judged
@@ -46,6 +49,7 @@ def step_result(instance_id: str, snapshot: Snapshot, actor: Actor, case: Mappin
             "lane": task.lane,
             "zone": task.zone,
             "case_id": task.case_id or instance_id,
+            **task_audience(version, task),
         }
         for task in snapshot.ready.values()
     )
@@ -112,24 +116,9 @@ def service_handler(rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetim
     return call
 
 
-def case_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Beneficiary fields a row shows, from a case's data or a meeting item `caso`."""
-    source = data.get("caso") if isinstance(data.get("caso"), Mapping) else data
-    person = source.get("beneficiario") if isinstance(source, Mapping) else None
-    if not isinstance(person, Mapping):
-        return {"beneficiary_name": None, "codice_fiscale": None}
-    name = " ".join(str(person.get(k) or "").strip() for k in ("nome", "cognome")).strip()
-    code = person.get("codice_fiscale")
-    return {
-        "beneficiary_name": name[:255] or None,
-        "codice_fiscale": str(code).strip().upper()[:16] if code else None,
-    }
-
-
 def _instance_values(
     rt: Runtime, snapshot: Snapshot, now: datetime, retry_count: int, facts: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    data = snapshot.data
     values: dict[str, Any] = {
         "state": snapshot.state,
         "status": snapshot.status.value,
@@ -140,18 +129,9 @@ def _instance_values(
         "retry_count": 0,
     }
     if facts is not None:
-        # A process that declares its case record feeds these columns from the same declaration.
+        # The case header (zone, beneficiary, assigned people) is what the process's declaration
+        # (<process>.case.toml) says; a process without one has none.
         values.update(case_records.header_columns(facts))
-    else:
-        if data.get("zona") is not None:
-            values["zone"] = str(data["zona"])[:64]
-        if isinstance(data.get("beneficiario"), Mapping):
-            values.update(case_fields(data))
-        if data.get("case_manager"):
-            values["case_manager"] = str(data["case_manager"])
-        if "servizi_specialistici" in data:
-            services = data.get("servizi_specialistici") if data.get("bisogni_particolari") else []
-            values["specialist_services"] = list(services or [])
     if snapshot.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         values["ended_at"] = now
         values["next_due_at"] = None
@@ -210,7 +190,8 @@ def _inbox_row(
         "due_at": due_at,
         "assignee": None,
         "draft": None,
-        **case_fields(data),
+        **task_audience(loaded.version, task),
+        **case_records.task_fields(rt, loaded.version, data),
     }
 
 

@@ -145,7 +145,7 @@ def _complete(
             raise already_completed(uow, task_id) or TaskNoLongerOpen() from None
         save(rt, uow, loaded, snapshot, now, actor, "task.completed", {"task": task["name"], "data": dict(data)},
              task_id=task_id, element_id=task["element_id"], completed=(task_id, task["assignee"]))
-        result = step_result(loaded.id, snapshot, actor, case)
+        result = step_result(loaded.id, snapshot, actor, case, loaded.version)
         uow.commit()
     return result
 

@@ -13,7 +13,7 @@ from ...services.administration import instance_queries
 from ...services.cases.data_masking import MASK
 from ..context import actor, runtime
 from .blueprint import bp
-from .texts import OPERATIONS
+from .texts import OPERATIONS, STATE_NAMES, kind
 
 
 def markers(detail: instance_queries.InstanceDetail, timezone: str) -> dict[str, Any]:
@@ -38,7 +38,8 @@ def render_detail(instance_id: str, revealed: dict[str, Any] | None = None,
     return render_template(
         "admin/instance.html", detail=detail, s=detail.summary, markers=json.dumps(markers(detail, runtime().settings.timezone)),
         revealed=revealed or {}, revealed_events=revealed_events or {}, mask=MASK, operations=OPERATIONS,
-        pretty=_pretty, **extra), status
+        pretty=_pretty, element_kind=lambda name: kind(name[:1].upper() + name[1:]), state_names=STATE_NAMES,
+        **extra), status
 
 
 def _pretty(value: Any) -> str:
