@@ -152,6 +152,8 @@ def can_start(actor: Actor, process_id: str) -> bool:
 CASE_ACTIONS: dict[str, frozenset[str]] = {
     # a monitoring in itinere (Percorso 4, step 6): the CPI and SdS of the zone, the case manager
     "case.request_monitoring": frozenset({"cpi", "sds", "ats"}),
+    # reporting a substantial change of the project (a monitoring request that says so): the same people
+    "case.report_change": frozenset({"cpi", "sds", "ats"}),
     # attaching a file: those who run the case; an invited specialist service only reads it
     "case.attach": frozenset({"cpi", "sds", "ats"}),
 }

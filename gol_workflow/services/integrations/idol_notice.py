@@ -23,6 +23,13 @@ def idol_notice(rt: Runtime, case: Mapping[str, Any]) -> str | None:
         return None
     with rt.uow(write=False) as uow:
         event = uow.audit.latest_for_instance(str(case["id"]), "idol.")
+    return notice_for(rt, case, event)
+
+
+def notice_for(rt: Runtime, case: Mapping[str, Any], event: Mapping[str, Any] | None) -> str | None:
+    """The notice for a case given its latest IDOL event (already read by the caller)."""
+    if case.get("status") != "error" or event is None:
+        return None
     if event is None or event["action"] not in ("idol.refused", "idol.failed"):
         return None
     data = event["data"] if isinstance(event["data"], Mapping) else {}
