@@ -1,5 +1,6 @@
-"""The case file read model: beneficiary, current step, history, open tasks, documents, attachments.
+"""The case file read model: the case in brief, its story, open tasks, documents, attachments, its actions.
 
+Read in one transaction from the case record and the case's audit trail (no workflow is loaded).
 Every read of a case is written to the audit log with the person who read it.
 """
 
@@ -38,7 +39,6 @@ class CaseFile:
     """Everything the case page (and its PDF, and the API) shows."""
 
     case: dict[str, Any]
-    history: list[dict[str, Any]]  # kept for callers of the old shape: the story's events as rows
     open_tasks: list[dict[str, Any]]
     attachments: list[dict[str, Any]]
     meetings: list[dict[str, Any]]
@@ -138,19 +138,16 @@ def open_case(rt: Runtime, case_id: str, actor: Actor, purpose: str = "page") ->
             name = meta.form if meta is not None else None
         return chosen.forms.get(name) if name else None
 
-    schede = {at: {"actor": row["actor"], "values": (row["data"] or {}).get("data"),
-                   "form": form_for(row["element_id"], str(row["instance_id"]))}
-              for at, row in case_story.pair_schede(events, completions).items()}
-    story = case_story.tell(events, schede, lambda element, _name: form_for(element),
-                            {str(m["id"]): m for m in meetings}, readers)
+    schede = {delivered: {"actor": row["actor"], "values": (row["data"] or {}).get("data"),
+                          "form": form_for(row["element_id"], str(row["instance_id"]))}
+              for delivered, row in case_story.pair_schede(events, completions).items()}
+    story = case_story.tell(events, schede, form_for, {str(m["id"]): m for m in meetings}, readers)
     workable = {t["id"] for t in tasks if authorization.can_work_task(actor, t, case)}
-    actions = frozenset(a for a in authorization.CASE_ACTIONS if authorization.may(actor, a, case)
-                        and (a not in WAITING_ACTIONS or waits))
     latest_idol = next((e for e in reversed(events) if str(e["action"]).startswith("idol.")), None)
     has_scheda = bool(record and record.get("decision")) or _any_scheda(events)
-    file = CaseFile(case, [_event(row) for row in events], tasks, files, meetings, has_scheda, workable,
+    file = CaseFile(case, tasks, files, meetings, has_scheda, workable,
                     record=record, summary=summary(record, case, version, rt, readers),
-                    story=story, repeated=case_story.counted(repeated, readers), actions=actions,
+                    story=story, repeated=case_story.counted(repeated, readers), actions=_actions(actor, case, waits),
                     idol_notice=notice_for(rt, case, latest_idol), readers=readers)
     return file
 
@@ -160,6 +157,10 @@ def allowed_actions(rt: Runtime, case_id: str, actor: Actor) -> frozenset[str]:
     with rt.uow(write=False) as uow:
         case = visible_case(uow, case_id, actor)
         waits = monitoring.waits(uow, case)
+    return _actions(actor, case, waits)
+
+
+def _actions(actor: Actor, case: Mapping[str, Any], waits: bool) -> frozenset[str]:
     return frozenset(a for a in authorization.CASE_ACTIONS if authorization.may(actor, a, case)
                      and (a not in WAITING_ACTIONS or waits))
 

@@ -138,14 +138,14 @@ def _word(value: Any, prop: Mapping[str, Any], readers: Readers) -> Any:
 def tell(
     events: Sequence[Mapping[str, Any]],
     schede: Mapping[int, Mapping[str, Any]],
-    form_for: Callable[[str | None, str | None], Mapping[str, Any] | None],
+    form_for: Callable[[str | None], Mapping[str, Any] | None],
     meetings: Mapping[str, Mapping[str, Any]],
     readers: Readers,
 ) -> list[StoryEvent]:
     """The story from the case's events, oldest first.
 
     `schede` maps the id of each delivered equipe outcome to the scheda the meeting wrote;
-    `form_for(element_id, form_name)` gives a form of the case's version; `meetings` the
+    `form_for(element_id)` gives the form of a task of the case's version (None: its start form); `meetings` the
     meetings the case was on, by id.
     """
     story: list[StoryEvent] = []
@@ -158,13 +158,13 @@ def tell(
                            labels.action(action))
         if action == "instance.started":
             event.step = True
-            event.outcome = outcome(_mapping(data.get("data")), form_for(None, None) or {}, readers)
+            event.outcome = outcome(_mapping(data.get("data")), form_for(None) or {}, readers)
         elif action == "task.completed":
             event.step = True
             event.detail = str(data.get("task") or "")
-            event.outcome = outcome(_mapping(data.get("data")), form_for(row["element_id"], None) or {}, readers)
+            event.outcome = outcome(_mapping(data.get("data")), form_for(row["element_id"]) or {}, readers)
         elif action == "message.delivered":
-            _message(event, data, schede.get(int(row["id"])), form_for, readers)
+            _message(event, data, schede.get(int(row["id"])), readers)
         elif action == "equipe.booked" or action == "equipe.withdrawn":
             event.detail = _meeting(data, meetings, readers)
         elif action == "idol.document_uploaded":
@@ -187,7 +187,6 @@ def _message(
     event: StoryEvent,
     data: Mapping[str, Any],
     scheda: Mapping[str, Any] | None,
-    form_for: Callable[[str | None, str | None], Mapping[str, Any] | None],
     readers: Readers,
 ) -> None:
     name = str(data.get("message") or "")

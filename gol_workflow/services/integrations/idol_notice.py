@@ -17,17 +17,11 @@ DECISIONS = {
 WHAT = {"scheda_esito": "la scheda di esito", "appuntamento": "l'appuntamento con il case manager"}
 
 
-def idol_notice(rt: Runtime, case: Mapping[str, Any]) -> str | None:
-    """An Italian notice when the case is held at an IDOL step that IDOL refused or did not confirm."""
-    if case.get("status") != "error":
-        return None
-    with rt.uow(write=False) as uow:
-        event = uow.audit.latest_for_instance(str(case["id"]), "idol.")
-    return notice_for(rt, case, event)
-
-
 def notice_for(rt: Runtime, case: Mapping[str, Any], event: Mapping[str, Any] | None) -> str | None:
-    """The notice for a case given its latest IDOL event (already read by the caller)."""
+    """An Italian notice when the case is held at an IDOL step that IDOL refused or did not confirm.
+
+    `event` is the case's latest `idol.*` audit event, read by the caller with the rest of the file.
+    """
     if case.get("status") != "error" or event is None:
         return None
     if event is None or event["action"] not in ("idol.refused", "idol.failed"):
