@@ -73,12 +73,13 @@ def visible_case(uow: UnitOfWork, case_id: str, actor: Actor) -> dict[str, Any]:
     return dict(header)
 
 
-def audit_read(uow: UnitOfWork, rt: Runtime, actor: Actor, case_id: str, action: str, **details: Any) -> None:
+def audit_read(uow: UnitOfWork, rt: Runtime, actor: Actor, case_id: str, action: str, at: datetime | None = None,
+               **details: Any) -> None:
     """Record who read what of a case (administrators' reads are marked as such)."""
     data = {k: v for k, v in details.items() if v is not None}
     if actor.is_admin:
         data["lettura_amministrativa"] = True
-    uow.audit.record(rt.now(), actor.username, action, case_id, data=data or None)
+    uow.audit.record(at or rt.now(), actor.username, action, case_id, data=data or None)
 
 
 def history(uow: UnitOfWork, case_id: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
@@ -121,11 +122,14 @@ def open_case(rt: Runtime, case_id: str, actor: Actor, purpose: str = "page") ->
         meetings = [dict(m) for m in uow.agenda.for_case(case_id)]
         names = uow.case_history.full_names()
         waits = monitoring.waits(uow, case)
+        now = rt.now()
+        read = "document.viewed" if purpose == "pdf" else "case.viewed"
         if purpose == "pdf":
-            audit_read(uow, rt, actor, case_id, "document.viewed", documento="fascicolo", formato="pdf")
+            audit_read(uow, rt, actor, case_id, read, now, documento="fascicolo", formato="pdf")
         else:
-            audit_read(uow, rt, actor, case_id, "case.viewed", via="api" if purpose == "api" else None)
+            audit_read(uow, rt, actor, case_id, read, now, via="api" if purpose == "api" else None)
         uow.commit()
+    repeated = _counting_this_read(repeated, actor.username, read, now)
     readers = case_story.Readers(names, {z: zone.name for z, zone in rt.zones.items()},
                                  lambda s: people.service(rt, s, case.get("zone")), tz)
 
@@ -158,6 +162,16 @@ def allowed_actions(rt: Runtime, case_id: str, actor: Actor) -> frozenset[str]:
         case = visible_case(uow, case_id, actor)
         waits = monitoring.waits(uow, case)
     return _actions(actor, case, waits)
+
+
+def _counting_this_read(repeated: list[dict[str, Any]], username: str, action: str,
+                        now: datetime) -> list[dict[str, Any]]:
+    """The counted reads with the one being made now (its audit row is written with the commit)."""
+    mine = next((r for r in repeated if r["actor"] == username and r["action"] == action), None)
+    if mine is None:
+        mine = {"actor": username, "action": action, "times": 0, "last_at": now}
+    others = [r for r in repeated if r is not mine]
+    return [{**mine, "times": int(mine["times"]) + 1, "last_at": now}, *others]
 
 
 def _actions(actor: Actor, case: Mapping[str, Any], waits: bool) -> frozenset[str]:
