@@ -173,6 +173,8 @@ def tell(
         elif action == "idol.appointment_booked":
             parts = [readers.moment(data.get("slot")), readers.person(data.get("case_manager"))]
             event.detail = " con ".join(p for p in parts if p)
+        elif action in ("idol.refused", "idol.failed"):
+            event.detail = str(data.get("motivo") or "")
         elif action in ("attachment.uploaded", "instance.suspended", "instance.terminated"):
             event.detail = str(data.get("filename") or data.get("reason") or "")
         story.append(event)
