@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
-from ..domain.model import Actor
 from ..domain.errors import ConfirmationNeeded, Forbidden, InvalidState, OpenCaseExists, ValidationFailed
+from ..domain.model import Actor
 from ..forms.coercion import coerce
 from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
@@ -81,10 +81,10 @@ def _case_request(case_id: str, send: Callable[[Runtime, Actor], object], done: 
 @bp.get("/<case_id>/fascicolo.pdf")
 def file_pdf(case_id: str) -> Response:
     """The whole case file as a PDF for the person's dossier (audited as a read of the document)."""
-    case_file = case_service.open_case(runtime(), case_id, actor(), purpose="pdf")
-    content = case_document.render_pdf(case_file, runtime().now(), ZoneInfo(runtime().settings.timezone),
-                                       Path(current_app.config["NODE_MODULES"]) / FONT_DIR,
-                                       {key: label for key, label in attachments.KINDS.items()})
+    rt = runtime()
+    case_file = case_service.open_case(rt, case_id, actor(), purpose="pdf")
+    content = case_document.render_pdf(case_file, rt.now(), ZoneInfo(rt.settings.timezone),
+                                       Path(current_app.config["NODE_MODULES"]) / FONT_DIR, attachments.KINDS)
     return _file(content, "application/pdf", case_document.filename_for(case_file), inline=False)
 
 
