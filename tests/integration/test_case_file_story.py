@@ -133,9 +133,9 @@ def test_a_case_walked_to_its_end_tells_its_story_on_the_page_in_the_pdf_and_ove
                          ("Attività completata", "Profilazione e assessment", "Carla Pieri"),
                          ("Scheda di esito dell'equipe", "", "Sara Desideri"),
                          ("Attività completata", "Prenotare il primo appuntamento con il case manager", "Carla Pieri")]
-    final = [e for e in body["story"] if e["detail"] == "Monitoraggio finale"][0]
+    final = next(e for e in body["story"] if e["detail"] == "Monitoraggio finale")
     assert {"label": "Esito del percorso", "text": "In formazione", "depth": 0} in final["outcome"]
-    chiusura = [s for s in body["summary"] if s["title"] == "Chiusura"][0]
+    chiusura = next(s for s in body["summary"] if s["title"] == "Chiusura")
     assert {"label": "Esito del percorso", "text": "In formazione"} in chiusura["facts"]
     assert any(r["author"] == "Carla Pieri" and r["times"] >= 3 for r in body["reads"])
     assert body["actions"] == ["case.attach"]  # closed: nothing to request

@@ -69,8 +69,9 @@ def render_pdf(file: CaseFile, printed_at: datetime, tz: ZoneInfo, fonts_dir: Pa
     if not file.attachments:
         write_row(pdf, ("Nessun allegato", "", 0))
     for item in file.attachments:
-        write_row(pdf, (str(item["filename"]), f"{kinds.get(str(item['kind']), 'Allegato')}, caricato il "
-                                               f"{moment(item['uploaded_at'])} da {file.person(item['uploaded_by'])}", 0))
+        kind = kinds.get(str(item["kind"]), "Allegato")
+        uploaded = f"{kind}, caricato il {moment(item['uploaded_at'])} da {file.person(item['uploaded_by'])}"
+        write_row(pdf, (str(item["filename"]), uploaded, 0))
     return bytes(pdf.output())
 
 
