@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from ..domain.errors import Forbidden
-from ..services.cases import case_list
+from flask import Response, current_app
+
+from ..domain.errors import Forbidden, NotFound
+from ..services.cases import attachments, case_document, case_file, case_list
+from .docs import NODE_MODULES_KEY
 from ..services.workflow.inbox import actor_zones
 from .context import actor, runtime
 from .openapi import Blueprint
 from .problems import Problem
-from .schemas.cases import SORTS, CaseListArgsSchema, CaseListPageSchema, CaseRecordSchema
+from .schemas.cases import SORTS, CaseFileSchema, CaseListArgsSchema, CaseListPageSchema
+
+# The design system's font, installed from npm with bootstrap-italia (as the web's printable PDFs).
+FONT_DIR = "bootstrap-italia/dist/fonts/Titillium_Web"
 
 bp = Blueprint("cases", __name__, url_prefix="/api/v1/cases",
                description="The cases the caller may see, with or without a ready task; one case's record")
@@ -41,8 +49,37 @@ def list_cases(**args: Any) -> dict[str, Any]:
 
 
 @bp.get("/<uuid:case_id>")
-@bp.response(200, CaseRecordSchema)
+@bp.response(200, CaseFileSchema)
 @bp.problems(404)
 def show(case_id: UUID) -> dict[str, Any]:
-    """Every fact of one case's record; the read is audited as a case file read."""
-    return case_list.case_record(runtime(), str(case_id), actor())
+    """The case's record and the story its file tells (each step's outcome in Italian); audited as a case file read."""
+    found = case_file.open_case(runtime(), str(case_id), actor(), purpose="api")
+    if found.record is None:
+        raise NotFound("case not found")
+    return {
+        **found.record,
+        "summary": [{"title": s.title, "facts": [{"label": l, "text": t} for l, t in s.facts]} for s in found.summary],
+        "story": [{**vars(e), "outcome": [{"label": l, "text": t, "depth": d} for l, t, d in e.outcome]}
+                  for e in found.story],
+        "reads": [vars(r) for r in found.repeated],
+        "attachments": [{"id": a["id"], "filename": a["filename"], "kind": a["kind"],
+                         "kind_label": attachments.KINDS.get(a["kind"], "Allegato"), "size": a["size"],
+                         "uploaded_at": a["uploaded_at"], "uploaded_by": found.person(a["uploaded_by"])}
+                        for a in found.attachments],
+        "actions": sorted(found.actions),
+    }
+
+
+@bp.get("/<uuid:case_id>/pdf")
+@bp.doc(responses={"200": {"description": "The case file as a PDF for the person's dossier",
+                           "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@bp.problems(404)
+def pdf(case_id: UUID) -> Response:
+    """The case file as a PDF (facts, story with each step's outcome, reads, attachments); audited as a document read."""
+    rt = runtime()
+    found = case_file.open_case(rt, str(case_id), actor(), purpose="pdf")
+    fonts = Path(current_app.config[NODE_MODULES_KEY]) / FONT_DIR
+    content = case_document.render_pdf(found, rt.now(), ZoneInfo(rt.settings.timezone), fonts, attachments.KINDS)
+    response = Response(content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{case_document.filename_for(found)}"'
+    return response

@@ -14,6 +14,7 @@ from .attachments import AttachmentRepository
 from .audit import AuditRepository
 from .batches import BatchRepository
 from .bookings import BookingRepository
+from .case_history import CaseHistory
 from .case_list import CaseList
 from .case_records import CaseRecords
 from .health import HealthQueries
@@ -129,6 +130,10 @@ class UnitOfWork:
     @cached_property
     def case_list(self) -> CaseList:
         return CaseList(self.conn)
+
+    @cached_property
+    def case_history(self) -> CaseHistory:
+        return CaseHistory(self.conn)
 
     @cached_property
     def case_search(self) -> CaseSearch:

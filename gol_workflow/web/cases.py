@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -9,13 +10,14 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from ..domain.errors import ConfirmationNeeded, Forbidden, InvalidState, OpenCaseExists, ValidationFailed
+from ..domain.model import Actor
 from ..forms.coercion import coerce
 from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
-from ..services.cases import attachments, case_start, monitoring, scheda_document
+from ..services.cases import attachments, case_document, case_start, monitoring, scheda_document
 from ..services.cases import case_file as case_service
-from ..services.integrations.idol_notice import idol_notice
+from ..services.workflow.runtime import Runtime
 from .context import actor, runtime
 
 # The design system's font, installed from npm with bootstrap-italia, for the printable PDF.
@@ -32,30 +34,58 @@ UNSEEN_OPEN_CASE_MESSAGE = ("Per questo codice fiscale c'è già un caso aperto,
 def show(case_id: str) -> str:
     """The case file (the read is audited)."""
     case_file = case_service.open_case(runtime(), case_id, actor())
-    return render_template("cases/case.html", file=case_file, case=case_file.case, timeline=case_file.history,
+    return render_template("cases/case.html", file=case_file, case=case_file.case,
                            kinds=attachments.KINDS, upload_kinds=attachments.UPLOAD_KINDS,
-                           allowed=attachments.ALLOWED_LABEL,
-                           can_monitor=monitoring.can_request(runtime(), case_id, actor()),
-                           can_attach=attachments.can_attach(runtime(), case_id, actor()),
-                           idol_notice=idol_notice(runtime(), case_file.case))
+                           allowed=attachments.ALLOWED_LABEL)
 
 
 @bp.post("/<case_id>/monitoraggio")
 def request_monitoring(case_id: str) -> Response:
     """Ask for a monitoring in itinere of a case in its 12-month path."""
+    return _case_request(case_id, lambda rt, who: monitoring.request_monitoring(
+        rt, case_id, request.form.get("motivo", ""), who),
+        "Richiesta di monitoraggio inviata: il case manager la trova tra le sue attività.")
+
+
+@bp.post("/<case_id>/modifica-sostanziale")
+def report_change(case_id: str) -> Response:
+    """Report a substantial change of the project (confirmed): the case manager gets a monitoring that says so."""
+    if request.form.get("conferma") != "1":
+        # Seeing and being allowed are checked before the missing confirmation is pointed out.
+        if "case.report_change" not in case_service.allowed_actions(runtime(), case_id, actor()):
+            abort(403)
+        flash("Per segnalare la modifica sostanziale, confermare che va riportata in equipe.", "error")
+        return redirect(url_for("cases.show", case_id=case_id, _anchor="titolo-modifica"))
+    return _case_request(case_id, lambda rt, who: monitoring.report_change(
+        rt, case_id, request.form.get("descrizione", ""), who),
+        "Modifica sostanziale segnalata: il case manager la trova tra le sue attività come monitoraggio.")
+
+
+def _case_request(case_id: str, send: Callable[[Runtime, Actor], object], done: str) -> Response:
     try:
-        monitoring.request_monitoring(runtime(), case_id, request.form.get("motivo", ""), actor())
+        send(runtime(), actor())
     except ValidationFailed as exc:
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "error")
     except Forbidden:
-        abort(403)  # they may see the case (otherwise NotFound), not ask for a monitoring
+        abort(403)  # they may see the case (otherwise NotFound), not act on it
     except InvalidState:
-        flash("In questo momento il caso non può ricevere una richiesta di monitoraggio.", "warning")
+        flash("In questo momento il caso non può ricevere richieste: lo si può fare durante il percorso di 12 mesi, "
+              "fuori da un monitoraggio o da una revisione in corso.", "warning")
     else:
-        flash("Richiesta di monitoraggio inviata: il case manager la trova tra le sue attività.", "success")
+        flash(done, "success")
     return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.get("/<case_id>/fascicolo.pdf")
+def file_pdf(case_id: str) -> Response:
+    """The whole case file as a PDF for the person's dossier (audited as a read of the document)."""
+    rt = runtime()
+    case_file = case_service.open_case(rt, case_id, actor(), purpose="pdf")
+    content = case_document.render_pdf(case_file, rt.now(), ZoneInfo(rt.settings.timezone),
+                                       Path(current_app.config["NODE_MODULES"]) / FONT_DIR, attachments.KINDS)
+    return _file(content, "application/pdf", case_document.filename_for(case_file), inline=False)
 
 
 @bp.get("/<case_id>/scheda-esito")

@@ -142,3 +142,25 @@ def test_the_openapi_document_describes_both_operations(api) -> None:
     assert {p["name"] for p in listing["parameters"]} >= {"q", "zone", "status", "step", "overdue", "mine", "sort",
                                                           "order", "page", "page_size"}
     assert "/api/v1/cases/{case_id}" in document["paths"]
+
+
+def test_the_openapi_document_describes_the_story_and_the_pdf(api) -> None:
+    document = api(None).get("/api/openapi.json").get_json()
+    record = document["paths"]["/api/v1/cases/{case_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    schema = document["components"]["schemas"][record["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert {"summary", "story", "reads", "attachments", "actions"} <= set(schema["properties"])
+    pdf = document["paths"]["/api/v1/cases/{case_id}/pdf"]["get"]["responses"]
+    assert "application/pdf" in pdf["200"]["content"] and "404" in pdf
+
+
+def test_the_case_file_tells_its_steps_with_labels_and_counts_reads_per_person(world, api, api_runtime) -> None:
+    for _ in range(2):
+        body = api("sds.nord").get(f"/api/v1/cases/{world['N']}").get_json()
+    steps = {e["detail"]: e for e in body["story"] if e["step"]}
+    profile = {row["label"]: row["text"] for row in steps["Profilazione"]["outcome"]}
+    assert profile["Servizi specialistici"] == "Salute mentale adulti" and profile["Case manager ATS"] == "Ats Nord"
+    assert steps["Profilazione"]["author"] == "Cpi Nord"
+    (reads,) = [r for r in body["reads"] if r["author"] == "Sds Nord"]
+    assert reads["label"] == "Fascicolo consultato" and reads["times"] == 2
+    assert body["actions"] == ["case.attach"]  # this process waits for no monitoring request
+    assert api("spec.nord").get(f"/api/v1/cases/{world['N']}").get_json()["actions"] == []

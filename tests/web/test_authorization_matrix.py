@@ -17,7 +17,7 @@ from .conftest import PEOPLE, actor_of, ready
 
 NAMES = {"N": "Laura Bianchi", "N2": "Gino Rossi", "S": "Marco Neri"}
 PAGES = ("task_equipe_N", "task_ats_N2", "case_N", "case_N2", "case_S", "attachment_N", "scheda_N2", "agenda",
-         "new_case", "cases")
+         "new_case", "cases", "pdf_N2")
 
 # Expected status per user and page (200 allowed; 403 area closed to the role; 404 object not visible).
 EXPECTED: dict[str, dict[str, int]] = {
@@ -45,6 +45,9 @@ EXPECTED: dict[str, dict[str, int]] = {
                      scheda_N2=404, agenda=403, new_case=403, cases=200),
 }
 
+for _row in EXPECTED.values():  # the case file's PDF answers as the case file does
+    _row["pdf_N2"] = _row["case_N2"]
+
 
 @pytest.fixture
 def world(web_runtime):
@@ -57,7 +60,7 @@ def world(web_runtime):
         "task_ats_N2": f"/attivita/{ready(rt, n2)[0]['id']}",
         "case_N": f"/casi/{n}", "case_N2": f"/casi/{n2}", "case_S": f"/casi/{s}",
         "attachment_N": f"/casi/{n}/allegati/{attachment}",
-        "scheda_N2": f"/casi/{n2}/scheda-esito",
+        "scheda_N2": f"/casi/{n2}/scheda-esito", "pdf_N2": f"/casi/{n2}/fascicolo.pdf",
         "agenda": "/agenda", "new_case": "/casi/nuovo/caso_web", "cases": "/casi",
     }
     return urls

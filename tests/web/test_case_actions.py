@@ -26,12 +26,15 @@ def test_a_specialist_who_sees_the_case_may_not_attach_or_ask_for_a_monitoring(w
     case_id = build_world(web_runtime)["N"]
     specialist = browser("spec.nord")
     page = specialist.text(f"/casi/{case_id}")  # they may read it
-    assert "Laura Bianchi" in page and "Carica un allegato" not in page
+    assert "Laura Bianchi" in page and "Carica un allegato" not in page and "Segnala una modifica" not in page
     events = _count(web_runtime, audit_events, audit_events.c.instance_id == case_id)
     upload = specialist.post(f"/casi/{case_id}/allegati", {"file": (io.BytesIO(PDF), "relazione.pdf"),
                                                            "tipo": "relazione"}, content_type="multipart/form-data")
     assert upload.status_code == 403
     assert specialist.post(f"/casi/{case_id}/monitoraggio", {"motivo": "Ricaduta"}).status_code == 403
+    change = {"descrizione": "Ricaduta", "conferma": "1"}
+    assert specialist.post(f"/casi/{case_id}/modifica-sostanziale", change).status_code == 403
+    assert specialist.post(f"/casi/{case_id}/modifica-sostanziale", {"descrizione": "Ricaduta"}).status_code == 403
     with web_runtime.uow(write=False) as uow:
         assert uow.attachments.for_instance(case_id) == []
     assert _count(web_runtime, audit_events, audit_events.c.instance_id == case_id) == events

@@ -73,7 +73,7 @@ def test_pages_of_a_walked_case_show_italian_words_only(web_runtime, browser) ->
     case_page = visible(sds.text(f"/casi/{case_id}"))
     assert raw_codes(case_page) == []
     when = "05/01/2026 ore 08:00"
-    assert f"Iscritto all'ordine del giorno dell'equipe {when} · Sistema" in case_page
+    assert f"Iscritto all'ordine del giorno dell'equipe: riunione del 13/01/2026 ore 09:30 {when} · Sistema" in case_page
     assert f"Scadenza raggiunta {when} · Sistema" in case_page
     assert f"Comunicazione ricevuta: richiesta di monitoraggio {when} · Amministrazione" in case_page
     assert f"Attività completata: Profilazione {when} · Cpi Nord" in case_page

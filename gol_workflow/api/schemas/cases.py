@@ -83,3 +83,75 @@ class CaseRecordSchema(CaseSummarySchema):
     last_substantial_change_date = fields.Date(required=True, allow_none=True)
     last_substantial_change = fields.String(required=True, allow_none=True)
     final_monitoring_date = fields.Date(required=True, allow_none=True)
+
+
+class FactSchema(Schema):
+    """One fact of the case in words."""
+
+    label = fields.String(required=True)
+    text = fields.String(required=True)
+
+
+class FactSectionSchema(Schema):
+    """A group of the case's facts, in the order of the path."""
+
+    title = fields.String(required=True)
+    facts = fields.List(fields.Nested(FactSchema), required=True)
+
+
+class OutcomeRowSchema(Schema):
+    """One answer of a step's form: the field's Italian title and the answer in words (codes labelled)."""
+
+    label = fields.String(required=True)
+    text = fields.String(required=True, metadata={"description": "Empty for the heading of a group"})
+    depth = fields.Integer(required=True, metadata={"description": "Nesting: 0 for a top-level field"})
+
+
+class StoryEventSchema(Schema):
+    """One event of the case's story, oldest first."""
+
+    at = LocalDateTime(required=True)
+    action = fields.String(required=True, metadata={"description": "The audit action (a code, for programs)"})
+    label = fields.String(required=True, metadata={"description": "What happened, in Italian"})
+    detail = fields.String(required=True, metadata={"description": "The task's name, the reason, the meeting…"})
+    actor = fields.String(required=True, metadata={"description": "Username of who did it"})
+    author = fields.String(required=True, metadata={"description": "Full name, or \"Sistema\" for the service"})
+    step = fields.Boolean(required=True, metadata={
+        "description": "A step of the path (a completed task, the equipe's scheda) rather than a side event"})
+    outcome = fields.List(fields.Nested(OutcomeRowSchema), required=True)
+
+
+class RepeatedEventSchema(Schema):
+    """Reads (or saved drafts) of one person, counted instead of listed."""
+
+    action = fields.String(required=True)
+    label = fields.String(required=True)
+    author = fields.String(required=True)
+    times = fields.Integer(required=True)
+    last_at = LocalDateTime(required=True)
+
+
+class CaseAttachmentSchema(Schema):
+    """A file of the case (its bytes come from the web page's link)."""
+
+    id = fields.String(required=True)
+    filename = fields.String(required=True)
+    kind = fields.String(required=True)
+    kind_label = fields.String(required=True)
+    size = fields.Integer(required=True)
+    uploaded_at = LocalDateTime(required=True)
+    uploaded_by = fields.String(required=True, metadata={"description": "Full name, or \"Sistema\""})
+
+
+class CaseFileSchema(CaseRecordSchema):
+    """The case record with the story its file tells."""
+
+    summary = fields.List(fields.Nested(FactSectionSchema), required=True,
+                          metadata={"description": "The record's facts in Italian words, grouped as the path goes"})
+    story = fields.List(fields.Nested(StoryEventSchema), required=True)
+    reads = fields.List(fields.Nested(RepeatedEventSchema), required=True, metadata={
+        "description": "Reads of the file, its documents and attachments (and saved drafts), one item per person"})
+    attachments = fields.List(fields.Nested(CaseAttachmentSchema), required=True)
+    actions = fields.List(fields.String(), required=True, metadata={
+        "description": "What the caller may do on the case now: case.request_monitoring, case.report_change, "
+                       "case.attach"})

@@ -91,13 +91,6 @@ def upload(rt: Runtime, case_id: str, filename: str, content: bytes, kind: str, 
     return attachment_id
 
 
-def can_attach(rt: Runtime, case_id: str, actor: Actor) -> bool:
-    """May this person attach files to this case (to show the upload form or not)?"""
-    with rt.uow(write=False) as uow:
-        header = uow.instances.header(case_id)
-    return header is not None and authorization.may(actor, "case.attach", header)
-
-
 def download(rt: Runtime, case_id: str, attachment_id: str, actor: Actor) -> Download:
     """The bytes of an attachment, for those who may see its case; audited."""
     with rt.uow() as uow:

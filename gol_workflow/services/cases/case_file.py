@@ -1,23 +1,32 @@
-"""The case file read model: beneficiary, current step, history, open tasks, documents, attachments.
+"""The case file read model: the case in brief, its story, open tasks, documents, attachments, its actions.
 
+Read in one transaction from the case record and the case's audit trail (no workflow is loaded).
 Every read of a case is written to the audit log with the person who read it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ...domain import labels
 from ...domain.errors import NotFound
 from ...domain.model import Actor
 from ...persistence.uow import UnitOfWork
-from ..access import authorization
+from ..access import authorization, roles
+from ..access import people
+from ..integrations.idol_notice import notice_for
 from ..workflow.instances import read_workflow
-from ..workflow.runtime import Runtime
+from ..workflow.runtime import ProcessVersion, Runtime
+from . import case_records, case_story, monitoring
 
 HISTORY_LIMIT = 500
+STORY_LIMIT = 2000  # events of one case told in its file (reads and drafts are counted apart)
+# Actions that need the case to be in its 12-month path, waiting for a request.
+WAITING_ACTIONS = frozenset({"case.request_monitoring", "case.report_change"})
 SCHEDA_FORM = "scheda_esito.schema.json"
 SCHEDA_KEYS = ("scheda_esito", "esito_equipe")
 
@@ -27,15 +36,33 @@ ACTION_LABELS = labels.ACTIONS
 
 @dataclass
 class CaseFile:
-    """Everything the case page shows."""
+    """Everything the case page (and its PDF, and the API) shows."""
 
     case: dict[str, Any]
-    history: list[dict[str, Any]]
     open_tasks: list[dict[str, Any]]
     attachments: list[dict[str, Any]]
     meetings: list[dict[str, Any]]
     has_scheda: bool
     workable: set[str] = field(default_factory=set)  # ids of open tasks this person may work
+    record: dict[str, Any] | None = None
+    summary: list[FactSection] = field(default_factory=list)
+    story: list[case_story.StoryEvent] = field(default_factory=list)
+    repeated: list[case_story.RepeatedEvent] = field(default_factory=list)
+    actions: frozenset[str] = frozenset()  # the declared actions (roles.ACTIONS) this person may do on the case now
+    idol_notice: str | None = None
+    readers: case_story.Readers | None = None  # how the file names people, zones, services and times
+
+    def person(self, username: str | None) -> str:
+        """A username as the file names the person ("Sistema" for the service)."""
+        return self.readers.person(username) if self.readers is not None and username else ""
+
+
+@dataclass(frozen=True)
+class FactSection:
+    """A group of the case's facts in words: a heading and label/text pairs."""
+
+    title: str
+    facts: list[tuple[str, str]]
 
 
 def visible_case(uow: UnitOfWork, case_id: str, actor: Actor) -> dict[str, Any]:
@@ -46,12 +73,13 @@ def visible_case(uow: UnitOfWork, case_id: str, actor: Actor) -> dict[str, Any]:
     return dict(header)
 
 
-def audit_read(uow: UnitOfWork, rt: Runtime, actor: Actor, case_id: str, action: str, **details: Any) -> None:
+def audit_read(uow: UnitOfWork, rt: Runtime, actor: Actor, case_id: str, action: str, at: datetime | None = None,
+               **details: Any) -> None:
     """Record who read what of a case (administrators' reads are marked as such)."""
     data = {k: v for k, v in details.items() if v is not None}
     if actor.is_admin:
         data["lettura_amministrativa"] = True
-    uow.audit.record(rt.now(), actor.username, action, case_id, data=data or None)
+    uow.audit.record(at or rt.now(), actor.username, action, case_id, data=data or None)
 
 
 def history(uow: UnitOfWork, case_id: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
@@ -75,19 +103,169 @@ def _event(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def open_case(rt: Runtime, case_id: str, actor: Actor) -> CaseFile:
-    """The case file, audited as a read."""
+def open_case(rt: Runtime, case_id: str, actor: Actor, purpose: str = "page") -> CaseFile:
+    """The case file in one transaction, audited as a read (`purpose` "pdf": as the printed document)."""
+    tz = ZoneInfo(rt.settings.timezone)
     with rt.uow() as uow:
         case = visible_case(uow, case_id, actor)
-        events = history(uow, case_id)
+        version = rt.processes.get(uow, case["process_version_id"])
+        record = uow.case_list.get(case_id)
+        events = uow.case_history.events(case_id, case_story.COLLAPSED, STORY_LIMIT)
+        repeated = uow.case_history.repeated(case_id, case_story.COLLAPSED)
+        senders = {str(e["data"]["from"]) for e in events
+                   if e["action"] == "message.delivered" and isinstance(e["data"], Mapping) and e["data"].get("from")}
+        completions = uow.case_history.completions_on(senders)
+        sender_versions = {str(h["id"]): rt.processes.get(uow, h["process_version_id"])
+                           for h in (uow.instances.header(i) for i in sorted(senders)) if h is not None}
         tasks = [dict(t) for t in uow.inbox_search.for_case(case_id)]
-        workable = {t["id"] for t in tasks if authorization.can_work_task(actor, t, case)}
-        attachments = [dict(a) for a in uow.attachments.for_instance(case_id)]
+        files = [dict(a) for a in uow.attachments.for_instance(case_id)]
         meetings = [dict(m) for m in uow.agenda.for_case(case_id)]
-        has_scheda = scheda_data(rt, uow, case) is not None
-        audit_read(uow, rt, actor, case_id, "case.viewed")
+        names = uow.case_history.full_names()
+        waits = monitoring.waits(uow, case)
+        now = rt.now()
+        read = "document.viewed" if purpose == "pdf" else "case.viewed"
+        if purpose == "pdf":
+            audit_read(uow, rt, actor, case_id, read, now, documento="fascicolo", formato="pdf")
+        else:
+            audit_read(uow, rt, actor, case_id, read, now, via="api" if purpose == "api" else None)
         uow.commit()
-    return CaseFile(case, events, tasks, attachments, meetings, has_scheda, workable)
+    repeated = _counting_this_read(repeated, actor.username, read, now)
+    readers = case_story.Readers(names, {z: zone.name for z, zone in rt.zones.items()},
+                                 lambda s: people.service(rt, s, case.get("zone")), tz)
+
+    def form_for(element_id: str | None, instance_id: str | None = None) -> Mapping[str, Any] | None:
+        chosen = sender_versions.get(instance_id or "", version)
+        if element_id is None:
+            name = chosen.compiled.start_form
+        else:
+            meta = chosen.compiled.meta_for(element_id)
+            name = meta.form if meta is not None else None
+        return chosen.forms.get(name) if name else None
+
+    schede = {delivered: {"actor": row["actor"], "values": (row["data"] or {}).get("data"),
+                          "form": form_for(row["element_id"], str(row["instance_id"]))}
+              for delivered, row in case_story.pair_schede(events, completions).items()}
+    story = case_story.tell(events, schede, form_for, {str(m["id"]): m for m in meetings}, readers)
+    workable = {t["id"] for t in tasks if authorization.can_work_task(actor, t, case)}
+    latest_idol = next((e for e in reversed(events) if str(e["action"]).startswith("idol.")), None)
+    has_scheda = bool(record and record.get("decision")) or _any_scheda(events)
+    file = CaseFile(case, tasks, files, meetings, has_scheda, workable,
+                    record=record, summary=summary(record, case, version, rt, readers),
+                    story=story, repeated=case_story.counted(repeated, readers), actions=_actions(actor, case, waits),
+                    idol_notice=notice_for(rt, case, latest_idol), readers=readers)
+    return file
+
+
+def allowed_actions(rt: Runtime, case_id: str, actor: Actor) -> frozenset[str]:
+    """The case actions this person may do on the case now (NotFound when they may not see it)."""
+    with rt.uow(write=False) as uow:
+        case = visible_case(uow, case_id, actor)
+        waits = monitoring.waits(uow, case)
+    return _actions(actor, case, waits)
+
+
+def _counting_this_read(repeated: list[dict[str, Any]], username: str, action: str,
+                        now: datetime) -> list[dict[str, Any]]:
+    """The counted reads with the one being made now (its audit row is written with the commit)."""
+    mine = next((r for r in repeated if r["actor"] == username and r["action"] == action), None)
+    if mine is None:
+        mine = {"actor": username, "action": action, "times": 0, "last_at": now}
+    others = [r for r in repeated if r is not mine]
+    return [{**mine, "times": int(mine["times"]) + 1, "last_at": now}, *others]
+
+
+def _actions(actor: Actor, case: Mapping[str, Any], waits: bool) -> frozenset[str]:
+    return frozenset(a for a in roles.ACTIONS if authorization.may(actor, a, case)
+                     and (a not in WAITING_ACTIONS or waits))
+
+
+def _any_scheda(events: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the equipe's scheda is in the case: delivered by a meeting, or written by a task of the case."""
+    for e in events:
+        data = e["data"] if isinstance(e["data"], Mapping) else {}
+        if e["action"] == "message.delivered" and data.get("message") == case_story.EQUIPE_MESSAGE:
+            return True
+        form = data.get("data") if e["action"] == "task.completed" else None
+        if isinstance(form, Mapping) and any(isinstance(form.get(k), Mapping) and form.get(k) for k in SCHEDA_KEYS):
+            return True
+    return False
+
+
+# Facts of the record in the order of the path, with their Italian labels.
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Beneficiario", (("beneficiary_name", "Nome e cognome"), ("codice_fiscale", "Codice fiscale"),
+                      ("birth_date", "Data di nascita"), ("zone", "Zona"))),
+    ("Profilazione e assessment", (("profiled_at", "Profilazione completata il"),
+                                   ("complex_needs", "Bisogni complessi"), ("percorso", "Percorso assegnato"),
+                                   ("known_to_social_services", "Già conosciuto dal servizio sociale"),
+                                   ("particular_needs", "Bisogni particolari"),
+                                   ("specialist_services", "Servizi specialistici"))),
+    ("Equipe multidisciplinare", (("equipe_at", "Riunione dell'equipe"), ("decision", "Decisione"),
+                                  ("measures", "Misure"))),
+    ("Primo appuntamento", (("first_appointment_at", "Data e ora"), ("first_appointment_place", "Luogo"),
+                            ("case_manager", "Case manager"))),
+    ("Percorso di 12 mesi", (("path_start_date", "Avvio del percorso"), ("path_end_at", "Fine del percorso"),
+                             ("monitorings", "Monitoraggi svolti"), ("last_monitoring_date", "Ultimo monitoraggio"),
+                             ("substantial_changes", "Modifiche sostanziali"),
+                             ("last_substantial_change_date", "Ultima modifica sostanziale"),
+                             ("last_substantial_change", "Modifica descritta"))),
+    ("Chiusura", (("final_monitoring_date", "Monitoraggio finale"), ("outcome", "Esito del percorso"),
+                  ("ended_at", "Caso concluso il"))),
+)
+DATE_FACTS = frozenset({"birth_date", "path_start_date", "last_monitoring_date", "last_substantial_change_date",
+                        "final_monitoring_date", "path_end_at"})
+TIME_FACTS = frozenset({"profiled_at", "equipe_at", "first_appointment_at", "ended_at"})
+
+
+def summary(record: Mapping[str, Any] | None, case: Mapping[str, Any], version: ProcessVersion, rt: Runtime,
+            readers: case_story.Readers) -> list[FactSection]:
+    """The case record's facts in words, grouped as the path goes; facts not known yet are left out."""
+    if record is None:
+        return []
+    declared = case_records.declaration(rt, version)
+    fields = {fact.name: _field(version.forms, fact.paths[0]) for fact in (declared.facts if declared else ())}
+    sections = []
+    for title, facts in SECTIONS:
+        shown = []
+        for name, label in facts:
+            text = _fact(name, record.get(name), fields.get(name), readers)
+            if text:
+                shown.append((label, text))
+        if shown:
+            sections.append(FactSection(title, shown))
+    return sections
+
+
+def _fact(name: str, value: Any, schema: Mapping[str, Any] | None, readers: case_story.Readers) -> str:
+    if value is None or value == [] or (name in ("monitorings", "substantial_changes") and not value):
+        return ""
+    if name in TIME_FACTS:
+        return readers.moment(value)
+    if name in DATE_FACTS:
+        moment = value.astimezone(readers.tz) if isinstance(value, datetime) else value
+        return f"{moment:%d/%m/%Y}"
+    if name == "zone":
+        return readers.zones.get(str(value), str(value))
+    if name == "case_manager":
+        return readers.person(str(value))
+    if name == "specialist_services":
+        return "; ".join(readers.service(str(v)) for v in value)
+    if name == "percorso":
+        return f"Percorso {value}"
+    if name in ("monitorings", "substantial_changes"):
+        return str(value)
+    return case_story.fact_text(value, schema, readers)
+
+
+def _field(forms: Mapping[str, Mapping[str, Any]], path: str) -> Mapping[str, Any] | None:
+    """The form field a data path is answered in (its titles label the fact's codes)."""
+    for name in sorted(forms):
+        prop: Any = forms[name]
+        for part in path.split("."):
+            prop = (prop.get("properties") or {}).get(part) if isinstance(prop, Mapping) else None
+        if isinstance(prop, Mapping):
+            return prop
+    return None
 
 
 def scheda_data(rt: Runtime, uow: UnitOfWork, case: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...domain.errors import NotFound
 from ...domain.model import Actor
 from ...persistence.case_list import ENDED, OPEN, SORTS, STATUSES, CaseFilter
 from ..access import authorization
-from .case_file import audit_read, visible_case
 from ..workflow.inbox import actor_zones, task_types
 from ..workflow.runtime import Runtime
 
@@ -99,15 +97,3 @@ def list_cases(rt: Runtime, actor: Actor, query: CaseQuery, with_steps: bool = F
     steps = sorted({name for _, name in task_types(rt)}, key=str.lower) if with_steps else []
     return CasePage(items, min(counted, COUNT_CAP), exact, query.page, query.page_size, query,
                     actor_zones(actor, list(rt.zones)), steps)
-
-
-def case_record(rt: Runtime, case_id: str, actor: Actor) -> dict[str, Any]:
-    """One case's record (NotFound when it does not exist or the person may not see it); audited as a case read."""
-    with rt.uow() as uow:
-        visible_case(uow, case_id, actor)
-        record = uow.case_list.get(case_id)
-        if record is None:
-            raise NotFound("case not found")
-        audit_read(uow, rt, actor, case_id, "case.viewed", via="api")
-        uow.commit()
-    return record

@@ -1,4 +1,11 @@
-"""Asking for a monitoring in itinere of a Percorso 4 case (CPI, SdS of the zone, the assigned ATS case manager)."""
+"""Asking for a monitoring in itinere of a Percorso 4 case, or reporting a substantial change of its project.
+
+Both go to the case the same way: the `richiesta_monitoraggio` message the 12-month path waits
+for. The process has no other way in for a change: the seed has changes to the project looked
+at in a monitoring ("monitoraggio ... ogni qualvolta si renda necessario apportare modifiche"),
+whose form records a substantial change and sends the case back to the equipe. A report is a
+monitoring request that says so: its reason reaches the case manager in the task's instructions.
+"""
 
 from __future__ import annotations
 
@@ -39,13 +46,24 @@ class MonitoringRequest:
     motivo: str
 
 
-def _case(uow: UnitOfWork, case_id: str, actor: Actor) -> Mapping[str, Any]:
+REQUEST = "monitoraggio"
+CHANGE = "modifica_sostanziale"
+ACTIONS = {REQUEST: "case.request_monitoring", CHANGE: "case.report_change"}
+CHANGE_PREFIX = "Segnalata una modifica sostanziale del progetto: "
+
+
+def _case(uow: UnitOfWork, case_id: str, actor: Actor, action: str = ACTIONS[REQUEST]) -> Mapping[str, Any]:
     case = uow.instances.header(case_id)
     if case is None or not authorization.can_see_case(actor, case):
         raise NotFound("case not found")  # existence is not revealed to those who may not see it
-    if not authorization.can_request_monitoring(actor, case):
-        raise Forbidden("only the CPI and the social services of the zone, or the case manager, may ask for a monitoring")
+    if not authorization.may(actor, action, case):
+        raise Forbidden("only the CPI and the social services of the zone, or the case manager, may do this")
     return case
+
+
+def waits(uow: UnitOfWork, case: Mapping[str, Any]) -> bool:
+    """Whether the case is in its 12-month path waiting for a monitoring request (or a change report)."""
+    return _waits(uow, case)
 
 
 def _waits(uow: UnitOfWork, case: Mapping[str, Any]) -> bool:
@@ -72,18 +90,35 @@ def can_request(rt: Runtime, case_id: str, actor: Actor) -> bool:
 
 def request_monitoring(rt: Runtime, case_id: str, motivo: str, actor: Actor) -> MonitoringRequest:
     """Send `richiesta_monitoraggio` to a case in its 12-month path; refused (never kept) otherwise."""
-    reason = (motivo or "").strip()
+    return _send(rt, case_id, _reason(motivo, "motivo", "Indicare il motivo della richiesta."), actor, REQUEST)
+
+
+def report_change(rt: Runtime, case_id: str, descrizione: str, actor: Actor) -> MonitoringRequest:
+    """Report a substantial change of the project: a monitoring request that says so (same message, same rules)."""
+    text = _reason(descrizione, "descrizione", "Descrivere la modifica sostanziale.",
+                   MAX_REASON - len(CHANGE_PREFIX))
+    return _send(rt, case_id, text, actor, CHANGE)
+
+
+def _reason(text: str, field_name: str, missing: str, limit: int = MAX_REASON) -> str:
+    reason = (text or "").strip()
     if not reason:
-        raise ValidationFailed("motivo mancante", {"motivo": ["Indicare il motivo della richiesta."]})
-    if len(reason) > MAX_REASON:
-        raise ValidationFailed("motivo troppo lungo", {"motivo": [f"Inserire al massimo {MAX_REASON} caratteri."]})
+        raise ValidationFailed(f"{field_name} mancante", {field_name: [missing]})
+    if len(reason) > limit:
+        raise ValidationFailed(f"{field_name} troppo lungo", {field_name: [f"Inserire al massimo {limit} caratteri."]})
+    return reason
+
+
+def _send(rt: Runtime, case_id: str, reason: str, actor: Actor, kind: str) -> MonitoringRequest:
     now = rt.now()
     with rt.uow() as uow:
-        case = _case(uow, case_id, actor)
+        case = _case(uow, case_id, actor, ACTIONS[kind])
         if not _waits(uow, case):
             raise InvalidState(NOT_WAITING)
-        request = MonitoringRequest(str(case["id"]), _requester(uow, actor), reason)
+        motivo = CHANGE_PREFIX + reason if kind == CHANGE else reason
+        request = MonitoringRequest(str(case["id"]), _requester(uow, actor), motivo)
         payload = {"case_id": request.case_id, "richiesto_da": request.richiesto_da, "motivo": request.motivo}
-        deliver_to(rt, uow, request.case_id, MESSAGE, payload, now, actor, hops=0)
+        deliver_to(rt, uow, request.case_id, MESSAGE, payload, now, actor, hops=0,
+                   audit={"richiesta": kind, "motivo": reason})
         uow.commit()
     return request

@@ -48,7 +48,7 @@ def _plain(text: str) -> str:
 
 
 @cache
-def _pdf_class() -> type[FPDF]:
+def pdf_class() -> type[FPDF]:
     """An FPDF with the page number at the foot of every page.
 
     fpdf2 is imported here, on the first document, rather than with the module: it takes
@@ -80,8 +80,8 @@ def render_pdf(
     with every character; otherwise in the PDF core font. The same scheda always gives the
     same bytes (no print time inside), so a retried upload is recognised by its checksum.
     """
-    pdf: Any = _pdf_class()(format="A4")
-    pdf.body_font = _fonts(pdf, fonts_dir)
+    pdf: Any = pdf_class()(format="A4")
+    pdf.body_font = load_fonts(pdf, fonts_dir)
     pdf.set_title("Scheda di esito")
     pdf.set_author(SUBTITLE)
     pdf.set_creation_date(header.meeting_at or datetime(2000, 1, 1, tzinfo=tz))
@@ -89,21 +89,22 @@ def render_pdf(
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.set_font(pdf.body_font, "B", 15)
-    pdf.multi_cell(0, 8, _safe(pdf, TITLE), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, safe_text(pdf, TITLE), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(pdf.body_font, "", 10)
-    pdf.multi_cell(0, 6, _safe(pdf, SUBTITLE), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6, safe_text(pdf, SUBTITLE), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     meeting = f"{header.meeting_at.astimezone(tz):%d/%m/%Y ore %H:%M}" if header.meeting_at else EMPTY
     for label, text in (("Beneficiario", header.beneficiary), ("Codice fiscale", header.codice_fiscale),
                         ("Zona", header.zone), ("Riunione dell'equipe", meeting)):
-        _row(pdf, (label, text or EMPTY, 0))
+        write_row(pdf, (label, text or EMPTY, 0))
     pdf.ln(3)
     for row in rows(scheda, schema):
-        _row(pdf, row)
+        write_row(pdf, row)
     return bytes(pdf.output())
 
 
-def _fonts(pdf: FPDF, folder: Path | None) -> str:
+def load_fonts(pdf: FPDF, folder: Path | None) -> str:
+    """Titillium Web from `folder` when it is there (its name), else the PDF core font."""
     if folder is not None and all((folder / name).is_file() for name in FONT_FILES.values()):
         for style, name in FONT_FILES.items():
             pdf.add_font("Titillium", style, str(folder / name))
@@ -111,19 +112,21 @@ def _fonts(pdf: FPDF, folder: Path | None) -> str:
     return "Helvetica"
 
 
-def _safe(pdf: Any, text: str) -> str:
+def safe_text(pdf: Any, text: str) -> str:
+    """Text the document's font can set (plain twins of typographic characters for the core font)."""
     return _plain(text) if pdf.body_font == "Helvetica" else text
 
 
-def _row(pdf: Any, row: Row) -> None:
+def write_row(pdf: Any, row: Row) -> None:
+    """A label in bold and its text below, indented by depth."""
     label, text, depth = row
     indent = 6 * depth
     width = pdf.w - pdf.l_margin - pdf.r_margin - indent
     pdf.set_x(pdf.l_margin + indent)
     pdf.set_font(pdf.body_font, "B", 10)
-    pdf.multi_cell(width, 6, _safe(pdf, label), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 6, safe_text(pdf, label), new_x="LMARGIN", new_y="NEXT")
     if text:
         pdf.set_x(pdf.l_margin + indent)
         pdf.set_font(pdf.body_font, "", 10)
-        pdf.multi_cell(width, 6, _safe(pdf, text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 6, safe_text(pdf, text), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)

@@ -17,12 +17,13 @@ DECISIONS = {
 WHAT = {"scheda_esito": "la scheda di esito", "appuntamento": "l'appuntamento con il case manager"}
 
 
-def idol_notice(rt: Runtime, case: Mapping[str, Any]) -> str | None:
-    """An Italian notice when the case is held at an IDOL step that IDOL refused or did not confirm."""
-    if case.get("status") != "error":
+def notice_for(rt: Runtime, case: Mapping[str, Any], event: Mapping[str, Any] | None) -> str | None:
+    """An Italian notice when the case is held at an IDOL step that IDOL refused or did not confirm.
+
+    `event` is the case's latest `idol.*` audit event, read by the caller with the rest of the file.
+    """
+    if case.get("status") != "error" or event is None:
         return None
-    with rt.uow(write=False) as uow:
-        event = uow.audit.latest_for_instance(str(case["id"]), "idol.")
     if event is None or event["action"] not in ("idol.refused", "idol.failed"):
         return None
     data = event["data"] if isinstance(event["data"], Mapping) else {}

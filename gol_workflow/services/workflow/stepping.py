@@ -324,8 +324,9 @@ def deliver_to(
     actor: Actor,
     hops: int,
     sender_id: str | None = None,
+    audit: Mapping[str, Any] | None = None,
 ) -> None:
-    """Deliver one message to one instance inside the current transaction."""
+    """Deliver one message to one instance inside the current transaction (`audit`: more to record with it)."""
     if hops > MAX_MESSAGE_HOPS:
         raise Conflict(f"message {name!r} bounced between instances more than {MAX_MESSAGE_HOPS} times")
     loaded = load(rt, uow, instance_id)
@@ -340,4 +341,4 @@ def deliver_to(
     handler = service_handler(rt, uow, instance_id, now)
     snapshot = rt.engine.deliver(loaded.handle, name, payload, now, handler)
     save(rt, uow, loaded, snapshot, now, actor, "message.delivered",
-         {"message": name, "from": sender_id}, hops=hops)
+         {**(audit or {}), "message": name, "from": sender_id}, hops=hops)
