@@ -50,8 +50,8 @@ def _ask_for_monitoring(person: Any, reason: str) -> None:
         person.page.get_by_role("button", name="Richiedi un monitoraggio"))
     action.first.click()
     person.page.get_by_label(re.compile("Motivo")).fill(reason)
-    person.page.get_by_role("button", name="Richiedi un monitoraggio").click()
-    person.page.wait_for_load_state()
+    with person.page.expect_navigation():
+        person.page.get_by_role("button", name="Richiedi un monitoraggio").click()
     assert "Richiesta di monitoraggio inviata" in person.page.locator("main").inner_text()
 
 

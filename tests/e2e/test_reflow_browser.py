@@ -53,7 +53,8 @@ def test_every_operator_page_reflows_at_320_px_and_lists_stay_tables_on_a_wide_s
     _check(person, "accesso", found)
     person.page.get_by_label("Nome utente").fill("cpi.nord")
     person.page.get_by_label("Password").fill("sbagliata-1234")
-    person.page.get_by_role("button", name="Accedi").click()
+    with person.page.expect_navigation():
+        person.page.get_by_role("button", name="Accedi").click()
     _check(person, "accesso con errore", found)
     person.login("cpi.nord")
     _check(person, "attività", found)
@@ -71,9 +72,11 @@ def test_every_operator_page_reflows_at_320_px_and_lists_stay_tables_on_a_wide_s
     assert person.page.get_by_role("columnheader", name="Scadenza").count() == 1  # and the header row is still read
     claim = late.get_by_role("button", name="Assegna a me")
     assert _on_screen(claim)
-    claim.click()
-    person.page.wait_for_url("**coda=scadute**")
-    assert _on_screen(late.get_by_role("button", name="Rilascia"))
+    with person.page.expect_navigation():
+        claim.click()
+    release = late.get_by_role("button", name="Rilascia")
+    release.wait_for()
+    assert "coda=scadute" in person.page.url and _on_screen(release)
     for queue, label in [("mie", "assegnate a me"), ("libere", "non assegnate")]:
         person.goto(f"/attivita?coda={queue}")
         _check(person, f"attività {label}", found)
@@ -84,7 +87,8 @@ def test_every_operator_page_reflows_at_320_px_and_lists_stay_tables_on_a_wide_s
     task_id = ready(web_runtime, cases["late"])[0]["id"]
     person.goto(f"/attivita/{task_id}")
     _check(person, "attività: modulo", found)
-    person.page.get_by_role("button", name="Completa l'attività").click()
+    with person.page.expect_navigation():
+        person.page.get_by_role("button", name="Completa l'attività").click()
     _check(person, "attività: modulo con errori", found)
     person.page.get_by_label("Data del colloquio").fill("2026-01-12")
     person.page.get_by_label("Case manager ATS").select_option("ats.nord")
