@@ -84,7 +84,7 @@ class Page:
 
 @pytest.fixture
 def page(chromium: Any, server: str) -> Iterator[Callable[..., Page]]:
-    """Fresh browser contexts (each a separate person; `width`: the window's CSS px) with axe-core loaded before every page."""
+    """Fresh browser contexts (each a separate person, `width` CSS px wide) with axe-core loaded before every page."""
     contexts = []
 
     def make(javascript: bool = True, width: int | None = None) -> Page:

@@ -67,8 +67,8 @@ def _monitoring_answers(person: Any) -> dict[str, Any]:
     page = person.page
     return {
         "data": page.locator('[name="data_monitoraggio"]').input_value(),
-        "partecipanti": sorted(b.get_attribute("value") for b in page.locator('[name="partecipanti_monitoraggio"]').all()
-                               if b.is_checked()),
+        "partecipanti": sorted(b.get_attribute("value")
+                               for b in page.locator('[name="partecipanti_monitoraggio"]').all() if b.is_checked()),
         "andamento": [b.get_attribute("value") for b in page.locator('[name="andamento"]').all() if b.is_checked()],
         "sintesi": page.locator('[name="sintesi_monitoraggio"]').input_value(),
     }

@@ -130,7 +130,8 @@ def test_every_operator_page_reflows_at_320_px_and_lists_stay_tables_on_a_wide_s
         assert phone.sideways() == [], path  # the layout is CSS only
     desk = page(width=1280)
     desk.login("cpi.nord")
-    for path, table, header in [("/attivita", "#tabella-attivita", "Scadenza"), ("/casi", "#tabella-casi", "Fine percorso")]:
+    for path, table, header in [("/attivita", "#tabella-attivita", "Scadenza"),
+                                ("/casi", "#tabella-casi", "Fine percorso")]:
         desk.goto(path)
         assert desk.page.locator(f"{table} thead").get_by_role("columnheader", name=header).is_visible()
         assert _before(desk.page.locator(f"{table} tbody td").first) in ("none", "normal")
