@@ -73,7 +73,7 @@ def test_narrow_screens_get_stacked_cards_with_labelled_cells(web_runtime, brows
     assert 'class="table table-hover align-middle tabella-impilata"' in page
     assert 'data-label="Beneficiario"' in page and 'data-label="Stato"' in page
     css = (ROOT / "web" / "static" / "css" / "app.css").read_text(encoding="utf-8")
-    assert "@media (max-width: 767.98px)" in css and ".tabella-impilata td::before" in css
+    assert "@media screen and (max-width: 767.98px)" in css and ".tabella-impilata > tbody > tr > td::before" in css
     assert "<script" not in page.split("<main", 1)[1].split("</main>", 1)[0]  # a plain GET form, no script
 
 

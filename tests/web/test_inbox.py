@@ -18,7 +18,7 @@ def test_login_then_inbox_lists_the_zone_tasks_with_due_dates(web_runtime, brows
     start_case(web_runtime, "sud", "Marco", "Neri", "NRIMRC80A01G713")
     page = browser("cpi.nord").text("/attivita")
     assert "Laura Bianchi" in page and "Marco Neri" not in page
-    assert "<td>Profilazione</td>" in page
+    assert '<td data-label="Attività">Profilazione</td>' in page
     assert "08/01/2026" in page  # due in 3 days from Monday 5 January 2026
     assert 'data-conteggio="tutte">1<' in page
 
@@ -113,4 +113,4 @@ def test_completed_task_leaves_the_inbox(web_runtime, browser) -> None:
                                                           "data_colloquio": "2026-01-07"}, actor_of("cpi.nord"),
                                options={"case_manager": ["ats.nord"]})
     page = browser("cpi.nord").text("/attivita")
-    assert "<td>Profilazione</td>" not in page and "<td>Valutazione in equipe</td>" in page
+    assert '<td data-label="Attività">Profilazione</td>' not in page and '<td data-label="Attività">Valutazione in equipe</td>' in page

@@ -139,7 +139,7 @@ def test_new_case_from_the_start_form(web_runtime, browser) -> None:
                                               "beneficiario.nome": "Laura", "beneficiario.cognome": "Bianchi",
                                               "zona": "nord"})
     assert ok.status_code == 302
-    assert "<td>Profilazione</td>" in person.text("/attivita")
+    assert '<td data-label="Attività">Profilazione</td>' in person.text("/attivita")
 
 
 def test_only_cpi_may_open_cases(web_runtime, browser) -> None:
