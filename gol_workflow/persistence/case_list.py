@@ -62,16 +62,23 @@ class CaseList:
     def page(
         self, scope: CaseScope, chosen: CaseFilter, sort: str, descending: bool, limit: int, offset: int
     ) -> list[dict[str, Any]]:
-        """One page of records, each with the case manager's name and the next due date of its tasks."""
+        """One page of records, each with the case manager's name and the next due date of its tasks.
+
+        The page's ids are chosen first from the list indexes alone (filters and sort keys are their
+        columns), then only those rows are read: a deep page skips index entries, not table rows.
+        """
         column = SORTS.get(sort, cases.c.updated_at)
         direction = column.desc() if descending else column.asc()
         if column is not cases.c.updated_at:
             direction = direction.nulls_last()
+        order = (direction, cases.c.id.desc() if descending else cases.c.id.asc())
+        chosen_ids = self._where(select(cases.c.id), scope, chosen).order_by(*order).limit(limit).offset(offset)
+        page_ids = chosen_ids.subquery("page_ids")
         stmt = (
-            self._where(select(cases, users.c.full_name.label("case_manager_name")), scope, chosen)
+            select(cases, users.c.full_name.label("case_manager_name"))
+            .join(page_ids, page_ids.c.id == cases.c.id)
             .outerjoin(users, users.c.username == cases.c.case_manager)
-            .order_by(direction, cases.c.id.desc() if descending else cases.c.id.asc())
-            .limit(limit).offset(offset)
+            .order_by(*order)
         )
         return self._with_due_dates([dict(r) for r in self.conn.execute(stmt).mappings()])
 
