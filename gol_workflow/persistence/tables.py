@@ -117,7 +117,8 @@ tasks = Table(
     Index("ix_tasks_inbox_counts", "zone", "lane", "assignee", "due_at", "beneficiary_name", "codice_fiscale"),
     Index("ix_tasks_case_id", "case_id"),
     Index("ix_tasks_assignee", "assignee"),
-    Index("ix_tasks_due_at", "due_at"),  # when the next task falls overdue (the digest's next moment)
+    # When the next task falls overdue (the digest's next moment); overdue cases from the index alone.
+    Index("ix_tasks_due_at_case_id", "due_at", "case_id"),
 )
 
 # The columns the case list filters and sorts on, carried in its indexes (PostgreSQL).
@@ -168,7 +169,6 @@ cases = Table(
     Index("ix_cases_status_updated_at", "status", "updated_at"),
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_codice_fiscale", "codice_fiscale"),
-    Index("ix_cases_beneficiary_name", "beneficiary_name"),
     # Part of a name across every zone (a plain index where pg_trgm is not available).
     Index("ix_cases_beneficiary_name_trgm", "beneficiary_name", postgresql_using="gin",
           postgresql_ops={"beneficiary_name": "gin_trgm_ops"}),
