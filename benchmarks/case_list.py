@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.national_dataset import ADMIN, DEFAULT_URL, PASSWORD, codice_fiscale, settings  # noqa: E402
+from benchmarks.http_completions import cpu_snapshot, cpu_spent  # noqa: E402
 from gol_workflow.bootstrap import bootstrap  # noqa: E402
 from gol_workflow.services.access import tokens  # noqa: E402
 
@@ -361,11 +362,14 @@ def main() -> int:
                       for i in range(args.completers)]
         for thread in threads + completers:
             thread.start()
+        before = cpu_snapshot(process.pid, args.postgres)
         began = time.perf_counter()
         start.wait()
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - began
+        cpu = cpu_spent(before, cpu_snapshot(process.pid, args.postgres))
+        writes = len(tally.completions)
         stop.set()
         for thread in completers:
             thread.join()
@@ -373,6 +377,10 @@ def main() -> int:
         process.terminate()
         process.wait(timeout=30)
     requests = sum(len(v) for v in tally.warm.values()) + sum(len(v) for v in tally.cold.values())
+    print(f"CPU spent meanwhile: gunicorn workers {cpu['app']:.1f} s, PostgreSQL backends {cpu['db']:.1f} s, for "
+          f"{requests:,} reads and {writes:,} writes: {1000 * (cpu['app'] + cpu['db']) / (requests + writes):.1f} ms "
+          f"per request on average ({1000 * cpu['app'] / (requests + writes):.1f} app, "
+          f"{1000 * cpu['db'] / (requests + writes):.1f} database), over {seconds:.0f} s of {os.cpu_count()} CPUs")
     print(f"{requests:,} reads in {seconds:.1f} s ({requests / seconds:.1f}/s) while {len(tally.completions):,} "
           f"writes ran (case starts and profiling completions: {len(tally.completions) / seconds:.1f}/s, p95 "
           f"{pct(tally.completions, 95) if tally.completions else 0:.0f} ms); load average after "

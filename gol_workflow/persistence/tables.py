@@ -169,6 +169,7 @@ cases = Table(
     Index("ix_cases_status_updated_at", "status", "updated_at"),
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_codice_fiscale", "codice_fiscale"),
+    Index("ix_cases_beneficiary_name", "beneficiary_name"),  # every zone's cases by name (administrators)
     # Part of a name across every zone (a plain index where pg_trgm is not available).
     Index("ix_cases_beneficiary_name_trgm", "beneficiary_name", postgresql_using="gin",
           postgresql_ops={"beneficiary_name": "gin_trgm_ops"}),

@@ -44,9 +44,6 @@ def upgrade() -> None:
         batch_op.drop_index('ix_tasks_due_at')
         batch_op.create_index('ix_tasks_due_at_case_id', ['due_at', 'case_id'], unique=False)
     with op.batch_alter_table('cases', schema=None) as batch_op:
-        # Sorting by name walked the whole name index filtering out other zones' rows; a zone's
-        # list sorts its own index entries instead (and searches use the trigram index).
-        batch_op.drop_index('ix_cases_beneficiary_name')
         batch_op.drop_index('ix_cases_zone_status_updated_at')
         batch_op.drop_index('ix_cases_case_manager_updated_at')
         batch_op.create_index('ix_cases_zone_list', ['zone', 'updated_at', 'id'], unique=False,
@@ -66,7 +63,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cases_zone_list')
         batch_op.create_index('ix_cases_case_manager_updated_at', ['case_manager', 'updated_at'], unique=False)
         batch_op.create_index('ix_cases_zone_status_updated_at', ['zone', 'status', 'updated_at'], unique=False)
-        batch_op.create_index('ix_cases_beneficiary_name', ['beneficiary_name'], unique=False)
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_due_at_case_id')
         batch_op.create_index('ix_tasks_due_at', ['due_at'], unique=False)
