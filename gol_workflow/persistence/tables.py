@@ -121,8 +121,13 @@ tasks = Table(
     Index("ix_tasks_inbox_counts", "zone", "lane", "assignee", "due_at", "beneficiary_name", "codice_fiscale"),
     Index("ix_tasks_case_id", "case_id"),
     Index("ix_tasks_assignee", "assignee"),
-    Index("ix_tasks_due_at", "due_at"),  # when the next task falls overdue (the digest's next moment)
+    # When the next task falls overdue (the digest's next moment); overdue cases from the index alone.
+    Index("ix_tasks_due_at_case_id", "due_at", "case_id"),
 )
+
+# The columns the case list filters and sorts on, carried in its indexes (PostgreSQL).
+CASE_LIST_COLUMNS = ["status", "current_step", "opened_at", "path_end_at", "equipe_at", "beneficiary_name",
+                     "specialist_services"]
 
 # The case record: one row per case (id = the instance id), its typed facts kept by the step
 # that changes them (see services/case_records.py). Lists of cases read only this table.
@@ -161,12 +166,17 @@ cases = Table(
     Column("last_substantial_change", String(255), nullable=True),
     Column("final_monitoring_date", Date, nullable=True),
     Column("outcome", String(64), nullable=True),
-    Index("ix_cases_zone_status_updated_at", "zone", "status", "updated_at"),
+    # A zone's or a case manager's list, any filter, sort or page, reads only these (migration 0009).
+    Index("ix_cases_zone_list", "zone", "updated_at", "id", postgresql_include=[*CASE_LIST_COLUMNS, "case_manager"]),
+    Index("ix_cases_case_manager_list", "case_manager", "updated_at", "id",
+          postgresql_include=[*CASE_LIST_COLUMNS, "zone"]),
     Index("ix_cases_status_updated_at", "status", "updated_at"),
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_codice_fiscale", "codice_fiscale"),
-    Index("ix_cases_beneficiary_name", "beneficiary_name"),
-    Index("ix_cases_case_manager_updated_at", "case_manager", "updated_at"),
+    Index("ix_cases_beneficiary_name", "beneficiary_name"),  # every zone's cases by name (administrators)
+    # Part of a name across every zone (a plain index where pg_trgm is not available).
+    Index("ix_cases_beneficiary_name_trgm", "beneficiary_name", postgresql_using="gin",
+          postgresql_ops={"beneficiary_name": "gin_trgm_ops"}),
     Index("ix_cases_path_end_at", "path_end_at"),
 )
 

@@ -105,6 +105,17 @@ def test_pages_sorted_by_name(world, api) -> None:
     assert [i["beneficiary_name"] for i in descending["items"]] == ["Marco Neri"]
 
 
+def test_a_zone_operator_pages_their_cases_by_name_and_finds_a_name_part_in_any_case(world, api) -> None:
+    caller = api("cpi.nord")
+    pages = [caller.get(f"/api/v1/cases?sort=name&order=asc&page_size=3&page={n}").get_json() for n in (1, 2)]
+    assert [i["beneficiary_name"] for p in pages for i in p["items"]] == [
+        "Anna Verdi", "Bruno Gialli", "Gino Rossi", "Laura Bianchi"]
+    assert names(caller.get("/api/v1/cases?sort=name&order=desc&page_size=1")) == ["Laura Bianchi"]
+    assert names(caller.get("/api/v1/cases?q=ROSS")) == ["Gino Rossi"]
+    assert names(api("admin").get("/api/v1/cases?q=bIaN")) == ["Laura Bianchi"]
+    assert names(api("admin").get("/api/v1/cases?q=50%25")) == []  # a wildcard typed is a plain character
+
+
 def test_one_case_record_with_its_facts_and_the_read_audited(world, api, api_runtime) -> None:
     response = api("ats.nord").get(f"/api/v1/cases/{world['N']}")
     assert response.status_code == 200
