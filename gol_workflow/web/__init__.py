@@ -12,8 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import api
 from ..services.workflow.runtime import Runtime
-from . import (admin, agenda, auth, case_list, cases, errors, filters, inbox, limits, navigation, preferences, security,
-               tasks, territory, throttling, vendor)
+from . import (admin, agenda, auth, case_list, cases, errors, filters, inbox, limits, navigation, placements,
+               preferences, security, tasks, territory, throttling, vendor)
 from .context import RUNTIME_KEY
 from .sessions import ServerSessionInterface
 
@@ -56,7 +56,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     navigation.init_app(app)
     preferences.init_app(app)
     territory.init_app(app)
-    for blueprint in (vendor.bp, auth.bp, inbox.bp, tasks.bp, case_list.bp, cases.bp, agenda.bp):
+    for blueprint in (vendor.bp, auth.bp, inbox.bp, tasks.bp, case_list.bp, cases.bp, agenda.bp, placements.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)
     api.mount(app, runtime)

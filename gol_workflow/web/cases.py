@@ -13,7 +13,7 @@ from ..forms.coercion import coerce
 from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
-from ..services.cases import attachments, case_start, monitoring, scheda_document
+from ..services.cases import attachments, case_start, monitoring, placements, scheda_document
 from ..services.cases import case_file as case_service
 from ..services.integrations.idol_notice import idol_notice
 from .context import actor, runtime
@@ -37,6 +37,9 @@ def show(case_id: str) -> str:
                            allowed=attachments.ALLOWED_LABEL,
                            can_monitor=monitoring.can_request(runtime(), case_id, actor()),
                            can_attach=attachments.can_attach(runtime(), case_id, actor()),
+                           can_place=placements.may_record(runtime(), case_id, actor()),
+                           placements=placements.placements_of(runtime(), case_id, actor()),
+                           placement_kinds=placements.KINDS, placement_sectors=placements.SECTORS,
                            idol_notice=idol_notice(runtime(), case_file.case))
 
 

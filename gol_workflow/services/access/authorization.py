@@ -10,8 +10,9 @@ from ...domain.model import Actor
 from ...persistence.case_list import CaseScope
 from ...persistence.inbox_search import InboxScope
 
-ROLES = ("cpi", "sds", "specialist", "ats", "admin", "analyst")
-OPERATOR_ROLES = frozenset(ROLES) - {"admin", "analyst"}  # the roles that work cases and tasks
+ROLES = ("cpi", "sds", "specialist", "ats", "admin", "analyst", "manager")
+# `manager`: a zone's manager (SdS, CPI direction) reads the zone's indicators, never a person's data.
+OPERATOR_ROLES = frozenset(ROLES) - {"admin", "analyst", "manager"}  # the roles that work cases and tasks
 
 # Which roles work the tasks of each lane (lane names as drawn in the diagrams).
 LANE_ROLES: dict[str, frozenset[str]] = {
@@ -154,6 +155,8 @@ CASE_ACTIONS: dict[str, frozenset[str]] = {
     "case.request_monitoring": frozenset({"cpi", "sds", "ats"}),
     # attaching a file: those who run the case; an invited specialist service only reads it
     "case.attach": frozenset({"cpi", "sds", "ats"}),
+    # a placement during the path (tirocinio, job, sheltered workshop...): those who run the case
+    "case.record_placement": frozenset({"cpi", "sds", "ats"}),
 }
 # Repairs of an instance (suspend, resume, terminate, retry, edit data, migrate, batches) are
 # an administrators' area: `require_admin`, 403 to every other role whatever the case.
@@ -178,3 +181,22 @@ def require_action(actor: Actor, action: str, case: Mapping[str, Any]) -> None:
 def can_request_monitoring(actor: Actor, case: Mapping[str, Any]) -> bool:
     """CPI and SdS operators of the case's zone, the ATS case manager assigned to it, administrators."""
     return may(actor, "case.request_monitoring", case)
+
+
+def indicator_zones(actor: Actor, all_zones: list[str]) -> list[str]:
+    """The zones whose indicators (aggregates only) this person may read: all for administrators."""
+    if _privileged(actor):
+        return list(all_zones)
+    if actor.role == "manager":
+        return [zone for zone in all_zones if zone in actor.zones]
+    return []
+
+
+def can_read_service_indicators(actor: Actor) -> bool:
+    """The whole service's indicators (every zone together): administrators only."""
+    return _privileged(actor)
+
+
+def can_keep_meeting_register(actor: Actor, zone: str) -> bool:
+    """The operators' meetings register of a zone: its managers, CPI and SdS operators, administrators."""
+    return _privileged(actor) or (actor.role in ("manager", "cpi", "sds") and zone in actor.zones)
