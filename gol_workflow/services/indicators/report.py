@@ -125,13 +125,17 @@ def _suppress_waits(row: dict[str, Any]) -> dict[str, Any]:
     for name in WAITS:
         figures = row[name]
         small = _small(figures["n"])
-        out[name] = {"n": None if small else figures["n"], "p50": None if small else figures["p50"],
-                     "p90": None if small else figures["p90"], "suppressed": small}
+        out[name] = {"n": None if small else figures["n"], "p50": None if small else _days(figures["p50"]),
+                     "p90": None if small else _days(figures["p90"]), "suppressed": small}
     return out
 
 
+def _days(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def _share(made: int, total: int) -> dict[str, Any]:
-    if _small(total) or _small(made) or _small(total - made):
+    if _small(total):
         return {"made": None, "total": None, "share": None, "suppressed": True}
     return {"made": made, "total": total, "share": round(100.0 * made / total, 1) if total else None,
             "suppressed": False}
