@@ -161,7 +161,14 @@ class IndicatorQueries:
         ).group_by(cases.c.case_manager)
         return sorted(int(n) for (n,) in self.conn.execute(stmt))
 
-    def arrivals_per_week(self, zone: str, p: Bounds) -> int:
+    def active_paths(self, zone: str, on: datetime) -> list[tuple[str, datetime]]:
+        """(case manager, end of the path) of the zone's paths running at an instant: the forecast's starting load."""
+        stmt = select(cases.c.case_manager, cases.c.path_end_at).where(
+            cases.c.zone == zone, cases.c.process_id == PROCESS, cases.c.case_manager.is_not(None),
+            cases.c.path_end_at > on, cases.c.status.in_(("running", "waiting", "error", "suspended")))
+        return [(str(m), end) for m, end in self.conn.execute(stmt)]
+
+    def arrivals(self, zone: str, p: Bounds) -> int:
         """Cases of percorso 4 (complex needs) profiled in the period: the arrivals the forecast starts from."""
         stmt = select(func.count()).select_from(cases).where(
             cases.c.zone == zone, cases.c.process_id == PROCESS, cases.c.percorso == 4,
