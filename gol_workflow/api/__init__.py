@@ -15,13 +15,15 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response
 
 from ..services.workflow.runtime import Runtime
-from . import auth, batches, cases, docs, instances, messages, openapi, problems, processes, tasks, zones
+from . import (auth, batches, cases, docs, indicators, instances, messages, openapi, placements, problems, processes, tasks,
+               zones)
 from .context import RUNTIME_KEY
 from .schemas.common import TIMEZONE_KEY
 
 PREFIX = "/api"
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
-BLUEPRINTS = (processes.bp, instances.bp, batches.bp, tasks.bp, cases.bp, messages.bp, zones.bp)
+BLUEPRINTS = (processes.bp, instances.bp, batches.bp, tasks.bp, cases.bp, placements.bp, messages.bp, zones.bp,
+              indicators.bp)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -12,8 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import api
 from ..services.workflow.runtime import Runtime
-from . import (admin, agenda, auth, case_list, cases, errors, filters, inbox, limits, navigation, placements,
-               preferences, security, tasks, territory, throttling, vendor)
+from . import (admin, agenda, auth, case_list, cases, errors, filters, inbox, indicators, limits, navigation,
+               placements, preferences, security, tasks, territory, throttling, vendor)
 from .context import RUNTIME_KEY
 from .sessions import ServerSessionInterface
 
@@ -59,6 +59,7 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     for blueprint in (vendor.bp, auth.bp, inbox.bp, tasks.bp, case_list.bp, cases.bp, agenda.bp, placements.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)
+    indicators.init_app(app)
     api.mount(app, runtime)
     if settings.proxy_hops:
         # Only this many proxies in front are believed: the client address is the one the

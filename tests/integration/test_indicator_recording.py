@@ -9,8 +9,11 @@ import pytest
 
 from gol_workflow.domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from gol_workflow.services.cases import placements
+from gol_workflow.web import create_app
+from tests.web.conftest import Browser
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     LUCIA,
+    PASSWORD,
     Percorso4,
     p4,
     profilo,
@@ -70,6 +73,13 @@ def test_profiling_equipe_and_first_interview_feed_the_indicator_facts(p4: Perco
         ("laboratorio_protetto", "pistoiese", "cm.rossi"), ("tirocinio", "pistoiese", "sds.pistoia")]
     assert [a["data"]["kind"] for a in p4.audit("case.placement_recorded", case)] == [
         "laboratorio_protetto", "tirocinio"]
+
+    page = Browser(create_app(p4.rt, {"TESTING": True}).test_client())
+    assert page.post("/accesso", {"username": "cm.rossi", "password": PASSWORD}).status_code == 302
+    html = page.text(f"/casi/{case}")
+    assert "Registra un inserimento" in html and "Laboratorio protetto" in html and "in corso" in html
+    form = page.text(f"/casi/{case}/inserimenti/nuovo")
+    assert 'name="csrf_token"' in form and "Settore del datore di lavoro" in form
 
 
 def test_a_manager_never_records_a_placement(p4: Percorso4) -> None:

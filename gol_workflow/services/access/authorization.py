@@ -198,5 +198,5 @@ def can_read_service_indicators(actor: Actor) -> bool:
 
 
 def can_keep_meeting_register(actor: Actor, zone: str) -> bool:
-    """The operators' meetings register of a zone: its managers, CPI and SdS operators, administrators."""
-    return _privileged(actor) or (actor.role in ("manager", "cpi", "sds") and zone in actor.zones)
+    """The operators' meetings register of a zone: its managers (who convene those meetings), administrators."""
+    return _privileged(actor) or (actor.role == "manager" and zone in actor.zones)
