@@ -23,6 +23,7 @@ COMMANDS = {
     "serve": "web",
     "cases": "cases",
     "test": "scenarios",
+    "forecast": "forecast",
 }
 
 

@@ -92,7 +92,7 @@ def _forecast() -> capacity.Forecast | None:
     today = _today()
     start = _day("p_inizio", today + timedelta(days=7 - today.weekday()))
     weeks = _int("p_settimane", 26, 1, forecast.MAX_WEEKS) or 26
-    people = _int("p_persone", None, 0, 100000)
+    people = _int("p_persone", None, 0, forecast.MAX_PEOPLE)
     change = forecast.Change(_int("p_cadenza", None, 1, 4), _int("p_case_manager", 0, 0, 50) or 0,
                              _int("p_capienza", None, 1, 200))
     return capacity.forecast_zone(rt, who, zone, start, weeks, people, change)

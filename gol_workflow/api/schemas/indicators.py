@@ -75,7 +75,7 @@ class ForecastArgsSchema(Schema):
     zone = fields.String(required=True)
     start = fields.Date(load_default=None, metadata={"description": "First day (default: next Monday)"})
     weeks = fields.Integer(load_default=26, validate=validate.Range(1, 156))
-    people = fields.Integer(load_default=None, validate=validate.Range(0, 100000), metadata={
+    people = fields.Integer(load_default=None, validate=validate.Range(0, 20000), metadata={
         "description": "Arrivals over the window; omitted: at the pace of the last 12 weeks"})
     cadence_weeks = fields.Integer(load_default=None, validate=validate.Range(1, 4))
     extra_case_managers = fields.Integer(load_default=0, validate=validate.Range(0, 50))

@@ -11,6 +11,7 @@ beyond wait for the next meeting, as a postponed case does).
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from ..meetings.ats_agenda import calendar_slots
 ARRIVAL_TIME = time(10, 0)  # profiling happens during the CPI's morning
 PATH = relativedelta(months=12)
 MAX_WEEKS = 156
+MAX_PEOPLE = 20000
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,42 @@ def even_arrivals(zone: Zone, start: date, weeks: int, people: int, tz: ZoneInfo
     """`people` arrivals spread evenly over the zone's working days of the window, at 10:00."""
     if weeks < 1 or weeks > MAX_WEEKS:
         raise ValidationFailed("weeks out of range", {"weeks": [f"Da 1 a {MAX_WEEKS} settimane."]})
-    if people < 0:
-        raise ValidationFailed("negative arrivals", {"people": ["Il numero di persone non può essere negativo."]})
+    if people < 0 or people > MAX_PEOPLE:
+        raise ValidationFailed("arrivals out of range", {"people": [f"Da 0 a {MAX_PEOPLE} persone."]})
     days = [start + timedelta(days=n) for n in range(weeks * 7) if calendar.is_working_day(zone, start +
                                                                                             timedelta(days=n))]
     return [calendar.at_local(days[(i * len(days)) // people], ARRIVAL_TIME, tz) for i in range(people)] if days else []
+
+
+class _AtsSlots:
+    """The zone's ATS calendar slots in order (`ats_agenda.calendar_slots`), read as far as the bookings need."""
+
+    def __init__(self, zone: Zone, tz: ZoneInfo, since: date) -> None:
+        self.zone, self.tz = zone, tz
+        self.next_week = since - timedelta(days=1)
+        self.known: list[datetime] = []
+        self.days: list[date] = []
+
+    def _extend(self) -> None:
+        for _ in range(520):  # a zone with an empty ATS calendar has no slot to give
+            found = calendar_slots(self.zone, calendar.at_local(self.next_week, time(12), self.tz), self.tz, weeks=1)
+            self.next_week += timedelta(days=7)
+            if found:
+                self.known.extend(found)
+                self.days.extend(s.astimezone(self.tz).date() for s in found)
+                return
+        raise ValidationFailed("no ATS slot", {"zone": ["Il calendario ATS della zona non ha orari."]})
+
+    def at(self, position: int) -> datetime:
+        while len(self.known) <= position:
+            self._extend()
+        return self.known[position]
+
+    def first_after(self, day: date) -> int:
+        """The position of the first slot on a day after `day` (the CPI books from the next day)."""
+        while not self.days or self.days[-1] <= day:
+            self._extend()
+        return bisect.bisect_right(self.days, day)
 
 
 class _Meetings:
@@ -150,47 +183,51 @@ def project(zone: Zone, tz: ZoneInfo, start: date, weeks: int, arrivals: Sequenc
     slots = _Meetings(zone, first - timedelta(days=1), tz)
     on_agenda: dict[str, int] = {}
     meeting_at: list[datetime] = []
-    index = 0
+    index = cursor = 0  # the first meeting open at the arrival; the first one not yet full
     for arrival in ordered:
         while slots.from_index(index).cutoff_at <= arrival:
             index += 1
-        at = index
-        while change.agenda_capacity is not None and on_agenda.get(slots.from_index(at).meeting_id, 0) >= \
+        cursor = max(cursor, index)
+        while change.agenda_capacity is not None and on_agenda.get(slots.from_index(cursor).meeting_id, 0) >= \
                 change.agenda_capacity:
-            at += 1
-        slot = slots.from_index(at)
+            cursor += 1
+        slot = slots.from_index(cursor)
         on_agenda[slot.meeting_id] = on_agenda.get(slot.meeting_id, 0) + 1
         meeting_at.append(slot.starts_at)
     held = [(s.starts_at, on_agenda[s.meeting_id]) for s in slots.known if s.meeting_id in on_agenda]
     result.agenda_lengths = [n for _, n in held]
 
     # The first appointment: the CPI books after the meeting, the first slot with a free case manager.
+    starts: dict[str, list[date]] = {m: [] for m in managers}  # sorted, per case manager
     ends: dict[str, list[date]] = {m: [] for m in managers}
     for manager, end in active:
-        ends.setdefault(manager, []).append(end)
-    taken: set[tuple[datetime, str]] = set()
+        bisect.insort(starts.setdefault(manager, []), end - PATH)
+        bisect.insort(ends.setdefault(manager, []), end)
+    ats = _AtsSlots(zone, tz, start)
+    taken: dict[datetime, set[str]] = {}
     appointments: list[datetime] = []
-    slot_cache: dict[date, list[datetime]] = {}
+    first_free = 0  # every slot before it has all its case managers taken
+
+    def running(manager: str, day: date) -> int:
+        return len(ends[manager]) - bisect.bisect_right(ends[manager], day)
+
     for index in sorted(range(len(ordered)), key=lambda i: (meeting_at[i], ordered[i])):
-        meeting_day = meeting_at[index].astimezone(tz).date()
-        booked = None
-        week = meeting_day
-        while booked is None:
-            if week not in slot_cache:
-                slot_cache[week] = calendar_slots(zone, calendar.at_local(week, time(12), tz), tz, weeks=1)
-            for at in slot_cache[week]:
-                day = at.astimezone(tz).date()
-                free = [m for m in managers if (at, m) not in taken]
-                if not free:
-                    continue
-                chosen = min(free, key=lambda m: sum(1 for end in ends[m] if end > day))
-                taken.add((at, chosen))
-                result.assigned[chosen] = result.assigned.get(chosen, 0) + 1
-                ends[chosen].append(day + PATH)
-                booked = at
+        position = max(ats.first_after(meeting_at[index].astimezone(tz).date()), first_free)
+        while True:
+            at = ats.at(position)
+            free = [m for m in managers if m not in taken.get(at, ())]
+            if free:
                 break
-            week += timedelta(days=7)
-        appointments.append(booked)
+            position += 1
+        day = at.astimezone(tz).date()
+        chosen = min(free, key=lambda m: running(m, day))
+        taken.setdefault(at, set()).add(chosen)
+        result.assigned[chosen] = result.assigned.get(chosen, 0) + 1
+        bisect.insort(starts[chosen], day)
+        bisect.insort(ends[chosen], day + PATH)
+        while len(taken.get(ats.at(first_free), ())) >= len(managers):
+            first_free += 1
+        appointments.append(at)
     by_arrival = dict(zip(sorted(range(len(ordered)), key=lambda i: (meeting_at[i], ordered[i])), appointments))
     result.appointment_of_case = [by_arrival[i] for i in range(len(ordered))]
     result.meeting_of_case = meeting_at
@@ -200,12 +237,12 @@ def project(zone: Zone, tz: ZoneInfo, start: date, weeks: int, arrivals: Sequenc
         week_start = start + timedelta(days=7 * w)
         week_end = week_start + timedelta(days=7)
         lo, hi = calendar.at_local(week_start, time(), tz), calendar.at_local(week_end, time(), tz)
-        this_week = [i for i, a in enumerate(ordered) if lo <= a < hi]
+        this_week = range(bisect.bisect_left(ordered, lo), bisect.bisect_left(ordered, hi))
         meetings_now = [n for at, n in held if lo <= at < hi]
         waits = [result.waits[i] for i in this_week]
-        loads = {m: sum(1 for end in ends[m] if end - PATH < week_end <= end) for m in ends}
+        # paths running at the end of the week: started before it ends, ending on or after its last day
+        loads = {m: bisect.bisect_left(starts[m], week_end) - bisect.bisect_left(ends[m], week_end) for m in ends}
         result.weeks.append(Week(week_start, len(this_week), len(meetings_now),
                                  round(sum(meetings_now) / len(meetings_now), 2) if meetings_now else None,
                                  round(sum(waits) / len(waits), 2) if waits else None, loads))
     return result
-
