@@ -166,7 +166,7 @@ def timed(label: str, repeat: int, action: Callable[[], Any]) -> tuple[str, floa
         action()
         times.append((time.perf_counter() - began) * 1000)
     times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     return label, statistics.median(times), p95
 
 

@@ -11,7 +11,8 @@ from .openapi import Blueprint
 from .schemas.indicators import CreatedSchema, PlacementInSchema, PlacementListSchema
 
 bp = Blueprint("placements", __name__, url_prefix="/api/v1/cases",
-               description="Placements during the path (tirocinio, job, social-inclusion placement, sheltered workshop)")
+               description="Placements during the path (tirocinio, job, social-inclusion placement, "
+                           "sheltered workshop)")
 
 
 @bp.get("/<uuid:case_id>/placements")

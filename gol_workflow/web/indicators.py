@@ -1,4 +1,4 @@
-"""«Indicatori»: the indicators of a zone or of the service, waiting times, forecast, exports, the meetings register.
+"""«Indicatori»: indicators of a zone or of the service, waiting times, forecast, exports, the meetings register.
 
 For administrators (every zone, the whole service) and zone managers (their zones): aggregates
 only, never a person. Each chart is drawn by Chart.js from the data table beside it (the table stays without JavaScript).

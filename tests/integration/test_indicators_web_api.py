@@ -158,8 +158,8 @@ def test_the_register_and_placements_over_api_and_page(world: tuple[Flask, Runti
     assert [(i["kind"], i["start_date"]) for i in listed["items"]] == [
         ("tirocinio", "2026-02-01"), ("assunzione", "2026-03-01"), ("assunzione", "2026-03-10")]
     page.get(f"/casi/{ids['c1']}/inserimenti/nuovo")
-    response = page.post(f"/casi/{ids['c1']}/inserimenti/nuovo", {"kind": "laboratorio_protetto",
-                                                                   "sector": "terzo_settore", "start_date": "2026-03-12"})
+    response = page.post(f"/casi/{ids['c1']}/inserimenti/nuovo", {
+        "kind": "laboratorio_protetto", "sector": "terzo_settore", "start_date": "2026-03-12"})
     assert response.status_code == 302
     listed = call(app, rt, "cpi.pistoia", "GET", f"/api/v1/cases/{ids['c1']}/placements").get_json()
     assert listed["items"][-1]["kind"] == "laboratorio_protetto" and listed["items"][-1]["recorded_by"] == "cpi.pistoia"

@@ -1,4 +1,4 @@
-"""Recording a placement during a case's 12-month path: tirocinio, job, social-inclusion placement, sheltered workshop."""
+"""Recording a placement during a case's 12-month path: tirocinio, job, social inclusion, sheltered workshop."""
 
 from __future__ import annotations
 

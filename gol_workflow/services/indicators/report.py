@@ -75,7 +75,8 @@ class Report:
 
 def bounds(first: date, last: date, tz: ZoneInfo) -> Bounds:
     """A period of local days as UTC instants."""
-    return Bounds(first, last, datetime.combine(first, time(), tz), datetime.combine(last + timedelta(days=1), time(), tz))
+    return Bounds(first, last, datetime.combine(first, time(), tz),
+                  datetime.combine(last + timedelta(days=1), time(), tz))
 
 
 def check_period(first: date, last: date) -> None:
