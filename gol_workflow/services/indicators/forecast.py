@@ -112,6 +112,8 @@ class Projection:
 
 def even_arrivals(zone: Zone, start: date, weeks: int, people: int, tz: ZoneInfo) -> list[datetime]:
     """`people` arrivals spread evenly over the zone's working days of the window, at 10:00."""
+    if not 2000 <= start.year <= 2100:
+        raise ValidationFailed("start out of range", {"start": ["Anni dal 2000 al 2100."]})
     if weeks < 1 or weeks > MAX_WEEKS:
         raise ValidationFailed("weeks out of range", {"weeks": [f"Da 1 a {MAX_WEEKS} settimane."]})
     if people < 0 or people > MAX_PEOPLE:

@@ -16,6 +16,7 @@ from . import catalogue
 
 MIN_PEOPLE = 5  # an aggregate about fewer people is not shown: a person could be recognised
 MAX_DAYS = 3 * 366 + 1
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 WAIT_LABELS = {
     "profiling": "Dall'accesso alla profilazione",
     "equipe": "Dall'accesso all'equipe",
@@ -80,7 +81,9 @@ def bounds(first: date, last: date, tz: ZoneInfo) -> Bounds:
 
 
 def check_period(first: date, last: date) -> None:
-    """A period must run forwards and span at most three years."""
+    """A period must run forwards, span at most three years and lie in this era of the service."""
+    if first.year < FIRST_YEAR or last.year > LAST_YEAR:
+        raise ValidationFailed("the period is out of range", {"from": [f"Anni dal {FIRST_YEAR} al {LAST_YEAR}."]})
     if last < first:
         raise ValidationFailed("the period ends before it starts", {"to": ["La data finale precede quella iniziale."]})
     if (last - first).days > MAX_DAYS:
