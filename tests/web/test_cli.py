@@ -72,7 +72,7 @@ def test_demo_is_idempotent(cli_env, capsys) -> None:
     second = capsys.readouterr().out
     assert "percorso4-demo" not in second and "demo cases opened: 0" in second
     roles = {u.role for u in users.list_users(common.runtime(), common.cli_actor())}
-    assert roles == {"cpi", "sds", "specialist", "ats", "admin", "analyst"}
+    assert roles == {"cpi", "sds", "specialist", "ats", "admin", "analyst", "manager"}
 
 
 def test_users_notifications_sets_the_mode_and_address(cli_env, capsys) -> None:
