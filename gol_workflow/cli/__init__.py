@@ -26,6 +26,7 @@ COMMANDS = {
     "doctor": "doctor",
     "backup": "backup",
     "restore": "backup",
+    "forecast": "forecast",
 }
 
 

@@ -39,12 +39,17 @@ FACT_TYPES: dict[str, str] = {
     "final_monitoring_date": "date",
     "outcome": "text",
     "profiled_at": "datetime",
+    "poverty_condition": "text",
+    "social_inclusion_path": "flag",
+    "work_path": "flag",
+    "joint_interview": "bool",
+    "interview_participants": "list",
 }
 
 # Facts that count completions of a task.
 COUNT_FACTS = ("monitorings", "substantial_changes")
 
-TEXT_LIMITS = {"zone": 64, "codice_fiscale": 16, "outcome": 64, "decision": 64}
+TEXT_LIMITS = {"zone": 64, "codice_fiscale": 16, "outcome": 64, "decision": 64, "poverty_condition": 32}
 
 
 class CaseDeclarationError(GolError):
@@ -174,6 +179,8 @@ def typed(name: str, kind: str, value: Any, timezone: Any) -> Any:
             return str(value).strip().upper()[: TEXT_LIMITS.get(name, 16)] or None
         if kind == "bool":
             return value if isinstance(value, bool) else None
+        if kind == "flag":  # whether the data hold something (a goal written in the scheda)
+            return bool(value) if isinstance(value, bool) else bool(str(value).strip())
         if kind == "int":
             return int(value) if not isinstance(value, bool) else None
         if kind == "list":

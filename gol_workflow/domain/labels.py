@@ -35,6 +35,8 @@ ACTIONS: dict[str, str] = {
     "message.buffered": "Comunicazione in attesa",
     "message.dropped": "Comunicazione scartata",
     "case.viewed": "Fascicolo consultato",
+    "case.placement_recorded": "Inserimento registrato",
+    "zone.operator_meeting_recorded": "Incontro tra operatori registrato",
     "document.viewed": "Documento consultato",
     "attachment.uploaded": "Allegato caricato",
     "attachment.downloaded": "Allegato scaricato",
@@ -100,6 +102,7 @@ ROLES: dict[str, str] = {
     "ats": "Case manager ATS",
     "admin": "Amministrazione",
     "analyst": "Analista di processo",
+    "manager": "Responsabile di zona",
     "system": SYSTEM_LABEL,
 }
 

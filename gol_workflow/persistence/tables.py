@@ -170,6 +170,14 @@ cases = Table(
     Index("ix_cases_zone_list", "zone", "updated_at", "id", postgresql_include=[*CASE_LIST_COLUMNS, "case_manager"]),
     Index("ix_cases_case_manager_list", "case_manager", "updated_at", "id",
           postgresql_include=[*CASE_LIST_COLUMNS, "zone"]),
+    # What the indicators read (processes/README.md, «Indicatori»): the poverty/ADI condition at
+    # profiling, the kind of path the equipe set, the joint first interview and who took part.
+    Column("poverty_condition", String(32), nullable=True),
+    Column("social_inclusion_path", Boolean, nullable=True),
+    Column("work_path", Boolean, nullable=True),
+    Column("joint_interview", Boolean, nullable=True),
+    Column("interview_participants", JsonText, nullable=True),
+    Index("ix_cases_zone_status_updated_at", "zone", "status", "updated_at"),
     Index("ix_cases_status_updated_at", "status", "updated_at"),
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_codice_fiscale", "codice_fiscale"),
@@ -178,6 +186,42 @@ cases = Table(
     Index("ix_cases_beneficiary_name_trgm", "beneficiary_name", postgresql_using="gin",
           postgresql_ops={"beneficiary_name": "gin_trgm_ops"}),
     Index("ix_cases_path_end_at", "path_end_at"),
+    Index("ix_cases_zone_opened_at", "zone", "opened_at"),
+    Index("ix_cases_zone_equipe_at", "zone", "equipe_at"),
+    Index("ix_cases_zone_path_start_date", "zone", "path_start_date"),
+)
+
+# Placements during the path (tirocinio, job, social-inclusion placement, sheltered workshop),
+# recorded on the case by its operators: what Pordenone's indicators count (seed 002).
+placements = Table(
+    "placements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(36), ForeignKey("instances.id", ondelete="CASCADE"), nullable=False),
+    Column("zone", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("sector", String(32), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=True),
+    Column("recorded_by", String(255), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index("ix_placements_case_id", "case_id"),
+    Index("ix_placements_zone_start_date", "zone", "start_date"),
+)
+
+# Coordination and training meetings of the operators, one register per zone (seed 003).
+operator_meetings = Table(
+    "operator_meetings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("zone", String(64), nullable=False),
+    Column("held_on", Date, nullable=False),
+    Column("kind", String(32), nullable=False),  # coordinamento | formazione
+    Column("topic", String(255), nullable=False),
+    Column("participants", Integer, nullable=False),
+    Column("recorded_by", String(255), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index("ix_operator_meetings_zone_held_on", "zone", "held_on"),
 )
 
 subscriptions = Table(

@@ -28,6 +28,8 @@ from .instances import InstanceRepository
 from .meetings import MeetingRepository
 from .notices import NoticeRepository
 from .outbox import OutboxRepository
+from .placements import OperatorMeetingRepository, PlacementRepository
+from .indicators import IndicatorQueries
 from .repairs import RepairRepository
 from .sessions import SessionRepository
 from .subject_records import SubjectRecords
@@ -82,6 +84,18 @@ class UnitOfWork:
     @cached_property
     def audit(self) -> AuditRepository:
         return AuditRepository(self.conn)
+
+    @cached_property
+    def placements(self) -> PlacementRepository:
+        return PlacementRepository(self.conn)
+
+    @cached_property
+    def operator_meetings(self) -> OperatorMeetingRepository:
+        return OperatorMeetingRepository(self.conn)
+
+    @cached_property
+    def indicators(self) -> IndicatorQueries:
+        return IndicatorQueries(self.conn)
 
     @cached_property
     def system(self) -> SystemRepository:

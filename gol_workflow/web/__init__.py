@@ -13,8 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .. import api
 from ..bootstrap import enable_metrics
 from ..services.workflow.runtime import Runtime
-from . import (admin, agenda, auth, case_list, cases, errors, filters, health, inbox, limits, navigation, observability,
-               preferences, security, tasks, territory, throttling, vendor)
+from . import (admin, agenda, auth, case_list, cases, errors, filters, health, inbox, indicators, limits, navigation,
+               observability, placements, preferences, security, tasks, territory, throttling, vendor)
 from .context import RUNTIME_KEY
 from .sessions import ServerSessionInterface
 
@@ -57,9 +57,10 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     navigation.init_app(app)
     preferences.init_app(app)
     territory.init_app(app)
-    for blueprint in (health.bp, vendor.bp, auth.bp, inbox.bp, tasks.bp, case_list.bp, cases.bp, agenda.bp):
+    for blueprint in (health.bp, vendor.bp, auth.bp, inbox.bp, tasks.bp, case_list.bp, cases.bp, agenda.bp, placements.bp):
         app.register_blueprint(blueprint)
     admin.init_app(app)
+    indicators.init_app(app)
     observability.note_route(app, observability.web_actor)
     api_app = api.mount(app, runtime)
     observability.note_route(api_app, api.caller)

@@ -15,7 +15,7 @@ from ..forms.coercion import coerce
 from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
-from ..services.cases import attachments, case_document, case_start, monitoring, scheda_document
+from ..services.cases import attachments, case_document, case_start, monitoring, placements, scheda_document
 from ..services.cases import case_file as case_service
 from ..services.workflow.runtime import Runtime
 from .context import actor, runtime
@@ -36,7 +36,10 @@ def show(case_id: str) -> str:
     case_file = case_service.open_case(runtime(), case_id, actor())
     return render_template("cases/case.html", file=case_file, case=case_file.case,
                            kinds=attachments.KINDS, upload_kinds=attachments.UPLOAD_KINDS,
-                           allowed=attachments.ALLOWED_LABEL)
+                           allowed=attachments.ALLOWED_LABEL,
+                           can_place=placements.may_record(runtime(), case_id, actor()),
+                           placements=placements.placements_of(runtime(), case_id, actor()),
+                           placement_kinds=placements.KINDS, placement_sectors=placements.SECTORS)
 
 
 @bp.post("/<case_id>/monitoraggio")

@@ -15,6 +15,7 @@ PACKAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("css/bootstrap-italia.min.css", "js/bootstrap-italia.bundle.min.js", "svg/sprites.svg", "fonts/"),
     ),
     "htmx": ("htmx.org/dist", ("htmx.min.js",)),
+    "chart.js": ("chart.js/dist", ("chart.umd.min.js",)),
     "bpmn-js": ("bpmn-js/dist", ("bpmn-navigated-viewer.production.min.js", "bpmn-viewer.production.min.js", "assets/")),
 }
 ONE_WEEK = 7 * 24 * 3600

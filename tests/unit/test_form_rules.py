@@ -61,7 +61,7 @@ def test_values_of_fields_that_do_not_apply_are_cleared_and_unanswered_fields_re
     recorded = submission.recorded(schema, data)
     assert recorded == {"bisogni_complessi": False, "fabbisogno_formativo": "nessuno",
                         "conosciuto_servizio_sociale": None, "bisogni_particolari": None,
-                        "servizi_specialistici": None, "note_assessment": None}
+                        "servizi_specialistici": None, "condizione_economica": None, "note_assessment": None}
 
 
 @pytest.mark.parametrize(("name", "data", "path", "message"), [

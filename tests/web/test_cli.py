@@ -72,7 +72,7 @@ def test_demo_is_idempotent(cli_env, capsys) -> None:
     second = capsys.readouterr().out
     assert "percorso4-demo" not in second and "demo cases opened: 0" in second
     roles = {u.role for u in users.list_users(common.runtime(), common.cli_actor())}
-    assert roles == {"cpi", "sds", "specialist", "ats", "admin", "analyst"}
+    assert roles == {"cpi", "sds", "specialist", "ats", "admin", "analyst", "manager"}
 
 
 def test_users_notifications_sets_the_mode_and_address(cli_env, capsys) -> None:
@@ -131,3 +131,15 @@ def test_users_commands_that_change_an_account_end_its_sessions(cli_env, capsys,
     assert main(["users", "set-password", "marco", "--password-stdin"]) == 0
     assert not _live(other)
     assert users.authenticate(common.runtime(), "marco", "un-altra-password").username == "marco"
+
+
+def test_forecast_prints_the_projection_with_and_without_the_change(cli_env, capsys) -> None:
+    assert main(["forecast", "--zone", "valdinievole", "--start", "2026-01-05", "--weeks", "65", "--people", "400",
+                 "--case-managers", "2", "--cadence-weeks", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "400 people over 65 weeks" in out
+    lines = {line.split("  ")[0]: line.split() for line in out.splitlines()[2:]}
+    # 400 people in 65 weeks: about 6.15 a week at weekly meetings, twice as many at fortnightly ones
+    assert float(lines["situazione attuale"][-4]) == pytest.approx(400 / 65, rel=0.02)
+    assert float(lines["riunioni ogni 2 settimane"][-4]) == pytest.approx(800 / 65, rel=0.03)
+    assert main(["forecast", "--zone", "altrove", "--start", "2026-01-05", "--people", "4"]) == 2

@@ -213,3 +213,22 @@ def require_action(actor: Actor, action: str, case: Mapping[str, Any]) -> None:
 def can_request_monitoring(actor: Actor, case: Mapping[str, Any]) -> bool:
     """CPI and SdS operators of the case's zone, the ATS case manager assigned to it, administrators."""
     return may(actor, "case.request_monitoring", case)
+
+
+def indicator_zones(actor: Actor, all_zones: list[str]) -> list[str]:
+    """The zones whose indicators (aggregates only) this person may read: all for administrators."""
+    if _privileged(actor):
+        return list(all_zones)
+    if actor.role == "manager":
+        return [zone for zone in all_zones if zone in actor.zones]
+    return []
+
+
+def can_read_service_indicators(actor: Actor) -> bool:
+    """The whole service's indicators (every zone together): administrators only."""
+    return _privileged(actor)
+
+
+def can_keep_meeting_register(actor: Actor, zone: str) -> bool:
+    """The operators' meetings register of a zone: its managers (who convene those meetings), administrators."""
+    return _privileged(actor) or (actor.role == "manager" and zone in actor.zones)

@@ -22,7 +22,7 @@ from ...domain.model import Problem
 
 SCOPES = ("zone", "case", "invitation", "all", "none")
 ROLE_KEYS = frozenset({"label", "scope", "deploy", "actions"})
-ACTIONS = frozenset({"case.request_monitoring", "case.report_change", "case.attach"})
+ACTIONS = frozenset({"case.request_monitoring", "case.report_change", "case.attach", "case.record_placement"})
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 SYSTEM = "system"  # the service itself: acts like an administrator, never a person's role
 

@@ -34,6 +34,7 @@ DEMO_USERS: tuple[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], ...] =
     ("ats.valdinievole", "ats", "Davide Rinaldi (case manager ATS)", ("valdinievole",), ()),
     ("admin", "admin", "Amministratore", (), ()),
     ("analista", "analyst", "Analista di processo", (), ()),
+    ("responsabile.valdinievole", "manager", "Elena Conti (responsabile di zona)", ("valdinievole",), ()),
 )
 
 # (first 15 characters of the codice fiscale, nome, cognome, data di nascita, zona)
