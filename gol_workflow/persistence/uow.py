@@ -18,6 +18,7 @@ from .case_list import CaseList
 from .case_records import CaseRecords
 from .inbox import InboxRepository
 from .case_search import CaseSearch
+from .drafts import DraftRepository
 from .inbox_search import InboxSearch
 from .login_attempts import LoginAttemptRepository
 from .incidents import IncidentSearch
@@ -66,6 +67,10 @@ class UnitOfWork:
     @cached_property
     def versions(self) -> VersionRepository:
         return VersionRepository(self.conn)
+
+    @cached_property
+    def drafts(self) -> DraftRepository:
+        return DraftRepository(self.conn)
 
     @cached_property
     def instances(self) -> InstanceRepository:
