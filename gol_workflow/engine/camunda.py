@@ -193,6 +193,20 @@ def _element_problems(name: str, node: etree._Element, kind: str) -> Iterator[Pr
             message = (f'camunda:{attribute}="{value}" is a Java delegate, which does not run here: '
                        + _delegate_hint(kind))
             yield Problem(name, node.sourceline, element or _owner(node).get("id"), message)
+    result = node.get(f"{_C}resultVariable")
+    if result is not None and kind == "businessRuleTask":
+        message = (f"camunda:resultVariable=\"{result}\" is not read here: the decision's output columns are written "
+                   "into the case data by their names; use those names in the conditions that follow")
+        yield Problem(name, node.sourceline, element, message)
+    language = (node.get("language") or "").strip().lower()
+    if kind == "conditionExpression" and language and language not in ("python", "text/x-python"):
+        message = (f"condition in {node.get('language')} does not run here: conditions are Python expressions "
+                   "(remove the language attribute)")
+        yield Problem(name, node.sourceline, _owner(node).get("id"), message)
+    if kind in ("userTask", "startEvent") and node.find(f"{_B}extensionElements/{_C}formData") is not None:
+        message = ("camunda:formData (a generated task form) is not read here: forms are JSON Schema files in forms/: "
+                   'write forms/<name>.schema.json with the same fields and set camunda:formKey="<name>"')
+        yield Problem(name, node.sourceline, element, message)
     if kind in ("userTask", "startEvent"):
         key = node.get(f"{_C}formKey")
         if key is not None and form_from_key(key) is None:

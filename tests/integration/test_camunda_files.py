@@ -144,3 +144,33 @@ def test_the_camunda_examples_are_refused_only_for_what_has_no_counterpart_each_
                 seen.add(needle)
                 assert needle in messages, (path.name, lines)
     assert len(seen) == 4  # every kind of refusal occurs among the examples
+
+
+def test_result_variables_generated_forms_and_other_condition_languages_are_refused() -> None:
+    xml = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="http://bpmn.io/schema/bpmn" exporter="Camunda Modeler" exporterVersion="5.23.0">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="avvio">
+      <bpmn:extensionElements><camunda:formData><camunda:formField id="importo" type="long" /></camunda:formData></bpmn:extensionElements>
+      <bpmn:outgoing>f1</bpmn:outgoing>
+    </bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="avvio" targetRef="decidi" />
+    <bpmn:businessRuleTask id="decidi" camunda:decisionRef="priorita" camunda:resultVariable="esito">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:businessRuleTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="decidi" targetRef="scelta" />
+    <bpmn:exclusiveGateway id="scelta" default="f4"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing><bpmn:outgoing>f4</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="f3" sourceRef="scelta" targetRef="fine">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="javascript">esito == "alta"</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f4" sourceRef="scelta" targetRef="fine" />
+    <bpmn:endEvent id="fine"><bpmn:incoming>f3</bpmn:incoming><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    dmn = (PROCESSES / "priorita.dmn").read_bytes()
+    validation = deployment.validate(deployment.Sources({"p.bpmn": xml.encode(), "priorita.dmn": dmn}, {}))
+    found = {(p.line, p.element): p.message for p in validation.problems}
+    assert "camunda:formData (a generated task form) is not read here" in found[(4, "avvio")]
+    assert found[(9, "decidi")].startswith('camunda:resultVariable="esito" is not read here')
+    assert found[(15, "f3")].startswith("condition in javascript does not run here")
