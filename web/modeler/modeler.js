@@ -28,6 +28,9 @@ async function call(method, url, body) {
   return data;
 }
 
+// The draft's own address: the page gives them for draft 0.
+function forDraft(url, id) { return url.replace("/bozze/0/", `/bozze/${id}/`); }
+
 function list(target, items, render) {
   target.replaceChildren(...items.map((item) => { const li = document.createElement("li"); render(li, item); return li; }));
 }
@@ -122,20 +125,22 @@ function start(root) {
     if (!draftId) { say("Salvare la bozza prima di eseguire gli scenari."); return; }
     say("Scenari in esecuzione…");
     try {
-      const result = await call("POST", urls.scenari.replace("0", draftId));
+      const result = await call("POST", forDraft(urls.scenari, draftId));
       list(root.querySelector("#modeler-esiti"), result.esiti, (li, r) => { li.textContent = `${r.superato ? "✓" : "✗"} ${r.nome}`; if (r.dettaglio) { const pre = document.createElement("pre"); pre.textContent = r.dettaglio; li.append(pre); } });
       say(`Scenari: ${result.superati} superati, ${result.falliti} falliti.`);
     } catch (e) { say(`Scenari non eseguiti: ${e.message}`); }
   });
   root.querySelector("#modeler-impatto").addEventListener("click", async () => {
     if (!draftId) { say("Salvare la bozza prima di pubblicare."); return; }
-    const impact = await call("GET", urls.impatto.replace("0", draftId));
-    list(root.querySelector("#modeler-casi"), impact.versioni, (li, v) => { li.textContent = `v${v.versione}: ${v.in_corso} casi in corso, ${v.migrabili} migrabili alla nuova versione`; });
-    root.querySelector("#modeler-pubblica").hidden = false;
+    try {
+      const impact = await call("GET", forDraft(urls.impatto, draftId));
+      list(root.querySelector("#modeler-casi"), impact.versioni, (li, v) => { li.textContent = `v${v.versione}: ${v.in_corso} casi in corso, ${v.migrabili} migrabili alla nuova versione`; });
+      root.querySelector("#modeler-pubblica").hidden = false;
+    } catch (e) { say(`La bozza non si può pubblicare: ${e.message}`); }
   });
   root.querySelector("#modeler-pubblica").addEventListener("click", async () => {
     try {
-      const done = await call("POST", urls.pubblica.replace("0", draftId));
+      const done = await call("POST", forDraft(urls.pubblica, draftId));
       say(`Pubblicata la versione ${done.versione}.`);
     } catch (e) {
       const problems = (e.data && e.data.problemi) || [];

@@ -17,7 +17,7 @@ from typing import Any
 
 from ...clock import Clock
 from ...config import Settings
-from ...domain.errors import InputRefused, NotFound
+from ...domain.errors import DeploymentFailed, InputRefused, NotFound
 from ...domain.model import ACTIVE_STATUSES, Actor, Problem
 from ...engine.camunda import form_from_key
 from ...engine.migration import plan_and_migrate
@@ -158,6 +158,9 @@ def impact(rt: Runtime, actor: Actor, process_id: str, draft_id: int) -> list[Ve
     with rt.uow(write=False) as uow:
         draft = _draft(uow, process_id, draft_id)
         sources = sources_with(rt, uow, process_id, str(draft["content"]))
+        problems = deployment.check(rt, sources).problems
+        if problems:
+            raise DeploymentFailed(f"{len(problems)} problem(s) found in the draft", problems)
         new = compile_from_sources({n: c for n, c in sources.processes.items()}, process_id)
         counts = uow.instance_search.counts_by_version()
         versions = {int(v.id): v for v in _versions(uow, process_id)}

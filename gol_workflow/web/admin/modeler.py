@@ -98,12 +98,15 @@ def modeler_scenarios(process_id: str, draft_id: int) -> Response:
 
 
 @bp.get("/processi/<process_id>/bozze/<int:draft_id>/impatto")
-def modeler_impact(process_id: str, draft_id: int) -> Response:
+def modeler_impact(process_id: str, draft_id: int) -> Response | tuple[Response, int]:
     """Running cases on each version and how many could migrate to the draft."""
     try:
         found = process_drafts.impact(runtime(), actor(), process_id, draft_id)
     except NotFound:
         abort(404)
+    except DeploymentFailed as exc:
+        problems = [p for p in exc.problems if isinstance(p, Problem)]
+        return jsonify(messaggio="la bozza ha dei problemi", problemi=_problems(problems)), 422
     return jsonify(versioni=[{"versione": v.version, "in_corso": v.running, "migrabili": v.migratable,
                               "controllati": v.checked} for v in found])
 
