@@ -141,8 +141,10 @@ def _normalise_element(node: etree._Element) -> None:
 
 
 def camunda_problems(name: str, root: etree._Element) -> list[Problem]:
-    """Camunda constructs that cannot run here, each with the Python equivalent."""
-    return sorted(_problems(name, root), key=lambda p: (p.line or 0, p.element or ""))
+    """Camunda constructs of the executable processes that cannot run here, each with the Python equivalent."""
+    executable = [p for p in root.iter(f"{_B}process") if p.get("isExecutable", "true") == "true"]
+    found = [problem for process in executable for problem in _problems(name, process)]
+    return sorted(found, key=lambda p: (p.line or 0, p.element or ""))
 
 
 def _owner(node: etree._Element) -> etree._Element:
@@ -152,8 +154,8 @@ def _owner(node: etree._Element) -> etree._Element:
     return node
 
 
-def _problems(name: str, root: etree._Element) -> Iterator[Problem]:
-    for node in root.iter(etree.Element):
+def _problems(name: str, scope: etree._Element) -> Iterator[Problem]:
+    for node in scope.iter(etree.Element):
         kind = _local(node)
         if not isinstance(node.tag, str):
             continue

@@ -1,8 +1,6 @@
 // bpmnlint's recommended rules, resolved at bundle time (what the bpmnlint bundler plugins generate).
 import recommended from "bpmnlint/config/recommended";
 
-const context = require.context ? null : null; // eslint-disable-line no-unused-vars
-
 const RULES = {
   "ad-hoc-sub-process": require("bpmnlint/rules/ad-hoc-sub-process"),
   "conditional-flows": require("bpmnlint/rules/conditional-flows"),
