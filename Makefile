@@ -23,6 +23,7 @@ install-test: $(VENV)/bin/python
 
 frontend:
 	npm install --no-audit --no-fund --loglevel=error
+	./scripts/build-modeler
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || ./scripts/install-chromium

@@ -15,6 +15,7 @@ COMMANDS = {
     "db": "db",
     "validate": "processes",
     "deploy": "processes",
+    "versions": "versions",
     "timers": "timers",
     "scheduler": "scheduler",
     "clock": "clock",

@@ -9,9 +9,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..bootstrap import bootstrap
 from ..domain.errors import DeploymentFailed, NotFound
 from ..domain.model import Problem
 from ..services.administration import deployment
+from ..services.scenarios.suite import run_suite
 from .common import cli_actor, fail, runtime, settings
 
 USAGE_ERROR = 2
@@ -37,6 +39,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     deploy.add_argument("path", type=Path, nargs="?", default=None, help="processes folder (default GOL_PROCESSES_DIR)")
     deploy.add_argument("--forms", type=Path, default=None, help="forms folder (default GOL_FORMS_DIR)")
     deploy.add_argument("--check", action="store_true", help="only validate and print the report; deploy nothing")
+    deploy.add_argument("--note", default=None, help="what this version changes (shown by `versions`)")
+    deploy.add_argument("--scenarios", action="store_true",
+                        help="run DIR/scenarios/*.yaml first; deploy nothing if one fails; keep the result with the version")
+    deploy.add_argument("--zones", type=Path, default=None, help="zones folder for --scenarios (default GOL_ZONES_DIR)")
     deploy.set_defaults(handler=_deploy)
 
 
@@ -98,8 +104,17 @@ def _deploy(args: argparse.Namespace) -> int:
         print_warnings(result.warnings, sources)
         print(f"ok: {len(result.process_ids)} process(es) would deploy")
         return 0
+    summary = None
+    if args.scenarios:
+        suite = run_suite(bootstrap, path, forms_dir, args.zones or settings().zones_dir, sources)
+        summary = suite.summary(rt.now())
+        print(f"scenarios: {suite.passed} passed, {suite.failed} failed")
+        for failure in summary["failures"]:
+            print(f"✗ {failure['name']} ({failure['file']})\n{failure['text']}")
+        if not suite.ok:
+            return fail(suite.error or "a scenario failed: nothing was deployed")
     try:
-        report = deployment.deploy(rt, sources, cli_actor())
+        report = deployment.deploy(rt, sources, cli_actor(), note=args.note, scenarios=summary)
     except DeploymentFailed as exc:
         print_problems(exc.problems, sources)  # type: ignore[arg-type]
         return fail(exc.message)

@@ -59,6 +59,7 @@ ACTIONS: dict[str, str] = {
     "batch.finished": "Operazione massiva conclusa",
     "batch.cancelled": "Operazione massiva annullata",
     "process.deployed": "Processo pubblicato",
+    "process.draft_saved": "Bozza del processo salvata",
     "scheduler.failed": "Errore del pianificatore",
     "user.created": "Utente creato",
     "user.enabled": "Utente riattivato",

@@ -14,6 +14,7 @@ import jinja2
 from lxml import etree
 
 from ..domain.model import Problem
+from .camunda import juel_message, juel_to_python
 from .documents import SPIFF_NS, Document, local_name, owner_id, text_line
 from .rules import executable_processes
 from .sandbox import compile_expression, compile_script, never_provided_builtins
@@ -123,6 +124,9 @@ def _forbidden(text: str, script: bool) -> tuple[int, str] | None:
 def compile_problem(doc: Document, node: etree._Element, text: str, what: str, script: bool) -> Problem | None:
     """A problem if `text` (the text of `node`) does not compile in the sandbox."""
     element = owner_id(node)
+    python = juel_to_python(text)
+    if python is not None:
+        return Problem(doc.name, node.sourceline, element, juel_message(what, text, python))
     try:
         (compile_script if script else compile_expression)(text)
     except SyntaxError as exc:

@@ -16,10 +16,9 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .camunda_assignment import Candidates, starters, task_candidates
+from .camunda import CAMUNDA_NS, FORM_PROPERTY, normalise
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-FORM_PROPERTY = "formJsonSchemaFilename"
 DUE_PROPERTY = "dueIn"
 
 
@@ -114,24 +113,13 @@ def new_parser(validate_xsd: bool = True) -> SpiffBpmnParser:
 
 def load_sources(parser: SpiffBpmnParser, files: Mapping[str, bytes]) -> None:
     """Add DMN then BPMN documents to a parser (DMN first so references resolve)."""
-    roots = {name: parse_xml(content) for name, content in sorted(files.items())}
+    roots = {name: normalise(parse_xml(content)) for name, content in sorted(files.items())}
     for name, root in roots.items():
         if is_dmn(root):
             parser.add_dmn_xml(root, filename=name)
     for name, root in roots.items():
         if not is_dmn(root):
             parser.add_bpmn_xml(root, filename=name)
-
-
-def _camunda_form_keys(parser: SpiffBpmnParser) -> dict[str, str]:
-    keys: dict[str, str] = {}
-    for process_parser in parser.process_parsers.values():
-        for node in process_parser.node.iter(full_tag("userTask"), full_tag("startEvent")):
-            key = node.get(f"{{{CAMUNDA_NS}}}formKey")
-            if key and node.get("id"):
-                key = key.split(":")[-1]
-                keys[node.get("id")] = key if key.endswith(".json") else f"{key}.schema.json"
-    return keys
 
 
 def _candidates(parser: SpiffBpmnParser) -> dict[str, Candidates]:
@@ -143,7 +131,7 @@ def _candidates(parser: SpiffBpmnParser) -> dict[str, Candidates]:
     return found
 
 
-def _meta(task_spec: Any, camunda_keys: Mapping[str, str], candidates: Mapping[str, Candidates] | None = None) -> TaskMeta:
+def _meta(task_spec: Any, candidates: Mapping[str, Candidates] | None = None) -> TaskMeta:
     extensions = getattr(task_spec, "extensions", None) or {}
     properties = extensions.get("properties") or {}
     element_id = task_spec.bpmn_id
@@ -151,7 +139,7 @@ def _meta(task_spec: Any, camunda_keys: Mapping[str, str], candidates: Mapping[s
         element_id=element_id,
         name=task_spec.bpmn_name or element_id,
         lane=getattr(task_spec, "lane", None),
-        form=properties.get(FORM_PROPERTY) or camunda_keys.get(element_id),
+        form=properties.get(FORM_PROPERTY),
         due_in=properties.get(DUE_PROPERTY),
         instructions=extensions.get("instructionsForEndUser"),
         candidates=(candidates or {}).get(element_id, Candidates()),
@@ -163,7 +151,6 @@ def compile_process(parser: SpiffBpmnParser, process_id: str) -> CompiledProcess
     """Build the executable spec of one process from a loaded parser."""
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
-    camunda_keys = _camunda_form_keys(parser)
     candidates = _candidates(parser)
     process_parser = parser.get_process_parser(process_id)
     compiled = CompiledProcess(
@@ -182,9 +169,9 @@ def compile_process(parser: SpiffBpmnParser, process_id: str) -> CompiledProcess
             if isinstance(task_spec, CatchingEvent):
                 compiled.caught_messages |= _message_names(task_spec.event_definition)
             if getattr(task_spec, "manual", False):
-                compiled.tasks[task_spec.name] = _meta(task_spec, camunda_keys, candidates)
+                compiled.tasks[task_spec.name] = _meta(task_spec, candidates)
             elif isinstance(task_spec, StartEvent) and process_spec is spec:
-                meta = _meta(task_spec, camunda_keys)
+                meta = _meta(task_spec)
                 compiled.start_form = compiled.start_form or meta.form
     return compiled
 

@@ -49,15 +49,6 @@ def _properties(node: etree._Element) -> dict[str, etree._Element]:
     return found
 
 
-def camunda_form(node: etree._Element) -> str | None:
-    """The form file a Camunda Modeler formKey names (as the service reads it)."""
-    key = node.get(f"{{{CAMUNDA_NS}}}formKey")
-    if not key:
-        return None
-    key = key.split(":")[-1]
-    return key if key.endswith(".json") else f"{key}.schema.json"
-
-
 def _lane_names(doc: Document) -> dict[str, etree._Element]:
     lanes: dict[str, etree._Element] = {}
     for ref in doc.iter_bpmn("flowNodeRef"):
@@ -110,10 +101,10 @@ def _form_problems(
     doc: Document, node: etree._Element, properties: dict[str, etree._Element], ctx: RuleContext, required: bool
 ) -> Iterator[Problem]:
     prop = properties.get(FORM_PROPERTY)
-    form = (prop.get("value") if prop is not None else None) or camunda_form(node)
+    form = prop.get("value") if prop is not None else None
     element = node.get("id")
     if not form:
-        if required:
+        if required and node.get(f"{{{CAMUNDA_NS}}}formKey") is None:  # a Camunda form key: see camunda.py
             message = (f"user task names no form (property {FORM_PROPERTY} or camunda:formKey): it is completed "
                        "with a \"Completa\" button, or any JSON object through the API")
             yield Problem(doc.name, node.sourceline, element, message, warning=True)
@@ -164,9 +155,9 @@ def _service_problems(doc: Document, task: etree._Element, ctx: RuleContext) -> 
     operator = next(task.iter(f"{spiff}serviceTaskOperator"), None)
     element = task.get("id")
     if operator is None:
-        camunda = [a for a in _CAMUNDA_IMPLEMENTATIONS if task.get(f"{{{CAMUNDA_NS}}}{a}")]
-        hint = f" (camunda:{camunda[0]} does not run here)" if camunda else ""
-        yield Problem(doc.name, task.sourceline, element, f"service task has no spiffworkflow:serviceTaskOperator{hint}")
+        camunda = any(task.get(f"{{{CAMUNDA_NS}}}{a}") for a in _CAMUNDA_IMPLEMENTATIONS)
+        if not camunda and next(task.iter(f"{{{CAMUNDA_NS}}}connector"), None) is None:  # else: see camunda.py
+            yield Problem(doc.name, task.sourceline, element, "service task has no spiffworkflow:serviceTaskOperator")
         return
     name = operator.get("id") or ""
     if ctx.operators is not None and name not in ctx.operators:

@@ -22,6 +22,7 @@ from .rules import executable_processes
 
 _KINDS = ("timeDate", "timeDuration", "timeCycle")
 _EXAMPLES = {"timeDate": '"2026-03-02T09:00:00+01:00"', "timeDuration": '"P5D"', "timeCycle": '"R/P1W"'}
+_CRON = re.compile(r"^(\S+\s+){4,6}\S+$")
 _ISO_LIKE = re.compile(r"^(R\d*/.*|P(\d|T\d).*|\d{4}-\d{2}-\d{2}([T ].*)?|\d{4}-?W\d{2}.*)$", re.IGNORECASE)
 
 
@@ -85,6 +86,9 @@ def timer_problem(doc: Document, node: etree._Element) -> Problem | None:
         message = f'timer value {stripped} must be written as a Python string, with quotes: "{stripped}"'
         return Problem(doc.name, node.sourceline, element, message)
     problem = compile_problem(doc, node, text, f"timer {kind}", script=False)
+    if problem is not None and _CRON.match(stripped):
+        hint = f" (a cron expression, which Camunda reads: write an ISO 8601 cycle, e.g. {_EXAMPLES['timeCycle']})"
+        return Problem(problem.file, problem.line, problem.element, problem.message + hint)
     if problem is not None:
         return problem
     try:

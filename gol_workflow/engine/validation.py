@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from ..domain.model import Problem
+from .camunda import camunda_problems, normalise
 from .code_rules import bpmn_code_problems, dmn_code_problems
 from .documents import Document, local_name
 from .parsing import DoctypeRejected, XmlRejected, parse_xml
@@ -91,7 +92,7 @@ def _read(name: str, content: bytes) -> Document | Problem:
     except UnicodeDecodeError as exc:
         line = content[: exc.start].count(b"\n") + 1
         return Problem(name, line, None, "the file is not UTF-8 encoded: save it as UTF-8")
-    return Document.of(name, root)
+    return Document.of(name, normalise(root))
 
 
 def _definitions(doc: Document) -> Iterable[tuple[str, str]]:
@@ -138,6 +139,7 @@ def _rule_problems(docs: list[Document], ctx: RuleContext) -> list[Problem]:
         problems += _guarded(doc, lambda d: check_project_rules(d, ctx), "project rules")
         if doc.is_bpmn:
             problems += _guarded(doc, timer_problems, "timers") + _guarded(doc, bpmn_code_problems, "code")
+            problems += _guarded(doc, lambda d: camunda_problems(d.name, d.root), "Camunda extensions")
         elif doc.is_dmn:
             problems += _guarded(doc, dmn_code_problems, "DMN cells")
     return problems

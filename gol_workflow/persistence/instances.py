@@ -84,6 +84,13 @@ class InstanceRepository:
             stmt = stmt.with_for_update()
         return self.conn.execute(stmt).mappings().first()
 
+    def active_ids_of_version(self, version_id: int, limit: int) -> list[str]:
+        """Ids of the instances not ended yet on one process version (at most `limit`)."""
+        stmt = (select(instances.c.id).where(instances.c.process_version_id == version_id,
+                                             instances.c.status.in_(("running", "waiting", "suspended", "error")))
+                .order_by(instances.c.id).limit(limit))
+        return [str(i) for i in self.conn.execute(stmt).scalars()]
+
     def state(self, instance_id: str) -> str | None:
         """Only the serialised workflow state."""
         return self.conn.execute(_state_stmt(), {"b_id": instance_id}).scalar()

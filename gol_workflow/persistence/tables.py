@@ -44,7 +44,24 @@ process_versions = Table(
     Column("files", JsonText, nullable=False),  # {file name: text} of BPMN, DMN and forms
     Column("deployed_by", String(255), nullable=False),
     Column("deployed_at", UtcDateTime, nullable=False),
+    Column("note", Text, nullable=True),  # the analyst's version note
+    Column("scenarios", JsonText, nullable=True),  # the scenario run at deploy time: passed, failed, failures
     UniqueConstraint("process_id", "version"),
+)
+
+# A process diagram saved from the modeler and not deployed: the analyst's work in progress.
+process_drafts = Table(
+    "process_drafts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("process_id", String(255), nullable=False, index=True),
+    Column("main_file", String(255), nullable=False),
+    Column("content", Text, nullable=False),  # the BPMN text
+    Column("note", Text, nullable=False),
+    Column("base_version", Integer, nullable=True),  # the deployed version it was drawn from
+    Column("author", String(255), nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+    Column("scenarios", JsonText, nullable=True),  # the last scenario run on this draft
 )
 
 instances = Table(

@@ -20,6 +20,7 @@ from .case_records import CaseRecords
 from .health import HealthQueries
 from .inbox import InboxRepository
 from .case_search import CaseSearch
+from .drafts import DraftRepository
 from .inbox_search import InboxSearch
 from .login_attempts import LoginAttemptRepository
 from .incidents import IncidentSearch
@@ -72,6 +73,10 @@ class UnitOfWork:
     @cached_property
     def versions(self) -> VersionRepository:
         return VersionRepository(self.conn)
+
+    @cached_property
+    def drafts(self) -> DraftRepository:
+        return DraftRepository(self.conn)
 
     @cached_property
     def instances(self) -> InstanceRepository:

@@ -21,8 +21,14 @@ PACKAGES: dict[str, tuple[str, tuple[str, ...]]] = {
 ONE_WEEK = 7 * 24 * 3600
 
 
+# Bundles built at set-up time into web/static/vendor/ (scripts/build-modeler), never committed.
+BUNDLES: dict[str, tuple[str, ...]] = {"modeler": ("modeler.js", "modeler.css")}
+
+
 def allowed(package: str, path: str) -> Path | None:
     """The folder to serve `path` from, or None when it is not exposed."""
+    if package in BUNDLES:
+        return Path(current_app.static_folder or "web/static") / "vendor" / package if path in BUNDLES[package] else None
     entry = PACKAGES.get(package)
     if entry is None or ".." in Path(path).parts or path.startswith("/"):
         return None

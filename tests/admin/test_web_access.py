@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from gol_workflow.services.administration import batch
+from gol_workflow.services.administration import batch, process_drafts
 from gol_workflow.services.administration.instance_queries import InstanceFilters
 from tests.conftest import ADMIN
 
 from .conftest import PEOPLE, complete, deploy_xml, original_xml, start
 
-ANALYST_PAGES = {"definitions", "definition", "diff", "deploy", "version_diagram"}
+ANALYST_PAGES = {"definitions", "definition", "diff", "deploy", "version_diagram", "modeler", "modeler_diagram",
+                 "modeler_check", "modeler_save", "modeler_scenarios", "modeler_impact", "modeler_publish",
+                 "modeler_form", "versions"}
 
 
 @pytest.fixture
@@ -21,6 +23,8 @@ def urls(admin_app, admin_rt):
     complete(admin_rt, failed, "raccolta", {"divisore": 0})
     batch_id = batch.start_batch(admin_rt, ADMIN, "retry", InstanceFilters(has_error=True))
     version_id = deploy_xml(admin_rt, original_xml().replace('name="Raccolta dati"', 'name="Raccolta"'))
+    draft = process_drafts.save(admin_rt, ADMIN, "pratica_admin", original_xml(), "nota")
+    modeler = "/admin/processi/pratica_admin"
     base = f"/admin/istanze/{instance_id}"
     return [
         ("home", "GET", "/admin/", None),
@@ -47,6 +51,15 @@ def urls(admin_app, admin_rt):
         ("version_diagram", "GET", f"/admin/processi/versioni/{version_id}/diagramma.bpmn", None),
         ("deploy", "GET", "/admin/processi/pubblica", None),
         ("deploy_post", "POST", "/admin/processi/pubblica", {}),
+        ("modeler", "GET", f"{modeler}/modeler", None),
+        ("modeler_diagram", "GET", f"{modeler}/modeler/diagramma.bpmn", None),
+        ("modeler_check", "POST", f"{modeler}/modeler/verifica", {}),
+        ("modeler_save", "POST", f"{modeler}/bozze", {}),
+        ("modeler_scenarios", "POST", f"{modeler}/bozze/{draft}/scenari", {}),
+        ("modeler_impact", "GET", f"{modeler}/bozze/{draft}/impatto", None),
+        ("modeler_publish", "POST", f"{modeler}/bozze/{draft}/pubblica", {}),
+        ("modeler_form", "GET", "/admin/processi/modulo?chiave=raccolta", None),
+        ("versions", "GET", f"{modeler}/versioni", None),
         ("scheduler", "GET", "/admin/scheduler", None),
         ("mail_now", "POST", "/admin/scheduler/posta/1/invia", {}),
         ("meeting_retry", "POST", "/admin/scheduler/riunioni/nord-20260113/riprova", {}),

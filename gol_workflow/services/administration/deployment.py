@@ -272,8 +272,12 @@ def check(rt: Runtime, sources: Sources) -> Validation:
     return validate(sources, operators, lanes)
 
 
-def deploy(rt: Runtime, sources: Sources, actor: Actor, check_only: bool = False) -> DeployReport:
-    """Validate, then store a new version of every process whose files changed (one transaction)."""
+def deploy(rt: Runtime, sources: Sources, actor: Actor, check_only: bool = False, note: str | None = None,
+           scenarios: Mapping[str, Any] | None = None) -> DeployReport:
+    """Validate, then store a new version of every process whose files changed (one transaction).
+
+    `note` says what the version changes; `scenarios` is the scenario run on these sources, if one was made.
+    """
     authorization.require_deployer(actor)
     validation = check(rt, sources)
     report = DeployReport(problems=validation.problems, warnings=validation.warnings)
@@ -301,6 +305,8 @@ def deploy(rt: Runtime, sources: Sources, actor: Actor, check_only: bool = False
                     "files": files,
                     "deployed_by": actor.username,
                     "deployed_at": now,
+                    "note": (note or "").strip() or None,
+                    "scenarios": dict(scenarios) if scenarios is not None else None,
                 }
             )
             uow.audit.record(now, actor.username, "process.deployed", data={"process": process_id, "version": number})

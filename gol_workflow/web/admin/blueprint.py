@@ -11,6 +11,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # Pages analysts may open too: the process definitions and deploying new versions.
 ANALYST_ENDPOINTS = frozenset({
     "admin.definitions", "admin.definition", "admin.diff", "admin.deploy", "admin.version_diagram",
+    "admin.modeler", "admin.modeler_diagram", "admin.modeler_check", "admin.modeler_save", "admin.modeler_scenarios",
+    "admin.modeler_impact", "admin.modeler_publish", "admin.modeler_form", "admin.versions",
 })
 
 
