@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from gol_workflow.services.access import authorization
 from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ROOT
 from tests.e2e.conftest import Page
@@ -46,7 +45,6 @@ CONNECT = """() => {
 @pytest.fixture
 def analysts_runtime(admin_rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runtime:
     """The admin runtime whose process folder holds the modeler's scenario files, with the test forms."""
-    monkeypatch.setitem(authorization.START_ROLES, "pratica_admin", frozenset({"cpi"}))  # scenarios open cases
     processes = tmp_path / "processes"
     processes.mkdir()
     (processes / "scenarios").mkdir()

@@ -11,7 +11,6 @@ import pytest
 from gol_workflow.cli import main
 from gol_workflow.engine.camunda import form_from_key, juel_to_python, normalise
 from gol_workflow.engine.parsing import compile_from_sources, parse_xml
-from gol_workflow.services.access import authorization
 from gol_workflow.services.administration import deployment
 from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN, CORPORA, ROOT
@@ -75,10 +74,8 @@ def test_the_stored_version_is_the_file_as_saved(runtime: Runtime) -> None:
     assert files["richiesta_camunda.bpmn"] == (PROCESSES / "richiesta_camunda.bpmn").read_text(encoding="utf-8")
 
 
-def test_scenarios_run_the_camunda_file_unchanged(monkeypatch: pytest.MonkeyPatch,
+def test_scenarios_run_the_camunda_file_unchanged(
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    # Who may start it comes from camunda:candidateStarterGroups where that is read; here it is declared.
-    monkeypatch.setitem(authorization.START_ROLES, "richiesta_camunda", frozenset({"cpi"}))
     status = main(["test", str(PROCESSES), "--zones", str(ROOT / "zones"), "--min-nodes", "100",
                    "--min-flows", "100"])
     out = capsys.readouterr().out
