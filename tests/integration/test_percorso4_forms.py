@@ -22,6 +22,8 @@ from gol_workflow.services.access import tokens
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
+    MONITORING_PARTS,
+
     LUCIA,
     MARCO,
     PASSWORD,
@@ -94,7 +96,7 @@ def into_the_path(p4: Percorso4, case: str, manager: str = "cm.rossi") -> None:
 def ask_monitoring(p4: Percorso4, case: str) -> None:
     monitoring.request_monitoring(p4.rt, case, "Verifica del tirocinio.", p4.actors["cpi.pistoia"])
     p4.rt.workflows.clear()
-    assert p4.ready(case) == ["monitoraggio"]
+    assert p4.ready(case) == MONITORING_PARTS
 
 
 def test_the_second_monitoring_starts_empty_and_copies_the_first_only_on_request(p4: Percorso4) -> None:
@@ -104,7 +106,7 @@ def test_the_second_monitoring_starts_empty_and_copies_the_first_only_on_request
     ask_monitoring(p4, case)
     first = {**p4.monitoraggio(), "partecipanti_monitoraggio": FIVE,
              "integrazioni_progetto": "Orario del tirocinio ridotto ad aprile."}
-    p4.complete("monitoraggio", case, first, "cm.rossi")
+    p4.monitor(case, first, "cm.rossi")
     assert p4.data(case)["partecipanti_monitoraggio"] == FIVE  # the case holds the first answers
 
     ask_monitoring(p4, case)
@@ -141,7 +143,7 @@ def test_a_field_that_does_not_apply_is_not_recorded(p4: Percorso4) -> None:
     into_the_path(p4, case)
     p4.complete("progetto_individualizzato", case, PROGETTO, "cm.rossi")
     ask_monitoring(p4, case)
-    p4.complete("monitoraggio", case, {**p4.monitoraggio(), "descrizione_modifica": "Una modifica di aprile."},
+    p4.monitor(case, {**p4.monitoraggio(), "descrizione_modifica": "Una modifica di aprile."},
                 "cm.rossi")
     assert p4.data(case)["descrizione_modifica"] is None  # no change asked: the description is not kept
 
@@ -209,7 +211,7 @@ def test_cross_field_rules_are_refused_with_their_message_on_the_web_and_the_api
         "assenti_monitoraggio": ["centro_impiego"], "andamento": "regolare", "sintesi_monitoraggio": "Incontro.",
         "modifica_sostanziale": "false", "chiusura_anticipata": "true"})
     assert response.status_code == 400 and message in unescape(response.get_data(as_text=True))
-    p4.complete("monitoraggio", case, {**both, "assenti_monitoraggio": ["servizi_specialistici"]}, "cm.rossi")
+    p4.monitor(case, {**both, "assenti_monitoraggio": ["servizi_specialistici"]}, "cm.rossi")
 
     # "Inclusione sociale" with an apprenticeship contract.
     final = task_id(p4, "monitoraggio_finale", case)
@@ -220,7 +222,7 @@ def test_cross_field_rules_are_refused_with_their_message_on_the_web_and_the_api
     assert answer.status_code == 400 and answer.get_json()["errors"] == {"tipo_contratto": [message]}
     response = cpi.post(f"/attivita/{final}", nonsense)
     assert response.status_code == 400 and message in unescape(response.get_data(as_text=True))
-    p4.complete("monitoraggio_finale", case, {k: v for k, v in nonsense.items() if k != "tipo_contratto"},
+    p4.final(case, {k: v for k, v in nonsense.items() if k != "tipo_contratto"},
                 "cpi.pistoia")
     assert p4.header(case)["status"] == "completed"
 
