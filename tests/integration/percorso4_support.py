@@ -319,19 +319,27 @@ class Percorso4:
         pistoiese = self.header(case_id)["zone"] == "pistoiese"
         return ("cpi.pistoia", "sds.pistoia") if pistoiese else ("cpi.pescia", "sds.pescia")
 
-    def monitor(self, case_id: str, data: Mapping[str, Any], manager: str) -> task_service.CompletionResult:
-        """A monitoring in itinere: the CPI's and the Social Services' parts, then the case manager's record."""
+    def monitor_parts(self, case_id: str) -> None:
+        """The CPI's and the Social Services' parts of a monitoring in itinere."""
         cpi, sds = self._zone_people(case_id)
         self.complete("monitoraggio_parte_cpi", case_id, part("parte_cpi", "C. Pieri"), cpi)
         self.complete("monitoraggio_parte_sociale", case_id, part("parte_servizi_sociali", "S. Desideri"), sds)
+
+    def monitor(self, case_id: str, data: Mapping[str, Any], manager: str) -> task_service.CompletionResult:
+        """A monitoring in itinere: the CPI's and the Social Services' parts, then the case manager's record."""
+        self.monitor_parts(case_id)
         return self.complete("monitoraggio", case_id, data, manager)
+
+    def final_parts(self, case_id: str, manager: str = "cm.rossi") -> None:
+        """The case manager's and the Social Services' parts of the final monitoring."""
+        _, sds = self._zone_people(case_id)
+        self.complete("monitoraggio_parte_ats", case_id, part("parte_ats", "Case manager"), manager)
+        self.complete("monitoraggio_parte_sociale", case_id, part("parte_servizi_sociali", "S. Desideri"), sds)
 
     def final(self, case_id: str, data: Mapping[str, Any], by: str, manager: str = "cm.rossi"
               ) -> task_service.CompletionResult:
         """The final monitoring: the case manager's and the Social Services' parts, then the CPI's record."""
-        _, sds = self._zone_people(case_id)
-        self.complete("monitoraggio_parte_ats", case_id, part("parte_ats", "Case manager"), manager)
-        self.complete("monitoraggio_parte_sociale", case_id, part("parte_servizi_sociali", "S. Desideri"), sds)
+        self.final_parts(case_id, manager)
         return self.complete("monitoraggio_finale", case_id, data, by)
 
 

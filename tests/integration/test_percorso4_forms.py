@@ -108,8 +108,11 @@ def test_the_second_monitoring_starts_empty_and_copies_the_first_only_on_request
              "integrazioni_progetto": "Orario del tirocinio ridotto ad aprile."}
     p4.monitor(case, first, "cm.rossi")
     assert p4.data(case)["partecipanti_monitoraggio"] == FIVE  # the case holds the first answers
+    assert p4.ready(case) == ["aggiorna_progetto"]  # small changes reach the project at once
+    p4.complete("aggiorna_progetto", case, {**PROGETTO, "modifiche_concordate": "Orario ridotto."}, "cm.rossi")
 
     ask_monitoring(p4, case)
+    p4.monitor_parts(case)
     view = p4.task_page("monitoraggio", case, "cm.rossi")
     assert view.values == {}
     browser = web(p4, "cm.rossi")
@@ -201,6 +204,7 @@ def test_cross_field_rules_are_refused_with_their_message_on_the_web_and_the_api
 
     # Someone both present and absent.
     ask_monitoring(p4, case)
+    p4.monitor_parts(case)
     check = task_id(p4, "monitoraggio", case)
     both = {**p4.monitoraggio(), "chiusura_anticipata": True, "assenti_monitoraggio": ["centro_impiego"]}
     message = "Chi è indicato tra i presenti non può essere anche tra gli assenti."
@@ -211,9 +215,10 @@ def test_cross_field_rules_are_refused_with_their_message_on_the_web_and_the_api
         "assenti_monitoraggio": ["centro_impiego"], "andamento": "regolare", "sintesi_monitoraggio": "Incontro.",
         "modifica_sostanziale": "false", "chiusura_anticipata": "true"})
     assert response.status_code == 400 and message in unescape(response.get_data(as_text=True))
-    p4.monitor(case, {**both, "assenti_monitoraggio": ["servizi_specialistici"]}, "cm.rossi")
+    p4.complete("monitoraggio", case, {**both, "assenti_monitoraggio": ["servizi_specialistici"]}, "cm.rossi")
 
     # "Inclusione sociale" with an apprenticeship contract.
+    p4.final_parts(case)
     final = task_id(p4, "monitoraggio_finale", case)
     nonsense = {"data_monitoraggio_finale": local_day(p4.now()), "esito": "inclusione_sociale",
                 "tipo_contratto": "apprendistato", "obiettivi_raggiunti": "in_parte"}
@@ -222,7 +227,7 @@ def test_cross_field_rules_are_refused_with_their_message_on_the_web_and_the_api
     assert answer.status_code == 400 and answer.get_json()["errors"] == {"tipo_contratto": [message]}
     response = cpi.post(f"/attivita/{final}", nonsense)
     assert response.status_code == 400 and message in unescape(response.get_data(as_text=True))
-    p4.final(case, {k: v for k, v in nonsense.items() if k != "tipo_contratto"},
+    p4.complete("monitoraggio_finale", case, {k: v for k, v in nonsense.items() if k != "tipo_contratto"},
                 "cpi.pistoia")
     assert p4.header(case)["status"] == "completed"
 

@@ -72,7 +72,7 @@ def test_cpi_sds_and_the_assigned_case_manager_can_ask_for_a_monitoring(p4: Perc
     request = ask(p4, case, "cpi.pistoia", "Il beneficiario è stato assunto.")
     assert request.richiesto_da == "Carla Pieri (Centro per l'Impiego)"
     assert p4.ready(case) == MONITORING_PARTS
-    page = p4.task_page("monitoraggio", case, "cm.rossi")
+    page = p4.task_page("monitoraggio_parte_cpi", case, "cpi.pistoia")  # each service's part says why
     assert "Richiesto da Carla Pieri (Centro per l'Impiego): Il beneficiario è stato assunto." in unescape(
         str(page.instructions))
     (event,) = [e for e in p4.audit("message.delivered", case) if e["data"]["message"] == "richiesta_monitoraggio"]
@@ -148,7 +148,7 @@ def test_an_equipe_outcome_for_a_case_closed_at_12_months_is_dropped_not_kept_fo
     (kept,) = p4.buffered()  # the other case is still open: its outcome is kept for now
     assert kept["name"] == "esito_equipe" and kept["correlation"] == f"case_id={closed_later}"
 
-    p4.final(closed_later, final, "cpi.pistoia")
+    p4.final(closed_later, final, "cpi.pistoia", manager="cm.bianchi")
     assert p4.header(closed_later)["status"] == "completed"
     assert p4.buffered() == []
     (dropped,) = p4.audit("message.dropped", closed_later)
