@@ -94,7 +94,7 @@ def issue(rt: Runtime, uow: UnitOfWork, now: datetime, case_id: str, data: Mappi
     subject = SUBJECTS[kind]
     body = _render(kind, values)
     local = now.astimezone(tz)
-    place = cpi.address.split(",")[-1].strip() if cpi.address else ""
+    place = re.sub(r"^\d{5}\s*", "", cpi.address.split(",")[-1].strip()) if cpi.address else ""
     content = document.render_letter(
         [cpi.name, cpi.address, cpi.email], f"{place + ', ' if place else ''}{local:%d/%m/%Y}",
         [f"{person['nome']} {person['cognome']}".strip(), f"Codice fiscale {person['codice_fiscale']}"],
