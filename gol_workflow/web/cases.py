@@ -14,6 +14,7 @@ from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
 from ..services.cases import attachments, case_start, monitoring, scheda_document
+from ..services.letters.listing import letters_of
 from ..services.cases import case_file as case_service
 from ..services.integrations.idol_notice import idol_notice
 from .context import actor, runtime
@@ -37,7 +38,8 @@ def show(case_id: str) -> str:
                            allowed=attachments.ALLOWED_LABEL,
                            can_monitor=monitoring.can_request(runtime(), case_id, actor()),
                            can_attach=attachments.can_attach(runtime(), case_id, actor()),
-                           idol_notice=idol_notice(runtime(), case_file.case))
+                           idol_notice=idol_notice(runtime(), case_file.case),
+                           letters=letters_of(runtime(), case_id, actor()))
 
 
 @bp.post("/<case_id>/monitoraggio")

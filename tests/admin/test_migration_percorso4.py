@@ -137,7 +137,7 @@ def test_the_diagram_marks_a_task_open_again_after_a_loop_as_open(p4: Percorso4)
         p4.advance_to(p4.header(case)["next_due_at"] + timedelta(minutes=1))
         assert p4.ready(case) == MONITORING_PARTS
         detail = instance_detail(p4.rt, ADMIN, case)
-        assert detail.element_states["monitoraggio"] == "READY"
+        assert detail.element_states["monitoraggio_parte_cpi"] == "READY"
         p4.monitor(case, p4.monitoraggio(), "cm.rossi")
     assert instance_detail(p4.rt, ADMIN, case).element_states["monitoraggio"] == "COMPLETED"
 
