@@ -29,7 +29,7 @@ PRINTED = ("data_sottoscrizione_progetto", "obiettivi", "attivita", "aree_non_ap
            "impegni_beneficiario", "sostegni_servizi", "note_progetto", "modifiche_concordate")
 
 
-def _form(rt: Runtime, uow: UnitOfWork, instance_id: str, name: str) -> Mapping[str, Any]:
+def case_form(rt: Runtime, uow: UnitOfWork, instance_id: str, name: str) -> Mapping[str, Any]:
     """A form of the case's version (the scheda: of the meeting process when the case's version lacks it)."""
     header = uow.instances.header(instance_id)
     form = rt.processes.get(uow, header["process_version_id"]).forms.get(name) if header else None
@@ -56,7 +56,7 @@ def progetto_dalla_scheda(call: ServiceCall) -> dict[str, Any]:
     """Operator: the scheda's measures and objectives for the project form."""
     scheda = call.data.get("scheda_esito")
     scheda = scheda if isinstance(scheda, Mapping) else {}
-    form = _form(call.runtime, call.uow, call.instance_id, SCHEDA_FORM)
+    form = case_form(call.runtime, call.uow, call.instance_id, SCHEDA_FORM)
     inner = (form.get("properties") or {}).get("scheda_esito") or {}
     misure_schema = (inner.get("properties") or {}).get("misure") or {}
     return from_scheda(scheda, misure_schema)
@@ -67,7 +67,7 @@ def progetto_da_firmare(call: ServiceCall) -> dict[str, Any]:
     rt, uow, data = call.runtime, call.uow, call.data
     case_id = str(data.get("case_id") or call.instance_id)
     tz = ZoneInfo(rt.settings.timezone)
-    schema = _form(rt, uow, call.instance_id, PROJECT_FORM)
+    schema = case_form(rt, uow, call.instance_id, PROJECT_FORM)
     person = person_of(data)
     zone = rt.zones.get(str(data.get("zona") or ""))
     manager = str(data.get("case_manager") or "")

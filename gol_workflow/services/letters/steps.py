@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 
 from ...forms.summary import text_of
 from ...persistence.uow import UnitOfWork
+from ..cases.project import SCHEDA_FORM, case_form
 from ..workflow.runtime import Runtime, ServiceCall
 from .issuing import cpi_of, issue, italian_moment, moment_of
 
-SCHEDA_FORM = "scheda_esito.schema.json"
-MEETING_PROCESS = "riunione_equipe"
 
 
 def lettera_esito(call: ServiceCall) -> dict[str, Any]:
@@ -24,8 +23,10 @@ def lettera_esito(call: ServiceCall) -> dict[str, Any]:
     tz = ZoneInfo(rt.settings.timezone)
     meeting = moment_of(data.get("data_equipe"), tz)
     decision = str(scheda.get("decisione") or "")
-    misure_schema = (_form_schema(rt, call.uow, call.instance_id, SCHEDA_FORM).get("properties") or {}).get("misure")
-    misure = text_of(scheda.get("misure"), misure_schema or {}) if scheda.get("misure") else ""
+    form = case_form(rt, call.uow, call.instance_id, SCHEDA_FORM)
+    inner = (form.get("properties") or {}).get("scheda_esito") or {}
+    misure_schema = (inner.get("properties") or {}).get("misure") or {}
+    misure = text_of(scheda.get("misure"), misure_schema) if scheda.get("misure") else ""
     context = {"decisione": decision, "quando": f"il {italian_moment(meeting)}" if meeting else "",
                "misure": misure, "motivazione": str(scheda.get("motivazione") or "")}
     issued = issue(rt, call.uow, call.now, case_id, data, "lettera_esito", context,
@@ -64,17 +65,6 @@ def convene_people(rt: Runtime, uow: UnitOfWork, now: datetime, zone_id: str, st
                        {"quando": when, "luogo": place or "la sede dell'equipe"}, key=starts.isoformat())
         issued.append(letter.id)
     return issued
-
-
-def _form_schema(rt: Runtime, uow: UnitOfWork, instance_id: str, name: str) -> Mapping[str, Any]:
-    """A form of the case's version, else of the meeting process's latest version."""
-    header = uow.instances.header(instance_id)
-    forms = rt.processes.get(uow, header["process_version_id"]).forms if header else {}
-    form = forms.get(name)
-    if form is None:
-        latest = uow.versions.latest_id(MEETING_PROCESS)
-        form = rt.processes.get(uow, latest).forms.get(name) if latest is not None else None
-    return form.get("properties", {}).get("scheda_esito", {}) if name == SCHEDA_FORM and form else (form or {})
 
 
 def install_letters(rt: Runtime) -> None:
