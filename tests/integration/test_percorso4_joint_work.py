@@ -31,6 +31,7 @@ from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
     scheda,
     smtp,
 )
+from tests.integration.test_case_list_percorso4 import logged_in
 from tests.integration.test_percorso4_path import into_the_path
 
 
@@ -129,6 +130,9 @@ def test_the_first_appointment_letter_says_when_where_with_whom_and_whom_to_ask(
     assert "presso Sede ATS, via Roma 1, Pistoia" in text and "case manager: Anna Rossi" in text
     assert "Per qualsiasi informazione può rivolgersi a Centro per l'impiego" in text
     assert p4.ready(case) == ["primo_colloquio"]
+    page = unescape(logged_in(p4, "cpi.pistoia").text(f"/casi/{case}"))  # on the case file, to print
+    assert "Lettera del primo appuntamento" in page and "Lettera con la decisione dell'equipe" in page
+    assert "PDF da stampare" in page and "inviata anche per e-mail" not in page
 
 
 # -- monitoring by three services ---------------------------------------------------------------
