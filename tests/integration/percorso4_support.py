@@ -267,10 +267,10 @@ class Percorso4:
         with self.rt.uow(write=False) as uow:
             return [dict(r) for r in uow.conn.execute(select(pending_messages)).mappings()]
 
-    def attachments(self, case_id: str) -> list[dict[str, Any]]:
-        """Attachments of a case (without bytes), newest first."""
+    def attachments(self, case_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """Attachments of a case (without bytes), newest first; only of one kind when given."""
         with self.rt.uow(write=False) as uow:
-            return [dict(r) for r in uow.attachments.for_instance(case_id)]
+            return [dict(r) for r in uow.attachments.for_instance(case_id) if kind is None or r["kind"] == kind]
 
     # -- the steps of the path ----------------------------------------------------------------
 
