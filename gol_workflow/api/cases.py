@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -11,12 +12,13 @@ from flask import Response, current_app
 
 from ..domain.errors import Forbidden, NotFound
 from ..services.cases import attachments, case_document, case_file, case_list
+from ..services.letters import listing
 from .docs import NODE_MODULES_KEY
 from ..services.workflow.inbox import actor_zones
 from .context import actor, runtime
 from .openapi import Blueprint
 from .problems import Problem
-from .schemas.cases import SORTS, CaseFileSchema, CaseListArgsSchema, CaseListPageSchema
+from .schemas.cases import SORTS, CaseFileSchema, CaseListArgsSchema, CaseListPageSchema, LetterListSchema
 
 # The design system's font, installed from npm with bootstrap-italia (as the web's printable PDFs).
 FONT_DIR = "bootstrap-italia/dist/fonts/Titillium_Web"
@@ -83,3 +85,22 @@ def pdf(case_id: UUID) -> Response:
     response = Response(content, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{case_document.filename_for(found)}"'
     return response
+
+
+@bp.get("/<uuid:case_id>/letters")
+@bp.response(200, LetterListSchema)
+@bp.problems(404)
+def letters(case_id: UUID) -> dict[str, Any]:
+    """The letters to the person (convocation, each equipe decision, first appointment) and the project to sign."""
+    return {"items": [asdict(item) for item in listing.letters_of(runtime(), str(case_id), actor())]}
+
+
+@bp.get("/<uuid:case_id>/letters/<uuid:letter_id>")
+@bp.response(200, description="The letter as a PDF (`application/pdf`), to print or send",
+             content_type="application/pdf")
+@bp.problems(404)
+def letter(case_id: UUID, letter_id: UUID) -> Response:
+    """One letter's PDF; the read is audited on the case."""
+    found = listing.download_letter(runtime(), str(case_id), str(letter_id), actor())
+    return Response(found.content, mimetype=found.content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{found.filename}"'})

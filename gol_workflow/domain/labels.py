@@ -51,6 +51,8 @@ ACTIONS: dict[str, str] = {
     "idol.document_uploaded": "Documento inviato a IDOL",
     "idol.refused": "IDOL ha rifiutato l'invio",
     "idol.failed": "IDOL non raggiungibile o in errore: invio da ripetere",
+    "letter.issued": "Lettera al beneficiario preparata",
+    "project.printed": "Progetto da firmare preparato",
     "mail.sent": "E-mail inviata",
     "mail.failed": "E-mail non recapitata",
     "mail.requeued": "E-mail rimessa in coda",
@@ -78,6 +80,7 @@ SYSTEM_ACTIONS = frozenset({
     "timer.fired", "instance.error", "instance.auto_retried", "message.buffered", "message.dropped",
     "equipe.booked", "meeting.convened", "meeting.cancelled", "meeting.failed", "booking.cancelled",
     "idol.appointment_booked", "idol.document_uploaded", "idol.refused", "idol.failed", "mail.sent", "mail.failed", "scheduler.failed",
+    "letter.issued", "project.printed",
 })
 SYSTEM_ACTORS = frozenset({"sistema", "system"})
 

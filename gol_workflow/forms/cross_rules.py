@@ -12,6 +12,8 @@ may declare rules on its own properties:
 | `disjoint` | two lists of choices | a choice ticked in both |
 | `only-if` | a field, another field; `values` | the first answered while the second holds none of `values` |
 | `codice-fiscale-anagrafica` | codice fiscale, cognome, nome, data di nascita | a code that does not match the person: a warning the operator may confirm |
+| `covers-or-explains` | rows, explained rows; `key`, `values` | one of `values` found in the `key` of no row of either list, or in both |
+| `covers-listed` | a list of choices, rows, explained rows; `key` | a listed choice found in the `key` of no row of either list, or in both |
 
 `message` is optional (each rule has an Italian default). Unknown rules and fields are
 reported by `validate`/`deploy` on their line; at submission the messages are given on
@@ -92,6 +94,45 @@ def _cf_matches(values: Sequence[Any], props: Sequence[Mapping[str, Any]], rule:
             "anagrafici registrati diversamente) confermarlo.")
 
 
+def _keys(rows: Any, key: str) -> set[str]:
+    return {str(r.get(key)) for r in rows if isinstance(r, Mapping) and r.get(key) not in (None, "")} \
+        if isinstance(rows, list) else set()
+
+
+def _coverage(wanted: Sequence[Any], covered: set[str], explained: set[str], choices: Mapping[str, Any],
+              props: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> str | None:
+    labels = {str(v): conditions.label_of_value(choices, v) for v in wanted}
+    missing = [labels[str(v)] for v in wanted if str(v) not in covered | explained]
+    both = [labels[str(v)] for v in wanted if str(v) in covered & explained]
+    first, second = (_title(p, f) for p, f in zip(props[-2:], fields[-2:], strict=True))
+    if missing:
+        return (f"Manca {', '.join(f'«{m}»' for m in missing)}: va coperto in «{first}» "
+                f"oppure spiegato in «{second}».")
+    if both:
+        return f"{', '.join(f'«{b}»' for b in both)} è sia in «{first}» sia in «{second}»: tenerlo in uno solo."
+    return None
+
+
+def _row_choices(prop: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    items = prop.get("items") if isinstance(prop.get("items"), Mapping) else {}
+    choice = (items.get("properties") or {}).get(key)
+    return choice if isinstance(choice, Mapping) else {}
+
+
+def _covers_or_explains(values: Sequence[Any], props: Sequence[Mapping[str, Any]], rule: Mapping[str, Any]) -> str | None:
+    rows, explained = values
+    key = str(rule.get("key") or "")
+    return _coverage(list(rule.get("values") or []), _keys(rows, key), _keys(explained, key),
+                     _row_choices(props[0], key), props, rule["fields"])
+
+
+def _covers_listed(values: Sequence[Any], props: Sequence[Mapping[str, Any]], rule: Mapping[str, Any]) -> str | None:
+    listed, rows, explained = values
+    key = str(rule.get("key") or "")
+    wanted = list(dict.fromkeys(listed)) if isinstance(listed, list) else []
+    return _coverage(wanted, _keys(rows, key), _keys(explained, key), _row_choices(props[1], key), props, rule["fields"])
+
+
 @dataclass(frozen=True)
 class RuleKind:
     """What one rule name checks: how many fields, and the check returning an Italian default message."""
@@ -106,6 +147,8 @@ RULES: dict[str, RuleKind] = {
     "disjoint": RuleKind(2, _disjoint, 1),
     "only-if": RuleKind(2, _only_if, 0),
     CF_RULE: RuleKind(4, _cf_matches, 0),
+    "covers-or-explains": RuleKind(2, _covers_or_explains, 0),
+    "covers-listed": RuleKind(3, _covers_listed, 1),
 }
 
 
@@ -152,6 +195,10 @@ def declaration_problems(schema: Mapping[str, Any]) -> list[tuple[list[Any], str
                 found.append((where, f"rule {rule['rule']!r} names fields that are not properties here: {', '.join(map(str, missing))}"))
             if rule["rule"] == "only-if" and not (isinstance(rule.get("values"), list) and rule["values"]):
                 found.append((where, "rule 'only-if' takes the allowed answers of its second field in \"values\""))
+            if rule["rule"] in ("covers-or-explains", "covers-listed") and not isinstance(rule.get("key"), str):
+                found.append((where, f"rule {rule['rule']!r} takes the rows' field to compare in \"key\""))
+            if rule["rule"] == "covers-or-explains" and not (isinstance(rule.get("values"), list) and rule["values"]):
+                found.append((where, "rule 'covers-or-explains' takes the values to cover in \"values\""))
             if "message" in rule and not isinstance(rule["message"], str):
                 found.append((where, "a rule's message is a string"))
     return found

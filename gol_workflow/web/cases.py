@@ -16,6 +16,7 @@ from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
 from ..services.cases import attachments, case_document, case_start, monitoring, placements, scheda_document
+from ..services.letters.listing import letters_of
 from ..services.cases import case_file as case_service
 from ..services.workflow.runtime import Runtime
 from .context import actor, runtime
@@ -39,7 +40,8 @@ def show(case_id: str) -> str:
                            allowed=attachments.ALLOWED_LABEL,
                            can_place=placements.may_record(runtime(), case_id, actor()),
                            placements=placements.placements_of(runtime(), case_id, actor()),
-                           placement_kinds=placements.KINDS, placement_sectors=placements.SECTORS)
+                           placement_kinds=placements.KINDS, placement_sectors=placements.SECTORS,
+                           letters=letters_of(runtime(), case_id, actor()))
 
 
 @bp.post("/<case_id>/monitoraggio")

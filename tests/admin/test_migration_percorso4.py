@@ -12,6 +12,8 @@ from gol_workflow.services.administration import deployment, migration
 from gol_workflow.services.administration.instance_queries import instance_detail
 from tests.conftest import ADMIN, ROOT
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
+    MONITORING_PARTS,
+    FINAL_PARTS,
     LUCIA,
     PROGETTO,
     Percorso4,
@@ -106,11 +108,11 @@ def test_a_case_waiting_on_its_12_month_timer_keeps_its_end_date_on_the_new_vers
     assert p4.header(case)["process_version_id"] == v2
 
     p4.advance_to(end + timedelta(minutes=1))
-    while p4.ready(case) == ["monitoraggio"]:  # quarterly reminders that fell due on the way
-        p4.complete("monitoraggio", case, p4.monitoraggio(), "cm.rossi")
+    while p4.ready(case) == MONITORING_PARTS:  # quarterly reminders that fell due on the way
+        p4.monitor(case, p4.monitoraggio(), "cm.rossi")
         p4.advance_to(end + timedelta(minutes=1))
-    assert p4.ready(case) == ["monitoraggio_finale"]
-    p4.complete("monitoraggio_finale", case, {"data_monitoraggio_finale": local_day(p4.now()), "esito": "occupato",
+    assert p4.ready(case) == FINAL_PARTS
+    p4.final(case, {"data_monitoraggio_finale": local_day(p4.now()), "esito": "occupato",
                                               "tipo_contratto": "tempo_determinato",
                                               "obiettivi_raggiunti": "raggiunti"}, "cpi.pistoia")
     assert p4.ready(case) == ["verifica_chiusura"]  # the task added by version 2
@@ -133,10 +135,10 @@ def test_the_diagram_marks_a_task_open_again_after_a_loop_as_open(p4: Percorso4)
     into_the_path(p4, case)
     for _ in range(2):  # two quarterly reminders: the monitoring runs, then is open again
         p4.advance_to(p4.header(case)["next_due_at"] + timedelta(minutes=1))
-        assert p4.ready(case) == ["monitoraggio"]
+        assert p4.ready(case) == MONITORING_PARTS
         detail = instance_detail(p4.rt, ADMIN, case)
-        assert detail.element_states["monitoraggio"] == "READY"
-        p4.complete("monitoraggio", case, p4.monitoraggio(), "cm.rossi")
+        assert detail.element_states["monitoraggio_parte_cpi"] == "READY"
+        p4.monitor(case, p4.monitoraggio(), "cm.rossi")
     assert instance_detail(p4.rt, ADMIN, case).element_states["monitoraggio"] == "COMPLETED"
 
 

@@ -153,13 +153,16 @@ def test_one_beneficiary_from_access_to_closure_in_the_browser(p4: Percorso4, pa
     ats.page.locator("#prossima-attivita").click()
     assert ats.page.get_by_role("heading", level=1).inner_text() == "Progetto individualizzato"
     violations["progetto"] = ats.axe()
-    ats.page.get_by_role("button", name="Aggiungi riga a Obiettivi e risultati attesi").click()  # a second row, without JavaScript help
+    # The form starts from the scheda: its three objectives, its two measures.
+    assert ats.page.locator('[name="obiettivi.2.obiettivo"]').input_value() == "Tirocinio in cooperativa sociale."
+    assert "Tirocinio di inclusione sociale" in ats.page.locator("main").inner_text()
+    ats.page.get_by_role("button", name="Aggiungi riga a Attività").click()  # a second row, without JavaScript help
     complete(ats, {"data_sottoscrizione_progetto": start,
-                   "obiettivi.0.ambito": "inclusione_sociale", "obiettivi.0.obiettivo": "Gruppo di auto mutuo aiuto",
                    "obiettivi.0.risultato_atteso": "Almeno 8 incontri",
-                   "obiettivi.1.ambito": "inserimento_lavorativo", "obiettivi.1.obiettivo": "Tirocinio",
-                   "obiettivi.1.risultato_atteso": "Sei mesi di tirocinio",
+                   "obiettivi.1.risultato_atteso": "Orari rispettati",
+                   "obiettivi.2.risultato_atteso": "Sei mesi di tirocinio",
                    "attivita.0.misura": "tirocinio_inclusione", "attivita.0.descrizione": "Tirocinio in cooperativa",
+                   "attivita.1.misura": "orientamento_specialistico", "attivita.1.descrizione": "Colloqui",
                    "impegni_beneficiario": "Presentarsi agli incontri.", "sostegni_servizi": "Trasporto dal Servizio Sociale."})
 
     # Step 6: monitoring in itinere through the year, on the reminders.
@@ -167,6 +170,16 @@ def test_one_beneficiary_from_access_to_closure_in_the_browser(p4: Percorso4, pa
     monitorings = 0
     while (due := p4.header(case_id)["next_due_at"]) is not None and due < end:
         advance_to(p4, due + timedelta(days=2))
+        # The CPI and the Social Services record their parts; then the case manager the joint record.
+        open_task(cpi, "Lucia Bianchi", "Monitoraggio: parte del Centro per l'Impiego")
+        complete(cpi, {"parte_cpi.referente": "C. Pieri", "parte_cpi.partecipazione": "in_presenza",
+                       "parte_cpi.valutazione": "Impegni rispettati."})
+        open_task(sds, "Lucia Bianchi", "Monitoraggio: parte dei Servizi sociali")
+        if not monitorings:
+            violations["parte dei servizi sociali"] = sds.axe()
+        complete(sds, {"parte_servizi_sociali.referente": "S. Desideri",
+                       "parte_servizi_sociali.partecipazione": "contributo_scritto",
+                       "parte_servizi_sociali.valutazione": "Rete familiare stabile."})
         open_task(ats, "Lucia Bianchi", "Monitoraggio in itinere")
         if monitorings:  # a repeated monitoring starts empty; the last answers are copied only on request
             boxes = ats.page.locator('[name="partecipanti_monitoraggio"]')
@@ -181,6 +194,12 @@ def test_one_beneficiary_from_access_to_closure_in_the_browser(p4: Percorso4, pa
 
     # Closure after 12 months: the final monitoring records the outcome.
     advance_to(p4, end + timedelta(hours=1))
+    open_task(ats, "Lucia Bianchi", "Monitoraggio: parte del case manager")
+    complete(ats, {"parte_ats.referente": "A. Rossi", "parte_ats.partecipazione": "in_presenza",
+                   "parte_ats.valutazione": "Obiettivi raggiunti."})
+    open_task(sds, "Lucia Bianchi", "Monitoraggio: parte dei Servizi sociali")
+    complete(sds, {"parte_servizi_sociali.referente": "S. Desideri", "parte_servizi_sociali.partecipazione": "a_distanza",
+                   "parte_servizi_sociali.valutazione": "Nessuna criticità."})
     open_task(cpi, "Lucia Bianchi", "Monitoraggio finale")
     violations["monitoraggio finale"] = cpi.axe()
     after = complete(cpi, {"data_monitoraggio_finale": p4.now().date().isoformat(), "esito": "occupato",

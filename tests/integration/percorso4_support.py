@@ -108,13 +108,29 @@ def scheda(presente: bool, decisione: str = "presa_in_carico", nota: str = "", m
 PROGETTO = {
     "data_sottoscrizione_progetto": "2026-03-02",
     "obiettivi": [{"ambito": "inclusione_sociale", "obiettivo": "Partecipare a un gruppo di auto mutuo aiuto",
-                   "risultato_atteso": "Presenza ad almeno 8 incontri"}],
+                   "risultato_atteso": "Presenza ad almeno 8 incontri"},
+                  {"ambito": "occupabilita", "obiettivo": "Recuperare routine e competenze trasversali",
+                   "risultato_atteso": "Tirocinio svolto con continuità"}],
+    "aree_non_applicabili": [{"ambito": "inserimento_lavorativo",
+                              "motivazione": "Si valuta dopo il tirocinio di inclusione."}],
     "attivita": [{"misura": "tirocinio_inclusione", "descrizione": "Tirocinio presso cooperativa sociale",
                   "soggetto_erogatore": "Coop. sociale Esempio", "data_inizio": "2026-04-01",
                   "data_fine": "2026-09-30"}],
     "impegni_beneficiario": "Presentarsi agli incontri concordati e al tirocinio.",
     "sostegni_servizi": "Il case manager segue il tirocinio; il Servizio Sociale sostiene il trasporto.",
 }
+
+
+# The monitoring's parts: CPI and Social Services before the case manager's record (in itinere),
+# ATS and Social Services before the CPI's final record.
+MONITORING_PARTS = ["monitoraggio_parte_cpi", "monitoraggio_parte_sociale"]
+FINAL_PARTS = ["monitoraggio_parte_ats", "monitoraggio_parte_sociale"]
+
+
+def part(field: str, referente: str) -> dict[str, Any]:
+    """One service's part of a monitoring."""
+    return {field: {"referente": referente, "partecipazione": "in_presenza",
+                    "valutazione": "Per il servizio il percorso procede come concordato."}}
 
 
 def local_day(moment: datetime) -> str:
@@ -251,10 +267,10 @@ class Percorso4:
         with self.rt.uow(write=False) as uow:
             return [dict(r) for r in uow.conn.execute(select(pending_messages)).mappings()]
 
-    def attachments(self, case_id: str) -> list[dict[str, Any]]:
-        """Attachments of a case (without bytes), newest first."""
+    def attachments(self, case_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """Attachments of a case (without bytes), newest first; only of one kind when given."""
         with self.rt.uow(write=False) as uow:
-            return [dict(r) for r in uow.attachments.for_instance(case_id)]
+            return [dict(r) for r in uow.attachments.for_instance(case_id) if kind is None or r["kind"] == kind]
 
     # -- the steps of the path ----------------------------------------------------------------
 
@@ -295,7 +311,36 @@ class Percorso4:
         }
         if modifica:
             data["descrizione_modifica"] = "Sostituire il tirocinio con un corso di formazione."
+            data["elementi_modificati"] = ["misure"]
         return data
+
+    def _zone_people(self, case_id: str) -> tuple[str, str]:
+        """The CPI and Social Services operators of the case's zone."""
+        pistoiese = self.header(case_id)["zone"] == "pistoiese"
+        return ("cpi.pistoia", "sds.pistoia") if pistoiese else ("cpi.pescia", "sds.pescia")
+
+    def monitor_parts(self, case_id: str) -> None:
+        """The CPI's and the Social Services' parts of a monitoring in itinere."""
+        cpi, sds = self._zone_people(case_id)
+        self.complete("monitoraggio_parte_cpi", case_id, part("parte_cpi", "C. Pieri"), cpi)
+        self.complete("monitoraggio_parte_sociale", case_id, part("parte_servizi_sociali", "S. Desideri"), sds)
+
+    def monitor(self, case_id: str, data: Mapping[str, Any], manager: str) -> task_service.CompletionResult:
+        """A monitoring in itinere: the CPI's and the Social Services' parts, then the case manager's record."""
+        self.monitor_parts(case_id)
+        return self.complete("monitoraggio", case_id, data, manager)
+
+    def final_parts(self, case_id: str, manager: str = "cm.rossi") -> None:
+        """The case manager's and the Social Services' parts of the final monitoring."""
+        _, sds = self._zone_people(case_id)
+        self.complete("monitoraggio_parte_ats", case_id, part("parte_ats", "Case manager"), manager)
+        self.complete("monitoraggio_parte_sociale", case_id, part("parte_servizi_sociali", "S. Desideri"), sds)
+
+    def final(self, case_id: str, data: Mapping[str, Any], by: str, manager: str = "cm.rossi"
+              ) -> task_service.CompletionResult:
+        """The final monitoring: the case manager's and the Social Services' parts, then the CPI's record."""
+        self.final_parts(case_id, manager)
+        return self.complete("monitoraggio_finale", case_id, data, by)
 
 
 def _waiting_data(handle: Any) -> dict[str, Any]:

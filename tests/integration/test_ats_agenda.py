@@ -135,7 +135,7 @@ def test_a_new_appointment_after_a_cancelled_one_frees_the_old_slot(p4: Percorso
     assert [r["slot_at"].astimezone(ROME).isoformat() for r in rows] == [new_slot]
     (cancelled,) = p4.audit("booking.cancelled", case)
     assert cancelled["data"]["slot"] == slot
-    assert len(p4.attachments(case)) == 1  # the scheda is not shared twice
+    assert len(p4.attachments(case, "scheda_esito")) == 1  # the scheda is not shared twice
     assert p4.ready(case) == ["primo_colloquio"] and p4.data(case)["data_primo_appuntamento"] == new_slot
 
 

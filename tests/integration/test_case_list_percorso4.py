@@ -6,6 +6,8 @@ import re
 
 from gol_workflow.web import create_app
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
+    MONITORING_PARTS,
+
     LUCIA,
     MARCO,
     PASSWORD,
@@ -41,7 +43,7 @@ def test_the_case_manager_reaches_the_monitoring_request_from_the_case_list(p4: 
     response = manager.post(f"/casi/{case}/monitoraggio", {"motivo": "Verifica del tirocinio."})
     assert response.status_code == 302
     p4.rt.workflows.clear()
-    assert p4.ready(case) == ["monitoraggio"]
+    assert p4.ready(case) == MONITORING_PARTS
 
     assert listed(logged_in(p4, "cm.verdi").text("/casi")) == []  # not their case
     assert listed(logged_in(p4, "cpi.pescia").text("/casi")) == ["Marco Rossi"]

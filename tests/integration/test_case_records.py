@@ -84,7 +84,7 @@ def walk_the_whole_path(p4: Percorso4) -> tuple[str, list[dict[str, Any]]]:
     p4.advance_to(at(2026, 3, 10, 10))
     monitoring.request_monitoring(p4.rt, case, "Verifica del tirocinio.", p4.actors["sds.pistoia"])
     p4.rt.workflows.clear()
-    p4.complete("monitoraggio", case, p4.monitoraggio(), "cm.rossi")
+    p4.monitor(case, p4.monitoraggio(), "cm.rossi")
     r = record(p4, case)
     assert (r["monitorings"], r["last_monitoring_date"], r["substantial_changes"]) == (1, date(2026, 3, 10), 0)
     seen.append(r)
@@ -92,7 +92,7 @@ def walk_the_whole_path(p4: Percorso4) -> tuple[str, list[dict[str, Any]]]:
     p4.advance_to(at(2026, 5, 14, 10))
     monitoring.request_monitoring(p4.rt, case, "Ha lasciato il tirocinio.", p4.actors["cpi.pistoia"])
     p4.rt.workflows.clear()
-    p4.complete("monitoraggio", case, p4.monitoraggio(modifica=True), "cm.rossi")
+    p4.monitor(case, p4.monitoraggio(modifica=True), "cm.rossi")
     r = record(p4, case)
     assert (r["monitorings"], r["last_monitoring_date"]) == (2, date(2026, 5, 14))
     assert (r["substantial_changes"], r["last_substantial_change_date"]) == (1, date(2026, 5, 14))
@@ -111,12 +111,12 @@ def walk_the_whole_path(p4: Percorso4) -> tuple[str, list[dict[str, Any]]]:
     while (due := p4.header(case)["next_due_at"]) is not None and due < end:
         p4.advance_to(due + timedelta(minutes=1))
         p4.advance(timedelta(days=1))
-        p4.complete("monitoraggio", case, p4.monitoraggio(), "cm.rossi")
+        p4.monitor(case, p4.monitoraggio(), "cm.rossi")
     p4.advance_to(end + timedelta(minutes=1))
     r = record(p4, case)
-    assert r["current_step"] == "Monitoraggio finale" and r["outcome"] is None
+    assert r["current_step"].startswith("Monitoraggio") and r["outcome"] is None  # the services' parts come first
     assert r["monitorings"] >= 4 and r["substantial_changes"] == 1
-    p4.complete("monitoraggio_finale", case, {"data_monitoraggio_finale": local_day(p4.now()), "esito": "occupato",
+    p4.final(case, {"data_monitoraggio_finale": local_day(p4.now()), "esito": "occupato",
                                               "tipo_contratto": "tempo_determinato",
                                               "obiettivi_raggiunti": "raggiunti"}, "cpi.pistoia")
     r = record(p4, case)

@@ -82,7 +82,7 @@ def test_an_https_idol_endpoint_receives_the_scheda_and_the_appointment(p4: Perc
 
     assert idol.paths() == ["/idol/v1/documenti", "/idol/v1/appuntamenti"]
     document, appointment = idol.received
-    (attachment,) = p4.attachments(case)
+    (attachment,) = p4.attachments(case, "scheda_esito")
     assert document.headers["authorization"] == "Bearer segreto-idol"
     assert document.headers["idempotency-key"] == attachment["id"]
     assert document.body["tipo"] == "scheda_esito" and document.body["case_id"] == case
@@ -112,7 +112,7 @@ def test_with_idol_down_the_step_waits_in_error_and_is_retried_with_back_off_unt
     assert row["status"] == "error" and row["error"]["element_id"] == "carica_scheda_idol"
     assert "IDOL cannot be reached" in row["error"]["message"] and row["error"]["retryable"] is True
     assert row["next_due_at"] == failed_at + timedelta(minutes=1)
-    assert p4.attachments(case) == []  # the step's writes were undone with it
+    assert p4.attachments(case, "scheda_esito") == []  # the step's writes were undone with it
     assert p4.data(case)["scheda_esito"]["decisione"] == "presa_in_carico"  # the scheda itself is kept
 
     p4.advance(timedelta(minutes=1, seconds=1))  # first automatic retry: IDOL is still down
@@ -126,7 +126,7 @@ def test_with_idol_down_the_step_waits_in_error_and_is_retried_with_back_off_unt
     assert p4.ready(case) == ["prenota_primo_appuntamento"]
     assert [e["action"] for e in p4.audit("instance.auto_retried", case)] == ["instance.auto_retried"] * 2
     assert idol.paths() == ["/idol/v1/documenti"]
-    assert len(p4.attachments(case)) == 1
+    assert len(p4.attachments(case, "scheda_esito")) == 1
 
 
 def test_after_the_automatic_retries_an_administrator_retries_the_step(p4: Percorso4, idol: FakeIdol) -> None:

@@ -82,7 +82,7 @@ def test_every_equipe_decision_is_recorded_in_idol_once_with_its_scheda(p4: Perc
     keys = [r.headers["idempotency-key"] for r in idol.received]
     assert len(keys) == len(set(keys)) == 4  # one request per decision: nothing sent twice
     for case, decisions in ((lucia, 2), (marco, 1), (anna, 1)):
-        assert len(p4.attachments(case)) == decisions  # each decision's scheda is on the case file too
+        assert len(p4.attachments(case, "scheda_esito")) == decisions  # each decision's scheda is on the case file too
         assert len(p4.audit("idol.document_uploaded", case)) == decisions
     assert p4.header(marco)["status"] == "completed"
     assert p4.ready(anna) == ["prenota_primo_appuntamento"] and p4.ready(lucia) == ["prenota_primo_appuntamento"]
@@ -109,7 +109,7 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_idol_records_the_decisio
 
     assert len(idol.received) == 3 and len({r.headers["idempotency-key"] for r in idol.received}) == 1
     assert [d["decisione"] for d in idol.documents()] == ["non_attivabile"]  # recorded once
-    assert len(p4.attachments(case)) == 1
+    assert len(p4.attachments(case, "scheda_esito")) == 1
     assert [e["action"] for e in p4.audit("idol.failed", case)] == ["idol.failed"] * 2
     assert "avviso-idol" not in case_page(p4, case)
 
@@ -140,7 +140,7 @@ def test_a_refusal_is_shown_on_the_case_file_in_italian_and_retried_by_an_admini
     p4.rt.workflows.clear()
     assert p4.header(case)["status"] != "error"
     assert [d["decisione"] for d in idol.documents()] == ["rinvio"]
-    assert {r.headers["idempotency-key"] for r in idol.received} == {p4.attachments(case)[0]["id"]}
+    assert {r.headers["idempotency-key"] for r in idol.received} == {p4.attachments(case, "scheda_esito")[0]["id"]}
     assert [m["id"] for m in p4.meetings_of(case)][-1] == "pistoiese-20260120"  # the postponement goes on
 
 
@@ -154,7 +154,7 @@ def test_without_gol_idol_url_the_built_in_agenda_records_every_decision_on_the_
         case = profiled(service, MARCO)
         service.hold_meeting("pistoiese-20260113", {case: scheda(presente=True, decisione="non_attivabile")},
                              by="sds.pistoia")
-        (attachment,) = service.attachments(case)
+        (attachment,) = service.attachments(case, "scheda_esito")
         (event,) = service.audit("idol.document_uploaded", case)
         assert event["data"]["connettore"] == "agenda interna" and event["data"]["decisione"] == "non_attivabile"
         assert event["data"]["documento"] == attachment["id"]

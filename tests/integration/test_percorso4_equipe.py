@@ -53,7 +53,7 @@ def test_path_1_a_person_unknown_to_the_social_service_attends_the_equipe(p4: Pe
     assert data["scheda_esito"]["beneficiario_presente"] is True
 
     # The scheda is attached to the case as a readable document and shared with IDOL.
-    (attachment,) = p4.attachments(case)
+    (attachment,) = p4.attachments(case, "scheda_esito")
     assert attachment["kind"] == "scheda_esito" and attachment["content_type"] == "application/pdf"
     assert attachment["filename"] == "scheda-esito-lucia-bianchi-2026-01-13.pdf"
     assert data["caricamento_scheda_idol"] == {"documento_id": attachment["id"]}
@@ -97,7 +97,7 @@ def test_path_2_known_to_both_services_the_equipe_meets_without_them_and_the_cpi
                                                "modalita_incontro": "presenza"}, "cpi.pistoia")
     assert p4.ready(case) == ["prenota_primo_appuntamento"]
     assert p4.data(case)["data_incontro_informativo"] == "2026-01-15"
-    assert len(p4.attachments(case)) == 1  # the scheda was shared once, before informing the person
+    assert len(p4.attachments(case, "scheda_esito")) == 1  # the scheda was shared once, before informing the person
 
 
 def test_path_3_particular_needs_invite_the_specialist_services_that_follow_the_person(p4: Percorso4) -> None:

@@ -22,6 +22,8 @@ from gol_workflow.services.access import tokens
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
+    MONITORING_PARTS,
+
     LUCIA,
     MARCO,
     PASSWORD,
@@ -94,7 +96,7 @@ def into_the_path(p4: Percorso4, case: str, manager: str = "cm.rossi") -> None:
 def ask_monitoring(p4: Percorso4, case: str) -> None:
     monitoring.request_monitoring(p4.rt, case, "Verifica del tirocinio.", p4.actors["cpi.pistoia"])
     p4.rt.workflows.clear()
-    assert p4.ready(case) == ["monitoraggio"]
+    assert p4.ready(case) == MONITORING_PARTS
 
 
 def test_the_second_monitoring_starts_empty_and_copies_the_first_only_on_request(p4: Percorso4) -> None:
@@ -104,10 +106,13 @@ def test_the_second_monitoring_starts_empty_and_copies_the_first_only_on_request
     ask_monitoring(p4, case)
     first = {**p4.monitoraggio(), "partecipanti_monitoraggio": FIVE,
              "integrazioni_progetto": "Orario del tirocinio ridotto ad aprile."}
-    p4.complete("monitoraggio", case, first, "cm.rossi")
+    p4.monitor(case, first, "cm.rossi")
     assert p4.data(case)["partecipanti_monitoraggio"] == FIVE  # the case holds the first answers
+    assert p4.ready(case) == ["aggiorna_progetto"]  # small changes reach the project at once
+    p4.complete("aggiorna_progetto", case, {**PROGETTO, "modifiche_concordate": "Orario ridotto."}, "cm.rossi")
 
     ask_monitoring(p4, case)
+    p4.monitor_parts(case)
     view = p4.task_page("monitoraggio", case, "cm.rossi")
     assert view.values == {}
     browser = web(p4, "cm.rossi")
@@ -141,7 +146,7 @@ def test_a_field_that_does_not_apply_is_not_recorded(p4: Percorso4) -> None:
     into_the_path(p4, case)
     p4.complete("progetto_individualizzato", case, PROGETTO, "cm.rossi")
     ask_monitoring(p4, case)
-    p4.complete("monitoraggio", case, {**p4.monitoraggio(), "descrizione_modifica": "Una modifica di aprile."},
+    p4.monitor(case, {**p4.monitoraggio(), "descrizione_modifica": "Una modifica di aprile."},
                 "cm.rossi")
     assert p4.data(case)["descrizione_modifica"] is None  # no change asked: the description is not kept
 
@@ -199,6 +204,7 @@ def test_cross_field_rules_are_refused_with_their_message_on_the_web_and_the_api
 
     # Someone both present and absent.
     ask_monitoring(p4, case)
+    p4.monitor_parts(case)
     check = task_id(p4, "monitoraggio", case)
     both = {**p4.monitoraggio(), "chiusura_anticipata": True, "assenti_monitoraggio": ["centro_impiego"]}
     message = "Chi è indicato tra i presenti non può essere anche tra gli assenti."
@@ -212,6 +218,7 @@ def test_cross_field_rules_are_refused_with_their_message_on_the_web_and_the_api
     p4.complete("monitoraggio", case, {**both, "assenti_monitoraggio": ["servizi_specialistici"]}, "cm.rossi")
 
     # "Inclusione sociale" with an apprenticeship contract.
+    p4.final_parts(case)
     final = task_id(p4, "monitoraggio_finale", case)
     nonsense = {"data_monitoraggio_finale": local_day(p4.now()), "esito": "inclusione_sociale",
                 "tipo_contratto": "apprendistato", "obiettivi_raggiunti": "in_parte"}

@@ -13,6 +13,8 @@ from gol_workflow.services.workflow import instances as instance_service
 from gol_workflow.services.cases import monitoring
 from tests.conftest import ADMIN, ROME
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
+    MONITORING_PARTS,
+    FINAL_PARTS,
     LUCIA,
     MARCO,
     PROGETTO,
@@ -49,8 +51,8 @@ def answer_reminders(p4: Percorso4, cases: dict[str, str], until: datetime) -> N
             return
         p4.advance_to(due + timedelta(minutes=1))
         for case, manager in cases.items():
-            if p4.ready(case) == ["monitoraggio"]:
-                p4.complete("monitoraggio", case, p4.monitoraggio(), manager)
+            if p4.ready(case) == MONITORING_PARTS:
+                p4.monitor(case, p4.monitoraggio(), manager)
 
 
 def ask(p4: Percorso4, case: str, who: str | Actor, why: str = "Il beneficiario ha lasciato il tirocinio."
@@ -69,8 +71,8 @@ def test_cpi_sds_and_the_assigned_case_manager_can_ask_for_a_monitoring(p4: Perc
 
     request = ask(p4, case, "cpi.pistoia", "Il beneficiario è stato assunto.")
     assert request.richiesto_da == "Carla Pieri (Centro per l'Impiego)"
-    assert p4.ready(case) == ["monitoraggio"]
-    page = p4.task_page("monitoraggio", case, "cm.rossi")
+    assert p4.ready(case) == MONITORING_PARTS
+    page = p4.task_page("monitoraggio_parte_cpi", case, "cpi.pistoia")  # each service's part says why
     assert "Richiesto da Carla Pieri (Centro per l'Impiego): Il beneficiario è stato assunto." in unescape(
         str(page.instructions))
     (event,) = [e for e in p4.audit("message.delivered", case) if e["data"]["message"] == "richiesta_monitoraggio"]
@@ -78,11 +80,11 @@ def test_cpi_sds_and_the_assigned_case_manager_can_ask_for_a_monitoring(p4: Perc
 
     with pytest.raises(InvalidState, match="not in the 12-month path waiting"):
         ask(p4, case, "sds.pistoia")  # a monitoring is already open
-    p4.complete("monitoraggio", case, p4.monitoraggio(), "cm.rossi")
+    p4.monitor(case, p4.monitoraggio(), "cm.rossi")
     assert ask(p4, case, "sds.pistoia").richiesto_da == "Sara Desideri (Servizi Sociali)"
-    p4.complete("monitoraggio", case, p4.monitoraggio(), "cm.rossi")
+    p4.monitor(case, p4.monitoraggio(), "cm.rossi")
     assert ask(p4, case, "cm.rossi").richiesto_da == "Anna Rossi (ATS, case manager)"
-    assert p4.ready(case) == ["monitoraggio"]
+    assert p4.ready(case) == MONITORING_PARTS
     assert p4.buffered() == []
 
 
@@ -128,16 +130,16 @@ def test_an_equipe_outcome_for_a_case_closed_at_12_months_is_dropped_not_kept_fo
     p4.advance_to(at(2027, 1, 8, 10, 0))
     for case, manager in cases.items():
         ask(p4, case, "cpi.pistoia", "Proposta di cambio del progetto.")
-        p4.complete("monitoraggio", case, p4.monitoraggio(modifica=True), manager)
+        p4.monitor(case, p4.monitoraggio(modifica=True), manager)
         assert p4.meetings_of(case)[-1]["id"] == "pistoiese-20270119"
 
     p4.advance_to(end + timedelta(minutes=1))  # the 12 months run out while both wait for the review
     for case in cases:
-        assert p4.ready(case) == ["monitoraggio_finale"]
+        assert p4.ready(case) == FINAL_PARTS
     p4.advance_to(at(2027, 1, 14, 9, 31))  # the review's agenda left at its cut-off with both cases on it
     assert set(p4.data(p4.meeting("pistoiese-20270119")["instance_id"])["casi"]) == set(cases)
     final = {"data_monitoraggio_finale": local_day(end), "esito": "inclusione_sociale", "obiettivi_raggiunti": "in_parte"}
-    p4.complete("monitoraggio_finale", closed_first, final, "cpi.pistoia")
+    p4.final(closed_first, final, "cpi.pistoia")
     assert p4.header(closed_first)["status"] == "completed"
 
     p4.hold_meeting("pistoiese-20270119", {case: scheda(presente=True) for case in cases}, by="sds.pistoia")
@@ -146,7 +148,7 @@ def test_an_equipe_outcome_for_a_case_closed_at_12_months_is_dropped_not_kept_fo
     (kept,) = p4.buffered()  # the other case is still open: its outcome is kept for now
     assert kept["name"] == "esito_equipe" and kept["correlation"] == f"case_id={closed_later}"
 
-    p4.complete("monitoraggio_finale", closed_later, final, "cpi.pistoia")
+    p4.final(closed_later, final, "cpi.pistoia", manager="cm.bianchi")
     assert p4.header(closed_later)["status"] == "completed"
     assert p4.buffered() == []
     (dropped,) = p4.audit("message.dropped", closed_later)

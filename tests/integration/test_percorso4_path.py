@@ -10,6 +10,8 @@ from gol_workflow.services.cases import case_file, monitoring
 from gol_workflow.services.administration import deployment
 from tests.conftest import ADMIN, ROME, ROOT
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
+    MONITORING_PARTS,
+    FINAL_PARTS,
     ANNA,
     LUCIA,
     MARCO,
@@ -50,11 +52,11 @@ def answer_reminders_until(p4: Percorso4, case: str, until: datetime, manager: s
         if due is None or due >= until:
             return count
         p4.advance_to(due + timedelta(minutes=1))
-        assert p4.ready(case) == ["monitoraggio"], f"at {due}: {p4.ready(case)}"
+        assert p4.ready(case) == MONITORING_PARTS, f"at {due}: {p4.ready(case)}"
         assert p4.data(case)["richiesta_monitoraggio"]["richiesto_da"] == "promemoria"
         count += 1
         p4.advance(timedelta(days=2))
-        p4.complete("monitoraggio", case, p4.monitoraggio(), manager)
+        p4.monitor(case, p4.monitoraggio(), manager)
 
 
 def test_path_5_the_12_month_path_closes_with_the_final_monitoring_and_the_outcome(p4: Percorso4) -> None:
@@ -69,13 +71,14 @@ def test_path_5_the_12_month_path_closes_with_the_final_monitoring_and_the_outco
     p4.advance_to(end - timedelta(minutes=1))
     assert p4.ready(case) == []
     p4.advance_to(end + timedelta(minutes=1))
-    assert p4.ready(case) == ["monitoraggio_finale"]
-    assert p4.inbox(case_id=case)[0]["lane"] == "CPI"
+    assert p4.ready(case) == FINAL_PARTS  # the final monitoring is of three services: each records its part
+    assert {t["element_id"]: t["lane"] for t in p4.inbox(case_id=case)} == {
+        "monitoraggio_parte_ats": "ATS", "monitoraggio_parte_sociale": "Servizi sociali"}
     data = p4.data(case)
     assert data["obiettivi"] == PROGETTO["obiettivi"]  # what was written during the year survives the 12-month timer
     assert data["andamento"] == "regolare"
 
-    p4.complete("monitoraggio_finale", case, {"data_monitoraggio_finale": local_day(p4.now()), "esito": "occupato",
+    p4.final(case, {"data_monitoraggio_finale": local_day(p4.now()), "esito": "occupato",
                                               "tipo_contratto": "tempo_determinato",
                                               "obiettivi_raggiunti": "raggiunti"}, "cpi.pistoia")
     row = p4.header(case)
@@ -100,9 +103,9 @@ def test_path_4_a_substantial_change_in_month_4_goes_back_to_the_equipe_and_keep
     p4.advance_to(at(2026, 5, 14, 10, 0))
     monitoring.request_monitoring(p4.rt, case, "Ha lasciato il tirocinio.", p4.actors["sds.pistoia"])
     p4.rt.workflows.clear()
-    assert p4.ready(case) == ["monitoraggio"]
+    assert p4.ready(case) == MONITORING_PARTS
     assert p4.data(case)["richiesta_monitoraggio"]["richiesto_da"] == "Sara Desideri (Servizi Sociali)"
-    p4.complete("monitoraggio", case, p4.monitoraggio(modifica=True), "cm.rossi")
+    p4.monitor(case, p4.monitoraggio(modifica=True), "cm.rossi")
 
     review = p4.meetings_of(case)[-1]
     assert review["id"] == "pistoiese-20260526"  # Thursday 14 May 10:00: the 19 May agenda closed at 09:30
@@ -128,11 +131,11 @@ def test_path_4_a_substantial_change_in_month_4_goes_back_to_the_equipe_and_keep
 
     answer_reminders_until(p4, case, end)
     p4.advance_to(end - timedelta(minutes=1))
-    assert "monitoraggio_finale" not in p4.ready(case)
+    assert "monitoraggio_parte_ats" not in p4.ready(case)
     p4.advance_to(end + timedelta(minutes=1))
-    assert p4.ready(case) == ["monitoraggio_finale"]  # on the original end date
+    assert p4.ready(case) == FINAL_PARTS  # on the original end date
     assert p4.data(case)["modifiche_concordate"] == "Tirocinio sostituito da un corso."
-    p4.complete("monitoraggio_finale", case, {"data_monitoraggio_finale": local_day(p4.now()),
+    p4.final(case, {"data_monitoraggio_finale": local_day(p4.now()),
                                               "esito": "in_formazione", "obiettivi_raggiunti": "in_parte"},
                 "cpi.pistoia")
     assert p4.header(case)["status"] == "completed"
@@ -175,7 +178,7 @@ def test_path_10_a_process_change_deployed_mid_path_leaves_running_cases_on_thei
     processes, forms = _changed_copy(tmp_path)
     report = deployment.deploy(p4.rt, deployment.read_sources(processes, forms), ADMIN)
     assert {(d.process_id, d.version, d.changed) for d in report.processes} == {
-        ("percorso4", 2, True), ("riunione_equipe", 1, False)}
+        ("percorso4", 2, True), ("riunione_equipe", 1, False), ("monitoraggio_congiunto", 1, False)}
     late = p4.open_case("pistoiese", ANNA)
     p4.complete("profilazione", late, profilo(), "cpi.pistoia")
     assert p4.header(late)["process_version_id"] != v1

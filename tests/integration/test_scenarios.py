@@ -33,8 +33,10 @@ def test_the_shipped_scenarios_pass_and_cover_both_processes(tmp_path: Path, cap
     assert status == 0, out
     assert out.count("✓ ") == len(scenario_files(ROOT / "processes")) >= 9
     assert "✗" not in out and "0 failed" in out
-    assert "coverage percorso4: flow nodes 100.0% (53/53), sequence flows 100.0% (53/53)" in out
+    assert "coverage percorso4: flow nodes 100.0% (63/63), sequence flows 100.0% (64/64)" in out
     assert "coverage riunione_equipe: flow nodes 100.0%" in out
+    # The services' parts of a monitoring, a process only ever called from percorso4, are covered by its runs.
+    assert "coverage monitoraggio_congiunto: flow nodes 100.0% (9/9), sequence flows 100.0% (10/10)" in out
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
     assert "bpmn-js/dist/bpmn-viewer.production.min.js" in page and "addMarker" in page
     assert (tmp_path / "report" / "bpmn-js" / "dist" / "bpmn-viewer.production.min.js").is_file()
@@ -122,14 +124,15 @@ def test_coverage_lists_what_no_scenario_took(tmp_path: Path) -> None:
     with workspace(bootstrap, ROOT / "processes") as space:
         result = run_scenario(space, parse_scenario(SCENARIOS / "02_percorso_diverso.yaml"))
     assert result.passed, result.failure
-    (p4, equipe) = coverage(ROOT / "processes", [result])
+    (parts, p4, equipe) = coverage(ROOT / "processes", [result])
+    assert parts.process_id == "monitoraggio_congiunto" and parts.node_percent == 0.0  # no monitoring on this path
     assert p4.process_id == "percorso4" and p4.taken_nodes == {
         "avvio_presa_in_carico", "profilazione", "assegna_percorso", "gw_percorso_4", "fine_altro_percorso"}
     assert "f_percorso4_no: gw_percorso_4 -> fine_altro_percorso" not in p4.missed_flows()
     assert "f_percorso4_si: gw_percorso_4 -> gw_iscrizione" in p4.missed_flows()
     assert equipe.node_percent == 0.0
     page = write_html([p4], tmp_path / "out", ROOT / "node_modules").read_text(encoding="utf-8")
-    assert "Flow nodes: 9.4% (5/53)" in page
+    assert "Flow nodes: 7.9% (5/63)" in page
 
 
 @pytest.mark.browser
@@ -141,7 +144,7 @@ def test_the_html_report_draws_each_diagram_with_covered_and_missed_elements(chr
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(page_file.as_uri())
-    page.wait_for_function("document.querySelectorAll('.djs-container').length === 2")
+    page.wait_for_function("document.querySelectorAll('.djs-container').length === 3")
     page.wait_for_function("document.querySelectorAll('.covered').length >= 9")
     covered = page.eval_on_selector_all(".covered", "els => els.map(e => e.getAttribute('data-element-id'))")
     assert {"profilazione", "fine_altro_percorso", "f_percorso4_no"} <= set(covered)

@@ -136,3 +136,30 @@ def test_a_form_starts_from_what_it_declares_as_coming_from_the_case() -> None:
     assert initial_values.prefilled(form("monitoraggio"), {**case, "partecipanti_monitoraggio": ["ats"]}) == {}
     assert initial_values.copy_label(form("monitoraggio")) == "Copia dall'ultimo monitoraggio"
     assert initial_values.copy_label(form("profilazione")) is None
+
+
+def test_the_patto_covers_each_area_or_says_why_it_does_not_apply() -> None:
+    from gol_workflow.forms.cross_rules import declaration_problems, findings
+
+    schema = form("progetto_individualizzato")
+    row = {"obiettivo": "x", "risultato_atteso": "y"}
+    one_area = {"obiettivi": [{"ambito": "inclusione_sociale", **row}]}
+    (missing,) = findings(schema, one_area)
+    assert missing.path == "obiettivi" and "«Occupabilità», «Inserimento lavorativo»" in missing.message
+    explained = {**one_area, "aree_non_applicabili": [
+        {"ambito": "occupabilita", "motivazione": "a"}, {"ambito": "inserimento_lavorativo", "motivazione": "b"}]}
+    assert findings(schema, explained) == []
+    twice = {**explained, "obiettivi": [*one_area["obiettivi"], {"ambito": "occupabilita", **row}]}
+    assert "«Occupabilità» è sia in" in findings(schema, twice)[0].message
+
+    measures = {**explained, "misure_scheda": ["formazione", "tirocinio_inclusione"],
+                "attivita": [{"misura": "tirocinio_inclusione", "descrizione": "t"}]}
+    (left_out,) = findings(schema, measures)
+    assert left_out.path == "attivita" and "«Formazione (aggiornamento o riqualificazione)»" in left_out.message
+    assert findings(schema, {**measures, "misure_non_attivate": [{"misura": "formazione", "motivazione": "m"}]}) == []
+
+    bad = {"type": "object", "properties": {"a": {"type": "array"}, "b": {"type": "array"}},
+           "x-rules": [{"rule": "covers-or-explains", "fields": ["a", "b"]}]}
+    assert [m for _, m in declaration_problems(bad)] == [
+        "rule 'covers-or-explains' takes the rows' field to compare in \"key\"",
+        "rule 'covers-or-explains' takes the values to cover in \"values\""]

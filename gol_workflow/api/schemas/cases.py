@@ -155,3 +155,24 @@ class CaseFileSchema(CaseRecordSchema):
     actions = fields.List(fields.String(), required=True, metadata={
         "description": "What the caller may do on the case now: case.request_monitoring, case.report_change, "
                        "case.attach"})
+
+
+class LetterSchema(Schema):
+    """A letter to the person (or the project printed for signature), kept on the case as a PDF."""
+
+    id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={
+        "description": "lettera_convocazione (to the equipe), lettera_esito (every equipe decision), "
+                       "lettera_appuntamento (first appointment), progetto_da_firmare (the project to sign)"})
+    label = fields.String(required=True, metadata={"description": "The kind in Italian, as the case file shows it"})
+    filename = fields.String(required=True)
+    size = fields.Integer(required=True, metadata={"description": "Bytes of the PDF"})
+    issued_at = LocalDateTime(required=True)
+    emailed = fields.Boolean(required=True, metadata={
+        "description": "Also queued for e-mail to the address the person gave (else only printable)"})
+
+
+class LetterListSchema(Schema):
+    """The letters of one case, newest first."""
+
+    items = fields.List(fields.Nested(LetterSchema), required=True)

@@ -15,6 +15,7 @@ import puremagic
 from ...domain.errors import NotFound, ValidationFailed
 from ...domain.model import Actor
 from ..access import authorization
+from ..letters.templates import KINDS as LETTER_KINDS
 from .case_file import audit_read, visible_case
 from ..workflow.runtime import Runtime
 
@@ -31,8 +32,9 @@ ALLOWED_LABEL = "PDF, PNG, JPEG, DOCX, ODT"
 # What an operator may upload, and how every kind is shown (the service itself attaches
 # the scheda di esito the equipe wrote, as kind `scheda_esito`).
 UPLOAD_KINDS = {"allegato": "Allegato", "documento_identita": "Documento di identità", "relazione": "Relazione",
-                "scheda_esito_firmata": "Scheda di esito firmata", "altro": "Altro"}
-KINDS = {**UPLOAD_KINDS, "scheda_esito": "Scheda di esito (inviata a IDOL)"}
+                "scheda_esito_firmata": "Scheda di esito firmata",
+                "patto_firmato": "Patto firmato (progetto individualizzato sottoscritto)", "altro": "Altro"}
+KINDS = {**UPLOAD_KINDS, "scheda_esito": "Scheda di esito (inviata a IDOL)", **LETTER_KINDS}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..meetings.agenda_mail import equipe_invia_odg
 from .idol_steps import install_idol
+from ..cases.project import install_project
+from ..letters.steps import install_letters
 from ..meetings.equipe import equipe_iscrivi
 from ..workflow.runtime import Runtime
 
@@ -13,3 +15,5 @@ def register_connectors(runtime: Runtime) -> None:
     runtime.connectors["equipe_iscrivi"] = equipe_iscrivi
     runtime.connectors["equipe_invia_odg"] = equipe_invia_odg
     install_idol(runtime)
+    install_letters(runtime)
+    install_project(runtime)

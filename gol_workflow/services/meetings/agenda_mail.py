@@ -11,6 +11,7 @@ from typing import Any
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from ...domain.zones import Zone
+from ..letters.steps import convene_people
 from ..mail import outbox
 from .equipe import SUBSTANTIAL_CHANGE, tz_of, zone_of
 from ..workflow.runtime import Runtime, ServiceCall
@@ -247,7 +248,9 @@ def equipe_invia_odg(call: ServiceCall) -> dict[str, Any]:
             ),
             expiry=rt.settings.mail_expiry,
         ))
+    letters = convene_people(rt, call.uow, call.now, zone.id, starts, str(data.get("luogo") or zone.location), cases)
     return {
+        "lettere_convocazione": letters,
         "outbox_ids": queued,
         "destinatari": [address for _, agenda in messages for address in agenda.recipients],
         "servizi_invitati": messages[0][1].invited_services,

@@ -135,7 +135,8 @@ def _agenda_item(data: Mapping[str, Any], zone: Zone, case_id: str, reason: str)
         raise ValueError(f"zone {zone.id} has no specialist service {', '.join(unknown)}")
     return {
         "case_id": case_id,
-        "beneficiario": {k: person.get(k) for k in ("codice_fiscale", "nome", "cognome", "data_nascita")},
+        "beneficiario": {k: person.get(k) for k in ("codice_fiscale", "nome", "cognome", "data_nascita")}
+        | ({"email": person["email"]} if person.get("email") else {}),  # the convocation letter's address
         "bisogni_particolari": particular,
         "servizi_specialistici": services,
         "servizi_specialistici_nomi": [zone.service(s).name for s in services],  # type: ignore[union-attr]

@@ -48,12 +48,16 @@ def coverage(processes: Path, results: Iterable[ScenarioResult]) -> list[Process
     """Per process of the folder's BPMN files, what the scenario runs reached and took."""
     report: list[ProcessCoverage] = []
     runs = list(results)
+    started = {process for run in runs for process in run.nodes}
     for file in sorted(processes.glob("*.bpmn")):
         for diagram in scenario_paths.diagrams_of(file.read_bytes()):
             item = ProcessCoverage(diagram.process_id, diagram.name, file, diagram.nodes, diagram.flows)
+            # A process only ever called from another (call activity) runs inside its caller's instance.
+            called = diagram.process_id not in started
             for run in runs:
-                item.taken_nodes |= run.nodes.get(diagram.process_id, set()) & set(diagram.nodes)
-                pairs = run.flows.get(diagram.process_id, set())
+                nodes = set().union(*run.nodes.values()) if called else run.nodes.get(diagram.process_id, set())
+                item.taken_nodes |= nodes & set(diagram.nodes)
+                pairs = set().union(*run.flows.values()) if called else run.flows.get(diagram.process_id, set())
                 item.taken_flows |= {f.flow_id for f in diagram.flows if (f.source, f.target) in pairs}
             report.append(item)
     return report

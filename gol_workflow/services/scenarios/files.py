@@ -38,7 +38,7 @@ _Loader.yaml_implicit_resolvers = {
 
 _STATES = tuple(status.value for status in InstanceStatus)
 STEP_KINDS = ("complete", "advance", "advance_to", "message", "request_monitoring", "expect")
-EXPECT_KEYS = ("path", "reached", "not_reached", "open_tasks", "state", "data", "outbox", "agenda")
+EXPECT_KEYS = ("path", "reached", "not_reached", "open_tasks", "state", "data", "outbox", "agenda", "letters")
 _TOP_KEYS = ("name", "process", "start_at", "start", "steps", "expect", "description")
 _STEP_KEYS = {
     "complete": {"complete", "as", "answers"},
@@ -112,6 +112,11 @@ def _check_expect(path: Path, expect: Any, line: int) -> None:
             if extra or not row:
                 raise _fail(path, getattr(row, "line", at),
                             f"an outbox expectation takes subject_contains, recipient_contains, count (got {extra})")
+    if "letters" in expect:
+        letters = expect["letters"]
+        if not isinstance(letters, list) or not all(isinstance(r, dict) and r and not set(r) - {"kind", "count", "emailed"}
+                                                    for r in letters):
+            raise _fail(path, at, "'letters' takes a list of {kind, count, emailed}")
     if "agenda" in expect:
         agenda = expect["agenda"]
         if not isinstance(agenda, dict) or set(agenda) - {"meeting_date", "zone", "reason", "count"}:

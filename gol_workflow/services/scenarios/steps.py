@@ -288,6 +288,8 @@ class CaseRun:
             self._expect_outbox(expect["outbox"])
         if "agenda" in expect:
             self._expect_agenda(expect["agenda"])
+        if "letters" in expect:
+            self._expect_letters(expect["letters"])
 
     def _expect_path(self, wanted: list[str]) -> None:
         """The case went through these elements (ids or names) in this order, others possibly between."""
@@ -316,6 +318,21 @@ class CaseRun:
                 subjects = sorted({r["subject"] for r in rows})
                 raise Diverged(f"{len(matching)} e-mail(s) match; subjects in the outbox: {subjects}",
                                f"outbox: {dict(item)}")
+
+    def _expect_letters(self, wanted: list[dict[str, Any]]) -> None:
+        """Letters to the person on the case (attachment kind, how many, sent by e-mail or only printable)."""
+        with self.rt.uow(write=False) as uow:
+            rows = [dict(r) for r in uow.attachments.for_instance(self.case_id)]
+            sent = {str(e["data"].get("allegato")): bool(e["data"].get("inviata_per_email"))
+                    for e in uow.audit.for_instance(self.case_id) if e["action"] == "letter.issued"}
+        for item in wanted:
+            matching = [r for r in rows if ("kind" not in item or r["kind"] == item["kind"])
+                        and ("emailed" not in item or sent.get(str(r["id"])) == bool(item["emailed"]))]
+            count = item.get("count")
+            if (count is None and not matching) or (count is not None and len(matching) != int(count)):
+                kinds = sorted(str(r["kind"]) for r in rows)
+                raise Diverged(f"{len(matching)} letter(s) match; documents on the case: {kinds}",
+                               f"letters: {dict(item)}")
 
     def _expect_agenda(self, wanted: dict[str, Any]) -> None:
         """The case's latest meeting: date, zone, reason; how many meetings in all."""

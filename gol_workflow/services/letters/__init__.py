@@ -1,0 +1,1 @@
+"""Letters to the person: convocation to the equipe, the equipe's decision, the first appointment, the project to sign."""
