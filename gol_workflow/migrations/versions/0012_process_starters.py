@@ -1,7 +1,7 @@
 """tasks: who each ready task is for (its roles and named people), declared with the process
 
 Revision ID: 0012_process_starters
-Revises: 0008
+Revises: 0009_case_list_indexes
 Create Date: 2026-12-06
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0012_process_starters'
-down_revision = '0008'
+down_revision = '0009_case_list_indexes'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """process_drafts: diagrams saved from the modeler, not deployed; a note and the scenario result on each version
 
 Revision ID: 0013_process_drafts
-Revises: 0008
+Revises: 0012_process_starters
 Create Date: 2026-12-06
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0013_process_drafts'
-down_revision = '0008'
+down_revision = '0012_process_starters'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """indicators: placements, the operators' meetings register, the case facts the indicators read
 
 Revision ID: 0015_indicators
-Revises: 0008
+Revises: 0013_process_drafts
 Create Date: 2026-12-06
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0015_indicators'
-down_revision = '0008'
+down_revision = '0013_process_drafts'
 branch_labels = None
 depends_on = None
 
