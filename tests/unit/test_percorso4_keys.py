@@ -27,6 +27,9 @@ PERCORSO4_CONFIGURATION = {
     "services/integrations/idol_steps.py": "the Percorso 4 service tasks that call IDOL",
     "services/integrations/idol_notice.py": "what operators are told when IDOL fails",
     "services/cases/monitoring.py": "the monitoring in itinere of Percorso 4, step 6",
+    "services/cases/case_story.py": "the story of a Percorso 4 case: its steps and messages told in words",
+    "services/cases/project.py": "the individual project of Percorso 4, step 5, which follows the scheda",
+    "services/letters/": "the letters of Percorso 4 to the person: convocation, each decision, the appointment",
     "services/cases/data_masking.py": "which Percorso 4 data are personal",
     "services/cases/case_file.py": "the scheda di esito in the case file",
     "services/cases/attachments.py": "the scheda di esito as an attachment kind",
@@ -40,6 +43,10 @@ SAME_WORD = {
     "web/admin/listing.py": {"zona", "beneficiario"},  # query parameters of the instance list
     "web/case_list.py": {"zona"},  # query parameter of the case list
     "web/inbox.py": {"zona"},  # query parameter of the inbox
+    "web/indicators.py": {"zona"},  # query parameter of the indicators page
+    "services/indicators/export.py": {"zona"},  # a column of the indicators' export
+    "services/administration/subject_access.py": {"zona"},  # a member of the art. 15 export, in Italian
+    "services/cases/case_document.py": {"beneficiario"},  # the word a document's file name falls back to
     "persistence/inbox_search.py": {"beneficiario"},  # a sort order's name
     "api/schemas/tasks.py": {"beneficiario"},  # the same sort order's name in the API
     "services/cases/scheda_document.py": {"beneficiario"},  # the word a document's file name falls back to
