@@ -51,6 +51,7 @@ class ReadyTask:
     due_in: str | None
     case_id: str | None
     zone: str | None
+    participant: str | None = None  # the equipe participant (service) whose queue alone holds the task
 
 
 @dataclass(frozen=True)

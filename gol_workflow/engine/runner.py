@@ -261,6 +261,7 @@ class ProcessEngine:
                 due_in=meta.due_in if meta else None,
                 case_id=case_id,
                 zone=zone,
+                participant=_participant_of(data),
             )
         if error is not None:
             status = InstanceStatus.ERROR
@@ -318,6 +319,13 @@ def _case_of(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
         case_id = item.get("case_id", case_id)
         zone = zone or item.get("zona")
     return (str(case_id) if case_id is not None else None), (str(zone) if zone is not None else None)
+
+
+def _participant_of(data: Mapping[str, Any]) -> str | None:
+    """The equipe participant a task is addressed to: the `partecipante` item of a multi-instance."""
+    item = data.get("partecipante")
+    code = item.get("codice") if isinstance(item, Mapping) else None
+    return str(code)[:64] if code else None
 
 
 def _definitions(definition: Any) -> list[Any]:

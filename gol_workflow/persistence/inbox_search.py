@@ -30,6 +30,7 @@ class InboxScope:
     case_manager: str | None = None
     invited_lanes: tuple[str, ...] = ()  # lanes worked on cases the person's service is invited to
     services: tuple[str, ...] = ()
+    participants: tuple[str, ...] = ()  # equipe participants whose own tasks the person works
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,12 @@ def _visible(scope: InboxScope) -> ColumnElement[bool] | None:
         services = type_coerce(instances.c.specialist_services, Text)  # compare the stored text, not JSON
         invited = or_(*(services.like(f'%"{_escape(s)}"%', escape="\\") for s in scope.services))
         parts.append(and_(tasks.c.lane.in_(scope.invited_lanes), instances.c.zone.in_(scope.zones), invited))
-    return or_(*parts) if parts else None
+    if not parts:
+        return None
+    own = tasks.c.participant.is_(None)  # a participant's own task only in that participant's queue
+    if scope.participants:
+        own = or_(own, tasks.c.participant.in_(scope.participants))
+    return and_(or_(*parts), own)
 
 
 def _escape(text: str) -> str:

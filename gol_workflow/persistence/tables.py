@@ -108,6 +108,9 @@ tasks = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("due_at", UtcDateTime, nullable=True),
     Column("assignee", String(255), nullable=True),
+    # An equipe participant's own task (centro_impiego, servizio_sociale or a specialist service id):
+    # only that service's operators work it. Empty: anyone of the lane.
+    Column("participant", String(64), nullable=True),
     Column("draft", JsonText, nullable=True),
     Index("ix_tasks_instance_id", "instance_id"),
     Index("ix_tasks_zone_created_at", "zone", "created_at"),

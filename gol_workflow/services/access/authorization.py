@@ -26,6 +26,10 @@ START_ROLES: dict[str, frozenset[str]] = {"percorso4": frozenset({"cpi"})}
 
 ZONED_ROLES = frozenset({"cpi", "sds", "specialist"})
 
+# The equipe participants the whole role stands for; a specialist service is its own participant
+# (its id), worked by the referents of that service only.
+PARTICIPANT_ROLES: dict[str, str] = {"centro_impiego": "cpi", "servizio_sociale": "sds"}
+
 
 def _privileged(actor: Actor) -> bool:
     return actor.role in ("admin", "system")
@@ -75,6 +79,8 @@ def can_work_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any]
     lane_roles = LANE_ROLES.get(task.get("lane") or "", frozenset())
     if actor.role not in lane_roles:
         return False
+    if task.get("participant") and task["participant"] not in participants_of(actor):
+        return False
     if actor.role in ("cpi", "sds"):
         return task.get("zone") in actor.zones
     if case is None:
@@ -94,6 +100,13 @@ def require_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] 
         raise NotFound("task not found")
 
 
+def participants_of(actor: Actor) -> tuple[str, ...]:
+    """The equipe participants whose own tasks this person works (their role's, or their services)."""
+    if actor.role == "specialist":
+        return tuple(sorted(s for s in actor.services if s not in PARTICIPANT_ROLES))
+    return tuple(sorted(p for p, role in PARTICIPANT_ROLES.items() if role == actor.role))
+
+
 def lanes_for(role: str) -> tuple[str, ...]:
     """The lanes whose tasks a role works."""
     return tuple(sorted(lane for lane, roles in LANE_ROLES.items() if role in roles))
@@ -105,12 +118,14 @@ def inbox_scope(actor: Actor) -> InboxScope:
         return InboxScope(everything=True)
     lanes = lanes_for(actor.role)
     zones = tuple(sorted(actor.zones))
+    participants = participants_of(actor)
     if actor.role in ("cpi", "sds"):
-        return InboxScope(zoned_lanes=lanes, zones=zones)
+        return InboxScope(zoned_lanes=lanes, zones=zones, participants=participants)
     if actor.role == "ats":
-        return InboxScope(managed_lanes=lanes, case_manager=actor.username)
+        return InboxScope(managed_lanes=lanes, case_manager=actor.username, participants=participants)
     if actor.role == "specialist":
-        return InboxScope(invited_lanes=lanes, zones=zones, services=tuple(sorted(actor.services)))
+        return InboxScope(invited_lanes=lanes, zones=zones, services=tuple(sorted(actor.services)),
+                          participants=participants)
     return InboxScope()
 
 

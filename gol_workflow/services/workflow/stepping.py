@@ -46,6 +46,7 @@ def step_result(instance_id: str, snapshot: Snapshot, actor: Actor, case: Mappin
             "lane": task.lane,
             "zone": task.zone,
             "case_id": task.case_id or instance_id,
+            "participant": task.participant,
         }
         for task in snapshot.ready.values()
     )
@@ -206,6 +207,7 @@ def _inbox_row(
         "form": task.form,
         "zone": task.zone,
         "case_id": task.case_id or loaded.id,
+        "participant": task.participant,
         "created_at": now,
         "due_at": due_at,
         "assignee": None,

@@ -22,6 +22,7 @@ from ...forms import submission
 from ...forms.validation import validate
 from ...persistence.uow import UnitOfWork
 from ..access import authorization
+from .completion_records import run_completion_records
 from .form_checks import run_form_checks
 from .form_options import OptionContext, allowed_values, options_for
 from .runtime import Runtime
@@ -145,6 +146,7 @@ def _complete(
             raise already_completed(uow, task_id) or TaskNoLongerOpen() from None
         save(rt, uow, loaded, snapshot, now, actor, "task.completed", {"task": task["name"], "data": dict(data)},
              task_id=task_id, element_id=task["element_id"], completed=(task_id, task["assignee"]))
+        run_completion_records(rt, uow, task, data, actor, now)
         result = step_result(loaded.id, snapshot, actor, case)
         uow.commit()
     return result
