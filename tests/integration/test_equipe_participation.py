@@ -178,6 +178,12 @@ def test_the_same_rules_over_the_api_with_field_errors(p4: Percorso4) -> None:
         secret = tokens.issue_token(p4.rt, username, ADMIN).secret
         return app.test_client().post(url, json=body, headers={"Authorization": f"Bearer {secret}"})
 
+    def inbox(username: str) -> list[dict[str, Any]]:
+        secret = tokens.issue_token(p4.rt, username, ADMIN).secret
+        answer = app.test_client().get("/api/v1/tasks", headers={"Authorization": f"Bearer {secret}"})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return [t for t in answer.get_json()["items"] if t["case"]["id"] == case]
+
     (task,) = p4.inbox(element="scheda_esito", case_id=case)
     alone = scheda(presente=True)
     alone["scheda_esito"]["servizi_presenti"] = ["centro_impiego"]
@@ -191,6 +197,11 @@ def test_the_same_rules_over_the_api_with_field_errors(p4: Percorso4) -> None:
     assert done.status_code == 200, done.get_data(as_text=True)
     mine = {t["participant"]: t["id"] for t in confirmations(p4, case)}
     assert set(mine) == {"centro_impiego", "servizio_sociale", "salute_mentale"}
+    # Each participant's inbox lists its own confirmation only.
+    for username, participant in (("cpi.pistoia", "centro_impiego"), ("sds.pistoia", "servizio_sociale"),
+                                  ("sm.pistoia", "salute_mentale")):
+        assert [(t["element"], t["participant"], t["id"]) for t in inbox(username)] == [
+            ("conferma_decisione", participant, mine[participant])]
     wrong_queue = post("sds.pistoia", f"/api/v1/tasks/{mine['centro_impiego']}/complete",
                        {"data": {"conferma_partecipante": {"esito": "conferma"}}})
     assert wrong_queue.status_code == 404
