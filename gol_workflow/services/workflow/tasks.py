@@ -28,6 +28,7 @@ from .form_options import OptionContext, allowed_values, options_for
 from .runtime import Runtime
 from .stepping import StepResult, load, save, service_handler, step_result
 
+CHANGED_MEANWHILE_RETRIES = 2  # completions redone from the database before the conflict is the person's
 
 
 def already_completed(uow: UnitOfWork, task_id: str) -> TaskAlreadyCompleted | None:
@@ -91,7 +92,10 @@ def complete_task(
     it back; the step's writes then check that the instance and the task's assignee are still
     as committed (and, if the case ends, that it holds no messages, bookings or agenda
     places). If anything disagrees the step is done again from the database, which decides
-    (and gives the error, if there is one).
+    (and gives the error, if there is one). A step that finds its instance changed meanwhile by
+    another task's completion is done again too (at most CHANGED_MEANWHILE_RETRIES times): parallel
+    tasks of one instance, such as the participants' confirmations of an equipe decision, do not
+    send each other back with a conflict.
     """
     known = rt.workflows.known_task(task_id)
     if known is not None:
@@ -99,6 +103,13 @@ def complete_task(
             return _complete(rt, task_id, data, actor, options, known, confirmed)
         except GolError:
             pass
+    for _ in range(CHANGED_MEANWHILE_RETRIES):
+        try:
+            return _complete(rt, task_id, data, actor, options, None, confirmed)
+        except ConcurrentChange:
+            # Another task of the same instance was completed meanwhile (e.g. two participants
+            # confirming one equipe decision at once): this task is worked again on what committed.
+            continue
     return _complete(rt, task_id, data, actor, options, None, confirmed)
 
 
