@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from gol_workflow.domain.errors import NotFound, ValidationFailed
-from gol_workflow.services.cases import case_file
+from gol_workflow.services.cases import case_file, case_list
 from gol_workflow.services.access import tokens
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN, ROME
@@ -97,6 +97,9 @@ def test_an_invited_specialist_service_is_present_or_declares_its_absence(p4: Pe
     for who in ("serd.pistoia", "cpi.pistoia", "sds.pistoia"):
         p4.confirm(case, who)
     assert p4.ready(case) == ["prenota_primo_appuntamento"]
+    final = p4.data(case)["scheda_esito"]
+    assert final["partecipanti"] == ["Centro per l'Impiego", "Servizio Sociale", "Dipendenze (SerD)"]
+    assert final["assenti_giustificati"] == ["Salute mentale adulti (UFSMA)"]
     drafted = p4.audit("equipe.scheda_drafted", case)[-1]
     assert drafted["data"]["partecipanti"] == ["Centro per l'Impiego", "Servizio Sociale", "Dipendenze (SerD)"]
     assert drafted["data"]["assenti"] == ["Salute mentale adulti (UFSMA)"]
@@ -124,9 +127,11 @@ def test_two_participants_confirm_and_only_then_the_decision_reaches_the_case(p4
     p4.confirm(case, "sds.pistoia")
     assert p4.ready(case) == ["prenota_primo_appuntamento"]
     final = p4.data(case)["scheda_esito"]
-    assert final["conferme"] == [
-        {"partecipante": "Centro per l'Impiego", "esito": "conferma", "motivazione": None},
-        {"partecipante": "Servizio Sociale", "esito": "conferma", "motivazione": None}]
+    assert final["partecipanti"] == final["confermata_da"] == ["Centro per l'Impiego", "Servizio Sociale"]
+    assert final["assenti_giustificati"] == []
+    record = case_list.case_record(p4.rt, case, p4.actors["cpi.pistoia"])  # as GET /api/v1/cases/{id} reads it
+    assert record["equipe_participants"] == record["equipe_confirmed_by"] == [
+        "Centro per l'Impiego", "Servizio Sociale"]
     history = case_file.open_case(p4.rt, case, p4.actors["cpi.pistoia"]).history
     said = [(e["actor"], e["label"], e["detail"]) for e in history if e["action"].startswith("equipe.")]
     assert said[-3:] == [
@@ -154,6 +159,8 @@ def test_a_dissent_is_recorded_with_its_reason_and_sends_the_scheda_back_to_the_
     for who in ("sm.pistoia", "sds.pistoia", "cpi.pistoia"):
         p4.confirm(case, who)
     assert p4.data(case)["scheda_esito"]["decisione"] == "rinvio"
+    assert p4.data(case)["scheda_esito"]["confermata_da"] == [
+        "Centro per l'Impiego", "Servizio Sociale", "Salute mentale adulti (UFSMA)"]
     assert [m["id"] for m in p4.meetings_of(case)] == [MEETING, "pistoiese-20260120"]
 
 
@@ -216,5 +223,9 @@ def test_the_same_rules_over_the_api_with_field_errors(p4: Percorso4) -> None:
         assert answer.status_code == 200, answer.get_data(as_text=True)
     p4.rt.workflows.clear()
     assert p4.ready(case) == ["prenota_primo_appuntamento"]
-    assert [c["partecipante"] for c in p4.data(case)["scheda_esito"]["conferme"]] == [
-        "Centro per l'Impiego", "Servizio Sociale", "Salute mentale adulti (UFSMA)"]
+    everyone = ["Centro per l'Impiego", "Servizio Sociale", "Salute mentale adulti (UFSMA)"]
+    assert p4.data(case)["scheda_esito"]["confermata_da"] == everyone
+    secret = tokens.issue_token(p4.rt, "cpi.pistoia", ADMIN).secret
+    record = app.test_client().get(f"/api/v1/cases/{case}", headers={"Authorization": f"Bearer {secret}"})
+    assert record.status_code == 200
+    assert record.get_json()["equipe_participants"] == record.get_json()["equipe_confirmed_by"] == everyone

@@ -19,7 +19,6 @@ SENSITIVE_KEYS = frozenset({
     "scheda_definitiva",
     "conferma_partecipante",
     "conferme",
-    "conferme_registrate",
     "dissensi",
     "richiesta_monitoraggio",
     "sintesi_monitoraggio",
