@@ -82,7 +82,8 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def scheda(with_specialist: bool) -> dict[str, object]:
     """A positive scheda; the mental health service took part when invited."""
     return {"scheda_esito": {
-        "servizi_presenti": ["centro_impiego", "servizio_sociale"] + (["servizi_specialistici"] if with_specialist else []),
+        "servizi_presenti": ["centro_impiego", "servizio_sociale"]
+        + (["servizi_specialistici"] if with_specialist else []),
         "servizi_specialistici_invitati": [{"servizio": "salute_mentale", "presente": True}] if with_specialist else [],
         "beneficiario_presente": True, "decisione": "presa_in_carico", "misure": ["orientamento_specialistico"],
         "obiettivo_inclusione_sociale": "Rete di relazioni.", "obiettivo_occupabilita": "Routine.",
@@ -316,7 +317,8 @@ def hold(rt: Runtime, actors: dict[str, Actor], size: int, first_index: int) -> 
     if waiting:
         tally.errors.append(f"{len(waiting)} case(s) did not reach the first appointment, e.g. {waiting[0]}")
     print(f"{size:>5} cases ({meeting_at.astimezone(ROME):%d/%m}): seeded in {seeded:5.1f} s, meeting start "
-          f"({size} discussions) {convened:5.2f} s; {len(tally.latencies)} completions in {worked:5.1f} s: p50 {tally.p(50):6.1f} ms, "
+          f"({size} discussions) {convened:5.2f} s; {len(tally.latencies)} completions in {worked:5.1f} s: "
+          f"p50 {tally.p(50):6.1f} ms, "
           f"p95 {tally.p(95):6.1f} ms; conflicts within one case {tally.same_case_conflicts}, between different "
           f"cases {tally.cross_case_conflicts}; errors {len(tally.errors)}", flush=True)
     return tally

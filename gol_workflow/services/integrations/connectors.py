@@ -11,7 +11,7 @@ from ..workflow.runtime import Runtime
 
 
 def register_connectors(runtime: Runtime) -> None:
-    """Install every connector the shipped processes use."""
+    """Install every connector the shipped processes use, with the equipe scheda's participation check."""
     runtime.connectors["equipe_iscrivi"] = equipe_iscrivi
     runtime.connectors["equipe_invia_odg"] = equipe_invia_odg
     runtime.connectors["equipe_avvia_discussioni"] = equipe_avvia_discussioni
