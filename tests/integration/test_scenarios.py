@@ -53,7 +53,7 @@ def test_an_inverted_gateway_condition_fails_the_scenario_naming_the_step_and_bo
         result = run_scenario(space, scenario)
     assert not result.passed and result.failure is not None
     message = result.failure.text()
-    assert "01_percorso_completo_12_mesi.yaml:40: step 'expect not_reached, open_tasks, outbox'" in message
+    assert "01_percorso_completo_12_mesi.yaml:46: step 'expect not_reached, open_tasks, outbox'" in message
     assert "'informa_beneficiario' was reached" in message
     assert "expected: not reached: informa_beneficiario" in message
     assert ("actual path: Presa in carico al CPI -> Profilazione e assessment" in message
