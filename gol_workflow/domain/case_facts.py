@@ -28,6 +28,8 @@ FACT_TYPES: dict[str, str] = {
     "equipe_at": "datetime",
     "decision": "text",
     "measures": "list",
+    "equipe_participants": "list",
+    "equipe_confirmed_by": "list",
     "first_appointment_at": "datetime",
     "first_appointment_place": "text",
     "case_manager": "text",

@@ -42,6 +42,10 @@ ACTIONS: dict[str, str] = {
     "attachment.downloaded": "Allegato scaricato",
     "equipe.booked": "Iscritto all'ordine del giorno dell'equipe",
     "equipe.withdrawn": "Ritirato dall'ordine del giorno dell'equipe",
+    "equipe.discussion_opened": "Caso in discussione all'equipe",
+    "equipe.scheda_drafted": "Scheda di esito redatta dall'equipe",
+    "equipe.confirmed": "Decisione dell'equipe confermata",
+    "equipe.dissented": "Dissenso sulla decisione dell'equipe",
     "meeting.convened": "Riunione dell'equipe convocata",
     "meeting.cancelled": "Riunione dell'equipe annullata (nessun caso iscritto)",
     "meeting.failed": "Convocazione dell'equipe non riuscita",
@@ -78,7 +82,7 @@ ACTIONS: dict[str, str] = {
 # Actions the service takes on its own, whoever's step or clock move set them off: their author is "Sistema".
 SYSTEM_ACTIONS = frozenset({
     "timer.fired", "instance.error", "instance.auto_retried", "message.buffered", "message.dropped",
-    "equipe.booked", "meeting.convened", "meeting.cancelled", "meeting.failed", "booking.cancelled",
+    "equipe.booked", "equipe.discussion_opened", "meeting.convened", "meeting.cancelled", "meeting.failed", "booking.cancelled",
     "idol.appointment_booked", "idol.document_uploaded", "idol.refused", "idol.failed", "mail.sent", "mail.failed", "scheduler.failed",
     "letter.issued", "project.printed",
 })

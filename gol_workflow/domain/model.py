@@ -54,6 +54,7 @@ class ReadyTask:
     zone: str | None
     groups: tuple[str, ...] = ()  # roles named on the task itself (camunda:candidateGroups)
     users: tuple[str, ...] = ()  # usernames named on the task itself (camunda:candidateUsers)
+    participant: str | None = None  # the equipe participant (service) whose queue alone holds the task
 
 
 @dataclass(frozen=True)

@@ -271,6 +271,7 @@ class ProcessEngine:
                 zone=zone,
                 groups=meta.candidates.groups if meta else (),
                 users=meta.candidates.users if meta else (),
+                participant=_participant_of(data),
             )
         if error is not None:
             status = InstanceStatus.ERROR
@@ -362,6 +363,13 @@ def _case_of(data: Mapping[str, Any], scope: TaskScope) -> tuple[str | None, str
         case_id = item.get("case_id", case_id)
         zone = zone or _first(item, scope.zone_paths)
     return (str(case_id) if case_id is not None else None), (str(zone) if zone is not None else None)
+
+
+def _participant_of(data: Mapping[str, Any]) -> str | None:
+    """The equipe participant a task is addressed to: the `partecipante` item of a multi-instance."""
+    item = data.get("partecipante")
+    code = item.get("codice") if isinstance(item, Mapping) else None
+    return str(code)[:64] if code else None
 
 
 def _definitions(definition: Any) -> list[Any]:

@@ -31,6 +31,7 @@ class InboxScope:
     zones: tuple[str, ...] = ()
     case_manager: str | None = None
     services: tuple[str, ...] = ()
+    participants: tuple[str, ...] = ()  # equipe participants whose own tasks the person works
 
     @property
     def joins_cases(self) -> bool:
@@ -143,7 +144,11 @@ def _visible(scope: InboxScope) -> ColumnElement[bool] | None:
         services = type_coerce(instances.c.specialist_services, Text)  # compare the stored text, not JSON
         invited = or_(*(services.like(f'%"{_escape(s)}"%', escape="\\") for s in scope.services))
         scoped = and_(by_role, instances.c.zone.in_(scope.zones), invited)
-    return or_(named, scoped) if scoped is not None else named
+    visible = or_(named, scoped) if scoped is not None else named
+    own = tasks.c.participant.is_(None)  # a participant's own task only in that participant's queue
+    if scope.participants:
+        own = or_(own, tasks.c.participant.in_(scope.participants))
+    return and_(visible, own)
 
 
 def _escape(text: str) -> str:

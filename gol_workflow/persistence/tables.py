@@ -125,6 +125,9 @@ tasks = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("due_at", UtcDateTime, nullable=True),
     Column("assignee", String(255), nullable=True),
+    # An equipe participant's own task (centro_impiego, servizio_sociale or a specialist service id):
+    # only that service's operators work it. Empty: anyone of the lane.
+    Column("participant", String(64), nullable=True),
     Column("draft", JsonText, nullable=True),
     # Who the task is for, as `,a,b,` text: its lane's roles with its own candidate groups, and
     # the people it names (NULL roles: a task stored before they were, read by its lane).
@@ -171,6 +174,8 @@ cases = Table(
     Column("equipe_at", UtcDateTime, nullable=True),
     Column("decision", String(64), nullable=True),
     Column("measures", JsonText, nullable=True),
+    Column("equipe_participants", JsonText, nullable=True),  # who took part in the latest final scheda
+    Column("equipe_confirmed_by", JsonText, nullable=True),  # who confirmed its decision
     Column("first_appointment_at", UtcDateTime, nullable=True),
     Column("first_appointment_place", String(255), nullable=True),
     Column("case_manager", String(255), nullable=True),

@@ -134,6 +134,14 @@ def test_one_beneficiary_from_access_to_closure_in_the_browser(p4: Percorso4, pa
                    "scheda_esito.obiettivo_occupabilita": "Recuperare routine e competenze.",
                    "scheda_esito.obiettivo_inserimento_lavorativo": "Tirocinio in cooperativa sociale.",
                    "scheda_esito.referente_servizio_sociale": "S. Desideri"})
+    # The CPI and the Social Services each confirm the decision, in their own queue; then it is final.
+    open_task(cpi, "Lucia Bianchi", "Confermare la decisione dell'equipe")
+    assert "Centro per l'Impiego: confermare la decisione" in cpi.page.locator("main").inner_text()
+    violations["conferma"] = cpi.axe()
+    complete(cpi, {"conferma_partecipante.esito": "conferma"})
+    open_task(sds, "Lucia Bianchi", "Confermare la decisione dell'equipe")
+    assert "Servizio Sociale: confermare la decisione" in sds.page.locator("main").inner_text()
+    complete(sds, {"conferma_partecipante.esito": "conferma"})
 
     # Step 4: the CPI books the first appointment with the case manager.
     open_task(cpi, "Lucia Bianchi", "Prenotare il primo appuntamento con il case manager")

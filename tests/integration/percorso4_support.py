@@ -36,7 +36,7 @@ from gol_workflow.persistence.tables import (
 from gol_workflow.services.cases import case_start
 from gol_workflow.services.administration import deployment
 from gol_workflow.services.workflow import task_view
-from gol_workflow.services.access import users
+from gol_workflow.services.access import authorization, users
 from gol_workflow.services.workflow import clock as clock_service
 from gol_workflow.services.workflow import instances as instance_service
 from gol_workflow.services.workflow import tasks as task_service
@@ -50,8 +50,9 @@ from tests.spiff_reference import assert_stored_as_spiff
 SENDER = "gol-percorso4@arti.example.it"
 PASSWORD = "una-password-lunga"
 
-# (username, role, zones, full name): the operators the analysts' scenarios declare, so both walk the same people.
-ACCOUNTS = tuple((a.username, a.role, list(a.zones), a.name)
+# (username, role, zones, full name, services): the operators the analysts' scenarios declare, so both walk
+# the same people.
+ACCOUNTS = tuple((a.username, a.role, list(a.zones), a.name, list(a.services))
                  for a in scenario_accounts(ROOT / "processes" / "scenarios"))
 
 
@@ -84,11 +85,16 @@ def profilo(complessi: bool = True, fabbisogno: str = "aggiornamento", conosciut
     return data
 
 
-def scheda(presente: bool, decisione: str = "presa_in_carico", nota: str = "", misure: list[str] | None = None
-           ) -> dict[str, Any]:
-    """The equipe's scheda di esito form."""
+def scheda(presente: bool, decisione: str = "presa_in_carico", nota: str = "", misure: list[str] | None = None,
+           invitati: Mapping[str, bool] | None = None) -> dict[str, Any]:
+    """The equipe's scheda di esito form (`invitati`: each invited specialist service, present or excused)."""
     values: dict[str, Any] = {
-        "servizi_presenti": ["centro_impiego", "servizio_sociale"],
+        "servizi_presenti": ["centro_impiego", "servizio_sociale"] + (
+            ["servizi_specialistici"] if any((invitati or {}).values()) else []),
+        "servizi_specialistici_invitati": [
+            {"servizio": s, "presente": True, "referente": "Referente del servizio"} if here
+            else {"servizio": s, "presente": False, "motivo_assenza": "Assenza comunicata per e-mail dal referente."}
+            for s, here in (invitati or {}).items()],
         "referenti_presenti": "C. Pieri (CPI), S. Desideri (SdS)",
         "beneficiario_presente": presente, "decisione": decisione, "note": nota,
     }
@@ -201,6 +207,10 @@ class Percorso4:
         assert len(found) == 1, f"expected one open {element} for {case_id}, found {self.ready(case_id)}"
         return task_view.open_task(self.rt, found[0]["id"], self.actors[by])
 
+    def task_page_of(self, task: Mapping[str, Any], by: str) -> task_view.TaskView:
+        """The page of one given inbox row, as this operator opens it."""
+        return task_view.open_task(self.rt, str(task["id"]), self.actors[by])
+
     def complete(self, element: str, case_id: str, data: Mapping[str, Any], by: str) -> task_service.CompletionResult:
         """An operator opens the task page and submits the form, as the web does."""
         view = self.task_page(element, case_id, by)
@@ -282,8 +292,32 @@ class Percorso4:
         row = self.meeting(meeting_id)
         assert row["status"] == "convened" and row["instance_id"], row
         for case_id, values in schede.items():
-            self.complete("scheda_esito", case_id, values, by)
+            self.decide(case_id, values, by)
         return str(row["instance_id"])
+
+    def decide(self, case_id: str, values: Mapping[str, Any], by: str, confirm_by: tuple[str, ...] = ()) -> None:
+        """The equipe writes the scheda, then every required participant confirms it (by default the
+        CPI and the Social Services of the case's zone, and the specialist referents named in `confirm_by`)."""
+        self.complete("scheda_esito", case_id, values, by)
+        zone = self.header(case_id)["zone"]
+        people = [u for u, a in self.actors.items() if a.role in ("cpi", "sds") and zone in a.zones]
+        people = [next(u for u in people if self.actors[u].role == r) for r in ("cpi", "sds")] + list(confirm_by)
+        for username in people:
+            self.confirm(case_id, username)
+
+    def confirm(self, case_id: str, by: str, dissent: str | None = None) -> task_service.StepResult:
+        """One participant confirms the equipe's decision (or records a dissent with its reason)."""
+        actor = self.actors[by]
+        case = self.header(case_id)
+        mine = [t for t in self.inbox(element="conferma_decisione", case_id=case_id)
+                if authorization.can_work_task(actor, t, case)]
+        assert len(mine) == 1, f"{by} should have one confirmation of {case_id} to give, has {len(mine)}"
+        answer = {"esito": "dissenso", "motivazione": dissent} if dissent else {"esito": "conferma"}
+        view = task_view.open_task(self.rt, mine[0]["id"], actor)
+        result = task_service.complete_task(self.rt, view.task["id"], {"conferma_partecipante": answer}, actor,
+                                            options=allowed_values(view.options))
+        self._between_steps()
+        return result
 
     def book_first_appointment(self, case_id: str, manager: str, by: str, pick: int = 0) -> str:
         """The CPI picks a free slot offered by the form (the `pick`-th) and a case manager; returns the slot."""
@@ -356,11 +390,12 @@ def _password_hash() -> str:
     return PasswordHasher().hash(PASSWORD)  # hashed once: argon2 is slow on purpose
 
 
-def add_account(rt: Runtime, username: str, role: str, zones: list[str], name: str) -> Actor:
+def add_account(rt: Runtime, username: str, role: str, zones: list[str], name: str,
+                services: list[str] | None = None) -> Actor:
     """An operator account (the accounts are the setting here, not what is tested)."""
     with rt.uow() as uow:
         uow.users.add({"username": username, "full_name": name, "password_hash": _password_hash(), "role": role,
-                       "zones": zones, "services": [], "active": True, "failed_logins": 0,
+                       "zones": zones, "services": services or [], "active": True, "failed_logins": 0,
                        "created_at": rt.now()})
         uow.commit()
     found = users.find_user(rt, username)
@@ -370,7 +405,8 @@ def add_account(rt: Runtime, username: str, role: str, zones: list[str], name: s
 
 def create_accounts(rt: Runtime) -> dict[str, Actor]:
     """The operators of both zones (CPI, SdS, ATS case managers)."""
-    return {username: add_account(rt, username, role, zones, name) for username, role, zones, name in ACCOUNTS}
+    return {username: add_account(rt, username, role, zones, name, services)
+            for username, role, zones, name, services in ACCOUNTS}
 
 
 def service_settings(settings: Settings, smtp_port: int, zones_dir: Path | None = None, kept: bool = False) -> Settings:

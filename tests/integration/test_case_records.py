@@ -59,7 +59,8 @@ def walk_the_whole_path(p4: Percorso4) -> tuple[str, list[dict[str, Any]]]:
     assert r["status"] == "waiting" and r["decision"] is None
     seen.append(r)
 
-    p4.hold_meeting("pistoiese-20260113", {case: scheda(presente=True, misure=["tirocinio_inclusione"])},
+    p4.hold_meeting("pistoiese-20260113", {case: scheda(presente=True, misure=["tirocinio_inclusione"],
+                                                                invitati={"salute_mentale": False})},
                     by="sds.pistoia")
     r = record(p4, case)
     assert (r["decision"], r["measures"]) == ("presa_in_carico", ["tirocinio_inclusione"])
@@ -100,7 +101,9 @@ def walk_the_whole_path(p4: Percorso4) -> tuple[str, list[dict[str, Any]]]:
     assert r["equipe_at"] == at(2026, 5, 26, 9, 30).astimezone(UTC)  # the review meeting
     seen.append(r)
 
-    p4.hold_meeting("pistoiese-20260526", {case: scheda(presente=True, misure=["formazione"])}, by="sds.pistoia")
+    p4.hold_meeting("pistoiese-20260526",
+                    {case: scheda(presente=True, misure=["formazione"], invitati={"salute_mentale": False})},
+                    by="sds.pistoia")
     r = record(p4, case)
     assert r["measures"] == ["formazione"] and r["path_end_at"] == seen[-1]["path_end_at"]
     p4.complete("aggiorna_progetto", case, {**PROGETTO, "modifiche_concordate": "Un corso al posto del tirocinio."},

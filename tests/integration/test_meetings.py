@@ -294,8 +294,13 @@ def test_the_shipped_meeting_process_is_convened_with_the_same_contract(meeting_
     assert any("Rossi Mario" in body and "Dipendenze" in body for body in by_recipients.values())
     at(clock, 2026, 1, 13, 9, 31)
     run_due_work(rt)
-    schede = ready(rt, instance_id)
+    # At the meeting time each case gets a discussion of its own, and the meeting instance ends.
+    assert header(rt, instance_id)["status"] == "completed"
+    schede = [t for t in ready(rt) if t["element_id"] == "scheda_esito"]
     assert {(t["case_id"], t["beneficiary_name"]) for t in schede} == {(rossi, "Mario Rossi"), (verdi, "Giuseppe Verdi")}
+    discussions = {t["instance_id"] for t in schede}
+    assert len(discussions) == 2 and instance_id not in discussions
+    assert {header(rt, d)["process_id"] for d in discussions} == {"discussione_caso"}
 
 
 def test_a_meeting_after_the_march_clock_change_is_held_at_0930_local(meeting_rt: Runtime, clock) -> None:

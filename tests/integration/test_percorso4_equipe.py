@@ -126,7 +126,8 @@ def test_path_3_particular_needs_invite_the_specialist_services_that_follow_the_
     assert "servizi specialistici (Dipendenze (SerD))" in marco_page.instructions
     anna_page = p4.task_page("scheda_esito", anna, "sds.pescia")
     assert "specialistici" not in anna_page.instructions
-    p4.hold_meeting("valdinievole-20260115", {marco: scheda(presente=False, nota="scheda di Marco"),
+    p4.hold_meeting("valdinievole-20260115", {marco: scheda(presente=False, nota="scheda di Marco",
+                                                                     invitati={"dipendenze": False}),
                                               anna: scheda(presente=True, nota="scheda di Anna")}, by="sds.pescia")
     assert p4.data(marco)["scheda_esito"]["note"] == "scheda di Marco"
     assert p4.data(anna)["scheda_esito"]["note"] == "scheda di Anna"

@@ -142,9 +142,12 @@ def test_an_equipe_outcome_for_a_case_closed_at_12_months_is_dropped_not_kept_fo
     p4.final(closed_first, final, "cpi.pistoia")
     assert p4.header(closed_first)["status"] == "completed"
 
-    p4.hold_meeting("pistoiese-20270119", {case: scheda(presente=True) for case in cases}, by="sds.pistoia")
-    (dropped,) = p4.audit("message.dropped", closed_first)
-    assert dropped["data"]["message"] == "esito_equipe" and dropped["data"]["reason"] == "the case is completed"
+    p4.hold_meeting("pistoiese-20270119", {closed_later: scheda(presente=True)}, by="sds.pistoia")
+    # The case closed before the meeting time is not discussed at all: no scheda, no outcome to drop.
+    def discussed(case: str) -> list[str]:
+        return [e["data"]["meeting"] for e in p4.audit("equipe.discussion_opened", case)]
+    assert p4.ready(closed_first) == [] and discussed(closed_first) == ["pistoiese-20260113"]
+    assert discussed(closed_later) == ["pistoiese-20260113", "pistoiese-20270119"]
     (kept,) = p4.buffered()  # the other case is still open: its outcome is kept for now
     assert kept["name"] == "esito_equipe" and kept["correlation"] == f"case_id={closed_later}"
 

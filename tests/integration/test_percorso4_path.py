@@ -178,7 +178,8 @@ def test_path_10_a_process_change_deployed_mid_path_leaves_running_cases_on_thei
     processes, forms = _changed_copy(tmp_path)
     report = deployment.deploy(p4.rt, deployment.read_sources(processes, forms), ADMIN)
     assert {(d.process_id, d.version, d.changed) for d in report.processes} == {
-        ("percorso4", 2, True), ("riunione_equipe", 1, False), ("monitoraggio_congiunto", 1, False)}
+        ("percorso4", 2, True), ("riunione_equipe", 1, False), ("monitoraggio_congiunto", 1, False),
+        ("discussione_caso", 1, False)}
     late = p4.open_case("pistoiese", ANNA)
     p4.complete("profilazione", late, profilo(), "cpi.pistoia")
     assert p4.header(late)["process_version_id"] != v1

@@ -100,7 +100,8 @@ def test_path_8_a_third_zone_meeting_every_fifteen_days_runs_a_case_without_code
     assert "Salute mentale adulti (UFSMA Empoli), per: Bianchi Lucia" in mails[("equipe.gol@sds-empolese.example.it",)]
     assert "Bianchi Lucia" in mails[("ufsma.empoli@uslcentro.example.it",)]  # the invited service's own message
 
-    p4.hold_meeting("empolese-20260114", {first: scheda(presente=True)}, by="sds.empoli")
+    p4.hold_meeting("empolese-20260114", {first: scheda(presente=True, invitati={"salute_mentale": False})},
+                    by="sds.empoli")
     page = p4.task_page("prenota_primo_appuntamento", first, "cpi.empoli")
     assert page.options["case_manager"] == [("cm.empoli", "Gianni Mori")]
     assert [v for v, _ in page.options["ats_slot"][:3]] == [

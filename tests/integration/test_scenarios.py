@@ -55,7 +55,7 @@ def test_an_inverted_gateway_condition_fails_the_scenario_naming_the_step_and_bo
         result = run_scenario(space, scenario)
     assert not result.passed and result.failure is not None
     message = result.failure.text()
-    assert "01_percorso_completo_12_mesi.yaml:40: step 'expect not_reached, open_tasks, outbox'" in message
+    assert "01_percorso_completo_12_mesi.yaml:46: step 'expect not_reached, open_tasks, outbox'" in message
     assert "'informa_beneficiario' was reached" in message
     assert "expected: not reached: informa_beneficiario" in message
     assert ("actual path: Presa in carico al CPI -> Profilazione e assessment" in message
@@ -124,13 +124,13 @@ def test_coverage_lists_what_no_scenario_took(tmp_path: Path) -> None:
     with workspace(bootstrap, ROOT / "processes") as space:
         result = run_scenario(space, parse_scenario(SCENARIOS / "02_percorso_diverso.yaml"))
     assert result.passed, result.failure
-    (parts, p4, equipe) = coverage(ROOT / "processes", [result])
+    (discussion, parts, p4, equipe) = coverage(ROOT / "processes", [result])
     assert parts.process_id == "monitoraggio_congiunto" and parts.node_percent == 0.0  # no monitoring on this path
     assert p4.process_id == "percorso4" and p4.taken_nodes == {
         "avvio_presa_in_carico", "profilazione", "assegna_percorso", "gw_percorso_4", "fine_altro_percorso"}
     assert "f_percorso4_no: gw_percorso_4 -> fine_altro_percorso" not in p4.missed_flows()
     assert "f_percorso4_si: gw_percorso_4 -> gw_iscrizione" in p4.missed_flows()
-    assert equipe.node_percent == 0.0
+    assert equipe.node_percent == 0.0 and discussion.process_id == "discussione_caso"
     page = write_html([p4], tmp_path / "out", ROOT / "node_modules").read_text(encoding="utf-8")
     assert "Flow nodes: 7.9% (5/63)" in page
 
@@ -144,7 +144,7 @@ def test_the_html_report_draws_each_diagram_with_covered_and_missed_elements(chr
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(page_file.as_uri())
-    page.wait_for_function("document.querySelectorAll('.djs-container').length === 3")
+    page.wait_for_function("document.querySelectorAll('.djs-container').length === 4")
     page.wait_for_function("document.querySelectorAll('.covered').length >= 9")
     covered = page.eval_on_selector_all(".covered", "els => els.map(e => e.getAttribute('data-element-id'))")
     assert {"profilazione", "fine_altro_percorso", "f_percorso4_no"} <= set(covered)

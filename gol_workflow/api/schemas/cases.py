@@ -75,6 +75,11 @@ class CaseRecordSchema(CaseSummarySchema):
     specialist_services = fields.List(fields.String(), required=True, allow_none=True)
     decision = fields.String(required=True, allow_none=True)
     measures = fields.List(fields.String(), required=True, allow_none=True)
+    equipe_participants = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "Who took part in the equipe of the latest final scheda (CPI, Social Services, "
+                       "specialist services present)"})
+    equipe_confirmed_by = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "The participants who confirmed its decision (all the required ones: it is final)"})
     first_appointment_place = fields.String(required=True, allow_none=True)
     path_start_date = fields.Date(required=True, allow_none=True)
     monitorings = fields.Integer(required=True)

@@ -49,6 +49,10 @@ class InboxItemSchema(Schema):
     element = fields.String(required=True, attribute="element_id")
     name = fields.String(required=True)
     lane = fields.String(required=True, allow_none=True)
+    participant = fields.String(allow_none=True, metadata={
+        "description": "The equipe participant whose own task this is (`centro_impiego`, `servizio_sociale` or a "
+                       "specialist service id, e.g. each one's confirmation of the equipe's decision): only that "
+                       "service's operators of the zone see it. Null: anyone working the lane."})
     zone = fields.String(required=True, allow_none=True)
     created_at = LocalDateTime(required=True)
     due_at = LocalDateTime(required=True, allow_none=True)

@@ -33,6 +33,10 @@ def administrator_roles() -> frozenset[str]:
     """The roles that may do everything (scope "all")."""
     return _roles().with_scope("all")
 
+# The equipe participants the whole role stands for; a specialist service is its own participant
+# (its id), worked by the referents of that service only.
+PARTICIPANT_ROLES: dict[str, str] = {"centro_impiego": "cpi", "servizio_sociale": "sds"}
+
 
 def _privileged(actor: Actor) -> bool:
     return _roles().scope(actor.role) == "all"
@@ -118,6 +122,8 @@ def can_work_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any]
         return True
     if not is_candidate(actor, task):
         return False
+    if task.get("participant") and task["participant"] not in participants_of(actor):
+        return False  # a participant's own task (an equipe confirmation) is only in that participant's queue
     scope = _roles().scope(actor.role)
     if scope == "zone":
         return task.get("zone") is None or task.get("zone") in actor.zones
@@ -138,6 +144,13 @@ def require_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] 
         raise NotFound("task not found")
 
 
+def participants_of(actor: Actor) -> tuple[str, ...]:
+    """The equipe participants whose own tasks this person works (their role's, or their services)."""
+    if actor.role == "specialist":
+        return tuple(sorted(s for s in actor.services if s not in PARTICIPANT_ROLES))
+    return tuple(sorted(p for p, role in PARTICIPANT_ROLES.items() if role == actor.role))
+
+
 def lanes_for(role: str) -> tuple[str, ...]:
     """The lanes whose tasks a role works (in the processes folder's lane file)."""
     return lanes.current().lanes_for(role)
@@ -151,7 +164,8 @@ def inbox_scope(actor: Actor) -> InboxScope:
     if scope not in ("zone", "case", "invitation"):
         return InboxScope()
     zones = tuple(sorted(actor.zones))
-    common = {"kind": scope, "role": actor.role, "user": actor.username, "lanes": lanes_for(actor.role)}
+    common = {"kind": scope, "role": actor.role, "user": actor.username, "lanes": lanes_for(actor.role),
+              "participants": participants_of(actor)}
     if scope == "zone":
         return InboxScope(**common, zones=zones)
     if scope == "case":

@@ -241,6 +241,7 @@ def scenario_files(folder: Path) -> list[Path]:
 
 ACCOUNTS_FILE = "accounts.yaml"
 _ACCOUNT_KEYS = {"username", "role", "zones", "name"}
+_OPTIONAL_ACCOUNT_KEYS = {"services"}  # a specialist referent's services (ids of the zone files)
 
 
 @dataclass(frozen=True)
@@ -251,10 +252,11 @@ class Account:
     role: str
     zones: tuple[str, ...]
     name: str
+    services: tuple[str, ...] = ()
 
 
 def scenario_accounts(folder: Path) -> list[Account]:
-    """The operators declared in the folder's accounts.yaml: a list of {username, role, zones, name}."""
+    """The operators declared in the folder's accounts.yaml: a list of {username, role, zones, name[, services]}."""
     path = folder / ACCOUNTS_FILE
     if not path.is_file():
         raise ScenarioFileError(f"{path}: missing: declare there the operators scenarios act as "
@@ -267,9 +269,12 @@ def scenario_accounts(folder: Path) -> list[Account]:
         raise ScenarioFileError(f"{path}: expected a list of accounts")
     accounts: list[Account] = []
     for index, item in enumerate(document, start=1):
-        if not isinstance(item, dict) or set(item) != _ACCOUNT_KEYS:
-            raise ScenarioFileError(f"{path}: account {index}: give exactly {', '.join(sorted(_ACCOUNT_KEYS))}")
+        if not isinstance(item, dict) or not _ACCOUNT_KEYS <= set(item) <= _ACCOUNT_KEYS | _OPTIONAL_ACCOUNT_KEYS:
+            raise ScenarioFileError(f"{path}: account {index}: give exactly {', '.join(sorted(_ACCOUNT_KEYS))}"
+                                    f" (and optionally {', '.join(sorted(_OPTIONAL_ACCOUNT_KEYS))})")
         zones = item["zones"] if isinstance(item["zones"], list) else [item["zones"]]
+        services = item.get("services") or []
+        services = services if isinstance(services, list) else [services]
         accounts.append(Account(str(item["username"]), str(item["role"]), tuple(str(z) for z in zones),
-                                str(item["name"])))
+                                str(item["name"]), tuple(str(s) for s in services)))
     return accounts

@@ -155,7 +155,8 @@ def _accounts(rt: Runtime, accounts: list[Account]) -> dict[str, Actor]:
     with rt.uow() as uow:
         for account in accounts:
             uow.users.add({"username": account.username, "full_name": account.name, "password_hash": "!",
-                           "role": account.role, "zones": list(account.zones), "services": [], "active": True,
+                           "role": account.role, "zones": list(account.zones), "services": list(account.services),
+                           "active": True,
                            "failed_logins": 0, "created_at": rt.now()})
         uow.commit()
     for account in accounts:

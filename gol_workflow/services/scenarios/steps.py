@@ -12,6 +12,7 @@ from ...domain.errors import ValidationFailed
 from ...domain.model import Actor
 from ...engine import scenario_paths
 from ...engine.inspection import current_data
+from ..access import authorization
 from ..cases import case_start, monitoring
 from ..integrations import messages
 from ..workflow import task_view
@@ -115,14 +116,11 @@ class CaseRun:
         return sorted(rows, key=lambda r: r["scheduled_at"])
 
     def open_tasks(self) -> list[dict[str, Any]]:
-        """Open tasks about the case: its own and its schede at the equipe."""
+        """Open tasks about the case: its own and those of its discussions at the equipe."""
+        if not self.case_id:
+            return []
         with self.rt.uow(write=False) as uow:
-            found = [dict(r) for r in uow.inbox.for_instance(self.case_id)] if self.case_id else []
-            for meeting in uow.meetings.meetings_of_case(self.case_id) if self.case_id else []:
-                if meeting["instance_id"]:
-                    found += [dict(r) for r in uow.inbox.for_instance(meeting["instance_id"])
-                              if r["case_id"] == self.case_id]
-        return found
+            return [dict(r) for r in uow.inbox_search.for_case(self.case_id)]
 
     def all_passages(self) -> list[scenario_paths.Passage]:
         """What every workflow of the scenario went through."""
@@ -199,11 +197,17 @@ class CaseRun:
             names = ", ".join(f"{t['element_id']} ({t['name']})" for t in open_now) or "none"
             raise Diverged(f"task '{wanted}' is not open for this case; open tasks: {names}", f"'{wanted}' open")
         actor = self.actor(values["as"])
-        view = task_view.open_task(self.rt, found[0]["id"], actor)
+        header = self.header()
+        mine = [t for t in found if authorization.can_work_task(actor, t, header)]
+        if not mine:  # a participant's own task (e.g. a confirmation) is in that participant's queue only
+            raise Diverged(f"task '{wanted}' is open, but not in the queue of '{values['as']}'",
+                           f"'{wanted}' open for '{values['as']}'")
+        task_id = mine[0]["id"]
+        view = task_view.open_task(self.rt, task_id, actor)
         options = allowed_values(view.options)
         answers = self.resolve(dict(values.get("answers") or {}), options)
         try:
-            task_service.complete_task(self.rt, found[0]["id"], answers, actor, options=options)
+            task_service.complete_task(self.rt, task_id, answers, actor, options=options)
         except ValidationFailed as exc:
             raise Diverged(f"the form refused the answers: {exc.errors}", f"'{wanted}' completed") from None
 

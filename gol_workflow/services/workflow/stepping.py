@@ -50,6 +50,7 @@ def step_result(
             "zone": task.zone,
             "case_id": task.case_id or instance_id,
             **task_audience(version, task),
+            "participant": task.participant,
         }
         for task in snapshot.ready.values()
     )
@@ -186,6 +187,7 @@ def _inbox_row(
         "form": task.form,
         "zone": task.zone,
         "case_id": task.case_id or loaded.id,
+        "participant": task.participant,
         "created_at": now,
         "due_at": due_at,
         "assignee": None,

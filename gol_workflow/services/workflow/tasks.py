@@ -22,11 +22,13 @@ from ...forms import submission
 from ...forms.validation import validate
 from ...persistence.uow import UnitOfWork
 from ..access import authorization
+from .completion_records import run_completion_records
 from .form_checks import run_form_checks
 from .form_options import OptionContext, allowed_values, options_for
 from .runtime import Runtime
 from .stepping import StepResult, load, save, service_handler, step_result
 
+CHANGED_MEANWHILE_RETRIES = 2  # completions redone from the database before the conflict is the person's
 
 
 def already_completed(uow: UnitOfWork, task_id: str) -> TaskAlreadyCompleted | None:
@@ -90,7 +92,10 @@ def complete_task(
     it back; the step's writes then check that the instance and the task's assignee are still
     as committed (and, if the case ends, that it holds no messages, bookings or agenda
     places). If anything disagrees the step is done again from the database, which decides
-    (and gives the error, if there is one).
+    (and gives the error, if there is one). A step that finds its instance changed meanwhile by
+    another task's completion is done again too (at most CHANGED_MEANWHILE_RETRIES times): parallel
+    tasks of one instance, such as the participants' confirmations of an equipe decision, do not
+    send each other back with a conflict.
     """
     known = rt.workflows.known_task(task_id)
     if known is not None:
@@ -98,6 +103,13 @@ def complete_task(
             return _complete(rt, task_id, data, actor, options, known, confirmed)
         except GolError:
             pass
+    for _ in range(CHANGED_MEANWHILE_RETRIES):
+        try:
+            return _complete(rt, task_id, data, actor, options, None, confirmed)
+        except ConcurrentChange:
+            # Another task of the same instance was completed meanwhile (e.g. two participants
+            # confirming one equipe decision at once): this task is worked again on what committed.
+            continue
     return _complete(rt, task_id, data, actor, options, None, confirmed)
 
 
@@ -145,6 +157,7 @@ def _complete(
             raise already_completed(uow, task_id) or TaskNoLongerOpen() from None
         save(rt, uow, loaded, snapshot, now, actor, "task.completed", {"task": task["name"], "data": dict(data)},
              task_id=task_id, element_id=task["element_id"], completed=(task_id, task["assignee"]))
+        run_completion_records(rt, uow, task, data, actor, now)
         result = step_result(loaded.id, snapshot, actor, case, loaded.version)
         uow.commit()
     return result
