@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_equipe_participation'
-down_revision = '0008'  # the revision id of 0008_case_records.py
+down_revision = '0015_indicators'
 branch_labels = None
 depends_on = None
 
