@@ -239,6 +239,7 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         read.problems.append("GOL_MAX_REQUEST_BYTES must be at least 16384")
     protection = _security_settings(read)
     operations = _operations_settings(read, production)
+    idol_timeout = read.positive("GOL_IDOL_TIMEOUT", 15.0)
     if not secret and not read.problems:
         secret = _local_secret(var_dir)
     if read.problems:
@@ -258,7 +259,7 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         smtp=smtp,
         idol_url=env.get("GOL_IDOL_URL") or None,
         idol_token=env.get("GOL_IDOL_TOKEN") or None,
-        idol_timeout=read.positive("GOL_IDOL_TIMEOUT", 15.0),
+        idol_timeout=idol_timeout,
         service_name=(env.get("GOL_SERVICE_NAME") or "Regione Toscana").strip(),
         attachments_dir=Path(attachments) if attachments else None,
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),

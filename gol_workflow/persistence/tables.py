@@ -199,7 +199,6 @@ cases = Table(
     Column("work_path", Boolean, nullable=True),
     Column("joint_interview", Boolean, nullable=True),
     Column("interview_participants", JsonText, nullable=True),
-    Index("ix_cases_zone_status_updated_at", "zone", "status", "updated_at"),
     Index("ix_cases_status_updated_at", "status", "updated_at"),
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_codice_fiscale", "codice_fiscale"),

@@ -15,10 +15,8 @@ from .conftest import ADMIN_DATA, original_xml, start
 from .test_migration import with_added_task
 
 ANALYST = Actor(username="analista", role="analyst")
-WITHOUT_FORM = original_xml().replace(
-    '<bpmn:userTask id="raccolta" name="Raccolta dati">\n      <bpmn:extensionElements><spiffworkflow:properties>'
-    '<spiffworkflow:property name="formJsonSchemaFilename" value="raccolta.schema.json"/></spiffworkflow:properties>'
-    '</bpmn:extensionElements>', '<bpmn:userTask id="raccolta" name="Raccolta dati">')
+# A task naming a form the forms folder does not hold: refused (a task naming no form only warns).
+WITHOUT_FORM = original_xml().replace('value="raccolta.schema.json"', 'value="mancante.schema.json"')
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +39,7 @@ def test_the_service_checks_a_diagram_as_drawn(admin_rt: Runtime) -> None:
     assert WITHOUT_FORM != original_xml()
     problems = process_drafts.check(admin_rt, ANALYST, "pratica_admin", WITHOUT_FORM)
     assert [(p.element, p.message) for p in problems] == [
-        ("raccolta", "user task names no form: add the property formJsonSchemaFilename (or camunda:formKey)")]
+        ("raccolta", "form mancante.schema.json does not exist in the forms folder")]
     assert process_drafts.check(admin_rt, ANALYST, "pratica_admin", original_xml()) == []
 
 

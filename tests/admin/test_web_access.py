@@ -61,6 +61,8 @@ def urls(admin_app, admin_rt):
         ("modeler_form", "GET", "/admin/processi/modulo?chiave=raccolta", None),
         ("versions", "GET", f"{modeler}/versioni", None),
         ("scheduler", "GET", "/admin/scheduler", None),
+        ("data_protection", "GET", "/admin/protezione-dati", None),
+        ("data_export", "POST", "/admin/protezione-dati/archivio", {"codice_fiscale": "RSSMRA80A01G713G"}),
         ("mail_now", "POST", "/admin/scheduler/posta/1/invia", {}),
         ("meeting_retry", "POST", "/admin/scheduler/riunioni/nord-20260113/riprova", {}),
     ]

@@ -173,5 +173,5 @@ def test_the_case_file_tells_its_steps_with_labels_and_counts_reads_per_person(w
     assert steps["Profilazione"]["author"] == "Cpi Nord"
     (reads,) = [r for r in body["reads"] if r["author"] == "Sds Nord"]
     assert reads["label"] == "Fascicolo consultato" and reads["times"] == 2
-    assert body["actions"] == ["case.attach"]  # this process waits for no monitoring request
+    assert body["actions"] == ["case.attach", "case.record_placement"]  # this process waits for no monitoring request
     assert api("spec.nord").get(f"/api/v1/cases/{world['N']}").get_json()["actions"] == []

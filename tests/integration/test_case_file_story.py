@@ -12,6 +12,7 @@ from gol_workflow.services.access import tokens
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 from tests.integration.percorso4_support import (  # noqa: F401 - fixtures
+    MONITORING_PARTS,
     PROGETTO,
     SARA,
     Percorso4,
@@ -44,7 +45,8 @@ def walk_to_the_end(p4: Percorso4) -> str:
     assert sent.status_code == 302
     assert "Modifica sostanziale segnalata" in sds.text(f"/casi/{case}")
     p4.rt.workflows.clear()
-    assert p4.ready(case) == ["monitoraggio"]
+    assert sorted(p4.ready(case)) == sorted(MONITORING_PARTS)  # the services' parts, then the joint record
+    p4.monitor_parts(case)
     assert "Segnalata una modifica sostanziale del progetto: Ha lasciato il tirocinio." in \
         p4.data(case)["richiesta_monitoraggio"]["motivo"]  # what the case manager reads in the task
     p4.complete("monitoraggio", case, p4.monitoraggio(modifica=True), "cm.rossi")
@@ -55,6 +57,7 @@ def walk_to_the_end(p4: Percorso4) -> str:
                                             "data_sottoscrizione_progetto": "2026-06-12"}, "cm.rossi")
     answer_reminders_until(p4, case, end)
     p4.advance_to(end + timedelta(minutes=1))
+    p4.final_parts(case)
     p4.complete("monitoraggio_finale", case, {"data_monitoraggio_finale": local_day(p4.now()),
                                               "esito": "in_formazione", "obiettivi_raggiunti": "in_parte"},
                 "cpi.pistoia")
@@ -138,7 +141,7 @@ def test_a_case_walked_to_its_end_tells_its_story_on_the_page_in_the_pdf_and_ove
     chiusura = next(s for s in body["summary"] if s["title"] == "Chiusura")
     assert {"label": "Esito del percorso", "text": "In formazione"} in chiusura["facts"]
     assert any(r["author"] == "Carla Pieri" and r["times"] >= 3 for r in body["reads"])
-    assert body["actions"] == ["case.attach"]  # closed: nothing to request
+    assert body["actions"] == ["case.attach", "case.record_placement"]  # closed: nothing to request
     pdf = api.get(f"/api/v1/cases/{case}/pdf", headers={"Authorization": f"Bearer {token}"})
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert "Sara Gialli" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
@@ -178,7 +181,7 @@ def test_the_requests_are_offered_to_those_who_may_make_them_and_refused_to_othe
     assert manager.post(f"/casi/{case}/modifica-sostanziale",
                         {"descrizione": "Cambio di tirocinio.", "conferma": "1"}).status_code == 302
     p4.rt.workflows.clear()
-    assert p4.ready(case) == ["monitoraggio"]
+    assert sorted(p4.ready(case)) == sorted(MONITORING_PARTS)
     (delivered,) = [e for e in p4.audit("message.delivered", case) if e["data"]["message"] == "richiesta_monitoraggio"]
     assert delivered["actor"] == "cm.rossi" and delivered["data"]["richiesta"] == "modifica_sostanziale"
     assert "Segnala una modifica sostanziale" not in manager.text(f"/casi/{case}")  # a monitoring is open now

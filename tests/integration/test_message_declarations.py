@@ -45,7 +45,7 @@ def test_every_problem_of_the_declarations_is_reported_on_its_line(workspace: Pa
     assert run.returncode == 1
     path = str(Path("processes") / "messages.toml")
     lines = set(run.stdout.splitlines())
-    assert f"{path}:1: conferma: unknown role 'capo' (one of analyst, ats, cpi, sds, specialist; administrators and the service may always send)" in lines
+    assert f"{path}:1: conferma: unknown role 'capo' (one of analyst, ats, cpi, manager, sds, specialist; administrators and the service may always send)" in lines
     assert f'{path}:1: conferma: the payload schema must describe an object ("type": "object")' in lines
     assert f"{path}:5: mai_atteso: no process waits for the message 'mai_atteso'" in lines
     assert f"{path}:8: esito: form 'inesistente.schema.json' does not exist in the forms folder" in lines

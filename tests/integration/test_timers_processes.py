@@ -33,6 +33,7 @@ def scheduler_env(rt: Runtime, **extra: str) -> dict[str, str]:
         GOL_VAR_DIR=str(rt.settings.var_dir),
         GOL_ZONES_DIR=str(TEST_ZONES),
         GOL_PROCESSES_DIR=str(ROOT / "tests" / "data" / "processes"),
+        GOL_ROLES_FILE=str(ROOT / "processes" / "roles.toml"),
         GOL_CLOCK="system",
         GOL_SMTP_HOST="127.0.0.1",
         GOL_SMTP_PORT=str(free_port()),

@@ -222,6 +222,9 @@ def counted(repeated: Sequence[Mapping[str, Any]], readers: Readers) -> list[Rep
                           int(r["times"]), r["last_at"]) for r in repeated]
 
 
+SCHEDA_TASK = "scheda_esito"  # the user task where the equipe writes its scheda (riunione_equipe, discussione_caso)
+
+
 def pair_schede(events: Sequence[Mapping[str, Any]], completions: Sequence[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
     """For each delivered equipe outcome, the completion on its meeting that sent it.
 
@@ -234,8 +237,11 @@ def pair_schede(events: Sequence[Mapping[str, Any]], completions: Sequence[Mappi
         if row["action"] != "message.delivered" or data.get("message") != EQUIPE_MESSAGE or not data.get("from"):
             continue
         before = [c for c in completions if c["instance_id"] == data["from"] and int(c["id"]) < int(row["id"])]
-        if before:
-            found[int(row["id"])] = before[-1]
+        # The equipe's decision is its scheda; the participants' confirmations that follow it (the
+        # last of which sends the outcome) are told as events of their own.
+        written = [c for c in before if c["element_id"] == SCHEDA_TASK] or before
+        if written:
+            found[int(row["id"])] = written[-1]
     return found
 
 
