@@ -111,7 +111,9 @@ def test_by_role_through_the_case_list_and_the_case_file(p4: Percorso4, page: An
     open_task(sds, "Lucia Bianchi", "Scheda di esito")
     _check(sds, "scheda di esito: modulo (320 px)", found)
     complete(sds, {f"scheda_esito.{k}": str(v).lower() if isinstance(v, bool) else v
-                   for k, v in scheda(presente=True)["scheda_esito"].items() if v != ""})
+                   for k, v in scheda(presente=True)["scheda_esito"].items() if v not in ("", [])})
+    p4.confirm(case_id, "cpi.pistoia")  # each participant confirms the decision (tests/e2e/test_percorso4_browser.py
+    p4.confirm(case_id, "sds.pistoia")  # walks those pages)
     _into_the_path(p4, case_id)
 
     # The ATS case manager, on a phone, finds the case under "I miei casi" and asks for a monitoring from its file.
@@ -123,6 +125,7 @@ def test_by_role_through_the_case_list_and_the_case_file(p4: Percorso4, page: An
     _check(ats, "fascicolo (ATS, 320 px)", found)
     _ask_for_monitoring(ats, "Verifica dopo il primo mese di tirocinio.")
     _check(ats, "fascicolo dopo la richiesta (ATS, 320 px)", found)
+    p4.monitor_parts(case_id)  # the CPI's and the Social Services' parts come before the joint record
     open_task(ats, "Lucia Bianchi", "Monitoraggio in itinere")
     assert "Verifica dopo il primo mese di tirocinio." in ats.page.locator("main").inner_text()
     _check(ats, "monitoraggio: modulo (ATS, 320 px)", found)
@@ -146,6 +149,7 @@ def test_a_second_monitoring_starts_empty_and_copies_the_last_one_only_on_reques
 
     cpi.goto(f"/casi/{case_id}")
     _ask_for_monitoring(cpi, "Primo monitoraggio concordato.")
+    p4.monitor_parts(case_id)
     open_task(ats, "Lucia Bianchi", "Monitoraggio in itinere")
     complete(ats, {"data_monitoraggio": p4.now().date().isoformat(), **FIRST})
     first_day = p4.now().date().isoformat()
@@ -153,6 +157,7 @@ def test_a_second_monitoring_starts_empty_and_copies_the_last_one_only_on_reques
     p4.advance_to(p4.now() + timedelta(days=20))
     cpi.goto(f"/casi/{case_id}")
     _ask_for_monitoring(cpi, "Il beneficiario ha lasciato il tirocinio.")
+    p4.monitor_parts(case_id)
     open_task(ats, "Lucia Bianchi", "Monitoraggio in itinere")
     empty = {"data": "", "partecipanti": [], "andamento": [], "sintesi": ""}
     assert _monitoring_answers(ats) == empty  # nothing of the first monitoring is on the form
