@@ -39,8 +39,9 @@ def forms() -> dict[str, bytes]:
 def deploy_xml(rt: Runtime, xml: str) -> int:
     """Deploy a version of the test process from its XML; returns the new version's id."""
     declaration = ADMIN_DATA / "processes" / f"{PROCESS}.case.toml"
+    lane_file = ADMIN_DATA / "processes" / "lanes.toml"
     sources = deployment.Sources({MAIN_FILE: xml.encode("utf-8")}, forms(),
-                                 cases={declaration.name: declaration.read_bytes()})
+                                 cases={declaration.name: declaration.read_bytes()}, lanes=lane_file.read_bytes())
     deployment.deploy(rt, sources, ADMIN)
     with rt.uow(write=False) as uow:
         version_id = uow.versions.latest_id(PROCESS)

@@ -26,6 +26,7 @@ from ...persistence.uow import UnitOfWork
 from ..access import authorization
 from ..scenarios.suite import run_suite
 from ..workflow.runtime import FORM_SUFFIX, Runtime
+from ..access.lanes import LANES_FILE
 from . import deployment
 
 MAX_NOTE = 2000
@@ -68,15 +69,18 @@ def sources_with(rt: Runtime, uow: UnitOfWork, process_id: str, xml: str) -> dep
     processes = {n: t.encode("utf-8") for n, t in files.items() if n.lower().endswith((".bpmn", ".dmn"))}
     messages = files.get(deployment.POLICY_FILE)
     cases = {n: t.encode("utf-8") for n, t in files.items() if n.endswith(deployment.CASE_SUFFIX)}
-    return deployment.Sources(processes, forms, messages=messages.encode("utf-8") if messages else None, cases=cases)
+    lane_text = files.get(LANES_FILE)
+    return deployment.Sources(processes, forms, messages=messages.encode("utf-8") if messages else None, cases=cases,
+                              lanes=lane_text.encode("utf-8") if lane_text else None)
 
 
 def check(rt: Runtime, actor: Actor, process_id: str, xml: str) -> list[Problem]:
-    """The service's validation of a diagram as drawn, with the files it deploys with."""
+    """The service's validation of a diagram as drawn, with the files it deploys with: problems, then warnings."""
     authorization.require_deployer(actor)
     with rt.uow(write=False) as uow:
         sources = sources_with(rt, uow, process_id, xml)
-    return deployment.check(rt, sources).problems
+    found = deployment.check(rt, sources)
+    return [*found.problems, *found.warnings]
 
 
 def current_diagram(rt: Runtime, actor: Actor, process_id: str) -> tuple[str, dict[str, Any] | None]:
@@ -126,6 +130,8 @@ def _write(sources: deployment.Sources, folder: Path, scenarios: Path) -> tuple[
         (processes / name).write_bytes(content)
     for name, content in sources.forms.items():
         (forms / name).write_bytes(content)
+    if sources.lanes is not None:
+        (processes / LANES_FILE).write_bytes(sources.lanes)
     if scenarios.is_dir():
         shutil.copytree(scenarios, processes / "scenarios")
     return processes, forms

@@ -19,7 +19,8 @@ MAX_DIAGRAM = 5 * 1024 * 1024
 
 
 def _problems(problems: list[Problem]) -> list[dict[str, Any]]:
-    return [{"file": p.file, "riga": p.line, "elemento": p.element, "messaggio": p.message} for p in problems]
+    return [{"file": p.file, "riga": p.line, "elemento": p.element, "messaggio": p.message, "avviso": p.warning}
+            for p in problems]
 
 
 def _xml() -> str:
