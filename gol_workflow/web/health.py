@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from ..observability.metrics import Metrics, exposition
+from ..observability.metrics import exposition
 from ..services.administration import health
 from .context import runtime
 
@@ -37,8 +37,8 @@ def metrics() -> Response:
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return Response("metrics need the bearer token set in GOL_METRICS_TOKEN\n", 401,
                             {"WWW-Authenticate": "Bearer"}, mimetype="text/plain")
-    counting = rt.metrics or current_app.extensions.setdefault("gol_metrics", Metrics())
-    body, content_type = exposition(counting, BacklogCollector(rt))
+    assert rt.metrics is not None  # create_app enables them
+    body, content_type = exposition(rt.metrics, BacklogCollector(rt))
     return Response(body, 200, mimetype=None, content_type=content_type)
 
 

@@ -21,7 +21,7 @@ from ...domain.errors import ValidationFailed
 from ...domain.model import Actor
 from ...forms.codice_fiscale import is_valid as codice_fiscale_is_valid
 from ...persistence.subject_records import READ_ACTIONS
-from ..access import authorization
+from ..access import authorization, people, roles
 from ..workflow.instances import read_workflow
 from ..workflow.runtime import Runtime
 
@@ -151,7 +151,6 @@ def accesses(rt: Runtime, actor: Actor, codice_fiscale: str) -> list[Access]:
     with rt.uow() as uow:
         ids = [str(h["id"]) for h in uow.subject_records.instances_of(cf)]
         events = uow.subject_records.events_of(ids)
-        names = {str(u["username"]): u["full_name"] or u["username"] for u in uow.users.list_all()}
         for case_id in ids:
             uow.audit.record(now, actor.username, "person.accesses_viewed", case_id)
         uow.commit()
@@ -165,8 +164,8 @@ def accesses(rt: Runtime, actor: Actor, codice_fiscale: str) -> list[Access]:
         else:
             continue
         who = str(event["actor"])
-        found.append(Access(event["at"], who, labels.SYSTEM_LABEL if labels.is_system(action, who) else names.get(who, who), action,
-                            labels.action(action), str(event["instance_id"]), kind))
+        found.append(Access(event["at"], who, people.author(rt, action, who), action, labels.action(action),
+                            str(event["instance_id"]), kind))
     return sorted(found, key=lambda a: a.at, reverse=True)
 
 
@@ -182,7 +181,7 @@ def unusual_readers(rt: Runtime, actor: Actor, days: int = 30, many: int = 100) 
     for row in rows:
         who = str(row["actor"])
         person = people.get(who)
-        if person is None or person["role"] == "admin":
+        if person is None or roles.current().scope(person["role"]) == "all":
             continue  # administrators' reads are marked as such in every event, and reviewed on their own
         totals[who] = totals.get(who, 0) + int(row["cases"])
         zones = set(_zones(person["zones"]))
@@ -213,9 +212,7 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
+    if hasattr(value, "isoformat"):  # datetimes and dates
         return value.isoformat()
     return value
 
