@@ -81,7 +81,8 @@ def _validate(args: argparse.Namespace) -> int:
     except NotFound as exc:
         return fail(exc.message, USAGE_ERROR)
     if result.problems:
-        print_problems(result.problems + result.warnings, sources)
+        print_problems(result.problems, sources)
+        print_warnings(result.warnings, sources)
         return 1
     print_warnings(result.warnings, sources)
     print(f"ok: {result.files} file(s), {len(result.process_ids)} executable process(es), {result.forms} form(s)")

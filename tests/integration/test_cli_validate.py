@@ -88,7 +88,7 @@ def test_without_a_forms_folder_form_names_are_not_checked_and_it_says_so(worksp
     assert run.returncode == 1
     assert run.stderr.splitlines()[0] == "note: forms folder forms not found: the forms user tasks name are not checked"
     assert "does not exist in the forms folder" not in run.stdout
-    assert "senza_modulo: user task names no form" in run.stdout
+    assert "senza_modulo: warning: user task names no form" in run.stdout
 
 
 def test_bad_arguments_are_a_usage_error_with_exit_2(workspace: Path) -> None:

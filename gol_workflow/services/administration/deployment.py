@@ -60,8 +60,9 @@ class Validation:
         return not self.problems
 
     def shown(self, sources: Sources) -> list[Problem]:
-        """The problems with file names replaced by the paths the user gave."""
-        return [Problem(sources.where(p.file), p.line, p.element, p.message, p.warning) for p in self.problems]
+        """The problems, then the warnings, with file names replaced by the paths the user gave."""
+        return [Problem(sources.where(p.file), p.line, p.element, p.message, p.warning)
+                for p in self.problems + self.warnings]
 
 
 @dataclass
