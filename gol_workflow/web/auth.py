@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_limiter import RateLimitExceeded
 
@@ -12,6 +14,7 @@ from .security import safe_next, start_session
 from .throttling import login_requests
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 ATTEMPT_KEY = "sso_attempt"  # state, nonce and PKCE verifier of a login sent to the provider
 ID_TOKEN_KEY = "sso_id_token"  # kept in the server session for the provider's logout (id_token_hint)
@@ -104,6 +107,7 @@ def sso_callback() -> Response | tuple[str, int]:
 
 
 def _sso_failure(exc: single_sign_on.SignOnError, target: str) -> tuple[str, int]:
+    log.warning("single sign-on failed: %s: %s", type(exc).__name__, exc.message)
     message, status = next((text for kind, text in SSO_MESSAGES.items() if isinstance(exc, kind)),
                            SSO_MESSAGES[single_sign_on.SignOnRejected])
     return _login_page(target, status=status, error=message)

@@ -219,7 +219,8 @@ def forget_provider() -> None:
 
 def _client(oidc: OidcSettings, redirect_uri: str) -> OAuth2Session:
     return OAuth2Session(oidc.client_id, oidc.client_secret, scope=oidc.scopes, redirect_uri=redirect_uri,
-                         code_challenge_method="S256", default_timeout=oidc.timeout)
+                         code_challenge_method="S256", default_timeout=oidc.timeout,
+                         leeway=0)  # the access token is used at once: even a very short-lived one will do
 
 
 def begin(rt: Runtime, redirect_uri: str) -> Attempt:
@@ -244,6 +245,8 @@ def finish(rt: Runtime, attempt: Mapping[str, str], redirect_uri: str, answer: M
     if not answer.get("code"):
         raise SignOnRejected("the provider's answer has no authorization code")
     found = provider(rt)
+    if answer.get("iss") and answer["iss"] != found.issuer:  # RFC 9207: the answer of another provider
+        raise SignOnRejected("the answer comes from another provider (iss)")
     try:
         with _client(oidc, redirect_uri) as client:
             token = client.fetch_token(found.token_endpoint, code=answer["code"],

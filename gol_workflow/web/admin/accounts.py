@@ -15,10 +15,10 @@ def accounts() -> str:
     """Every account; those waiting for a role first, each with a form to enable it."""
     rt = runtime()
     everyone = users.list_users(rt, actor())
-    waiting = [u for u in everyone if u.pending]
+    pending_accounts = [u for u in everyone if u.pending]
     zones = sorted(((z.id, z.name) for z in rt.zones.values()), key=lambda pair: pair[1])
-    return render_template("admin/accounts.html", waiting=waiting, others=[u for u in everyone if not u.pending],
-                           roles=authorization.role_names(), zones=zones)
+    return render_template("admin/accounts.html", pending_accounts=pending_accounts,
+                           others=[u for u in everyone if not u.pending], roles=authorization.role_names(), zones=zones)
 
 
 @bp.post("/utenti/<username>/abilita")
