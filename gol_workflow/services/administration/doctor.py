@@ -47,11 +47,16 @@ def startup_problems(settings: Settings, probe_provider: bool = False) -> list[s
     `probe_provider` also reads the provider's discovery document (the web, which needs it).
     """
     problems: list[str] = []
+    declared: set[str] | None = None  # unknown when the file cannot be read at all
     try:
-        declared = roles.load(settings.roles_file).names()
-    except roles.RoleFileError as exc:
-        problems += [str(problem) for problem in exc.problems]
-        declared = None
+        text = settings.roles_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{settings.roles_file}:1: cannot be read ({exc})")
+    else:
+        parsed, found = roles.parse(text, str(settings.roles_file))
+        problems += [str(problem) for problem in found]
+        # A role with a mistake is still declared: the mapping is checked against every name in the file.
+        declared = (set(parsed.names()) | {p.element for p in found if p.element}) or None
     if settings.oidc is not None:
         if declared is not None:
             problems += single_sign_on.mapping_problems(settings.oidc, declared)
