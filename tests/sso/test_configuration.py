@@ -1,4 +1,4 @@
-"""Single sign-on settings and the role file are checked by `doctor` and when a process starts, every problem at once."""
+"""Single sign-on settings and the role file are checked by `doctor` and at every start, every problem at once."""
 
 from __future__ import annotations
 

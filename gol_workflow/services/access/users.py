@@ -1,4 +1,4 @@
-"""Local accounts: create, change, disable, list, and log in with argon2 hashes behind the login throttle."""
+"""Accounts, local or of the identity provider: create, change, enable, disable, list; local logins, throttled."""
 
 from __future__ import annotations
 
