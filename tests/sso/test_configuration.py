@@ -95,3 +95,12 @@ def test_doctor_reports_a_broken_role_file(tmp_path: Path) -> None:
     findings = {f.subject: f for f in doctor.examine(_env(tmp_path, GOL_ROLES_FILE=str(roles)), smtp_probe=False)}
     assert not findings["roles"].ok and "not valid TOML" in findings["roles"].detail
     assert findings["sso"].ok and "local accounts" in findings["sso"].detail
+
+
+def test_the_web_does_not_start_when_the_provider_does_not_answer(settings: Any) -> None:
+    from tests.integration.scheduling_support import free_port
+
+    oidc = OidcSettings(issuer=f"http://127.0.0.1:{free_port()}", client_id="gol", client_secret="s", timeout=2.0)
+    with pytest.raises(ConfigurationError) as caught:
+        bootstrap(settings.with_overrides(oidc=oidc), probe_provider=True)
+    assert len(caught.value.problems) == 1 and "discovery document" in caught.value.problems[0]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
@@ -131,3 +131,16 @@ def test_local_passwords_can_be_kept_for_administrators_only(service: Service) -
     admitted = http.post(service.url + "/accesso", data={"csrf_token": csrf_token(refused.text), "username": "admin",
                                                          "password": ADMIN_PASSWORD})
     assert admitted.status_code == 200 and urlsplit(admitted.url).path != "/accesso", admitted.url
+
+
+def test_an_expired_session_sends_the_person_back_through_the_provider(service: Service) -> None:
+    http = requests.Session()
+    provider_login(http, service, "mario")
+    service.clock.advance(timedelta(minutes=service.runtime.settings.session_idle_minutes + 1))
+    expired = http.get(service.url + "/attivita", allow_redirects=False)
+    assert expired.status_code == 302 and urlsplit(expired.headers["Location"]).path == "/accesso"
+    service.clock.set(datetime.now(UTC))  # the provider's next ID token is checked against the service's clock
+    page = http.get(urljoin(service.url, expired.headers["Location"]))
+    assert "Accedi con le credenziali regionali" in page.text
+    back = http.get(service.url + "/accesso/regionale?next=/attivita")
+    assert back.url == service.url + "/attivita" and "Mario Rossi" in back.text  # no password asked again
