@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,8 +32,7 @@ def runtime(settings: Any, clock: Any) -> Any:
 def _identity(subject: str = "abc-123", role: str | None = "cpi", zones: tuple[str, ...] | None = ("nord",),
               email: str | None = "mario.rossi@regione.example", verified: bool = True) -> Identity:
     return Identity(issuer=ISSUER, subject=subject, username="mario.rossi", email=email, email_verified=verified,
-                    full_name="Mario Rossi", role=role, zones=zones, id_token="x.y.z",
-                    expires_at=datetime.now(UTC) + timedelta(minutes=5))
+                    full_name="Mario Rossi", role=role, zones=zones, id_token="x.y.z")
 
 
 def test_the_mapping_picks_the_first_declared_role_it_names() -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -116,7 +116,6 @@ class Identity:
     role: str | None  # None: no claim value maps to a declared role
     zones: tuple[str, ...] | None  # None: zones are not taken from the claims
     id_token: str
-    expires_at: datetime
 
 
 _lock = threading.Lock()
@@ -326,7 +325,6 @@ def _identity(rt: Runtime, oidc: OidcSettings, found: Provider, claims: Mapping[
         issuer=found.issuer, subject=subject, username=_clean(username, 150), email=_clean(email, 255) or None,
         email_verified=claims.get("email_verified") is True, full_name=_clean(str(name), 255) or None,
         role=mapped_role(oidc, claims, declared_roles.current().names()), zones=zones, id_token=id_token,
-        expires_at=datetime.fromtimestamp(int(claims["exp"]), timezone.utc),
     )
 
 
