@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from .clock import Clock, SystemClock
-from .config import Settings
+from .config import ConfigurationError, Settings
 from .engine.runner import ProcessEngine
 from .observability.metrics import Metrics
 from .persistence import committed
 from .persistence.database import create_db_engine
 from .services.access import lanes, roles
+from .services.administration import doctor
 from .services.cases import case_records
 from .services.workflow.clock import DatabaseClock
 from .services.integrations.connectors import register_connectors
@@ -16,8 +17,16 @@ from .services.workflow.runtime import Runtime, WorkflowCache
 from .services.meetings.zones import load_zones
 
 
-def bootstrap(settings: Settings, clock: Clock | None = None, metrics: bool = False) -> Runtime:
-    """Build a runtime for these settings (nothing is built at import time); `metrics` counts its work."""
+def bootstrap(settings: Settings, clock: Clock | None = None, metrics: bool = False,
+              probe_provider: bool = False) -> Runtime:
+    """Build a runtime for these settings (nothing is built at import time); `metrics` counts its work.
+
+    The role file and single sign-on are checked first, every problem reported at once
+    (ConfigurationError); `probe_provider` also asks the identity provider (the web needs it).
+    """
+    problems = doctor.startup_problems(settings, probe_provider)
+    if problems:
+        raise ConfigurationError("; ".join(problems), problems)
     db = create_db_engine(settings.database_url)
     if clock is None:
         clock = DatabaseClock(db) if settings.clock == "simulated" else SystemClock()

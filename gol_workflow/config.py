@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_VAR_DIR = Path("var")
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
@@ -33,6 +34,26 @@ class SmtpSettings:
     password: str | None = None
     sender: str = "gol-workflow@localhost"
     timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """The region's OpenID Connect identity provider and how its claims become roles and zones."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    scopes: str = "openid profile email"
+    username_claim: str = "preferred_username"  # the account's name; email, then sub, when missing
+    roles_claim: str | None = None  # None: an administrator gives each new person a role
+    role_map: tuple[tuple[str, str], ...] = ()  # claim value -> role, first match wins; empty: values are roles
+    zones_claim: str | None = None  # None: zones are given by an administrator
+    unknown_users: str = "pending"  # pending: a person without a role waits for an administrator | refuse
+    timeout: float = 10.0  # seconds the provider has to answer one request
+
+    def roles_named(self) -> tuple[str, ...]:
+        """The roles the claim mapping names."""
+        return tuple(dict.fromkeys(role for _, role in self.role_map))
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,8 @@ class Settings:
     ready_heartbeat_seconds: float = 60.0  # /readyz fails when no scheduler beat for this long
     ready_max_outbox: int = 1000  # /readyz fails with more e-mail than this waiting
     ready_max_incidents: int = 100  # /readyz fails with more instances in error and overdue cut-offs than this
+    oidc: OidcSettings | None = None  # single sign-on through the region's identity provider, when set
+    local_login: str = "all"  # all | admins: who may log in with a local username and password
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some settings replaced (tests, CLI flags)."""
@@ -239,6 +262,7 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         read.problems.append("GOL_MAX_REQUEST_BYTES must be at least 16384")
     protection = _security_settings(read)
     operations = _operations_settings(read, production)
+    sign_on = _sign_on_settings(read, production)
     idol_timeout = read.positive("GOL_IDOL_TIMEOUT", 15.0)
     if not secret and not read.problems:
         secret = _local_secret(var_dir)
@@ -274,6 +298,7 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         scheduler_lease=lease,
         **protection,  # type: ignore[arg-type]
         **operations,  # type: ignore[arg-type]
+        **sign_on,  # type: ignore[arg-type]
         max_request_bytes=max_request,
     ), []
 
@@ -287,6 +312,74 @@ def _operations_settings(read: _Reader, production: bool) -> dict[str, object]:
         "ready_max_outbox": read.number("GOL_READY_MAX_OUTBOX", 1000, int, 0, what="a whole number"),
         "ready_max_incidents": read.number("GOL_READY_MAX_INCIDENTS", 100, int, 0, what="a whole number"),
     }
+
+
+def _sign_on_settings(read: _Reader, production: bool) -> dict[str, object]:
+    """Single sign-on (GOL_OIDC_*) and who may still log in locally (GOL_LOCAL_LOGIN)."""
+    env = read.env
+    local_login = read.choice("GOL_LOCAL_LOGIN", "all", ("all", "admins"))
+    issuer = env.get("GOL_OIDC_ISSUER", "").strip().rstrip("/")
+    client_id = env.get("GOL_OIDC_CLIENT_ID", "").strip()
+    client_secret = env.get("GOL_OIDC_CLIENT_SECRET", "").strip()
+    others = sorted(name for name in env if name.startswith("GOL_OIDC_") and env[name].strip()
+                    and name not in {"GOL_OIDC_ISSUER", "GOL_OIDC_CLIENT_ID", "GOL_OIDC_CLIENT_SECRET"})
+    if not issuer:
+        if client_id or client_secret or others:
+            named = ", ".join(n for n in ["GOL_OIDC_CLIENT_ID" if client_id else "",
+                                          "GOL_OIDC_CLIENT_SECRET" if client_secret else "", *others] if n)
+            read.problems.append(f"{named} set without GOL_OIDC_ISSUER: single sign-on needs the provider's address")
+        if local_login == "admins":
+            read.problems.append("GOL_LOCAL_LOGIN=admins needs single sign-on (GOL_OIDC_ISSUER): "
+                                 "otherwise only administrators could log in")
+        return {"oidc": None, "local_login": local_login}
+    problem = _issuer_problem(issuer, production)
+    if problem:
+        read.problems.append(problem)
+    if not client_id or not client_secret:
+        missing = " and ".join(n for n, v in (("GOL_OIDC_CLIENT_ID", client_id),
+                                              ("GOL_OIDC_CLIENT_SECRET", client_secret)) if not v)
+        read.problems.append(f"GOL_OIDC_ISSUER is set but {missing} is not: the client id and secret go together")
+    scopes = " ".join(env.get("GOL_OIDC_SCOPES", "").split()) or "openid profile email"
+    if "openid" not in scopes.split():
+        read.problems.append(f"GOL_OIDC_SCOPES must include openid, not {scopes!r}")
+    roles_claim = env.get("GOL_OIDC_ROLES_CLAIM", "").strip() or None
+    role_map = _role_map(read, env.get("GOL_OIDC_ROLE_MAP", ""))
+    if role_map and not roles_claim:
+        read.problems.append("GOL_OIDC_ROLE_MAP is set but GOL_OIDC_ROLES_CLAIM is not: say which claim holds the "
+                             "values it maps")
+    oidc = OidcSettings(
+        issuer=issuer, client_id=client_id, client_secret=client_secret, scopes=scopes,
+        username_claim=env.get("GOL_OIDC_USERNAME_CLAIM", "").strip() or "preferred_username",
+        roles_claim=roles_claim, role_map=role_map,
+        zones_claim=env.get("GOL_OIDC_ZONES_CLAIM", "").strip() or None,
+        unknown_users=read.choice("GOL_OIDC_UNKNOWN_USERS", "pending", ("pending", "refuse")),
+        timeout=read.positive("GOL_OIDC_TIMEOUT", 10.0),
+    )
+    return {"oidc": oidc, "local_login": local_login}
+
+
+def _issuer_problem(issuer: str, production: bool) -> str | None:
+    parts = urlsplit(issuer)
+    loopback = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+    if parts.scheme not in {"https", "http"} or not parts.hostname or parts.query or parts.fragment:
+        return f"GOL_OIDC_ISSUER must be the provider's https:// address, not {issuer!r}"
+    if parts.scheme == "http" and (production or not loopback):
+        return f"GOL_OIDC_ISSUER must use https (plain http only for a provider on this machine): {issuer!r}"
+    return None
+
+
+def _role_map(read: _Reader, raw: str) -> tuple[tuple[str, str], ...]:
+    """`value=role` pairs separated by commas or new lines, e.g. `gol-cpi=cpi, gol-admin=admin`."""
+    pairs: list[tuple[str, str]] = []
+    for item in (part.strip() for chunk in raw.splitlines() for part in chunk.split(",")):
+        if not item:
+            continue
+        value, sep, role = (p.strip() for p in item.rpartition("="))
+        if not sep or not value or not role:
+            read.problems.append(f"GOL_OIDC_ROLE_MAP: {item!r} is not claim-value=role")
+            continue
+        pairs.append((value, role))
+    return tuple(pairs)
 
 
 def _security_settings(read: _Reader) -> dict[str, object]:

@@ -118,6 +118,7 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     print(f"{'username':<24} {'role':<11} {'active':<7} {'zones':<28} services")
     for u in rows:
-        print(f"{u.username:<24} {u.role:<11} {'yes' if u.active else 'no':<7} {','.join(u.zones) or '-':<28} "
+        role = "(pending)" if u.pending else u.role  # known through single sign-on, waiting for a role
+        print(f"{u.username:<24} {role:<11} {'yes' if u.active else 'no':<7} {','.join(u.zones) or '-':<28} "
               f"{','.join(u.services) or '-'}")
     return 0

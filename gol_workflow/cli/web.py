@@ -47,7 +47,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         logs.configure(settings().log_format)
-        runtime = bootstrap(settings(), metrics=True)
+        runtime = bootstrap(settings(), metrics=True, probe_provider=True)
         if settings().embedded_scheduler:
             start_scheduler_once(runtime)
         return create_app(runtime)

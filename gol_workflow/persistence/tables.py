@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from .types import JsonText, UtcDateTime
@@ -301,6 +302,14 @@ users = Table(
     Column("last_login_at", UtcDateTime, nullable=True),
     # How the person hears of new and overdue tasks: digest (daily, the default) | immediate | none.
     Column("notifications", String(16), nullable=False, server_default="digest"),
+    # Accounts of the region's identity provider: its issuer and subject (never a password).
+    Column("oidc_issuer", String(255), nullable=True),
+    Column("oidc_subject", String(255), nullable=True),
+    # Known through single sign-on but not yet given a role by an administrator (and not active).
+    Column("pending", Boolean, nullable=False, default=False, server_default=false()),
+    # The role and zones come from the provider's claims (and are taken back when the claims go).
+    Column("access_from_claims", Boolean, nullable=False, default=False, server_default=false()),
+    Index("ix_users_oidc_identity", "oidc_issuer", "oidc_subject", unique=True),
 )
 
 # Which person has already been told of which task (kind: new | overdue): a notice is never sent twice.

@@ -1,4 +1,4 @@
-"""Local user accounts (operators, administrators, analysts)."""
+"""User accounts (operators, administrators, analysts): local, or of the region's identity provider."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from .tables import users
 
@@ -24,6 +24,16 @@ class UserRepository:
     def by_username(self, username: str) -> RowMapping | None:
         """One user by login name."""
         return self.conn.execute(select(users).where(users.c.username == username)).mappings().first()
+
+    def by_identity(self, issuer: str, subject: str) -> RowMapping | None:
+        """The account of one person of an identity provider."""
+        stmt = select(users).where(users.c.oidc_issuer == issuer, users.c.oidc_subject == subject)
+        return self.conn.execute(stmt).mappings().first()
+
+    def unlinked_by_email(self, email: str) -> Sequence[RowMapping]:
+        """Accounts with this e-mail address (any case) not yet tied to an identity provider."""
+        stmt = select(users).where(func.lower(users.c.email) == email.lower(), users.c.oidc_subject.is_(None))
+        return self.conn.execute(stmt).mappings().all()
 
     def add(self, values: dict[str, Any]) -> int:
         """Create a user; returns its id."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from flask import Flask
@@ -50,7 +51,8 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
     app.extensions[RUNTIME_KEY] = runtime
     app.session_interface = ServerSessionInterface()
     app.before_request(limits.raise_for_uploads)  # before the CSRF check reads the body
-    security.init_app(app)
+    # Logging out sends the browser from a form to the provider, which form-action must allow.
+    security.init_app(app, (_origin(settings.oidc.issuer),) if settings.oidc else ())
     throttling.init_app(app, settings)
     filters.init_app(app, settings.timezone)
     errors.init_app(app)
@@ -71,3 +73,8 @@ def create_app(runtime: Runtime, overrides: Mapping[str, Any] | None = None) -> 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
                                 x_proto=settings.proxy_hops)
     return app
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, redirect, request, url_for
+from flask import Flask, Response, current_app, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from ..services.access import users
 from . import sessions
 
 PROBES = frozenset({"health.healthz", "health.readyz", "health.metrics"})  # answered without a session
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "vendor.asset", "auth.health"}) | PROBES
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.sso_start", "auth.sso_callback", "static", "vendor.asset",
+                              "auth.health"}) | PROBES
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -28,8 +29,16 @@ CSP = "; ".join([
 ])
 
 
-def init_app(app: Flask) -> None:
+def content_policy(form_targets: tuple[str, ...] = ()) -> str:
+    """The Content-Security-Policy; forms may also lead to these origins (the identity provider's logout)."""
+    if not form_targets:
+        return CSP
+    return CSP.replace("form-action 'self'", "form-action " + " ".join(("'self'", *form_targets)))
+
+
+def init_app(app: Flask, form_targets: tuple[str, ...] = ()) -> None:
     """Install CSRF protection, the login check and the response headers."""
+    app.config["GOL_CSP"] = content_policy(form_targets)
     CSRFProtect(app)
     app.before_request(_start_timer)
     app.before_request(_load_user)
@@ -69,7 +78,7 @@ def safe_next(target: str | None, default: str) -> str:
 
 def _headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Content-Security-Policy", current_app.config.get("GOL_CSP", CSP))
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")

@@ -18,4 +18,4 @@ def create() -> Flask:
     """Build the app from GOL_* environment variables."""
     settings = load_settings()
     logs.configure(settings.log_format)
-    return create_app(bootstrap(settings, metrics=True))
+    return create_app(bootstrap(settings, metrics=True, probe_provider=True))

@@ -65,6 +65,8 @@ def urls(admin_app, admin_rt):
         ("data_export", "POST", "/admin/protezione-dati/archivio", {"codice_fiscale": "RSSMRA80A01G713G"}),
         ("mail_now", "POST", "/admin/scheduler/posta/1/invia", {}),
         ("meeting_retry", "POST", "/admin/scheduler/riunioni/nord-20260113/riprova", {}),
+        ("accounts", "GET", "/admin/utenti", None),
+        ("enable_account", "POST", "/admin/utenti/nessuno/abilita", {"role": "cpi", "zones": "nord"}),
     ]
 
 

@@ -49,7 +49,7 @@ def test_doctor_checks_database_schema_zones_processes_and_a_real_mail_server(tm
     finally:
         server.stop()
     assert all(f.ok for f in findings.values()), [f for f in findings.values() if not f.ok]
-    assert set(findings) == {"settings", "database", "schema", "zones", "processes", "smtp", "idol"}
+    assert set(findings) == {"settings", "database", "schema", "zones", "roles", "sso", "processes", "smtp", "idol"}
     assert "pistoiese" in findings["zones"].detail and "executable process" in findings["processes"].detail
 
 

@@ -1,4 +1,4 @@
-"""Local accounts: create, change, disable, list, and log in with argon2 hashes behind the login throttle."""
+"""Accounts, local or of the identity provider: create, change, enable, disable, list; local logins, throttled."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ class LoginFailed(GolError):
     """Wrong username or password (the message never says which)."""
 
 
+class LocalLoginDisabled(LoginFailed):
+    """The password was right, but local accounts log in only for administrators here (GOL_LOCAL_LOGIN=admins)."""
+
+
 @dataclass(frozen=True)
 class User:
     """A user as the web and CLI show it (never the hash)."""
@@ -47,13 +51,16 @@ class User:
     services: tuple[str, ...]
     active: bool
     last_login_at: datetime | None
+    email: str | None = None
+    pending: bool = False  # known through single sign-on, waiting for an administrator to give a role
+    single_sign_on: bool = False  # logs in through the region's identity provider
 
     def actor(self) -> Actor:
         """The actor on whose behalf this user's requests run."""
         return Actor(self.username, self.role, frozenset(self.zones), frozenset(self.services), self.id)
 
 
-def _user(row: Mapping[str, Any]) -> User:
+def user_from_row(row: Mapping[str, Any]) -> User:
     return User(
         id=int(row["id"]),
         username=row["username"],
@@ -63,6 +70,9 @@ def _user(row: Mapping[str, Any]) -> User:
         services=tuple(row["services"] or ()),
         active=bool(row["active"]),
         last_login_at=row["last_login_at"],
+        email=row.get("email"),
+        pending=bool(row.get("pending")),
+        single_sign_on=row.get("oidc_subject") is not None,
     )
 
 
@@ -128,7 +138,7 @@ def add_user(
         row = uow.users.get(user_id)
         uow.commit()
     assert row is not None
-    return _user(row), generated
+    return user_from_row(row), generated
 
 
 def set_active(rt: Runtime, username: str, active: bool, actor: Actor) -> User:
@@ -144,7 +154,7 @@ def set_active(rt: Runtime, username: str, active: bool, actor: Actor) -> User:
         row = uow.users.get(row["id"])
         uow.commit()
     assert row is not None
-    return _user(row)
+    return user_from_row(row)
 
 
 def set_password(rt: Runtime, username: str, password: str | None, actor: Actor) -> tuple[User, str | None]:
@@ -163,7 +173,7 @@ def set_password(rt: Runtime, username: str, password: str | None, actor: Actor)
         row = uow.users.get(row["id"])
         uow.commit()
     assert row is not None
-    return _user(row), generated
+    return user_from_row(row), generated
 
 
 def change_access(rt: Runtime, username: str, actor: Actor, role: str | None = None,
@@ -188,7 +198,27 @@ def change_access(rt: Runtime, username: str, actor: Actor, role: str | None = N
         row = uow.users.get(row["id"])
         uow.commit()
     assert row is not None
-    return _user(row)
+    return user_from_row(row)
+
+
+def enable_pending(rt: Runtime, username: str, role: str, zones: Iterable[str], actor: Actor,
+                   services: Iterable[str] = ()) -> User:
+    """Give a person who logged in through single sign-on a role and zones: the account becomes active."""
+    authorization.require_admin(actor)
+    zones, services = sorted(set(zones)), sorted(set(services))
+    _check_role_and_zones(rt, role, zones)
+    with rt.uow() as uow:
+        row = _existing(uow, username)
+        if not row["pending"]:
+            raise Conflict(f"user {username!r} is not waiting to be enabled")
+        uow.users.update(row["id"], {"role": role, "zones": zones, "services": services, "active": True,
+                                     "pending": False})
+        uow.audit.record(rt.now(), actor.username, "user.enabled",
+                         data={"user": username, "role": role, "zones": zones, "services": services})
+        row = uow.users.get(row["id"])
+        uow.commit()
+    assert row is not None
+    return user_from_row(row)
 
 
 def end_sessions(rt: Runtime, username: str, actor: Actor) -> int:
@@ -206,14 +236,14 @@ def list_users(rt: Runtime, actor: Actor) -> list[User]:
     """Every account."""
     authorization.require_admin(actor)
     with rt.uow(write=False) as uow:
-        return [_user(row) for row in uow.users.list_all()]
+        return [user_from_row(row) for row in uow.users.list_all()]
 
 
 def find_user(rt: Runtime, username: str) -> User | None:
     """One account by username (None when missing)."""
     with rt.uow(write=False) as uow:
         row = uow.users.by_username(username)
-    return _user(row) if row is not None else None
+    return user_from_row(row) if row is not None else None
 
 
 def active_user(rt: Runtime, user_id: int) -> User | None:
@@ -222,7 +252,7 @@ def active_user(rt: Runtime, user_id: int) -> User | None:
         row = uow.users.get(user_id)
     if row is None or not row["active"]:
         return None
-    return _user(row)
+    return user_from_row(row)
 
 
 def authenticate(rt: Runtime, username: str, password: str, remote: str | None = None) -> User:
@@ -243,6 +273,11 @@ def authenticate(rt: Runtime, username: str, password: str, remote: str | None =
             uow.audit.record(now, username[:255], "user.login_failed", data=data)
             uow.commit()
             raise LoginFailed(FAILED)
+        if rt.settings.local_login == "admins" and current["role"] not in authorization.administrator_roles():
+            uow.audit.record(now, username, "user.login_refused", data={"reason": "local_login_admins_only",
+                                                                        "remote": remote})
+            uow.commit()
+            raise LocalLoginDisabled("local login is reserved to administrators: use single sign-on")
         login_throttle.succeeded(uow, attempt, key, address)
         if _HASHER.check_needs_rehash(current["password_hash"]):
             uow.users.update(current["id"], {"password_hash": _HASHER.hash(password)})
@@ -251,7 +286,7 @@ def authenticate(rt: Runtime, username: str, password: str, remote: str | None =
         current = uow.users.get(current["id"])
         uow.commit()
     assert current is not None
-    return _user(current)
+    return user_from_row(current)
 
 
 def _verify(hashed: str, password: str) -> bool:

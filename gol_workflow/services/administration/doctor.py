@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ...config import ConfigurationError, Settings, read_settings
 from ...persistence import schema
 from ...persistence.database import create_db_engine, printable_url
+from ..access import roles, single_sign_on
 from ..meetings.zones import ZoneConfigError, load_zones
 from . import deployment
 
@@ -31,11 +32,62 @@ def examine(env: dict[str, str] | None = None, smtp_probe: bool = True) -> list[
     findings = [Finding("settings", True, "every GOL_* setting reads correctly")]
     findings += _database(settings)
     findings.append(_zones(settings))
+    findings.append(_roles(settings))
+    findings.append(_single_sign_on(settings))
     findings.append(_processes(settings))
     if smtp_probe:
         findings.append(_smtp(settings))
     findings.append(_idol(settings))
     return findings
+
+
+def startup_problems(settings: Settings, probe_provider: bool = False) -> list[str]:
+    """Every problem of the role file and of single sign-on, checked when a process starts.
+
+    `probe_provider` also reads the provider's discovery document (the web, which needs it).
+    """
+    problems: list[str] = []
+    declared: set[str] | None = None  # unknown when the file cannot be read at all
+    try:
+        text = settings.roles_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{settings.roles_file}:1: cannot be read ({exc})")
+    else:
+        parsed, found = roles.parse(text, str(settings.roles_file))
+        problems += [str(problem) for problem in found]
+        # A role with a mistake is still declared: the mapping is checked against every name in the file.
+        declared = (set(parsed.names()) | {p.element for p in found if p.element}) or None
+    if settings.oidc is not None:
+        if declared is not None:
+            problems += single_sign_on.mapping_problems(settings.oidc, declared)
+        if probe_provider:
+            problems += single_sign_on.provider_problems(settings.oidc)
+    return problems
+
+
+def _roles(settings: Settings) -> Finding:
+    try:
+        declared = roles.load(settings.roles_file)
+    except roles.RoleFileError as exc:
+        return Finding("roles", False, "; ".join(str(problem) for problem in exc.problems))
+    return Finding("roles", True, f"{len(declared.names())} role(s) in {settings.roles_file}: "
+                                  f"{', '.join(declared.names())}")
+
+
+def _single_sign_on(settings: Settings) -> Finding:
+    oidc = settings.oidc
+    if oidc is None:
+        return Finding("sso", True, "no single sign-on configured: people log in with local accounts")
+    try:
+        problems = single_sign_on.mapping_problems(oidc, roles.load(settings.roles_file).names())
+    except roles.RoleFileError:
+        problems = []  # the roles finding reports the role file
+    problems += single_sign_on.provider_problems(oidc)
+    if problems:
+        return Finding("sso", False, "; ".join(problems))
+    source = (f"roles from the claim {oidc.roles_claim!r}" if oidc.roles_claim
+              else "roles given by an administrator on first login")
+    return Finding("sso", True, f"the identity provider {oidc.issuer} answers; {source}")
 
 
 def _database(settings: Settings) -> list[Finding]:
