@@ -264,9 +264,14 @@ def cancel_branch(handle: WorkflowHandle, task_id: str) -> MoveEffect:
     others = [t for t in open_items(handle).values()
               if t.task_id != task_id and calls_of(handle, task) == t.calls and t.kind != "error"
               and _same_workflow(handle, t.task_id, task)]
-    if not others:
+    try:
+        chain, decides = _branch(task), None
+    except MoveNotPossible as exc:
+        chain, decides = None, exc
+    if chain is None and not others:
         raise MoveNotPossible(MoveProblem.ONLY_BRANCH, spec.bpmn_id)
-    chain = _branch(task)
+    if decides is not None:
+        raise decides
     effect = MoveEffect(spec.bpmn_id)
     if chain is None:  # the branch ends by itself: SpiffWorkflow cancels it
         effect.cancelled.append(spec.bpmn_id)

@@ -84,3 +84,104 @@ def test_a_move_needs_a_reason_and_a_known_kind(p4: Percorso4) -> None:
     with pytest.raises(InputRefused):
         instance_moves.move(p4.rt, ADMIN, case, "jump", "motivo", element="profilazione")
     assert p4.ready(case) == ["profilazione"]
+
+
+def into_the_path(p4: Percorso4, case: str) -> None:
+    """Profiling, the equipe, the first appointment and the project: the case runs its 12 months."""
+    p4.complete("profilazione", case, profilo(), "cpi.pistoia")
+    p4.hold_meeting(p4.meetings_of(case)[-1]["id"], {case: scheda(presente=True)}, by="sds.pistoia")
+    slot = p4.book_first_appointment(case, "cm.rossi", "cpi.pistoia")
+    p4.start_path(case, "cm.rossi", slot)
+    p4.complete("progetto_individualizzato", case, PROGETTO, "cm.rossi")
+
+
+def at_monitoring(p4: Percorso4) -> str:
+    """A case whose quarterly reminder opened a monitoring: the CPI's and the Social Services' parts are open."""
+    case = p4.open_case("pistoiese", LUCIA)
+    into_the_path(p4, case)
+    p4.advance_to(p4.header(case)["next_due_at"] + timedelta(minutes=1))
+    assert p4.ready(case) == MONITORING_PARTS
+    return case
+
+
+def test_skip_records_who_and_why_and_the_case_goes_on(p4: Percorso4) -> None:
+    case = at_monitoring(p4)
+    p4.complete("monitoraggio_parte_cpi", case, {"parte_cpi": {"referente": "C. Pieri", "partecipazione": "in_presenza",
+                                                                "valutazione": "Procede."}}, "cpi.pistoia")
+    plan = instance_moves.move(p4.rt, ADMIN, case, "skip", "il servizio sociale non segue la persona",
+                               element="monitoraggio_parte_sociale", dry_run=True)
+    assert [i.element_id for i in plan.cancelled] == ["monitoraggio_parte_sociale"]
+    assert [i.element_id for i in plan.created] == ["monitoraggio"]
+    instance_moves.move(p4.rt, ADMIN, case, "skip", "il servizio sociale non segue la persona",
+                        element="monitoraggio_parte_sociale")
+    assert p4.ready(case) == ["monitoraggio"]
+    moved = p4.audit("instance.moved", case)[-1]
+    assert (moved["actor"], moved["element_id"], moved["data"]["kind"]) == ("admin", "monitoraggio_parte_sociale", "skip")
+    assert moved["data"]["reason"] == "il servizio sociale non segue la persona"
+
+
+def test_cancel_one_branch_of_the_monitoring_and_the_join_stops_waiting_for_it(p4: Percorso4) -> None:
+    case = at_monitoring(p4)
+    plan = instance_moves.move(p4.rt, ADMIN, case, "cancel_branch", "parte sociale non dovuta",
+                               element="monitoraggio_parte_sociale", dry_run=True)
+    assert [i.element_id for i in plan.cancelled] == ["monitoraggio_parte_sociale"] and plan.created == []
+    instance_moves.move(p4.rt, ADMIN, case, "cancel_branch", "parte sociale non dovuta",
+                        element="monitoraggio_parte_sociale")
+    assert p4.ready(case) == ["monitoraggio_parte_cpi"]
+    p4.complete("monitoraggio_parte_cpi", case, {"parte_cpi": {"referente": "C. Pieri", "partecipazione": "in_presenza",
+                                                                "valutazione": "Procede."}}, "cpi.pistoia")
+    assert p4.ready(case) == ["monitoraggio"]  # the parts' join did not wait for the cancelled branch
+
+
+def test_going_back_across_the_monitoring_call_activity_is_refused(p4: Percorso4) -> None:
+    case = at_monitoring(p4)
+    with pytest.raises(MoveRefused) as refused:
+        instance_moves.move(p4.rt, ADMIN, case, "back_to", "rifare il progetto", element="progetto_individualizzato",
+                            dry_run=True)
+    assert refused.value.reason == "call-activity"
+    assert p4.ready(case) == MONITORING_PARTS
+
+
+def test_the_only_open_branch_cannot_be_cancelled(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    with pytest.raises(MoveRefused) as refused:
+        instance_moves.move(p4.rt, ADMIN, case, "cancel_branch", "motivo", element="profilazione")
+    assert refused.value.reason == "only-branch"
+
+
+def test_a_skip_after_which_the_case_would_fail_is_refused(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    with pytest.raises(MoveRefused) as refused:
+        instance_moves.move(p4.rt, ADMIN, case, "skip", "profilazione non necessaria", element="profilazione")
+    assert refused.value.reason == "would-fail" and refused.value.element == "assegna_percorso"
+    assert p4.ready(case) == ["profilazione"] and p4.header(case)["status"] == "running"
+
+
+def test_a_task_of_a_multi_instance_cannot_be_skipped(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    p4.complete("profilazione", case, profilo(), "cpi.pistoia")
+    p4.advance_to(p4.meetings_of(case)[-1]["scheduled_at"] + timedelta(minutes=1))
+    p4.complete("scheda_esito", case, scheda(presente=True), "sds.pistoia")
+    confirmation = p4.inbox(element="conferma_decisione", case_id=case)[0]
+    with pytest.raises(MoveRefused) as refused:
+        instance_moves.move(p4.rt, ADMIN, confirmation["instance_id"], "skip", "motivo",
+                            task_id=confirmation["id"])
+    assert refused.value.reason == "multi-instance"
+    # Nor can the case go back before the equipe while its discussion runs.
+    with pytest.raises(MoveRefused) as refused:
+        instance_moves.move(p4.rt, ADMIN, case, "back_to", "motivo", element="profilazione")
+    assert refused.value.reason == "discussion-running"
+
+
+def test_a_case_suspended_by_someone_else_is_not_moved(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    p4.complete("profilazione", case, profilo(), "cpi.pistoia")
+    instance_service.suspend(p4.rt, case, OTHER_ADMIN, "verifica in corso")
+    with pytest.raises(MoveRefused) as refused:
+        instance_moves.move(p4.rt, ADMIN, case, "back_to", "motivo", element="profilazione")
+    assert refused.value.reason == "suspended-by-other"
+    # Its own suspender may move it; it stays suspended, with the redone task waiting for the resume.
+    instance_moves.move(p4.rt, OTHER_ADMIN, case, "back_to", "motivo", element="profilazione")
+    assert p4.header(case)["status"] == "suspended"
+    instance_service.resume(p4.rt, case, OTHER_ADMIN)
+    assert p4.ready(case) == ["profilazione"] and p4.header(case)["status"] == "running"
