@@ -146,15 +146,20 @@ def _zone_consequences(rt: Runtime, uow: UnitOfWork, loaded: Loaded, new_zone: s
 
 def edit(
     rt: Runtime, actor: Actor, instance_id: str, changes: Mapping[str, Any], reason: str | None,
-    removed: Collection[str] = (), dry_run: bool = False,
+    removed: Collection[str] = (), dry_run: bool = False, whole: bool = False,
 ) -> EditPlan:
-    """Preview (`dry_run`) or save an edit of a case's top-level data; EditRefused lists per-field errors."""
+    """Preview (`dry_run`) or save an edit of a case's top-level data; EditRefused lists per-field errors.
+
+    With `whole`, `changes` is the whole new data: the fields it leaves out are removed.
+    """
     authorization.require_admin(actor)
     text = _clean_reason(reason)
     now = rt.now()
     with rt.uow(write=not dry_run) as uow:
         loaded = load(rt, uow, instance_id, lock=not dry_run)
         try:
+            if whole:
+                removed = [k for k in current_data(loaded.handle) if k not in changes]
             plan, agendas, data_after = _plan(rt, uow, loaded, changes, removed, text, now)
             if dry_run:
                 return plan
