@@ -179,6 +179,6 @@ def move(body: dict[str, Any], instance_id: UUID) -> dict[str, Any]:
                                    task_id=body.get("task_id"), element=body.get("element"),
                                    dry_run=body["dry_run"], prefill=body["prefill"])
     except MoveRefused as exc:
-        raise Problem(409, "move-refused", "Move refused", exc.message, code=exc.reason,
-                      extra={"element": exc.element, "engine_detail": exc.detail}) from None
+        extra = {key: value for key, value in (("element", exc.element), ("engine_detail", exc.detail)) if value}
+        raise Problem(409, "move-refused", "Move refused", exc.message, code=exc.reason, extra=extra) from None
     return plan.as_dict()
