@@ -18,7 +18,7 @@ def test_an_unknown_zone_is_refused_and_nothing_changes(p4: Percorso4) -> None:
     case = p4.open_case("pistoiese", LUCIA)
     with pytest.raises(EditRefused) as refused:
         data_edits.edit(p4.rt, ADMIN, case, {"zona": "atlantide"}, "trasferita")
-    assert "unknown zone 'atlantide'" in refused.value.errors["changes.zona"][0]
+    assert "zona sconosciuta 'atlantide'" in refused.value.errors["changes.zona"][0]
     assert p4.header(case)["zone"] == "pistoiese" and zones_of_tasks(p4, case) == ["pistoiese"]
     p4.task_page("profilazione", case, "cpi.pistoia")  # the CPI operator still reaches the task and the case
 
@@ -34,7 +34,7 @@ def test_types_and_choices_come_from_the_forms(p4: Percorso4) -> None:
                            "changes.case_id"}
     with pytest.raises(EditRefused) as refused:
         data_edits.edit(p4.rt, ADMIN, case, {"fabbisogno_formativo": "nessuno"}, "")
-    assert refused.value.errors == {"reason": ["required"]}
+    assert list(refused.value.errors) == ["reason"]
 
 
 def test_a_new_zone_takes_the_open_task_with_it(p4: Percorso4) -> None:

@@ -73,21 +73,21 @@ def _zone_keys(rt: Runtime, version: ProcessVersion) -> frozenset[str]:
 
 def field_errors(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any], changes: Mapping[str, Any],
                  removed: Collection[str]) -> dict[str, list[str]]:
-    """Per-field problems of an edit (`changes.<field>`), against the forms' JSON Schemas and the zones."""
+    """Per-field problems of an edit (`changes.<field>`), in Italian like the forms' own messages."""
     errors: dict[str, list[str]] = {}
     zone_keys = _zone_keys(rt, version)
     for name in [*changes, *removed]:
         key = f"changes.{name}"
         if not isinstance(name, str) or not name.isidentifier():
-            errors.setdefault(key, []).append("not a valid field name")
+            errors.setdefault(key, []).append("nome di campo non valido")
         elif name in PROTECTED or (name in removed and name in zone_keys):
-            errors.setdefault(key, []).append(f"{name} cannot be changed or removed")
+            errors.setdefault(key, []).append(f"il campo {name} non si può modificare né togliere")
     for name, value in changes.items():
         if f"changes.{name}" in errors:
             continue
         key = f"changes.{name}"
         if name in zone_keys and value not in rt.zones:
-            errors.setdefault(key, []).append(f"unknown zone {value!r}; known zones: {', '.join(sorted(rt.zones))}")
+            errors.setdefault(key, []).append(f"zona sconosciuta {value!r}; zone previste: {', '.join(sorted(rt.zones))}")
             continue
         schemas = declared_properties(version, name)
         for prop in schemas:
@@ -98,10 +98,10 @@ def field_errors(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any], 
                 errors.setdefault(target, []).extend(m for m in messages if m not in errors.get(target, []))
         if not schemas:
             if name not in data:
-                errors.setdefault(key, []).append("no form of this process declares this field")
+                errors.setdefault(key, []).append("nessun modulo del processo prevede questo campo")
             elif _json_type(value) != _json_type(data[name]) and data[name] is not None:
                 errors.setdefault(key, []).append(
-                    f"expected {_json_type(data[name])}, like the current value (no form declares this field)")
+                    f"serve un valore di tipo {_json_type(data[name])}, come quello attuale (nessun modulo prevede il campo)")
     return errors
 
 
@@ -117,15 +117,15 @@ def _zone_consequences(rt: Runtime, uow: UnitOfWork, loaded: Loaded, new_zone: s
     services = [str(s) for s in (data.get("servizi_specialistici") or [])] if data.get("bisogni_particolari") else []
     missing = [s for s in services if zone.service(s) is None]
     if missing:
-        errors.setdefault(key, []).append(f"zone {new_zone} has no specialist service {', '.join(missing)} "
-                                          "invited for this case")
+        errors.setdefault(key, []).append(f"la zona {new_zone} non ha il servizio specialistico {', '.join(missing)} "
+                                          "invitato per questo caso")
     if any(row["instance_id"] != case_id for row in uow.inbox_search.for_case(case_id)):
-        errors.setdefault(key, []).append("the equipe is discussing the case now: change the zone after its decision")
+        errors.setdefault(key, []).append("l'equipe sta discutendo il caso: cambiare la zona dopo la sua decisione")
     bookings = uow.bookings.future_of(case_id, now)
     if bookings:
         errors.setdefault(key, []).append(
-            f"the first appointment of {bookings[0]['slot_at'].isoformat()} is booked with a case manager of the "
-            "current zone: move the case back to the booking first")
+            f"il primo appuntamento del {bookings[0]['slot_at'].isoformat()} è prenotato con un case manager della "
+            "zona attuale: riportare prima il caso alla prenotazione")
     for row in uow.inbox_search.for_case(case_id):
         if row["zone"] != new_zone:
             plan.tasks_moved.append({"task_id": row["id"], "name": row["name"], "from_zone": row["zone"],
@@ -135,7 +135,7 @@ def _zone_consequences(rt: Runtime, uow: UnitOfWork, loaded: Loaded, new_zone: s
     convened = [row for row in uow.meetings.meetings_of_case(case_id)
                 if row["status"] == CONVENED and row["scheduled_at"] > now]
     if convened:
-        errors.setdefault(key, []).append(f"the case is on the agenda already sent for meeting {convened[0]['id']}")
+        errors.setdefault(key, []).append(f"il caso è nell'ordine del giorno già inviato della riunione {convened[0]['id']}")
     for row in agendas:
         plan.meetings.append({"action": "withdrawn", "meeting": row["id"], "at": row["scheduled_at"].isoformat()})
     if agendas and not missing:
@@ -178,11 +178,11 @@ def _plan(rt: Runtime, uow: UnitOfWork, loaded: Loaded, changes: Mapping[str, An
     if header["status"] in ENDED_STATUSES:
         raise AlreadyEnded(f"the case is {header['status']}: its data can no longer be edited", header["status"])
     before = current_data(loaded.handle)
-    errors: dict[str, list[str]] = {} if text else {"reason": ["required"]}
+    errors: dict[str, list[str]] = {} if text else {"reason": ["indicare il motivo"]}
     changed = {k: v for k, v in changes.items() if k not in before or before[k] != v}
     gone = [k for k in removed if k in before]
     if not changed and not gone:
-        errors.setdefault("changes", []).append("nothing changes")
+        errors.setdefault("changes", []).append("nessun dato cambia")
     errors.update(field_errors(rt, loaded.version, before, changed, gone))
     plan = EditPlan(text, [{"field": k, "before": before.get(k), "after": v, "removed": False}
                            for k, v in sorted(changed.items())]
