@@ -185,3 +185,38 @@ def test_a_case_suspended_by_someone_else_is_not_moved(p4: Percorso4) -> None:
     assert p4.header(case)["status"] == "suspended"
     instance_service.resume(p4.rt, case, OTHER_ADMIN)
     assert p4.ready(case) == ["profilazione"] and p4.header(case)["status"] == "running"
+
+
+def test_going_back_to_the_project_cancels_the_waits_and_the_redo_sets_them_again(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    into_the_path(p4, case)
+    end = p4.data(case)["data_fine_percorso"]
+    plan = instance_moves.move(p4.rt, ADMIN, case, "back_to", "progetto da rivedere",
+                               element="progetto_individualizzato", dry_run=True)
+    cancelled = {(i.element_id, i.kind) for i in plan.cancelled}
+    assert {("scadenza_12_mesi", "timer"), ("promemoria_trimestrale", "timer"),
+            ("richiesta_monitoraggio_ricevuta", "message")} <= cancelled
+    assert [i.element_id for i in plan.created] == ["progetto_individualizzato"]
+    assert plan.not_undone == ["Preparare il progetto da firmare"]  # its PDF is not taken back
+    instance_moves.move(p4.rt, ADMIN, case, "back_to", "progetto da rivedere", element="progetto_individualizzato")
+    assert p4.ready(case) == ["progetto_individualizzato"] and p4.header(case)["next_due_at"] is None
+    assert p4.header(case)["status"] == "running"
+    p4.complete("progetto_individualizzato", case, PROGETTO, "cm.rossi")
+    assert p4.data(case)["data_fine_percorso"] == end  # the 12 months keep their end
+    assert p4.header(case)["next_due_at"] is not None
+
+
+def test_going_back_to_the_booking_frees_the_appointment(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    p4.complete("profilazione", case, profilo(), "cpi.pistoia")
+    p4.hold_meeting(p4.meetings_of(case)[-1]["id"], {case: scheda(presente=True)}, by="sds.pistoia")
+    slot = p4.book_first_appointment(case, "cm.rossi", "cpi.pistoia")
+    assert p4.ready(case) == ["primo_colloquio"] and record(p4, case)["case_manager"] == "cm.rossi"
+    plan = instance_moves.move(p4.rt, ADMIN, case, "back_to", "case manager sbagliato",
+                               element="prenota_primo_appuntamento", dry_run=True)
+    assert len(plan.bookings_released) == 1
+    instance_moves.move(p4.rt, ADMIN, case, "back_to", "case manager sbagliato", element="prenota_primo_appuntamento")
+    with p4.rt.uow(write=False) as uow:
+        assert uow.bookings.future_of(case, p4.rt.now()) == []
+    assert record(p4, case)["case_manager"] is None and p4.header(case)["case_manager"] is None
+    assert p4.book_first_appointment(case, "cm.rossi", "cpi.pistoia") == slot  # the freed slot is offered again
