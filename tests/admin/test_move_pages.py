@@ -52,3 +52,21 @@ def test_a_checked_edit_refuses_an_unknown_zone_then_previews_and_saves_a_known_
     assert saved.status_code == 302
     assert header(admin_rt, instance_id)["zone"] == "valdinievole"
     assert open_task(admin_rt, instance_id)["zone"] == "valdinievole"
+
+
+def test_the_redone_task_shows_its_earlier_answers_and_starts_empty_unless_asked(admin_rt, login) -> None:
+    instance_id = start(admin_rt)
+    complete(admin_rt, instance_id, "raccolta", {"divisore": 7})
+    instance_moves.move(admin_rt, ADMIN, instance_id, "back_to", "divisore sbagliato", element="raccolta")
+    task_id = open_task(admin_rt, instance_id)["id"]
+    operator = login("cpi.nord")
+    page = operator.text(f"/attivita/{task_id}")
+    answers = page.split('id="risposte-precedenti"')[1].split("</details>")[0]
+    assert "Risposte precedenti" in answers and "divisore" in answers and "7" in answers
+    assert 'value="7"' not in page.split('id="modulo-attivita"')[1]  # the form itself starts empty
+
+    instance_id = start(admin_rt, nome="Gino", first15="RSSGNI70A01G713")
+    complete(admin_rt, instance_id, "raccolta", {"divisore": 7})
+    instance_moves.move(admin_rt, ADMIN, instance_id, "back_to", "rifare", element="raccolta", prefill=True)
+    page = operator.text(f"/attivita/{open_task(admin_rt, instance_id)['id']}")
+    assert 'value="7"' in page.split('id="modulo-attivita"')[1]  # asked for: the form starts from them
