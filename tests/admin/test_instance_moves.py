@@ -8,6 +8,7 @@ import pytest
 
 from gol_workflow.domain.errors import InputRefused, MoveRefused
 from gol_workflow.services.administration import instance_moves
+from gol_workflow.services.cases import case_file
 from gol_workflow.services.workflow import instances as instance_service
 from gol_workflow.services.workflow import task_view
 from tests.conftest import ADMIN
@@ -118,6 +119,10 @@ def test_skip_records_who_and_why_and_the_case_goes_on(p4: Percorso4) -> None:
     moved = p4.audit("instance.moved", case)[-1]
     assert (moved["actor"], moved["element_id"], moved["data"]["kind"]) == ("admin", "monitoraggio_parte_sociale", "skip")
     assert moved["data"]["reason"] == "il servizio sociale non segue la persona"
+    story = case_file.open_case(p4.rt, case, p4.actors["cpi.pistoia"]).story  # the case file tells it too
+    told = [e for e in story if e.label == "Caso spostato dall'amministrazione"]
+    assert told and told[-1].detail == ("Monitoraggio: parte dei Servizi sociali: saltata; "
+                                        "il servizio sociale non segue la persona")
 
 
 def test_cancel_one_branch_of_the_monitoring_and_the_join_stops_waiting_for_it(p4: Percorso4) -> None:
