@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from gol_workflow.domain.errors import EditRefused, NotFound
@@ -68,3 +70,15 @@ def test_a_case_on_an_equipe_agenda_moves_to_the_new_zone_s_meeting(p4: Percorso
     new = plan.meetings[1]["meeting"]
     assert case in p4.agenda(new)
     assert p4.data(case)["riunione_id"] == new
+
+
+def test_a_new_zone_is_refused_once_the_agenda_was_sent_and_nothing_changes(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", LUCIA)
+    p4.complete("profilazione", case, profilo(), "cpi.pistoia")
+    meeting = p4.meetings_of(case)[-1]
+    p4.advance_to(meeting["cutoff_at"] + timedelta(minutes=1))  # the ordine del giorno goes out
+    assert p4.meeting(meeting["id"])["status"] == "convened"
+    with pytest.raises(EditRefused) as refused:
+        data_edits.edit(p4.rt, ADMIN, case, {"zona": "valdinievole"}, "residenza a Pescia", dry_run=True)
+    assert "ordine del giorno già inviato" in refused.value.errors["changes.zona"][0]
+    assert case in p4.agenda(meeting["id"]) and p4.header(case)["zone"] == "pistoiese"
