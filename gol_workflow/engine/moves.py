@@ -328,13 +328,3 @@ def error_task_ids(handle: WorkflowHandle) -> set[str]:
     """Ids of the tasks in error."""
     return {str(t.id) for t in handle.workflow.get_tasks_iterator(state=TaskState.ERROR)}
 
-
-def skipped_or_cancelled(handle: WorkflowHandle) -> dict[str, str]:
-    """Task id -> "skipped" or "cancelled" for the tasks an administrator moved past."""
-    marks: dict[str, str] = {}
-    for task in handle.workflow.get_tasks_iterator():
-        if SKIPPED_KEY in task.internal_data:
-            marks[str(task.id)] = "skipped"
-        elif task.internal_data.get(CANCELLED_KEY):
-            marks[str(task.id)] = "cancelled"
-    return marks

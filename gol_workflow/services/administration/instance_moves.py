@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ...domain.errors import InputRefused, MoveRefused, NotFound
+from ...domain.errors import InputRefused, MoveRefused
 from ...domain.model import ENDED_STATUSES, Actor, InstanceStatus
 from ...engine import moves
 from ...engine.moves import MoveKind, MoveNotPossible, MoveProblem, OpenItem
@@ -188,15 +188,15 @@ def _plan_move(
     if kind is MoveKind.BACK_TO and _other_work_on_case(uow, loaded.id) and any(i.kind == "message" for i in removed):
         raise MoveRefused("discussion-running", "the equipe is discussing the case now: its decision would reach "
                           "no one; wait for it, or terminate the discussion first")
-    names = handle.compiled
-    plan = MovePlan(kind.value, effect.target_element, _element_name(names, effect.target_element), reason,
+    compiled = handle.compiled
+    plan = MovePlan(kind.value, effect.target_element, _element_name(compiled, effect.target_element), reason,
                     created=[i for k, i in after.items() if k not in before and i.kind != "error"],
                     cancelled=removed, kept=[i for k, i in after.items() if k in before])
     plan.undone = [{"task_id": d.task_id, "element_id": d.element_id, "name": d.name,
                     "ended_at": d.ended_at.isoformat() if d.ended_at else None} for d in effect.undone]
-    plan.not_undone = [_element_name(names, e) for e in effect.undone_services]
+    plan.not_undone = [_element_name(compiled, e) for e in effect.undone_services]
     if preview_stop:
-        plan.next_automatic = _element_name(names, snapshot.error.element_id or "")
+        plan.next_automatic = _element_name(compiled, snapshot.error.element_id or "")
     plan.status_after = (InstanceStatus.SUSPENDED.value if loaded.header["status"] == InstanceStatus.SUSPENDED
                          else snapshot.status.value)
     return plan, snapshot, effect, preview_stop
@@ -319,11 +319,3 @@ def _save(rt: Runtime, uow: UnitOfWork, loaded: Loaded, snapshot: Any, now: date
         if plan.prefill and plan.previous_answers:
             uow.inbox.save_draft(target, dict(plan.previous_answers))
 
-
-def open_task_of(rt: Runtime, instance_id: str, element_id: str) -> str:
-    """The inbox id of a case's one open task of an element (NotFound when there is none)."""
-    with rt.uow(write=False) as uow:
-        rows = [r for r in uow.inbox.for_instance(instance_id) if r["element_id"] == element_id]
-    if not rows:
-        raise NotFound(f"no open task {element_id!r}")
-    return str(rows[0]["id"])
