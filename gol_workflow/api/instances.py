@@ -1,4 +1,4 @@
-"""`/api/v1/instances`: start a case; list, inspect, suspend, resume, terminate and retry instances."""
+"""`/api/v1/instances`: start a case; list, inspect, suspend, resume, terminate, retry, edit and move instances."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from uuid import UUID
 
 from flask import Response, url_for
 
-from ..domain.errors import NotFound, OpenCaseExists
+from ..domain.errors import EditRefused, MoveRefused, NotFound, OpenCaseExists
 from ..forms.cross_rules import CF_RULE
 from ..services.cases import case_start
-from ..services.administration import instance_queries
+from ..services.administration import data_edits, instance_moves, instance_queries
 from ..services.workflow import task_view
 from ..services.workflow import instances as instance_service
 from .context import actor, runtime
 from .openapi import Blueprint
 from .problems import Problem
+from .schemas.repairs import DataEditBodySchema, DataEditSchema, MoveBodySchema, MoveSchema
 from .schemas.instances import (
     MAX_OFFSET,
     DetailArgsSchema,
@@ -136,3 +137,48 @@ def retry(instance_id: UUID) -> Response:
     """Run the failed step of an instance in error again (after a fix)."""
     instance_service.retry(runtime(), str(instance_id), actor())
     return Response(status=204)
+
+
+@bp.route("/<uuid:instance_id>/data", methods=["PATCH"])
+@bp.arguments(DataEditBodySchema)
+@bp.response(200, DataEditSchema)
+@bp.problems(400, 403, 404, 409)
+def edit_data(body: dict[str, Any], instance_id: UUID) -> dict[str, Any]:
+    """A checked edit of the case's data: every field must fit the process (its forms' JSON Schemas, a known
+    zone); the case's open tasks and equipe agenda follow a new zone, or the edit is refused.
+
+    400 `validation-failed` with `errors` per field (`changes.<field>`) changes nothing. `dry_run` answers
+    the consequences (tasks moving zone, meetings left and joined, case record facts) without saving.
+    """
+    try:
+        plan = data_edits.edit(runtime(), actor(), str(instance_id), body["changes"], body["reason"],
+                               removed=body["remove"], dry_run=body["dry_run"])
+    except EditRefused as exc:
+        raise Problem(400, "validation-failed", "Validation failed",
+                      "The edit does not fit what the process declares; nothing was changed.", exc.errors,
+                      code=exc.code) from None
+    return plan.as_dict()
+
+
+@bp.post("/<uuid:instance_id>/move")
+@bp.arguments(MoveBodySchema)
+@bp.response(200, MoveSchema)
+@bp.problems(400, 403, 404, 409)
+def move(body: dict[str, Any], instance_id: UUID) -> dict[str, Any]:
+    """Move the case: `back_to` a completed task (done again; its earlier answers are kept to show),
+    `skip` the open task (recorded as skipped, by whom and why), or `cancel_branch` of an open task.
+
+    `dry_run` answers exactly which tasks and waits the move creates and cancels, the equipe agendas and
+    appointments it releases and the case record facts it clears. An unsafe move is 409 `move-refused`
+    with `code` saying why: `multi-instance`, `call-activity`, `suspended-by-other`, `error-untouched`,
+    `would-fail` (with `element` and `engine_detail`), `discussion-running`, `only-branch`,
+    `branch-decides`, `not-completed`, `not-open`, `not-a-user-task`, `unknown-task`, `ended`.
+    """
+    try:
+        plan = instance_moves.move(runtime(), actor(), str(instance_id), body["kind"], body["reason"],
+                                   task_id=body.get("task_id"), element=body.get("element"),
+                                   dry_run=body["dry_run"], prefill=body["prefill"])
+    except MoveRefused as exc:
+        extra = {key: value for key, value in (("element", exc.element), ("engine_detail", exc.detail)) if value}
+        raise Problem(409, "move-refused", "Move refused", exc.message, code=exc.reason, extra=extra) from None
+    return plan.as_dict()

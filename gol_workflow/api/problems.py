@@ -31,6 +31,7 @@ TYPES = {
     "invalid-state": "The operation does not apply to the object in its current state.",
     "open-case-exists": "The person already has an open case of this process; `open_case_id` and `open_case_url` "
                         "name it.",
+    "move-refused": "The case cannot be moved this way; `code` says why, `element` where.",
     "unexpected": "The service failed unexpectedly; the failure was logged.",
     "request-too-large": "The request body is larger than the service accepts (GOL_MAX_REQUEST_BYTES).",
     "unavailable": "The database could not be reached for a moment; try again after `Retry-After` seconds.",

@@ -227,3 +227,22 @@ class ConfirmationNeeded(ValidationFailed):
     def __init__(self, message: str, errors: dict[str, list[str]], confirmations: list[str]) -> None:
         super().__init__(message, errors)
         self.confirmations = confirmations
+
+
+class MoveRefused(InvalidState):
+    """A case cannot be moved this way; `reason` is a stable code, `element` the element it concerns,
+    `detail` what the engine said (e.g. the step that would fail)."""
+
+    code = "move-refused"
+
+    def __init__(self, reason: str, message: str, element: str | None = None, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.element = element
+        self.detail = detail
+
+
+class EditRefused(ValidationFailed):
+    """A data edit the process does not allow: `errors` maps each field (`changes.<field>`) to its messages."""
+
+    code = "edit-refused"

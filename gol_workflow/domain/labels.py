@@ -24,6 +24,8 @@ ACTIONS: dict[str, str] = {
     "instance.terminated": "Caso chiuso d'ufficio",
     "instance.migrated": "Caso aggiornato a una nuova versione del processo",
     "instance.data_edited": "Dati del caso corretti dall'amministrazione",
+    "instance.moved": "Caso spostato dall'amministrazione",
+    "case.facts_superseded": "Dati del fascicolo superati da uno spostamento",
     "instance.data_revealed": "Dati riservati visualizzati dall'amministrazione",
     "instance.inspected": "Caso esaminato dall'amministrazione",
     "task.completed": "Attività completata",

@@ -65,6 +65,22 @@ class AuditRepository:
                 .order_by(audit_events.c.id))
         return self.conn.execute(stmt).mappings().all()
 
+    def standing_completions(self, instance_id: str) -> list[RowMapping]:
+        """The `task.completed` events of one instance that no later `instance.moved` undid, oldest first."""
+        stmt = (select(audit_events.c.id, audit_events.c.action, audit_events.c.task_id, audit_events.c.element_id,
+                       audit_events.c.data, audit_events.c.at)
+                .where(audit_events.c.instance_id == instance_id,
+                       audit_events.c.action.in_(("task.completed", "instance.moved")))
+                .order_by(audit_events.c.id))
+        standing: list[RowMapping] = []
+        for row in self.conn.execute(stmt).mappings():
+            if row["action"] == "task.completed":
+                standing.append(row)
+                continue
+            undone = set((row["data"] or {}).get("undone_task_ids") or []) if isinstance(row["data"], dict) else set()
+            standing = [r for r in standing if r["task_id"] not in undone]
+        return standing
+
     def for_instance(self, instance_id: str, limit: int = 500) -> Sequence[RowMapping]:
         """Events of one instance, oldest first."""
         stmt = (

@@ -80,12 +80,16 @@ def test_removing_a_field_and_the_open_task_sees_the_new_data(admin_rt) -> None:
     instance_id = start(admin_rt)
     instance_service.suspend(admin_rt, instance_id, ADMIN, "prova")
     current = instance_detail(admin_rt, ADMIN, instance_id, reveal=True).data
-    edited = {k: v for k, v in current.items() if k != "zona"} | {"zona": "valdinievole", "nota_admin": "spostata"}
+    with pytest.raises(ValidationFailed) as refused:  # a field no form of the process declares
+        operations.edit_data(admin_rt, ADMIN, instance_id, {**current, "nota_admin": "spostata"}, "nota")
+    assert list(refused.value.errors) == ["changes.nota_admin"]
+    edited = {**current, "zona": "valdinievole"}
     operations.edit_data(admin_rt, ADMIN, instance_id, edited, "cambio zona")
     assert header(admin_rt, instance_id)["zone"] == "valdinievole"
+    assert open_task(admin_rt, instance_id)["zone"] == "valdinievole"  # the open task follows the zone
     admin_rt.workflows.clear()
     data = instance_detail(admin_rt, ADMIN, instance_id, reveal=True).data
-    assert data["zona"] == "valdinievole" and data["nota_admin"] == "spostata"
+    assert data["zona"] == "valdinievole"
     assert open_task(admin_rt, instance_id)["element_id"] == "raccolta"
 
 

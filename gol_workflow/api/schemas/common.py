@@ -84,6 +84,10 @@ class ProblemSchema(Schema):
         "description": "409 `open-case-exists` only: that case in this API (`/api/v1/instances/{id}`)"})
     open_case_page = fields.String(metadata={
         "description": "409 `open-case-exists` only: that case's file in the operator web (`/casi/{id}`)"})
+    element = fields.String(metadata={
+        "description": "409 `move-refused` only, when the refusal concerns one: the diagram element"})
+    engine_detail = fields.String(metadata={
+        "description": "409 `move-refused` with code `would-fail` only: what the failing step said"})
 
 
 class PageArgsSchema(Schema):

@@ -20,14 +20,10 @@ from ...domain.errors import (
     ValidationFailed,
 )
 from ...domain.model import Actor, InstanceStatus
-from ...engine.inspection import current_data, edit_current_data
 from ..access import authorization
-from . import migration
+from . import data_edits, migration
 from ..workflow import instances as instance_service
-from ..cases import case_records
-from ..workflow.stepping import load, save
 
-PROTECTED_KEYS = frozenset({"case_id"})  # messages and the inbox find the case by it
 MAX_EDIT_BYTES = 256 * 1024
 
 Operation = Callable[[Any, Actor, str, Mapping[str, Any]], None]
@@ -135,35 +131,14 @@ def parse_data(text: str) -> dict[str, Any]:
 
 
 def edit_data(rt: Any, actor: Actor, instance_id: str, data: Mapping[str, Any], reason: str) -> list[str]:
-    """Replace the top-level data of a suspended instance's open tasks; audited with before and after."""
+    """Replace the top-level data of a suspended instance (the JSON editor), through the checked edit
+    (`data_edits`): every changed field must fit the process; audited with before and after."""
     authorization.require_admin(actor)
-    if not reason.strip():
-        raise InputRefused("reason-required", "a reason is required", {"motivo": ["required"]})
-    now = rt.now()
-    with rt.uow() as uow:
-        loaded = load(rt, uow, instance_id, lock=True)
-        header = loaded.header
-        if header["status"] != InstanceStatus.SUSPENDED:
-            rt.workflows.put(loaded.id, loaded.unchanged())
-            raise NotSuspended("only a suspended instance's data can be edited", header["status"])
-        before = current_data(loaded.handle)
-        changed = sorted(k for k in data if k not in before or before[k] != data[k])
-        removed = sorted(k for k in before if k not in data)
-        touched = set(changed) | set(removed)
-        if touched & PROTECTED_KEYS:
-            raise InputRefused("protected-field", "protected field",
-                                {"dati": [f"cannot change {', '.join(sorted(touched & PROTECTED_KEYS))}"]})
-        if not touched:
-            raise InputRefused("nothing-changed", "nothing changed", {"dati": ["nothing changed"]})
-        edit_current_data(loaded.handle, {k: data[k] for k in changed}, removed)
-        snapshot = rt.engine.snapshot(loaded.handle, now)
-        audit = {"reason": reason.strip(), "before": {k: before.get(k) for k in sorted(touched) if k in before},
-                 "after": {k: data[k] for k in changed}, "removed": removed}
-        save(rt, uow, loaded, snapshot, now, actor, "instance.data_edited", audit,
-             extra={"status": header["status"], "suspended_status": header["suspended_status"],
-                    "next_due_at": None, "current_step": header["current_step"], "error": header["error"]},
-             keep=not touched & case_records.task_field_keys(rt, loaded.version))
-        if touched & case_records.task_field_keys(rt, loaded.version):  # changes the rows just saved: not kept
-            uow.inbox.update_case_fields(instance_id, case_records.task_fields(rt, loaded.version, snapshot.data))
-        uow.commit()
-    return sorted(touched)
+    with rt.uow(write=False) as uow:
+        header = uow.instances.header(instance_id)
+    if header is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    if header["status"] != InstanceStatus.SUSPENDED:
+        raise NotSuspended("only a suspended instance's data can be edited as a whole", header["status"])
+    plan = data_edits.edit(rt, actor, instance_id, data, reason, whole=True)
+    return sorted(c["field"] for c in plan.changes)

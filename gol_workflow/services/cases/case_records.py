@@ -210,3 +210,44 @@ def _rebuilt(
             facts.update(set_by_completion)
     return {"id": header["id"], "process_id": header["process_id"], "opened_at": header["started_at"],
             "updated_at": header["updated_at"], **facts, **counts}
+
+
+def after_move(
+    rt: Runtime, uow: UnitOfWork, version: ProcessVersion, header: Mapping[str, Any], data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Rebuild a case's record after an administrator moved it; returns the facts it cleared (old values).
+
+    A fact the case's data no longer hold (set by a step the move undid) is cleared, not kept:
+    the record tells where the case is now. Counts and values taken at a completion come from
+    the completions no move undid. The old values go into the move's audit record.
+    """
+    declared = declaration(rt, version)
+    if declared is None or not declared.record:
+        return {}
+    tz = _zone(rt.settings.timezone)
+    before = uow.case_records.get(str(header["id"]))
+    facts: dict[str, Any] = {fact.name: None for fact in declared.facts}
+    facts.update(declared.facts_from(data, tz))
+    taken: dict[str, Any] = {}
+    counts = dict.fromkeys(COUNT_FACTS, 0)
+    tasks = declared.counted_tasks()
+    for row in uow.audit.standing_completions(str(header["id"])):
+        if row["element_id"] not in tasks:
+            continue
+        form = (row["data"] or {}).get("data") if isinstance(row["data"], Mapping) else None
+        added, set_by_completion = declared.completed(row["element_id"], form or {}, row["at"], tz)
+        for name, n in added.items():
+            counts[name] += n
+        taken.update(set_by_completion)
+    facts.update(taken)
+    for rule in declared.completions:  # a value taken at a completion the move undid is cleared too
+        for name in (rule.time, rule.last[0] if rule.last else None):
+            if name:
+                facts.setdefault(name, None)
+    record = {"id": header["id"], "process_id": header["process_id"], "opened_at": header["started_at"],
+              "updated_at": header["updated_at"], **_header_facts(header), **facts, **counts}
+    uow.case_records.replace(record)
+    if before is None:
+        return {}
+    return {name: before[name] for name in (*facts, *counts)
+            if name in before and before[name] is not None and before[name] != record.get(name)}

@@ -177,8 +177,23 @@ def tell(
             event.detail = str(data.get("motivo") or "")
         elif action in ("attachment.uploaded", "instance.suspended", "instance.terminated"):
             event.detail = str(data.get("filename") or data.get("reason") or "")
+        elif action == "instance.moved":
+            event.detail = _move(data)
         story.append(event)
     return story
+
+
+MOVES = {"back_to": "da rifare", "skip": "saltata", "cancel_branch": "ramo annullato"}
+
+
+def _move(data: Mapping[str, Any]) -> str:
+    """A move in words: which task it concerned, what happened to it, and why."""
+    created = data.get("created") if isinstance(data.get("created"), list) else []
+    cancelled = data.get("cancelled") if isinstance(data.get("cancelled"), list) else []
+    items = created if data.get("kind") == "back_to" else cancelled
+    task = next((str(i.get("name")) for i in items if isinstance(i, Mapping) and i.get("name")), "")
+    what = MOVES.get(str(data.get("kind") or ""), "")
+    return "; ".join(p for p in (f"{task}: {what}" if task else what, str(data.get("reason") or "")) if p)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -39,6 +39,7 @@ class TaskView:
     previous: dict[str, Any] | None = None  # that completion's answers, when there is one
     previous_at: datetime | None = None
     copied: bool = False  # `values` are the previous answers, copied on request
+    redo: bool = False  # an administrator sent the case back to this task: `previous` are its earlier answers
 
 
 def _task_and_case(uow: UnitOfWork, task_id: str, actor: Actor) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -76,7 +77,10 @@ def open_task(rt: Runtime, task_id: str, actor: Actor, audited: bool = True, cop
         values = dict(task["draft"]) if isinstance(task["draft"], Mapping) else initial_values.prefilled(form, data)
         view = TaskView(task, case, form, options, values, render_instructions(raw, data),
                         history(uow, case["id"])[-TIMELINE_LIMIT:], initial_values.copy_label(form))
-        if view.copy_label:
+        # The same task completed before: an administrator moved the case back to it. Its earlier
+        # answers are shown beside the form; the form starts from them only through a draft.
+        view.redo = uow.audit.task_completed(task_id)
+        if view.copy_label or view.redo:
             last = last_completion(uow.conn, task["instance_id"], task["element_id"])
             if last is not None:
                 view.previous_at, previous = last

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Flask
 
 from ..navigation import NavEntry, add_nav_entry
-from . import accounts, batches, data_protection, definitions, detail, incidents, listing, modeler, repairs, scheduler_page  # noqa: F401 - routes
+from . import (  # noqa: F401 - routes
+    accounts, batches, data_protection, definitions, detail, incidents, listing, modeler, moves, repairs, scheduler_page,
+)
 from .blueprint import bp
 
 
