@@ -57,6 +57,7 @@ class Settings:
     attachments_dir: Path | None = None
     embedded_scheduler: bool = True
     workflow_cache_size: int = 512
+    workflow_cache_mb: float = 128.0  # serialised-state megabytes the workflow cache may hold per process
     script_time_limit: float = 2.0
     script_memory_limit: int = 128  # MB one script, condition or expression may add to the process
     digest_hour: int = 7  # local hour of the daily digest of new and overdue tasks
@@ -220,6 +221,7 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         sender=env.get("GOL_SMTP_SENDER", "gol-workflow@localhost"),
     )
     cache_size = read.number("GOL_WORKFLOW_CACHE_SIZE", 512, int, 0, what="a whole number")
+    cache_mb = read.number("GOL_WORKFLOW_CACHE_MB", 128.0, float, 0, what="a number of MB")
     script_limit = read.number("GOL_SCRIPT_TIME_LIMIT", 2.0)
     script_memory = read.number("GOL_SCRIPT_MEMORY_LIMIT", 128, int, what="a whole number of MB")
     if script_limit <= 0 or script_memory <= 0:
@@ -264,6 +266,7 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         attachments_dir=Path(attachments) if attachments else None,
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),
         workflow_cache_size=cache_size,
+        workflow_cache_mb=cache_mb,
         script_time_limit=script_limit,
         script_memory_limit=script_memory,
         digest_hour=digest_hour,

@@ -21,7 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from .tables import audit_events, instances, process_versions
+from .archive import every_audit_row
+from .tables import instances, process_versions
 
 # What a listing row needs: never the workflow state.
 LIST_COLUMNS = [
@@ -122,6 +123,7 @@ class InstanceSearch:
 
     def audit_trail(self, instance_id: str, limit: int, action: str | None = None) -> list[RowMapping]:
         """Audit events of one instance, newest first (optionally of one action)."""
+        audit_events = every_audit_row()  # an archived instance's rows too
         stmt = select(audit_events).where(audit_events.c.instance_id == instance_id)
         if action is not None:
             stmt = stmt.where(audit_events.c.action == action)
