@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import enum
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
     Connection,
+    Engine,
     RowMapping,
     Select,
     Text,
@@ -19,6 +22,7 @@ from sqlalchemy import (
     tuple_,
     type_coerce,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.sql.elements import ColumnElement
 
 from .archive import every_audit_row
@@ -75,11 +79,46 @@ class Keyset:
     id: str
 
 
+class NameSearch(enum.Enum):
+    """How a part of a name is matched on this database."""
+
+    SUBSTRING = "substring"  # anywhere in the name: PostgreSQL's trigram index, or SQLite (reads the table)
+    PREFIX = "prefix"  # PostgreSQL without pg_trgm: the beginning of the name, on a btree over lower(name)
+
+
+# What each engine's schema offers, asked once per process (migration 0023 chose it).
+_NAME_SEARCH: weakref.WeakKeyDictionary[Engine, NameSearch] = weakref.WeakKeyDictionary()
+NAME_INDEX = "ix_instances_beneficiary_name_trgm"
+
+
+def name_search(conn: Connection) -> NameSearch:
+    """Whether this database matches a part of a name anywhere or only at its beginning."""
+    engine = conn.engine
+    found = _NAME_SEARCH.get(engine)
+    if found is None:
+        found = NameSearch.SUBSTRING
+        if conn.dialect.name == "postgresql":
+            method = conn.execute(sql_text(
+                "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
+                "WHERE c.relname = :name AND c.relkind = 'i'"), {"name": NAME_INDEX}).scalar()
+            found = NameSearch.PREFIX if method == "btree" else NameSearch.SUBSTRING
+        _NAME_SEARCH[engine] = found
+    return found
+
+
 class InstanceSearch:
     """SQL for the admin instance list; every filter has an index that starts with its column."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._names: NameSearch | None = None
+
+    @property
+    def names(self) -> NameSearch:
+        """How this database matches a part of a name."""
+        if self._names is None:
+            self._names = name_search(self.conn)
+        return self._names
 
     def page(
         self, criteria: InstanceCriteria, limit: int, after: Keyset | None = None, before: Keyset | None = None,
@@ -160,9 +199,8 @@ class InstanceSearch:
         return select(*LIST_COLUMNS, process_versions.c.version.label("version")).join(
             process_versions, process_versions.c.id == instances.c.process_version_id)
 
-    @staticmethod
-    def _where(stmt: Select, c: InstanceCriteria) -> Select:
-        conditions = _conditions(c)
+    def _where(self, stmt: Select, c: InstanceCriteria) -> Select:
+        conditions = _conditions(c, self.names if c.name_contains else NameSearch.SUBSTRING)
         return stmt.where(and_(*conditions)) if conditions else stmt
 
 
@@ -170,7 +208,7 @@ def _position(position: Keyset) -> ColumnElement:
     return tuple_(literal(position.started_at, instances.c.started_at.type), literal(position.id, instances.c.id.type))
 
 
-def _conditions(c: InstanceCriteria) -> list[ColumnElement[bool]]:
+def _conditions(c: InstanceCriteria, names: NameSearch) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if c.statuses:
         found.append(instances.c.status.in_(c.statuses))
@@ -182,7 +220,11 @@ def _conditions(c: InstanceCriteria) -> list[ColumnElement[bool]]:
         found.append(instances.c.zone == c.zone)
     if c.codice_fiscale:
         found.append(instances.c.codice_fiscale == c.codice_fiscale)
-    if c.name_contains:
+    if c.name_contains and names is NameSearch.PREFIX:
+        # A constant pattern without ESCAPE (PostgreSQL's default escape is the backslash), so
+        # the planner turns it into a range on the lower(name) text_pattern_ops index.
+        found.append(func.lower(instances.c.beneficiary_name).like(f"{_escape(c.name_contains.lower())}%"))
+    elif c.name_contains:
         pattern = f"%{_escape(c.name_contains)}%"
         found.append(instances.c.beneficiary_name.ilike(pattern, escape="\\"))
     if c.started_from is not None:

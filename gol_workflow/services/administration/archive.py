@@ -47,12 +47,15 @@ def archive_closed(rt: Runtime, months: int, batch_size: int = 500, max_batches:
             uow.audit.record(now, actor.username, "archive.moved", None, None, None,
                              {"instances": result.instances, "audit_rows": result.audit_rows,
                               "closed_before": closed_before.isoformat()})
+            uow.commit()
         for instance_id in ids:
             rt.workflows.forget(instance_id)
         batches += 1
         moved += result.instances
         audit_rows += result.audit_rows
         chars += result.state_chars
+        if result.instances == 0:
+            break  # what was found was archived meanwhile by another run: let that one go on
     return ArchiveReport(closed_before, batches, moved, audit_rows, chars)
 
 
