@@ -6,14 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from gol_workflow.domain.errors import Forbidden, InputRefused
 from gol_workflow.persistence.tables import archived_audit_events, archived_states, audit_events, instances
 from gol_workflow.services.access import tokens
 from gol_workflow.services.administration import archive
 from gol_workflow.web import create_app
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, on_postgres
 from tests.integration.percorso4_support import SARA, Percorso4, add_account, p4, smtp  # noqa: F401 - fixtures
 from tests.integration.test_case_file_story import in_order, walk_to_the_end
 from tests.integration.test_case_list_percorso4 import logged_in
@@ -103,3 +104,19 @@ def test_only_administrators_archive_and_the_window_must_make_sense(p4: Percorso
         archive.archive_closed(p4.rt, months=-1)
     with pytest.raises(InputRefused):
         archive.archive_closed(p4.rt, months=12, batch_size=0)
+
+
+@pytest.mark.skipif(not on_postgres(), reason="the database's own guard on the audit log")
+def test_the_database_lets_an_audit_row_leave_only_for_the_archive(p4: Percorso4) -> None:
+    case = p4.open_case("pistoiese", SARA)
+    with p4.rt.db.engine.connect() as conn:
+        with pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(delete(audit_events).where(audit_events.c.instance_id == case))
+        conn.rollback()
+        copied = insert(archived_audit_events).from_select(
+            [c.name for c in audit_events.c], select(audit_events).where(audit_events.c.instance_id == case))
+        conn.execute(copied)
+        assert conn.execute(delete(audit_events).where(audit_events.c.instance_id == case)).rowcount >= 1
+        with pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(delete(archived_audit_events).where(archived_audit_events.c.instance_id == case))
+        conn.rollback()

@@ -32,6 +32,38 @@ $$
 
 ARCHIVABLE = "archived_at IS NULL AND ended_at IS NOT NULL"
 
+# The audit log stays append-only: a row may leave `audit_events` only when the same row is
+# already in `archived_audit_events`, which refuses UPDATE and DELETE itself.
+AUDIT_MOVES = """
+CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND EXISTS (
+        SELECT 1 FROM archived_audit_events a
+        WHERE a.id = OLD.id AND a.at = OLD.at AND a.action = OLD.action
+          AND a.instance_id IS NOT DISTINCT FROM OLD.instance_id) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'audit_events is append-only';
+END;
+$$ LANGUAGE plpgsql
+"""
+
+ARCHIVE_APPEND_ONLY = """
+CREATE FUNCTION archived_audit_events_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'archived_audit_events is append-only';
+END;
+$$ LANGUAGE plpgsql
+"""
+
+APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_events is append-only';
+END;
+$$ LANGUAGE plpgsql
+"""
+
 
 def upgrade() -> None:
     postgres = op.get_bind().dialect.name == 'postgresql'
@@ -65,9 +97,18 @@ def upgrade() -> None:
     with op.batch_alter_table('archived_audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_archived_audit_events_instance_id_id', ['instance_id', 'id'], unique=False)
         batch_op.create_index('ix_archived_audit_events_task_id', ['task_id'], unique=False)
+    if postgres:
+        op.execute(ARCHIVE_APPEND_ONLY)
+        op.execute("CREATE TRIGGER archived_audit_events_append_only BEFORE UPDATE OR DELETE ON archived_audit_events "
+                   "FOR EACH ROW EXECUTE FUNCTION archived_audit_events_append_only()")
+        op.execute(AUDIT_MOVES)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(APPEND_ONLY)
+        op.execute("DROP TRIGGER IF EXISTS archived_audit_events_append_only ON archived_audit_events")
+        op.execute("DROP FUNCTION IF EXISTS archived_audit_events_append_only()")
     op.drop_table('archived_audit_events')
     op.drop_table('archived_states')
     with op.batch_alter_table('instances', schema=None) as batch_op:
