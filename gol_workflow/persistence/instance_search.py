@@ -67,7 +67,7 @@ class InstanceCriteria:
 
     @property
     def indexed(self) -> bool:
-        """True when every condition can be answered from an index (no substring search)."""
+        """True when every condition can be answered from an index (no substring search; see `InstanceSearch.indexes`)."""
         return not (self.name_contains or self.error_element)
 
 
@@ -82,8 +82,14 @@ class Keyset:
 class NameSearch(enum.Enum):
     """How a part of a name is matched on this database."""
 
-    SUBSTRING = "substring"  # anywhere in the name: PostgreSQL's trigram index, or SQLite (reads the table)
+    TRIGRAM = "trigram"  # anywhere in the name, from PostgreSQL's trigram index
     PREFIX = "prefix"  # PostgreSQL without pg_trgm: the beginning of the name, on a btree over lower(name)
+    SCAN = "scan"  # anywhere in the name, reading every row (SQLite, or no index at all)
+
+    @property
+    def indexed(self) -> bool:
+        """True when an index finds the matching rows."""
+        return self is not NameSearch.SCAN
 
 
 # What each engine's schema offers, asked once per process (migration 0023 chose it).
@@ -96,12 +102,12 @@ def name_search(conn: Connection) -> NameSearch:
     engine = conn.engine
     found = _NAME_SEARCH.get(engine)
     if found is None:
-        found = NameSearch.SUBSTRING
+        found = NameSearch.SCAN
         if conn.dialect.name == "postgresql":
             method = conn.execute(sql_text(
                 "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
                 "WHERE c.relname = :name AND c.relkind = 'i'"), {"name": NAME_INDEX}).scalar()
-            found = NameSearch.PREFIX if method == "btree" else NameSearch.SUBSTRING
+            found = {"gin": NameSearch.TRIGRAM, "btree": NameSearch.PREFIX}.get(method or "", NameSearch.SCAN)
         _NAME_SEARCH[engine] = found
     return found
 
@@ -112,6 +118,10 @@ class InstanceSearch:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._names: NameSearch | None = None
+
+    def indexes(self, criteria: InstanceCriteria) -> bool:
+        """True when an index answers every condition here (a part of a name too, where this database indexes names)."""
+        return criteria.indexed or (not criteria.error_element and self.names.indexed)
 
     @property
     def names(self) -> NameSearch:
@@ -200,7 +210,7 @@ class InstanceSearch:
             process_versions, process_versions.c.id == instances.c.process_version_id)
 
     def _where(self, stmt: Select, c: InstanceCriteria) -> Select:
-        conditions = _conditions(c, self.names if c.name_contains else NameSearch.SUBSTRING)
+        conditions = _conditions(c, self.names if c.name_contains else NameSearch.SCAN)
         return stmt.where(and_(*conditions)) if conditions else stmt
 
 
