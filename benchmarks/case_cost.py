@@ -12,6 +12,12 @@ At the end the case is archived (`gol-workflow archive`'s use case, with a windo
 and measured again: what stays in the tables every step writes, and what moved to the archive.
 
     .venv/bin/python benchmarks/case_cost.py [--postgres URL] [--scenario 01_percorso_completo_12_mesi]
+
+With `--sizes URL` it prints instead the size of every table of a database (a national data set,
+before or after `gol-workflow archive`): rows, heap, TOAST and index megabytes, the hot tables
+and the archive tables apart. It only reads.
+
+    .venv/bin/python benchmarks/case_cost.py --sizes postgresql://postgres@127.0.0.1:5432/gol_national
 """
 
 from __future__ import annotations
@@ -102,11 +108,47 @@ def kb(n: int) -> str:
     return f"{n / 1024:.1f}"
 
 
+SIZES = """
+SELECT c.relname, c.reltuples::bigint, pg_relation_size(c.oid),
+       coalesce(pg_total_relation_size(c.reltoastrelid), 0), pg_indexes_size(c.oid)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC
+"""
+
+
+def sizes(url: str) -> int:
+    """Print every table's rows and megabytes, the hot ones and the archive apart."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(SIZES).fetchall()
+        archived = conn.execute("SELECT count(*) FROM archived_states").fetchone()[0] if any(
+            r[0] == "archived_states" for r in rows) else 0
+        total = conn.execute("SELECT count(*) FROM instances").fetchone()[0]
+    mb = 1024 * 1024
+    print(f"{url.rsplit('/', 1)[1]}: {total:,} instances, {archived:,} of them archived")
+    print("| table | rows (estimate) | heap MB | TOAST MB | indexes MB | total MB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, chosen in (("hot", [r for r in rows if not r[0].startswith("archived_")]),
+                          ("archive", [r for r in rows if r[0].startswith("archived_")])):
+        for name, count, heap, toast, index in chosen:
+            if heap + toast + index >= mb // 10:
+                print(f"| {name} | {max(count, 0):,} | {heap / mb:,.1f} | {toast / mb:,.1f} | {index / mb:,.1f} | "
+                      f"{(heap + toast + index) / mb:,.1f} |")
+        print(f"| **all {label} tables** | {sum(max(r[1], 0) for r in chosen):,} | {sum(r[2] for r in chosen) / mb:,.1f} | "
+              f"{sum(r[3] for r in chosen) / mb:,.1f} | {sum(r[4] for r in chosen) / mb:,.1f} | "
+              f"{sum(r[2] + r[3] + r[4] for r in chosen) / mb:,.1f} |")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=DEFAULT_URL, help="a scratch database (emptied and migrated)")
     parser.add_argument("--scenario", default="01_percorso_completo_12_mesi")
+    parser.add_argument("--sizes", metavar="URL", help="print the table sizes of this database instead")
     args = parser.parse_args()
+    if args.sizes:
+        return sizes(args.sizes)
     ensure_database(args.postgres)
     scenario = parse_scenario(ROOT / "processes" / "scenarios" / f"{args.scenario}.yaml")
     measures: list[Measure] = []
