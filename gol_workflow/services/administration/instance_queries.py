@@ -166,8 +166,7 @@ def list_instances(
         before = decode_cursor(page.before) if page.before else None
         offset = max(0, min(page.offset, MAX_OFFSET)) if after is None and before is None else 0
         rows = uow.instance_search.page(criteria, size + 1, after=after, before=before, offset=offset)
-        indexed = uow.instance_search.indexes(criteria)
-        counts = _counts(uow.instance_search, criteria, exact_counts or not indexed)
+        counts = _counts(uow.instance_search, criteria, exact_counts)
         uow.audit.record(rt.now(), actor.username, "instances.listed",
                          data={"filters": describe(filters), "shown": min(len(rows), size)})
         uow.commit()
@@ -175,7 +174,7 @@ def list_instances(
     selected = set(criteria.statuses) or set(STATUSES)
     full_counts = {status: counts.get(status, 0) for status in STATUSES}
     total = sum(n for status, n in full_counts.items() if status in selected)
-    bounded = not exact_counts and indexed
+    bounded = not exact_counts and criteria.indexed
     capped = bounded and any(n > COUNT_CAP for status, n in full_counts.items() if status in selected)
     items = [summary_of(r) for r in rows]
     return Page(items, total, full_counts, size, next_cursor, prev_cursor, filters, capped)
@@ -198,8 +197,8 @@ def describe(filters: InstanceFilters) -> dict[str, Any]:
 
 
 def _counts(search: InstanceSearch, criteria: InstanceCriteria, exact: bool) -> dict[str, int]:
-    """Counts per status: one exact pass (`exact`: asked for, or the filters have no index), else bounded per status."""
-    if exact:
+    """Counts per status: bounded per status when the filters are indexed, else one exact pass."""
+    if exact or not criteria.indexed:
         return search.counts_by_status(criteria)
     possible = ERROR_STATUSES if criteria.has_error else STATUSES  # only these can hold a failed instance
     return search.capped_counts(criteria, possible, COUNT_CAP)
