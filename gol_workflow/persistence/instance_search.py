@@ -154,6 +154,13 @@ class InstanceSearch:
         stmt = self._where(select(instances.c.status, func.count()), without_status).group_by(instances.c.status)
         return {row[0]: int(row[1]) for row in self.conn.execute(stmt)}
 
+    def first_counts(self, criteria: InstanceCriteria, cap: int) -> dict[str, int]:
+        """Counts per status among the first `cap` + 1 matching rows (the status condition left out): exact when fewer match."""
+        without_status = InstanceCriteria(**{**criteria.__dict__, "statuses": ()})
+        first = self._where(select(instances.c.status), without_status).limit(cap + 1).subquery()
+        stmt = select(first.c.status, func.count()).group_by(first.c.status)
+        return {row[0]: int(row[1]) for row in self.conn.execute(stmt)}
+
     def capped_counts(self, criteria: InstanceCriteria, statuses: Sequence[str], cap: int) -> dict[str, int]:
         """Like `counts_by_status`, but each count stops at `cap` + 1: one index range per status, whatever the size."""
         without_status = InstanceCriteria(**{**criteria.__dict__, "statuses": ()})

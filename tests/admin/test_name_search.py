@@ -8,6 +8,7 @@ import pytest
 
 from gol_workflow.persistence import instance_search
 from gol_workflow.persistence.instance_search import NameSearch
+from gol_workflow.services.administration import instance_queries
 from gol_workflow.services.administration.instance_queries import InstanceFilters, PageRequest, list_instances
 from tests.conftest import ADMIN, on_postgres
 
@@ -65,3 +66,23 @@ def test_without_pg_trgm_a_name_is_found_by_its_beginning_only(without_trigrams)
     assert _found(rt, "marta") == ["Marta Rossetti"]
     assert _found(rt, "PIERO AMB") == ["Piero Ambrosini"]
     assert _found(rt, "ross") == []  # what the fallback cannot do: a part inside the name
+
+
+def test_a_common_part_of_a_name_counts_only_the_first_matches(people, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(instance_queries, "COUNT_CAP", 2)
+    start(people, nome="Rosa", cognome="Rossi", first15="RSSRSO80A41G713")
+    page = list_instances(people, ADMIN, InstanceFilters(beneficiary="ros"), PageRequest())
+    assert sorted(item.beneficiary_name for item in page.items) == ["Marta Rossetti", "Piero Ambrosini", "Rosa Rossi"]
+    if on_postgres():  # the trigram index finds them: counting stops after cap + 1 matches
+        assert page.sampled and page.capped and page.total == 3 and sum(page.counts.values()) == 3
+    else:  # SQLite reads every row anyway: exact
+        assert not page.sampled and page.total == 3
+    narrow = list_instances(people, ADMIN, InstanceFilters(beneficiary="rossi"), PageRequest())
+    assert not narrow.sampled and not narrow.capped and narrow.total == 1  # few matches: exact
+
+
+@pytest.mark.skipif(not on_postgres(), reason="counts stop early only where an index finds the name")
+def test_the_page_says_the_counts_are_lower_bounds(people, login, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(instance_queries, "COUNT_CAP", 1)
+    page = login("admin").text("/admin/istanze?beneficiario=ros")
+    assert "Almeno 2 istanze trovate" in page and "almeno 2" in page
