@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
+from gol_workflow.config import load_settings
 from gol_workflow.domain.errors import Forbidden, InputRefused
+from gol_workflow.scheduler import Scheduler
 from gol_workflow.persistence.tables import archived_audit_events, archived_states, audit_events, instances
 from gol_workflow.services.access import tokens
 from gol_workflow.services.administration import archive
@@ -120,3 +122,15 @@ def test_the_database_lets_an_audit_row_leave_only_for_the_archive(p4: Percorso4
         with pytest.raises(DBAPIError, match="append-only"):
             conn.execute(delete(archived_audit_events).where(archived_audit_events.c.instance_id == case))
         conn.rollback()
+
+
+def test_the_scheduler_archives_when_told_how_long_after_closure(p4: Percorso4) -> None:
+    case = walk_to_the_end(p4)
+    idle = Scheduler(p4.rt)
+    assert idle.archive() == 0  # GOL_ARCHIVE_AFTER_MONTHS unset: the scheduler leaves closed cases alone
+    p4.advance_to(p4.now() + timedelta(days=400))
+    p4.rt.settings = p4.rt.settings.with_overrides(archive_after_months=12)
+    assert Scheduler(p4.rt).archive() >= 1
+    assert _hot_and_cold(p4, case)[:2] == ("", 0)
+    assert load_settings({"GOL_ARCHIVE_AFTER_MONTHS": "18"}).archive_after_months == 18
+    assert load_settings({}).archive_after_months is None
