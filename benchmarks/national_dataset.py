@@ -427,7 +427,7 @@ def statements(versions: dict[str, int], parts: int) -> list[list[str]]:
                 i.process_id, i.status, i.row_version,
                 replace(replace(i.state, tm.id, nm.new_id), tm.zone, nm.zone), i.next_due_at + nm.mshift, nm.zone,
                 NULL, NULL, NULL, NULL, i.current_step, i.error, 0, NULL, i.started_by, i.started_at + nm.mshift,
-                i.updated_at + nm.mshift, i.ended_at + nm.mshift, NULL, 0, NULL
+                i.updated_at + nm.mshift, i.ended_at + nm.mshift, NULL, 0, NULL, NULL
             FROM {GEN}.new_meetings nm JOIN {GEN}.tpl_meetings tm ON tm.tpl = nm.tpl AND tm.instance_id = nm.tpl_instance
             JOIN {GEN}.tpl_meeting_instances i ON i.tpl = nm.tpl AND i.id = nm.tpl_instance""",
     ]

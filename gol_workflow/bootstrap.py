@@ -37,7 +37,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None, metrics: bool = Fa
         engine=ProcessEngine(settings.timezone, settings.script_time_limit, settings.script_memory_limit),
         clock=clock,
         wall_clock=wall_clock,
-        workflows=WorkflowCache(settings.workflow_cache_size),
+        workflows=WorkflowCache(settings.workflow_cache_size, int(settings.workflow_cache_mb * 1024 * 1024)),
         zones=load_zones(settings.zones_dir),
     )
     register_connectors(runtime)

@@ -78,6 +78,8 @@ class Settings:
     attachments_dir: Path | None = None
     embedded_scheduler: bool = True
     workflow_cache_size: int = 512
+    workflow_cache_mb: float = 128.0  # serialised-state megabytes the workflow cache may hold per process
+    archive_after_months: int | None = None  # the scheduler archives cases closed this long ago (None: it does not)
     script_time_limit: float = 2.0
     script_memory_limit: int = 128  # MB one script, condition or expression may add to the process
     digest_hour: int = 7  # local hour of the daily digest of new and overdue tasks
@@ -243,6 +245,9 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         sender=env.get("GOL_SMTP_SENDER", "gol-workflow@localhost"),
     )
     cache_size = read.number("GOL_WORKFLOW_CACHE_SIZE", 512, int, 0, what="a whole number")
+    cache_mb = read.number("GOL_WORKFLOW_CACHE_MB", 128.0, float, 0, what="a number of MB")
+    archive_after = env.get("GOL_ARCHIVE_AFTER_MONTHS", "").strip()
+    archive_months = read.number("GOL_ARCHIVE_AFTER_MONTHS", 12, int, 0, what="a whole number") if archive_after else None
     script_limit = read.number("GOL_SCRIPT_TIME_LIMIT", 2.0)
     script_memory = read.number("GOL_SCRIPT_MEMORY_LIMIT", 128, int, what="a whole number of MB")
     if script_limit <= 0 or script_memory <= 0:
@@ -288,6 +293,8 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         attachments_dir=Path(attachments) if attachments else None,
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),
         workflow_cache_size=cache_size,
+        workflow_cache_mb=cache_mb,
+        archive_after_months=archive_months,
         script_time_limit=script_limit,
         script_memory_limit=script_memory,
         digest_hour=digest_hour,

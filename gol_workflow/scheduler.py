@@ -13,7 +13,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .services.administration import batch, scheduling
+from .services.administration import archive, batch, scheduling
 from .services.meetings import equipe
 from .services.workflow.due_work import heads, run_due_work, send_mail
 from .services.mail.outbox import DispatchReport
@@ -35,6 +35,8 @@ class SchedulerOptions:
     poll_seconds: float = 1.0
     plan_seconds: float = 300.0
     heartbeat_seconds: float = 10.0
+    archive_seconds: float = 3600.0  # how often closed cases are archived (with GOL_ARCHIVE_AFTER_MONTHS)
+    archive_batches: int = 20  # batches of 500 per run: a run never holds the database for long
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     before_commit: BeforeCommit | None = None
 
@@ -74,6 +76,8 @@ class Scheduler:
         self.aps.add_job(self.batches, "interval", seconds=opts.poll_seconds, id="batches", next_run_time=now)
         # E-mail in a job of its own: a mail server that hangs or a broken message never holds up timers.
         self.aps.add_job(self.mail, "interval", seconds=opts.poll_seconds, id=MAIL_JOB, next_run_time=now)
+        if self.rt.settings.archive_after_months is not None:
+            self.aps.add_job(self.archive, "interval", seconds=opts.archive_seconds, id="archive", next_run_time=now)
         log.info("scheduler %s starting (poll %.1fs)", opts.name, opts.poll_seconds)
         self.aps.start()
 
@@ -147,6 +151,18 @@ class Scheduler:
         except Exception as exc:  # the batch is taken up again at the next run
             self.last_error = f"{exc.__class__.__name__}: {exc}"
             log.exception("batch operations failed")
+
+    def archive(self) -> int:
+        """Move a bounded share of the cases closed GOL_ARCHIVE_AFTER_MONTHS ago to the archive tables; how many."""
+        months = self.rt.settings.archive_after_months
+        if months is None or self._stopping.is_set():
+            return 0
+        try:
+            return archive.archive_closed(self.rt, months, max_batches=self.options.archive_batches).instances
+        except Exception as exc:  # the next run takes up what is left
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            log.exception("archiving closed cases failed")
+            return 0
 
     def beat(self, stopped: bool = False) -> None:
         """Record that this scheduler is alive, with its counters."""

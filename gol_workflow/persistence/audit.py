@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, select
 
 from . import committed
+from .archive import every_audit_row
 from .fastpath import HotPath
 from .tables import audit_events
 
@@ -52,6 +53,7 @@ class AuditRepository:
 
     def completion(self, task_id: str) -> RowMapping | None:
         """Who completed this task and when (`actor`, `at`), from the audit log; None when it was not."""
+        audit_events = every_audit_row()  # an archived instance's rows too
         stmt = select(audit_events.c.actor, audit_events.c.at).where(
             audit_events.c.task_id == task_id, audit_events.c.action == "task.completed"
         )
@@ -59,6 +61,7 @@ class AuditRepository:
 
     def completions_of(self, instance_id: str, element_ids: Sequence[str]) -> Sequence[RowMapping]:
         """The `task.completed` events of these elements of one instance, oldest first (element, data, at)."""
+        audit_events = every_audit_row()  # an archived instance's rows too
         stmt = (select(audit_events.c.element_id, audit_events.c.data, audit_events.c.at)
                 .where(audit_events.c.instance_id == instance_id, audit_events.c.action == "task.completed",
                        audit_events.c.element_id.in_(sorted(element_ids)))
@@ -83,6 +86,7 @@ class AuditRepository:
 
     def for_instance(self, instance_id: str, limit: int = 500) -> Sequence[RowMapping]:
         """Events of one instance, oldest first."""
+        audit_events = every_audit_row()  # an archived instance's rows too
         stmt = (
             select(audit_events)
             .where(audit_events.c.instance_id == instance_id)
@@ -93,6 +97,7 @@ class AuditRepository:
 
     def latest_for_instance(self, instance_id: str, action_prefix: str) -> RowMapping | None:
         """The newest event of one instance whose action starts with `action_prefix`."""
+        audit_events = every_audit_row()  # an archived instance's rows too
         stmt = (
             select(audit_events)
             .where(audit_events.c.instance_id == instance_id, audit_events.c.action.startswith(action_prefix))

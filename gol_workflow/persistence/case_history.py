@@ -7,17 +7,19 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
 
-from .tables import audit_events, users
+from .archive import every_audit_row
+from .tables import users
 
 
 class CaseHistory:
-    """Reads of the audit log shaped for the case file (indexed on instance and id)."""
+    """Reads of the audit log shaped for the case file (indexed on instance and id; archived rows included)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def events(self, case_id: str, leave_out: Collection[str], limit: int) -> Sequence[RowMapping]:
         """The case's events oldest first, without the actions in `leave_out` (counted apart)."""
+        audit_events = every_audit_row()
         stmt = (select(audit_events).where(audit_events.c.instance_id == case_id)
                 .order_by(audit_events.c.id).limit(limit))
         if leave_out:
@@ -28,6 +30,7 @@ class CaseHistory:
         """Per person and action among `actions`: how many times and the last time, the latest first."""
         if not actions:
             return []
+        audit_events = every_audit_row()
         last = func.max(audit_events.c.at).label("last_at")
         stmt = (select(audit_events.c.actor, audit_events.c.action, func.count().label("times"), last)
                 .where(audit_events.c.instance_id == case_id, audit_events.c.action.in_(sorted(actions)))
@@ -39,6 +42,7 @@ class CaseHistory:
         """Task completions of other instances (the meetings that discussed the case), oldest first."""
         if not instance_ids:
             return []
+        audit_events = every_audit_row()
         stmt = (select(audit_events).where(audit_events.c.instance_id.in_(sorted(instance_ids)),
                                            audit_events.c.action == "task.completed")
                 .order_by(audit_events.c.id))

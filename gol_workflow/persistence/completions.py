@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from .tables import audit_events
+from .archive import every_audit_row
 
 
 def last_completion(conn: Connection, instance_id: str, element_id: str) -> tuple[datetime, dict[str, Any]] | None:
     """When the newest completion of this task element happened in the instance, and the data submitted."""
+    audit_events = every_audit_row()
     stmt = (
         select(audit_events.c.at, audit_events.c.data)
         .where(audit_events.c.instance_id == instance_id, audit_events.c.action == "task.completed",

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Delete, RowMapping, Select, bindparam, delete, func, insert, select, update
 
 from . import committed
+from .archive import archived_state_of
 from .fastpath import HotPath
 from .tables import INSTANCE_HEADER, instances, pending_messages, subscriptions
 
@@ -24,7 +25,9 @@ def _header_stmt(lock: bool) -> Select[Any]:
 
 @cache
 def _state_stmt() -> Select[Any]:
-    return select(instances.c.state).where(instances.c.id == bindparam("b_id"))
+    # An archived instance's state is in the archive table: the subquery runs only for those.
+    state = func.coalesce(func.nullif(instances.c.state, ""), archived_state_of(instances.c.id))
+    return select(state.label("state")).where(instances.c.id == bindparam("b_id"))
 
 
 @cache

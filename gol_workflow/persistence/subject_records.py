@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, RowMapping, select
 
+from .archive import every_audit_row
 from .tables import INSTANCE_HEADER, attachments, audit_events, cases, instances
 
 MAX_EVENTS = 20_000  # one person's history over years stays far below this; a bound keeps one export finite
@@ -33,6 +34,7 @@ class SubjectRecords:
         """Every audit event of those instances, oldest first: who read or changed what, and when."""
         if not instance_ids:
             return []
+        audit_events = every_audit_row()  # an archived case's rows too
         stmt = (select(audit_events).where(audit_events.c.instance_id.in_(list(instance_ids)))
                 .order_by(audit_events.c.id).limit(MAX_EVENTS))
         return self.conn.execute(stmt).mappings().all()

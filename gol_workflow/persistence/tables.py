@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 from .types import JsonText, UtcDateTime
@@ -94,6 +95,8 @@ instances = Table(
     # `<process>:<codice fiscale>` while a case opened by a person is open, NULL otherwise (or
     # when an administrator opened a second one on purpose): at most one open case per person.
     Column("open_case_key", String(300), nullable=True),
+    # When a closed instance's state and audit rows moved to the archive tables (its `state` is '' then).
+    Column("archived_at", UtcDateTime, nullable=True),
     Index("ix_instances_next_due_at", "next_due_at"),
     Index("ix_instances_claimed_until", "claimed_until"),
     Index("ix_instances_status_started_at", "status", "started_at"),
@@ -104,6 +107,13 @@ instances = Table(
     Index("ix_instances_started_at", "started_at"),
     Index("ix_instances_process_version_id", "process_version_id"),
     Index("ux_instances_open_case_key", "open_case_key", unique=True),
+    # Part of a name across every instance (admin search): a trigram index where pg_trgm may be
+    # created, else (migration 0023) a btree on lower(name) that serves prefixes only.
+    Index("ix_instances_beneficiary_name_trgm", "beneficiary_name", postgresql_using="gin",
+          postgresql_ops={"beneficiary_name": "gin_trgm_ops"}),
+    # Closed instances not yet archived, oldest closure first: what the archive job works off.
+    Index("ix_instances_archivable", "ended_at", postgresql_where=text("archived_at IS NULL AND ended_at IS NOT NULL"),
+          sqlite_where=text("archived_at IS NULL AND ended_at IS NOT NULL")),
 )
 
 # An instance without its (large) serialised state: what lists, checks and locks read.
@@ -282,6 +292,31 @@ audit_events = Table(
     Index("ix_audit_events_actor_at", "actor", "at"),
     Index("ix_audit_events_at", "at"),
     Index("ix_audit_events_task_id", "task_id"),
+)
+
+# The cold side of closed instances (`gol-workflow archive`): their serialised state and their
+# audit rows, moved out of the tables every step writes; read back by the same repositories.
+archived_states = Table(
+    "archived_states",
+    metadata,
+    Column("instance_id", String(36), ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("archived_at", UtcDateTime, nullable=False),
+)
+
+archived_audit_events = Table(
+    "archived_audit_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("instance_id", String(36), nullable=True),
+    Column("task_id", String(36), nullable=True),
+    Column("element_id", String(255), nullable=True),
+    Column("data", JsonText, nullable=True),
+    Index("ix_archived_audit_events_instance_id_id", "instance_id", "id"),
+    Index("ix_archived_audit_events_task_id", "task_id"),
 )
 
 users = Table(

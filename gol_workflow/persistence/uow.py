@@ -38,6 +38,7 @@ from .system import SystemRepository
 from .tokens import TokenRepository
 from .users import UserRepository
 from .versions import VersionRepository
+from .archive import ArchiveRepository
 from . import committed as committed_facts
 from . import write_behind
 from .write_behind import WriteBehind
@@ -69,6 +70,10 @@ class UnitOfWork:
         self.conn = conn
         conn.begin()
         return self
+
+    @cached_property
+    def archive(self) -> ArchiveRepository:
+        return ArchiveRepository(self.conn, self.dialect)
 
     @cached_property
     def versions(self) -> VersionRepository:

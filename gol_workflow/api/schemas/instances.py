@@ -114,8 +114,9 @@ class InstancePageSchema(Schema):
     next_cursor = fields.String(required=True, allow_none=True)
     prev_cursor = fields.String(required=True, allow_none=True)
     capped = fields.Boolean(required=True, metadata={
-        "description": "True when a status has more than 1,000 instances: `total` and `counts` are then lower "
-                       "bounds (ask `exact_counts=true` for exact figures)"})
+        "description": "True when a status has more than 1,000 instances, or a part of a name matches more than "
+                       "1,000 (counting stops there): `total` and `counts` are then lower bounds (ask "
+                       "`exact_counts=true` for exact figures)"})
 
 
 class WaitingSchema(Schema):

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from ...domain.errors import ValidationFailed
 from ...domain.model import Actor, InstanceStatus
 from ...forms.codice_fiscale import check_character
-from ...persistence.instance_search import InstanceCriteria, InstanceSearch, Keyset
+from ...persistence.instance_search import InstanceCriteria, InstanceSearch, Keyset, NameSearch
 from ...persistence.uow import UnitOfWork
 from ..access import authorization
 from .instance_detail import (
@@ -87,6 +87,7 @@ class Page(Generic[T]):
     prev_cursor: str | None = None
     filters: InstanceFilters = field(default_factory=InstanceFilters)
     capped: bool = False
+    sampled: bool = False  # the counts are lower bounds from the first matches only (a common part of a name)
 
 
 def encode_cursor(started_at: datetime, instance_id: str) -> str:
@@ -166,7 +167,7 @@ def list_instances(
         before = decode_cursor(page.before) if page.before else None
         offset = max(0, min(page.offset, MAX_OFFSET)) if after is None and before is None else 0
         rows = uow.instance_search.page(criteria, size + 1, after=after, before=before, offset=offset)
-        counts = _counts(uow.instance_search, criteria, exact_counts)
+        counts, sampled = _counts(uow.instance_search, criteria, exact_counts)
         uow.audit.record(rt.now(), actor.username, "instances.listed",
                          data={"filters": describe(filters), "shown": min(len(rows), size)})
         uow.commit()
@@ -175,9 +176,9 @@ def list_instances(
     full_counts = {status: counts.get(status, 0) for status in STATUSES}
     total = sum(n for status, n in full_counts.items() if status in selected)
     bounded = not exact_counts and criteria.indexed
-    capped = bounded and any(n > COUNT_CAP for status, n in full_counts.items() if status in selected)
+    capped = sampled or (bounded and any(n > COUNT_CAP for status, n in full_counts.items() if status in selected))
     items = [summary_of(r) for r in rows]
-    return Page(items, total, full_counts, size, next_cursor, prev_cursor, filters, capped)
+    return Page(items, total, full_counts, size, next_cursor, prev_cursor, filters, capped, sampled)
 
 
 def _neighbours(rows: list[Any], size: int, backwards: bool, moved: bool) -> tuple[list[Any], str | None, str | None]:
@@ -196,12 +197,22 @@ def describe(filters: InstanceFilters) -> dict[str, Any]:
             for k, v in filters.__dict__.items() if v not in (None, (), False, "")}
 
 
-def _counts(search: InstanceSearch, criteria: InstanceCriteria, exact: bool) -> dict[str, int]:
-    """Counts per status: bounded per status when the filters are indexed, else one exact pass."""
-    if exact or not criteria.indexed:
-        return search.counts_by_status(criteria)
-    possible = ERROR_STATUSES if criteria.has_error else STATUSES  # only these can hold a failed instance
-    return search.capped_counts(criteria, possible, COUNT_CAP)
+def _counts(search: InstanceSearch, criteria: InstanceCriteria, exact: bool) -> tuple[dict[str, int], bool]:
+    """Counts per status, and whether they are lower bounds read from the first matches only.
+
+    Indexed filters: bounded per status. A part of a name that an index finds: one pass that
+    stops after COUNT_CAP + 1 matches (a common name part matches tens of thousands of instances,
+    and each one counted is a table page read); exact when no more match. Else one exact pass.
+    """
+    if exact:
+        return search.counts_by_status(criteria), False
+    if criteria.indexed:
+        possible = ERROR_STATUSES if criteria.has_error else STATUSES  # only these can hold a failed instance
+        return search.capped_counts(criteria, possible, COUNT_CAP), False
+    if criteria.name_contains and not criteria.error_element and search.names is not NameSearch.SCAN:
+        first = search.first_counts(criteria, COUNT_CAP)
+        return first, sum(first.values()) > COUNT_CAP
+    return search.counts_by_status(criteria), False
 
 
 def _cursor_of(row: Mapping[str, Any]) -> str:

@@ -123,6 +123,7 @@ class CachedWorkflow:
     header: Mapping[str, Any] | None = None
     inbox: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     facts: Mapping[str, Any] | None = None  # the case record's facts as this process last stored them
+    size: int = 0  # characters of its serialised state: what it weighs in the cache (0: not known)
 
 
 class WorkflowCache:
@@ -133,10 +134,17 @@ class WorkflowCache:
     conflicting use case can never leave a half-run workflow behind. What it says of
     an instance's header and tasks is what this process committed; another process may
     have changed them since, so a use case that trusts it has its writes check it.
+
+    It is bounded twice: at most `size` workflows, and at most `max_bytes` of their
+    serialised states together (the least recently used go first), so a worker's memory
+    stays bounded however large the cases grow; a workflow heavier than `max_bytes` alone
+    is not kept at all.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int | None = None) -> None:
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._items: OrderedDict[str, CachedWorkflow] = OrderedDict()
         self._owners: dict[str, str] = {}  # task id -> instance id, for the inbox rows held
         self._lock = threading.Lock()
@@ -157,10 +165,19 @@ class WorkflowCache:
             return
         with self._lock:
             self._pop(instance_id)
+            if self._max_bytes is not None and entry.size > self._max_bytes:
+                return
             self._items[instance_id] = entry
+            self._bytes += entry.size
             self._owners.update(dict.fromkeys(entry.inbox, instance_id))
-            while len(self._items) > self._size:
+            while len(self._items) > self._size or (self._max_bytes is not None and self._bytes > self._max_bytes):
                 self._pop(next(iter(self._items)))
+
+    @property
+    def weight(self) -> tuple[int, int]:
+        """How many workflows are held and the characters of their serialised states together."""
+        with self._lock:
+            return len(self._items), self._bytes
 
     def known_task(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The inbox row of a task and its instance's header as this process committed them."""
@@ -177,7 +194,7 @@ class WorkflowCache:
             entry = self._items.get(instance_id)
             if entry is not None and task_id in entry.inbox:
                 inbox = {**entry.inbox, task_id: {**entry.inbox[task_id], **changes}}
-                self._items[instance_id] = replace(entry, inbox=inbox)
+                self._items[instance_id] = replace(entry, inbox=inbox)  # same size: the state is unchanged
 
     def forget(self, instance_id: str) -> None:
         """Drop an instance (e.g. after an administrative change)."""
@@ -189,10 +206,12 @@ class WorkflowCache:
         with self._lock:
             self._items.clear()
             self._owners.clear()
+            self._bytes = 0
 
     def _pop(self, instance_id: str) -> CachedWorkflow | None:
         entry = self._items.pop(instance_id, None)
         if entry is not None:
+            self._bytes -= entry.size
             for task_id in entry.inbox:
                 if self._owners.get(task_id) == instance_id:
                     del self._owners[task_id]

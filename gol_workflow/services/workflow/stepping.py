@@ -71,6 +71,7 @@ class Loaded:
     inbox: Mapping[str, Mapping[str, Any]] | None = None  # its inbox rows this process committed, if cached
     trusted: bool = False  # worked from what this process remembered: the writes check what it assumed
     facts: Mapping[str, Any] | None = None  # its case record's facts as this process stored them, if cached
+    size: int = 0  # characters of its serialised state as loaded (what it weighs in the workflow cache)
 
     @property
     def id(self) -> str:
@@ -80,7 +81,7 @@ class Loaded:
     def unchanged(self) -> CachedWorkflow:
         """The workflow as it was loaded, to be kept when the use case changed nothing."""
         return CachedWorkflow(int(self.header["row_version"]), self.handle, dict(self.header), self.inbox or {},
-                              self.facts)
+                              self.facts, self.size)
 
 
 def load(
@@ -99,10 +100,10 @@ def load(
     version = rt.processes.get(uow, header["process_version_id"])
     cached = rt.workflows.take(instance_id, header["row_version"])
     if cached is not None:
-        return Loaded(header, version, cached.handle, inbox=cached.inbox, facts=cached.facts)
+        return Loaded(header, version, cached.handle, inbox=cached.inbox, facts=cached.facts, size=cached.size)
     if state is None:
         state = uow.instances.state(instance_id)
-    return Loaded(header, version, rt.engine.load(version.compiled, state or ""))
+    return Loaded(header, version, rt.engine.load(version.compiled, state or ""), size=len(state or ""))
 
 
 def service_handler(rt: Runtime, uow: UnitOfWork, instance_id: str, now: datetime) -> Callable[..., Any]:
@@ -269,7 +270,7 @@ def save(
     known = {task_id: row for task_id, row in (loaded.inbox or {}).items() if task_id in new_ready}
     known.update((row["id"], row) for row in inbox_rows if row["case_id"] == loaded.id)
     committed = CachedWorkflow(row_version + 1, handle, {k: v for k, v in stored.items() if k != "state"}, known,
-                               remembered)
+                               remembered, len(values.get("state") or "") or loaded.size)
     if keep:
         uow.after_commit(lambda: rt.workflows.put(loaded.id, committed))
     if snapshot.messages:
