@@ -115,6 +115,8 @@ def normalise(root: etree._Element) -> etree._Element:
         return root
     for node in root.iter(f"{_B}userTask", f"{_B}startEvent", f"{_B}businessRuleTask", f"{_B}manualTask"):
         _normalise_element(node)
+    for node in root.iter(f"{_B}messageEventDefinition"):
+        _normalise_message(node)
     for node in root.iter(*(f"{_B}{kind}" for kind in _TIMER_KINDS)):
         expression = _plain_timer(node.text or "")
         if expression is not None:
@@ -140,6 +142,18 @@ def _normalise_element(node: etree._Element) -> None:
             called = etree.SubElement(holder, f"{_S}calledDecisionId")
             called.text = decision
             called.sourceline = node.sourceline
+
+
+def _normalise_message(node: etree._Element) -> None:
+    """camunda:expression (the payload a throw sends) and camunda:resultVariable (where a catch puts it) of a
+    message event, as SpiffWorkflow's Camunda parser reads them, into SpiffWorkflow's own extensions."""
+    for attribute, tag in (("expression", "messagePayload"), ("resultVariable", "messageVariable")):
+        value = node.attrib.pop(f"{_C}{attribute}", None)
+        holder = _extension_elements(node) if value is not None else None
+        if holder is not None and holder.find(f"{_S}{tag}") is None:
+            mapped = etree.SubElement(holder, f"{_S}{tag}")
+            mapped.text = value
+            mapped.sourceline = node.sourceline
 
 
 def camunda_problems(name: str, root: etree._Element) -> list[Problem]:
