@@ -243,13 +243,13 @@ def through_service(rt: Runtime, files: dict[str, bytes], process_id: str) -> tu
         instance_id = instances.start_instance(rt, process_id, {}, ADMIN).instance_id
         events, steps = 0, 0
         while steps < MAX_STEPS:
-            detail = instance_detail.instance_detail(rt, ADMIN, instance_id, reveal=True)
-            if detail.summary.status in ("completed", "error"):
-                break
             with rt.uow(write=False) as uow:
+                header = uow.instances.header(instance_id)
+                if header is None or header["status"] in ("completed", "error", "terminated"):
+                    break
                 awaited = sorted(uow.instances.subscriptions_of(instance_id)) if events < MAX_EVENTS else []
                 ready = sorted(uow.inbox.for_instance(instance_id), key=lambda t: t["element_id"])
-            due = detail.summary.next_due_at if events < MAX_EVENTS else None
+            due = header["next_due_at"] if events < MAX_EVENTS else None
             if awaited:
                 name, correlation = awaited[0]
                 messages.send_message(rt, name, _correlation(correlation), {}, ADMIN)
