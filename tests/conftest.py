@@ -28,7 +28,7 @@ from gol_workflow.services.workflow.runtime import CachedWorkflow, Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-CORPORA = ROOT.parent / "shared" / "corpora"
+CORPORA = Path(os.environ.get("GOL_CORPORA") or ROOT.parent / "shared" / "corpora")  # the real models
 ROME = ZoneInfo("Europe/Rome")
 ADMIN = Actor(username="admin", role="admin")
 

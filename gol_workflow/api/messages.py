@@ -15,7 +15,7 @@ bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description=
 @bp.post("")
 @bp.arguments(MessageBodySchema)
 @bp.response(200, DeliverySchema)
-@bp.problems(400, 403, 409)
+@bp.problems(400, 403, 404, 409)
 def send(body: dict[str, Any]) -> message_service.DeliveryResult:
     """Deliver a message to the instance waiting for it, or keep it until one waits.
 
@@ -24,4 +24,6 @@ def send(body: dict[str, Any]) -> message_service.DeliveryResult:
     403 for a sender not declared (or not following the case), 400 with `errors` by field
     (`payload.…`) for a payload the declaration refuses: either way nothing is delivered or kept.
     """
-    return message_service.send_message(runtime(), body["name"], body["correlation"], body["payload"], actor())
+    instance = str(body["instance"]) if body.get("instance") is not None else None
+    return message_service.send_message(runtime(), body["name"], body["correlation"], body["payload"], actor(),
+                                        instance)

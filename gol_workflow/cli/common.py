@@ -13,6 +13,7 @@ from ..bootstrap import bootstrap
 from ..config import ConfigurationError, Settings, load_settings
 from ..domain.errors import DeploymentFailed, GolError, ValidationFailed
 from ..domain.model import Actor
+from ..services.access.roles import SYSTEM as SYSTEM_ROLE
 from ..services.workflow.runtime import Runtime
 
 Handler = Callable[[argparse.Namespace], int]
@@ -33,7 +34,7 @@ def runtime() -> Runtime:
 def cli_actor() -> Actor:
     """The operator running a command: an administrator named after the shell user."""
     name = os.environ.get("GOL_CLI_USER") or _login_name()
-    return Actor(username=name, role="admin")
+    return Actor(username=name, role=SYSTEM_ROLE)
 
 
 def _login_name() -> str:

@@ -105,16 +105,6 @@ STATUSES: dict[str, str] = {
     "terminated": "Chiuso d'ufficio",
 }
 
-ROLES: dict[str, str] = {
-    "cpi": "Centro per l'impiego",
-    "sds": "Servizi sociali",
-    "specialist": "Servizi specialistici",
-    "ats": "Case manager ATS",
-    "admin": "Amministrazione",
-    "analyst": "Analista di processo",
-    "manager": "Responsabile di zona",
-    "system": SYSTEM_LABEL,
-}
 
 # Reasons a case goes before the equipe (`motivo_equipe`).
 EQUIPE_REASONS: dict[str, str] = {

@@ -122,10 +122,5 @@ class Actor:
     services: frozenset[str] = frozenset()
     user_id: int | None = None
 
-    @property
-    def is_admin(self) -> bool:
-        """True for administrators."""
-        return self.role == "admin"
-
 
 SYSTEM = Actor(username="sistema", role="system")

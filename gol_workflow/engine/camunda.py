@@ -115,6 +115,8 @@ def normalise(root: etree._Element) -> etree._Element:
         return root
     for node in root.iter(f"{_B}userTask", f"{_B}startEvent", f"{_B}businessRuleTask", f"{_B}manualTask"):
         _normalise_element(node)
+    for node in root.iter(f"{_B}messageEventDefinition"):
+        _normalise_message(node)
     for node in root.iter(*(f"{_B}{kind}" for kind in _TIMER_KINDS)):
         expression = _plain_timer(node.text or "")
         if expression is not None:
@@ -129,7 +131,9 @@ def _normalise_element(node: etree._Element) -> None:
             if prop.get("name"):
                 _add_property(node, prop.get("name"), prop.get("value") or "", prop.sourceline, first=True)
     form = form_from_key(node.get(f"{_C}formKey"))
-    if form is not None and _local(node) in ("userTask", "startEvent"):
+    # Beside camunda:formData the key is the generated form's name (Camunda Modeler writes both), not a file.
+    generated = node.find(f"{_B}extensionElements/{_C}formData") is not None
+    if form is not None and not generated and _local(node) in ("userTask", "startEvent"):
         _add_property(node, FORM_PROPERTY, form, node.sourceline, first=True)
     decision = (node.get(f"{_C}decisionRef") or "").strip()
     if decision and _local(node) == "businessRuleTask":
@@ -138,6 +142,18 @@ def _normalise_element(node: etree._Element) -> None:
             called = etree.SubElement(holder, f"{_S}calledDecisionId")
             called.text = decision
             called.sourceline = node.sourceline
+
+
+def _normalise_message(node: etree._Element) -> None:
+    """camunda:expression (the payload a throw sends) and camunda:resultVariable (where a catch puts it) of a
+    message event, as SpiffWorkflow's Camunda parser reads them, into SpiffWorkflow's own extensions."""
+    for attribute, tag in (("expression", "messagePayload"), ("resultVariable", "messageVariable")):
+        value = node.attrib.pop(f"{_C}{attribute}", None)
+        holder = _extension_elements(node) if value is not None else None
+        if holder is not None and holder.find(f"{_S}{tag}") is None:
+            mapped = etree.SubElement(holder, f"{_S}{tag}")
+            mapped.text = value
+            mapped.sourceline = node.sourceline
 
 
 def camunda_problems(name: str, root: etree._Element) -> list[Problem]:
@@ -206,9 +222,10 @@ def _element_problems(name: str, node: etree._Element, kind: str) -> Iterator[Pr
                    "(remove the language attribute)")
         yield Problem(name, node.sourceline, _owner(node).get("id"), message)
     if kind in ("userTask", "startEvent") and node.find(f"{_B}extensionElements/{_C}formData") is not None:
-        message = ("camunda:formData (a generated task form) is not read here: forms are JSON Schema files in forms/: "
-                   'write forms/<name>.schema.json with the same fields and set camunda:formKey="<name>"')
-        yield Problem(name, node.sourceline, element, message)
+        message = ("camunda:formData (a generated task form) is not shown here: the task is completed with a "
+                   '"Completa" button, or any JSON object through the API; for a form, write '
+                   'forms/<name>.schema.json with the same fields and set camunda:formKey="<name>"')
+        yield Problem(name, node.sourceline, element, message, warning=True)
     if kind in ("userTask", "startEvent"):
         key = node.get(f"{_C}formKey")
         if key is not None and form_from_key(key) is None:

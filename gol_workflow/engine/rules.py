@@ -104,7 +104,10 @@ def _form_problems(
     form = prop.get("value") if prop is not None else None
     element = node.get("id")
     if not form:
-        if required and node.get(f"{{{CAMUNDA_NS}}}formKey") is None:  # a Camunda form key: see camunda.py
+        # A Camunda form key or generated form (formData) is reported by camunda.py.
+        camunda_form = (node.get(f"{{{CAMUNDA_NS}}}formKey") is not None
+                        or node.find(f".//{{{CAMUNDA_NS}}}formData") is not None)
+        if required and not camunda_form:
             message = (f"user task names no form (property {FORM_PROPERTY} or camunda:formKey): it is completed "
                        "with a \"Completa\" button, or any JSON object through the API")
             yield Problem(doc.name, node.sourceline, element, message, warning=True)

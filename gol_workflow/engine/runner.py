@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask as ServiceTaskMixin
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -24,6 +25,20 @@ from .scripting import GolScriptEngine, ServiceHandler, engine_context, install_
 from .serialization import StateSerializer
 
 _MAX_CATCH_UP_ROUNDS = 500
+# Deeper than this, call activities are taken for a recursion that never ends (a version deployed
+# before validation refused call cycles): the instance stops in error instead of running for ever.
+MAX_CALL_DEPTH = 32
+
+
+def _depth_guard(task: Any) -> None:
+    """Refuse to run anything in a called process nested deeper than MAX_CALL_DEPTH."""
+    workflow = task.workflow
+    if workflow.depth <= MAX_CALL_DEPTH:
+        return
+    caller = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+    message = (f"call activities nested more than {MAX_CALL_DEPTH} deep (process '{workflow.spec.name}' "
+               "is called again and again): a recursive call never ends")
+    raise WorkflowTaskException(message, task=caller)
 
 
 class WorkflowHandle:
@@ -201,7 +216,7 @@ class ProcessEngine:
         workflow = handle.workflow
         with engine_context(now, services):
             try:
-                workflow.do_engine_steps()
+                workflow.do_engine_steps(will_complete_task=_depth_guard)
                 # do_engine_steps ends with a timer refresh that can leave a fired timer READY,
                 # and a refresh fires one occurrence per timer: loop to run on and catch up.
                 for _ in range(_MAX_CATCH_UP_ROUNDS):
@@ -211,7 +226,7 @@ class ProcessEngine:
                         break
                     before = self._progress_marker(workflow)
                     workflow.refresh_timers()
-                    workflow.do_engine_steps()
+                    workflow.do_engine_steps(will_complete_task=_depth_guard)
                     if self._progress_marker(workflow) == before:
                         manual, _ = _ready_tasks(workflow)
                         break

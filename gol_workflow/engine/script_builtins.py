@@ -351,8 +351,9 @@ _METHODS: dict[type, frozenset[str]] = {
 def guarded_getattr(obj: Any, name: str, default: Any = _NO_DEFAULT) -> Any:
     """Attribute access from BPMN code: RestrictedPython's checks, then bounded methods of built-in types."""
     value = safer_getattr(obj, name) if default is _NO_DEFAULT else safer_getattr(obj, name, default)
-    kind = type(obj)
-    if isinstance(obj, type) and name in _GUARDS.get(obj, {}):
+    # A subclass of a built-in type (the clocked datetime) is bounded as its base is.
+    kind = next((k for k in type(obj).__mro__ if k in _METHODS), type(obj))
+    if isinstance(obj, type) and name in _GUARDS.get(next((k for k in obj.__mro__ if k in _GUARDS), obj), {}):
         raise ScriptRefused(f"{obj.__name__}.{name}() is only available on a value, e.g. text.{name}(...)")
     allowed = _METHODS.get(kind)
     if allowed is None or not callable(value):

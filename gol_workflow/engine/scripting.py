@@ -104,7 +104,7 @@ def make_helpers(timezone: str) -> dict[str, Any]:
         return current_now().astimezone(zone).date().isoformat()
 
     return {
-        "datetime": datetime,
+        "datetime": _ClockedDatetime,  # datetime.now() is the service clock's (simulated in training and tests)
         "date": date,
         "timedelta": timedelta,
         "add_months": add_months,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from ..domain.model import Problem
+from .call_cycles import call_cycle_problems
 from .camunda import camunda_problems, normalise
 from .code_rules import bpmn_code_problems, dmn_code_problems
 from .documents import Document, local_name
@@ -182,6 +183,6 @@ def validate_sources(files: Mapping[str, bytes], ctx: RuleContext | None = None)
             skip.add(doc.name)
             problems.extend(unloadable)
     semantics = load_semantics(d for d in models if d.name not in schema_failed | skip)
-    found = duplicates + (_rule_problems(models, ctx) if models else [])
+    found = duplicates + (_rule_problems(models, ctx) if models else []) + call_cycle_problems(models)
     problems = _merge(problems + found, semantics.problems)
     return ValidationReport(problems, semantics.parser, semantics.process_ids)

@@ -15,6 +15,7 @@ from ..forms.coercion import coerce
 from ..forms.cross_rules import CONFIRM_LABELS, CONFIRMABLE
 from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
+from ..services.access import authorization
 from ..services.cases import attachments, case_document, case_start, monitoring, placements, scheda_document
 from ..services.letters.listing import letters_of
 from ..services.cases import case_file as case_service
@@ -182,7 +183,7 @@ def start(process_id: str) -> str | Response | tuple[str, int]:
     if request.method == "POST":
         values = coerce(schema, request.form, rt.settings.timezone)
         confirmed = set(request.form.getlist("conferma")) & CONFIRMABLE
-        override = reason if who.is_admin and request.form.get("secondo_caso") == "1" else None
+        override = reason if authorization.is_admin(who) and request.form.get("secondo_caso") == "1" else None
         try:
             case_id = case_start.open_case(rt, process_id, values, who, confirmed, duplicate_reason=override)
         except ConfirmationNeeded as exc:
@@ -203,4 +204,4 @@ def start(process_id: str) -> str | Response | tuple[str, int]:
     general = [m for key in ("_form", "duplicate_reason") for m in (errors or {}).get(key, [])]
     return render_template("cases/start.html", item=item, fields=fields, summary=error_summary(fields),
                            general_errors=general, has_errors=bool(errors), open_case=open_case,
-                           may_override=who.is_admin, reason=reason, confirmations=confirmations), status
+                           may_override=authorization.is_admin(who), reason=reason, confirmations=confirmations), status

@@ -20,7 +20,7 @@ STATUS_LABELS = labels.STATUSES
 
 def role_label(role: str) -> str:
     """A role's Italian label, as the role file gives it (the service itself is "Sistema")."""
-    return labels.ROLES.get(role) if role == "system" else roles.current().label(role)  # type: ignore[return-value]
+    return labels.SYSTEM_LABEL if role == roles.SYSTEM else roles.current().label(role)
 
 
 def init_app(app: Flask, timezone: str) -> None:

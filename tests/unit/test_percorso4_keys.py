@@ -1,4 +1,5 @@
-"""Generic code names no Percorso 4 data key: the process's data are declared beside its BPMN.
+"""Generic code names no Percorso 4 data key and no Percorso 4 role: the process's data are declared
+beside its BPMN, its roles and what each may do in the role file (processes/roles.toml).
 
 The keys below are those of Percorso 4's case data (processes/percorso4.bpmn and its forms). Not
 listed: "codice_fiscale" and "case_manager", which are also the names of the service's own case
@@ -82,3 +83,32 @@ def test_the_engine_and_the_step_writer_name_none_at_all() -> None:
 
 def test_the_check_sees_a_key_where_it_is_written() -> None:
     assert _named(PACKAGE / "services/meetings/equipe.py") >= {"zona", "beneficiario"}
+
+
+# Percorso 4's roles (processes/roles.toml): generic code reads what a role may do from the role file.
+PERCORSO4_ROLES = ("cpi", "sds", "ats", "specialist", "manager", "analyst", "admin")
+ROLE_LITERAL = re.compile(r"""["'](""" + "|".join(PERCORSO4_ROLES) + r""")["']""")
+
+# The same words as something else: keys of the zone files, a blueprint's name.
+SAME_ROLE_WORD = {
+    "domain/zones.py": {"cpi", "sds", "ats"},  # tables of a zone file ([[cpi]], [ats], sds)
+    "api/zones.py": {"cpi", "sds"},  # the members of a zone in the API, named after the zone file
+    "web/admin/blueprint.py": {"admin"},  # the admin console blueprint's name (its URLs, /admin)
+}
+
+
+def test_no_module_outside_the_percorso4_configuration_names_a_percorso4_role() -> None:
+    offending = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if any(relative.startswith(prefix) for prefix in PERCORSO4_CONFIGURATION):
+            continue
+        named = set(ROLE_LITERAL.findall(path.read_text(encoding="utf-8"))) - SAME_ROLE_WORD.get(relative, set())
+        if named:
+            offending[relative] = sorted(named)
+    assert offending == {}
+
+
+def test_authorization_names_no_role_at_all() -> None:
+    text = (PACKAGE / "services/access/authorization.py").read_text(encoding="utf-8")
+    assert ROLE_LITERAL.findall(text) == []

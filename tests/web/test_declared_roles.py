@@ -151,7 +151,7 @@ def test_the_role_file_is_checked_with_file_and_line(tmp_path: Path) -> None:
     _, problems = roles.parse(text, "ruoli.toml")
     assert [str(p) for p in problems] == [
         "ruoli.toml:3: cpi: scope must be one of zone, case, invitation, all, none, not 'zona'",
-        "ruoli.toml:8: admin: unknown key 'colore' (known: actions, deploy, label, scope)",
+        "ruoli.toml:8: admin: unknown key 'colore' (known: actions, capabilities, deploy, label, participant_services, participants, scope)",
     ]
 
 

@@ -33,13 +33,35 @@ def administrator_roles() -> frozenset[str]:
     """The roles that may do everything (scope "all")."""
     return _roles().with_scope("all")
 
-# The equipe participants the whole role stands for; a specialist service is its own participant
-# (its id), worked by the referents of that service only.
-PARTICIPANT_ROLES: dict[str, str] = {"centro_impiego": "cpi", "servizio_sociale": "sds"}
+
+def administrator_role() -> str:
+    """The role the service's own administrative actors act with: the role file's first with scope "all"."""
+    return next(name for name in _roles().names() if _roles().scope(name) == "all")
+
+
+def case_roles() -> tuple[str, ...]:
+    """The roles whose people cases are assigned to (scope "case"), in the role file's order."""
+    return tuple(name for name in _roles().names() if _roles().scope(name) == "case")
 
 
 def _privileged(actor: Actor) -> bool:
     return _roles().scope(actor.role) == "all"
+
+
+def is_admin(actor: Actor) -> bool:
+    """True for administrators (a role with scope "all") and the service itself."""
+    return _privileged(actor)
+
+
+def is_admin_role(role: str) -> bool:
+    """True for a role with scope "all"."""
+    return _roles().scope(role) == "all"
+
+
+def may_deploy(role: str) -> bool:
+    """True for a role that validates and deploys process files (administrators always may)."""
+    declared = _roles().get(role)
+    return is_admin_role(role) or (declared is not None and declared.deploy)
 
 
 def require_admin(actor: Actor) -> None:
@@ -50,8 +72,7 @@ def require_admin(actor: Actor) -> None:
 
 def require_deployer(actor: Actor) -> None:
     """Administrators and process analysts."""
-    role = _roles().get(actor.role)
-    if not (_privileged(actor) or (role is not None and role.deploy)):
+    if not (_privileged(actor) or may_deploy(actor.role)):
         raise Forbidden("deploying processes is reserved to administrators and analysts")
 
 
@@ -145,10 +166,15 @@ def require_task(actor: Actor, task: Mapping[str, Any], case: Mapping[str, Any] 
 
 
 def participants_of(actor: Actor) -> tuple[str, ...]:
-    """The equipe participants whose own tasks this person works (their role's, or their services)."""
-    if actor.role == "specialist":
-        return tuple(sorted(s for s in actor.services if s not in PARTICIPANT_ROLES))
-    return tuple(sorted(p for p, role in PARTICIPANT_ROLES.items() if role == actor.role))
+    """The participants whose own tasks this person works: those their role stands for, or their services
+    (the role file's `participants` and `participant_services`)."""
+    role = _roles().get(actor.role)
+    if role is None:
+        return ()
+    own = set(role.participants)
+    if role.participant_services:
+        own |= {s for s in actor.services if s not in _roles().stood_for()}
+    return tuple(sorted(own))
 
 
 def lanes_for(role: str) -> tuple[str, ...]:
@@ -233,7 +259,7 @@ def indicator_zones(actor: Actor, all_zones: list[str]) -> list[str]:
     """The zones whose indicators (aggregates only) this person may read: all for administrators."""
     if _privileged(actor):
         return list(all_zones)
-    if actor.role == "manager":
+    if _roles().has(actor.role, roles.READS_AGGREGATES):
         return [zone for zone in all_zones if zone in actor.zones]
     return []
 
@@ -244,5 +270,5 @@ def can_read_service_indicators(actor: Actor) -> bool:
 
 
 def can_keep_meeting_register(actor: Actor, zone: str) -> bool:
-    """The operators' meetings register of a zone: its managers (who convene those meetings), administrators."""
-    return _privileged(actor) or (actor.role == "manager" and zone in actor.zones)
+    """The operators' meetings register of a zone: roles that keep it in their zones (the role file), administrators."""
+    return _privileged(actor) or (_roles().has(actor.role, roles.KEEPS_MEETING_REGISTER) and zone in actor.zones)

@@ -1,9 +1,9 @@
 """Which roles work each lane and which roles start each process: `lanes.toml` beside the BPMN files.
 
     [lanes]                       # lane name as drawn = the roles that work its tasks
-    "CPI" = ["cpi"]
+    "Sportello" = ["sportello"]
     [starters]                    # process id = the roles that may start it
-    percorso4 = ["cpi"]
+    accoglienza = ["sportello"]
 
 The file is deployed with each process version (so a version keeps the mapping it was deployed
 with); the processes folder's file serves versions deployed without one.

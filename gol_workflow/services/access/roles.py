@@ -21,8 +21,13 @@ from ...domain.errors import GolError
 from ...domain.model import Problem
 
 SCOPES = ("zone", "case", "invitation", "all", "none")
-ROLE_KEYS = frozenset({"label", "scope", "deploy", "actions"})
+ROLE_KEYS = frozenset({"label", "scope", "deploy", "actions", "capabilities", "participants", "participant_services"})
 ACTIONS = frozenset({"case.request_monitoring", "case.report_change", "case.attach", "case.record_placement"})
+# What a role may do beyond its cases and tasks, in the zones of its people.
+READS_AGGREGATES = "reads_aggregates"  # the zones' indicators, aggregates only (never a person's data)
+KEEPS_MEETING_REGISTER = "keeps_meeting_register"  # the zones' register of coordination meetings
+CAPABILITIES = frozenset({READS_AGGREGATES, KEEPS_MEETING_REGISTER})
+_PARTICIPANT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 SYSTEM = "system"  # the service itself: acts like an administrator, never a person's role
 
@@ -46,6 +51,9 @@ class Role:
     scope: str
     deploy: bool = False  # may validate and deploy process files
     actions: frozenset[str] = frozenset()  # what it may do to a case outside tasks (on the cases it sees)
+    capabilities: frozenset[str] = frozenset()  # CAPABILITIES, in the zones of its people
+    participants: tuple[str, ...] = ()  # the multi-instance participants (`partecipante.codice`) it stands for
+    participant_services: bool = False  # each of its people's services is their own participant
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,15 @@ class Roles:
     def with_scope(self, *scopes: str) -> frozenset[str]:
         """Names of the roles with one of these scopes."""
         return frozenset(name for name, role in self.items.items() if role.scope in scopes)
+
+    def has(self, name: str, capability: str) -> bool:
+        """True when the role declares this capability."""
+        role = self.items.get(name)
+        return role is not None and capability in role.capabilities
+
+    def stood_for(self) -> frozenset[str]:
+        """Every participant a whole role stands for (not a person's own service)."""
+        return frozenset(p for role in self.items.values() for p in role.participants)
 
 
 def line_of(text: str, table: str, key: str | None = None) -> int:
@@ -133,8 +150,24 @@ def parse(text: str, source: str = "roles.toml") -> tuple[Roles, list[Problem]]:
             problems.append(Problem(source, line_of(text, name, "actions"), name,
                                     f"actions is a list of: {', '.join(sorted(ACTIONS))}"))
             actions = []
+        capabilities = table.get("capabilities", [])
+        if not isinstance(capabilities, list) or any(c not in CAPABILITIES for c in capabilities):
+            problems.append(Problem(source, line_of(text, name, "capabilities"), name,
+                                    f"capabilities is a list of: {', '.join(sorted(CAPABILITIES))}"))
+            capabilities = []
+        participants = table.get("participants", [])
+        if not isinstance(participants, list) or any(not isinstance(p, str) or not _PARTICIPANT.match(p)
+                                                     for p in participants):
+            problems.append(Problem(source, line_of(text, name, "participants"), name,
+                                    "participants is a list of participant codes (lowercase letters, digits, _)"))
+            participants = []
+        services = table.get("participant_services", False)
+        if not isinstance(services, bool):
+            problems.append(Problem(source, line_of(text, name, "participant_services"), name,
+                                    "participant_services is true or false"))
         if not problems or all(p.element != name for p in problems):
-            items[name] = Role(name, str(label).strip(), str(scope), bool(deploy), frozenset(actions))
+            items[name] = Role(name, str(label).strip(), str(scope), bool(deploy), frozenset(actions),
+                               frozenset(capabilities), tuple(participants), bool(services))
     if not raw:
         problems.append(Problem(source, 1, None, "no role declared"))
     elif not any(role.scope == "all" for role in items.values()) and not problems:

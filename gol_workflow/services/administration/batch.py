@@ -15,6 +15,7 @@ from typing import Any
 
 from ...domain.errors import AlreadyEnded, InputRefused, NotFound
 from ...domain.model import Actor
+from ..access.roles import SYSTEM as SYSTEM_ROLE
 from ...persistence import batches as rows
 from ..access import authorization
 from .instance_queries import InstanceFilters, criteria_for, describe
@@ -109,7 +110,7 @@ def run_batches(rt: Runtime, budget: float = DEFAULT_BUDGET) -> int:
 
 def _work(rt: Runtime, job: dict[str, Any], deadline: float) -> int:
     """Do items of one claimed job until it is finished or the time is up, then let go of it."""
-    actor = Actor(job["created_by"], "admin")
+    actor = Actor(job["created_by"], SYSTEM_ROLE)  # the job goes on with the rights it was started with
     params = dict(job["params"] or {})
     results = dict(job["results"] or {})
     done = 0

@@ -145,11 +145,11 @@ def _sorted_upload(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], dict[s
             messages = content
         elif lowered.endswith(FORM_SUFFIX):
             forms[name] = content
-        elif lowered.endswith((".bpmn", ".dmn")):
+        elif lowered.endswith(deployment.SINGLE_FILE_SUFFIXES):  # BPMN exported as .bpmn20.xml or .xml too
             processes[name] = content
         else:
             raise InputRefused("unsupported-file", "unsupported file",
-                               {"file": [f"{name}: only .bpmn, .dmn, .schema.json and messages.toml files"]},
+                               {"file": [f"{name}: only .bpmn, .dmn, .xml, .schema.json and messages.toml files"]},
                                subject=name)
     if not processes:
         raise InputRefused("no-process-file", "no process file",

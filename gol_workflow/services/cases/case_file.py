@@ -77,7 +77,7 @@ def audit_read(uow: UnitOfWork, rt: Runtime, actor: Actor, case_id: str, action:
                **details: Any) -> None:
     """Record who read what of a case (administrators' reads are marked as such)."""
     data = {k: v for k, v in details.items() if v is not None}
-    if actor.is_admin:
+    if authorization.is_admin(actor):
         data["lettura_amministrativa"] = True
     uow.audit.record(at or rt.now(), actor.username, action, case_id, data=data or None)
 

@@ -88,7 +88,7 @@ def list_cases(rt: Runtime, actor: Actor, query: CaseQuery, with_steps: bool = F
         counted = uow.case_list.count(scope, chosen, COUNT_CAP)
         details: dict[str, Any] = {"filtri": {k: v for k, v in vars(query).items() if v not in (None, False)},
                                    "casi": len(items)}
-        if actor.is_admin:
+        if authorization.is_admin(actor):
             details["lettura_amministrativa"] = True
         uow.audit.record(now, actor.username, "cases.listed", data=details)
         uow.commit()

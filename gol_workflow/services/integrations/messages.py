@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...domain.errors import Forbidden, ValidationFailed
+from ...domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ...domain.model import Actor
 from ...engine.runner import correlation_text
 from ...forms.validation import validate
@@ -46,7 +46,7 @@ def policy_for(rt: Runtime, uow: UnitOfWork, name: str, target: str | None) -> M
 
 
 def _authorise(uow: UnitOfWork, policy: MessagePolicy, correlation: Mapping[str, Any], actor: Actor) -> None:
-    if actor.is_admin or actor.role == "system":
+    if authorization.is_admin(actor):
         return
     if actor.role not in policy.roles:
         raise Forbidden(f"you may not send the message {policy.name!r}")
@@ -54,6 +54,16 @@ def _authorise(uow: UnitOfWork, policy: MessagePolicy, correlation: Mapping[str,
     case = uow.instances.header(str(case_id)) if case_id is not None else None
     if case is None or not authorization.can_see_case(actor, case):
         raise Forbidden("you may only send messages about cases you follow")
+
+
+def _addressed(uow: UnitOfWork, instance: str, name: str, actor: Actor) -> str:
+    """The instance an administrator addresses a message to, if it waits for that message."""
+    authorization.require_admin(actor)
+    if uow.instances.header(instance) is None:
+        raise NotFound(f"instance {instance} not found")
+    if not any(waited == name for waited, _ in uow.instances.subscriptions_of(instance)):
+        raise InvalidState(f"the instance is not waiting for message {name!r}")
+    return instance
 
 
 def checked_payload(policy: MessagePolicy, correlation: Mapping[str, Any], payload: Any) -> dict[str, Any]:
@@ -79,14 +89,20 @@ def checked_payload(policy: MessagePolicy, correlation: Mapping[str, Any], paylo
 
 
 def send_message(
-    rt: Runtime, name: str, correlation: Mapping[str, Any], payload: Any, actor: Actor
+    rt: Runtime, name: str, correlation: Mapping[str, Any], payload: Any, actor: Actor, instance: str | None = None
 ) -> DeliveryResult:
-    """Deliver a message by name and correlation; keep it if nobody waits yet. Checked first, written only if allowed."""
+    """Deliver a message by name and correlation; keep it if nobody waits yet. Checked first, written only if allowed.
+
+    `instance` (administrators) addresses one instance, for a message that carries no correlation.
+    """
     now = rt.now()
     key = correlation_text(correlation)
     with rt.uow() as uow:
-        targets = uow.instances.subscribers(name, key)
-        target = sorted(targets)[0] if targets else None
+        if instance is not None:
+            target: str | None = _addressed(uow, instance, name, actor)
+        else:
+            targets = uow.instances.subscribers(name, key)
+            target = sorted(targets)[0] if targets else None
         policy = policy_for(rt, uow, name, target)
         _authorise(uow, policy, correlation, actor)
         payload = checked_payload(policy, correlation, payload)

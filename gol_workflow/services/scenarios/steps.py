@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from ...domain.durations import parse_duration
 from ...domain.errors import ValidationFailed
 from ...domain.model import Actor
+from ..access.roles import SYSTEM as SYSTEM_ROLE
 from ...engine import scenario_paths
 from ...engine.inspection import current_data
 from ..access import authorization
@@ -23,7 +24,7 @@ from ..workflow.form_options import allowed_values
 from ..workflow.runtime import Runtime
 from .files import Scenario, Step
 
-RUNNER = Actor(username="scenario", role="admin")
+RUNNER = Actor(username="scenario", role=SYSTEM_ROLE)  # acts as the service itself
 
 
 class Diverged(Exception):

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...domain.model import Actor
+from ..access import authorization
 from ...persistence.uow import UnitOfWork
 from .runtime import Runtime
 
@@ -79,12 +80,12 @@ def allowed_values(options: Mapping[str, Options]) -> dict[str, list[str]]:
 
 def _zones(rt: Runtime, uow: UnitOfWork, ctx: OptionContext) -> Options:
     actor = ctx.actor
-    ids = sorted(rt.zones) if actor.role in ("admin", "system") else sorted(actor.zones)
+    ids = sorted(rt.zones) if authorization.is_admin(actor) else sorted(actor.zones)
     return [(z, rt.zones[z].name if z in rt.zones else z) for z in ids]
 
 
 def _case_managers(rt: Runtime, uow: UnitOfWork, ctx: OptionContext) -> Options:
-    users = uow.users.active_with_role("ats")
+    users = [u for role in authorization.case_roles() for u in uow.users.active_with_role(role)]
     return [
         (u["username"], u["full_name"] or u["username"])
         for u in users

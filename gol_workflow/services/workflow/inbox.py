@@ -70,7 +70,7 @@ def normalise(query: InboxQuery, actor: Actor, known_zones: list[str]) -> InboxQ
 
 def actor_zones(actor: Actor, known_zones: list[str]) -> list[str]:
     """The zones whose tasks a person can filter on."""
-    if actor.is_admin or actor.role == "system":
+    if authorization.is_admin(actor):
         return sorted(set(known_zones))
     return sorted(actor.zones)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, request
 
+from ...services.access import authorization
 from .. import context
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -17,10 +18,10 @@ ANALYST_ENDPOINTS = frozenset({
 
 
 def may_open(role: str, endpoint: str | None) -> bool:
-    """Deny by default: administrators everywhere, analysts on the process definitions only."""
-    if role == "admin":
+    """Deny by default: administrators everywhere, those who deploy (analysts) on the process definitions only."""
+    if authorization.is_admin_role(role):
         return True
-    return role == "analyst" and endpoint in ANALYST_ENDPOINTS
+    return authorization.may_deploy(role) and endpoint in ANALYST_ENDPOINTS
 
 
 @bp.before_request
