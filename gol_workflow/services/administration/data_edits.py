@@ -23,7 +23,6 @@ from ..workflow.stepping import Loaded, load, save
 PROTECTED = frozenset({"case_id"})  # messages and the inbox find the case by it
 MAX_REASON = 500
 EDITED = "instance.data_edited"
-BOOKING_KEYS = ("riunione_id", "data_equipe", "data_cutoff", "luogo")  # what `equipe_iscrivi` puts in the data
 
 
 @dataclass
@@ -114,7 +113,8 @@ def _zone_consequences(rt: Runtime, uow: UnitOfWork, loaded: Loaded, new_zone: s
     """Tasks and meetings that follow a new zone; refusals when something cannot follow. Returns the agendas to leave."""
     case_id = loaded.id
     zone = rt.zones[new_zone]
-    services = [str(s) for s in (data.get("servizi_specialistici") or [])] if data.get("bisogni_particolari") else []
+    facts = case_records.declared_facts(rt, loaded.version, data) or {}
+    services = [str(s) for s in (facts.get("specialist_services") or [])]
     missing = [s for s in services if zone.service(s) is None]
     if missing:
         errors.setdefault(key, []).append(f"la zona {new_zone} non ha il servizio specialistico {', '.join(missing)} "
@@ -213,7 +213,7 @@ def _apply(rt: Runtime, uow: UnitOfWork, loaded: Loaded, plan: EditPlan, agendas
             uow.audit.record(now, actor.username, "equipe.withdrawn", loaded.id,
                              data={"meeting": row["id"], "reason": "the zone of the case was changed"})
         booking = book_in(rt, uow, after, loaded.id, now)
-        changed.update({k: booking[k] for k in BOOKING_KEYS if k in booking})
+        changed.update(booking)  # the data the equipe's booking step would have set
     edit_current_data(loaded.handle, changed, gone)
     snapshot = rt.engine.snapshot(loaded.handle, now)
     audit = {"reason": plan.reason, "before": {c["field"]: c["before"] for c in plan.changes},
