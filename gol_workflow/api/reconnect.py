@@ -10,13 +10,14 @@ answers 503 with Retry-After, since whether its commit arrived cannot be known.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, g, request
 
 from ..persistence.errors import connection_lost
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 _RETRIED = "gol_reconnected"
 
 
@@ -29,6 +30,16 @@ def run_again_if_safe(error: BaseException) -> None:
     if connection_lost(error) and request.method in SAFE_METHODS and not g.get(_RETRIED):
         g.setdefault(_RETRIED, True)
         raise _RunAgain() from error
+
+
+def once_more_if_lost(read: Callable[[], T]) -> T:
+    """Run a repeatable read, and once more if it met a dropped connection (outside a request's dispatch)."""
+    try:
+        return read()
+    except Exception as error:
+        if not connection_lost(error):
+            raise
+    return read()
 
 
 def install(app: Flask) -> None:

@@ -16,6 +16,7 @@ from flask.sessions import SecureCookieSessionInterface, SessionInterface, Sessi
 from itsdangerous import BadSignature
 from werkzeug.datastructures import CallbackDict
 
+from ..api import reconnect
 from ..services.access import sessions
 from ..services.workflow.runtime import Runtime
 from ..services.access.users import User
@@ -59,7 +60,8 @@ class ServerSessionInterface(SessionInterface):
         if not value:
             return WebSession()
         if sessions.looks_like_id(value):
-            opened = sessions.resume(_runtime(app), value)
+            # Sessions open before the request is dispatched, where `reconnect` cannot repeat it.
+            opened = reconnect.once_more_if_lost(lambda: sessions.resume(_runtime(app), value))
             if opened is None:
                 stale = WebSession()
                 stale.stale_cookie = True
