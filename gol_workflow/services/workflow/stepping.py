@@ -258,10 +258,12 @@ def save(
                                       loaded.facts)
     if old_subs != new_subs:
         uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
-    uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None)
+    person = stored.get("codice_fiscale")
+    uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None,
+                     codice_fiscale=person)
     if snapshot.error is not None:
         uow.audit.record(now, actor.username, "instance.error", loaded.id, None,
-                         snapshot.error.element_id, snapshot.error.as_dict())
+                         snapshot.error.element_id, snapshot.error.as_dict(), codice_fiscale=person)
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
     # Only tasks about this very case are remembered: a task about another case (a meeting's)
