@@ -227,3 +227,9 @@ class ConfirmationNeeded(ValidationFailed):
     def __init__(self, message: str, errors: dict[str, list[str]], confirmations: list[str]) -> None:
         super().__init__(message, errors)
         self.confirmations = confirmations
+
+
+class CaseAnonymised(InvalidState):
+    """The case's personal data were removed by retention: there is nothing left to hold."""
+
+    code = "case-anonymised"

@@ -259,6 +259,9 @@ def save(
     if old_subs != new_subs:
         uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
     person = stored.get("codice_fiscale")
+    if not person and action == "instance.started" and audit and isinstance(audit.get("data"), Mapping):
+        # About several people (a meeting's agenda): their data stay in the workflow, not in the log.
+        audit = {**audit, "data": _outline(audit["data"])}
     uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None,
                      codice_fiscale=person)
     if snapshot.error is not None:
@@ -346,3 +349,9 @@ def deliver_to(
     snapshot = rt.engine.deliver(loaded.handle, name, payload, now, handler)
     save(rt, uow, loaded, snapshot, now, actor, "message.delivered",
          {**(audit or {}), "message": name, "from": sender_id}, hops=hops)
+
+
+def _outline(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Start data without what it says about people: scalars kept, mappings by their keys, lists by their length."""
+    return {k: (sorted(map(str, v)) if isinstance(v, Mapping) else len(v) if isinstance(v, list) else v)
+            for k, v in data.items()}
