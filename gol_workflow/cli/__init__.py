@@ -28,6 +28,7 @@ COMMANDS = {
     "backup": "backup",
     "restore": "backup",
     "forecast": "forecast",
+    "retention": "retention",
 }
 
 
