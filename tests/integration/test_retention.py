@@ -114,6 +114,12 @@ def record(p4: Percorso4, case: str) -> dict[str, Any]:
         return dict(uow.conn.execute(select(cases).where(cases.c.id == case)).mappings().one())
 
 
+def leap(p4: Percorso4, days: int) -> None:
+    """Move the simulated clock at once: closed cases have nothing due, and ten years of weekly cut-offs
+    walked one by one would only slow the test."""
+    p4.rt.clock.set(p4.rt.now() + timedelta(days=days))  # type: ignore[attr-defined]
+
+
 def schedulers_look(p4: Percorso4) -> None:
     """Two schedulers look for the day's retention pass, as their jobs do."""
     for scheduler in (Scheduler(p4.rt), Scheduler(p4.rt)):
@@ -158,7 +164,7 @@ def test_closed_cases_are_anonymised_after_their_zones_period_everywhere_once_a_
     # Year by year on the simulated clock: each day's pass runs once however many schedulers look.
     seen: dict[date, str] = {}
     while p4.now() < datetime(2037, 1, 20, tzinfo=ROME):
-        p4.advance(timedelta(days=365))
+        leap(p4, 365)
         schedulers_look(p4)
         anonymised = {c for c in (ottavia, anna, paolo, marco) if record(p4, c)["anonymised_at"] is not None}
         seen[p4.now().date()] = ",".join(sorted(("O" if c == ottavia else "A") for c in anonymised))
@@ -208,7 +214,7 @@ def test_closed_cases_are_anonymised_after_their_zones_period_everywhere_once_a_
 
     # The hold is lifted: the next day's pass takes the case.
     retention.clear_legal_hold(p4.rt, ADMIN, paolo, "Ricorso respinto, sentenza definitiva")
-    p4.advance(timedelta(days=1))
+    leap(p4, 1)
     schedulers_look(p4)
     assert record(p4, paolo)["anonymised_at"] is not None
     assert traces(p4.rt, (PAOLO["codice_fiscale"], "1970-01-01")) == {}
@@ -226,7 +232,7 @@ def test_a_legal_hold_needs_an_administrator_and_a_reason_and_an_anonymised_case
     with pytest.raises(ValidationFailed):
         retention.set_legal_hold(p4.rt, ADMIN, case, "   ")
     assert record(p4, case)["legal_hold"] is False
-    p4.advance(timedelta(days=3 * 365))
+    leap(p4, 3 * 365)
     dry = retention.run(p4.rt, ADMIN, dry_run=True)
     assert [line["action"] for line in dry.rows()] == ["would_anonymise"]
     assert record(p4, case)["anonymised_at"] is None  # a dry run changes nothing

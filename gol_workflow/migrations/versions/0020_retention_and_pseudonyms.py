@@ -79,7 +79,7 @@ def _seal_existing_events() -> None:
     people = bind.execute(sa.text(
         "SELECT id, codice_fiscale FROM instances WHERE codice_fiscale IS NOT NULL ORDER BY id")).all()
     if not people:
-        return
+        return  # a new database: nothing was logged yet
     if postgres:
         bind.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
     now = datetime.now(UTC)
@@ -100,6 +100,18 @@ def _seal_existing_events() -> None:
         for start in range(0, len(updates), BATCH):
             bind.execute(sa.text("UPDATE audit_events SET data = :d, subject = :s WHERE id = :id"),
                          updates[start:start + BATCH])
+    # Instances about several people (a meeting) logged their start data, the agenda with it:
+    # the log keeps its outline, as new ones do (scalars; mappings by their keys; lists by length).
+    started = bind.execute(sa.text(
+        "SELECT e.id, e.data FROM audit_events e JOIN instances i ON i.id = e.instance_id "
+        "WHERE e.action = 'instance.started' AND i.codice_fiscale IS NULL AND e.data IS NOT NULL")).all()
+    for event_id, raw in started:
+        data = json_type.process_result_value(raw, bind.dialect)
+        if isinstance(data, dict) and isinstance(data.get("data"), dict):
+            outline = {k: (sorted(map(str, v)) if isinstance(v, dict) else len(v) if isinstance(v, list) else v)
+                       for k, v in data["data"].items()}
+            bind.execute(sa.text("UPDATE audit_events SET data = :d WHERE id = :id"),
+                         {"id": event_id, "d": json_type.process_bind_param({**data, "data": outline}, bind.dialect)})
     if postgres:
         bind.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
 
