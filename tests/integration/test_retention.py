@@ -240,3 +240,22 @@ def test_a_legal_hold_needs_an_administrator_and_a_reason_and_an_anonymised_case
     with pytest.raises(CaseAnonymised):
         retention.set_legal_hold(p4.rt, ADMIN, case, "Troppo tardi")
     assert [r["mode"] for r in runs(p4)] == ["dry_run", "manual"]
+
+
+def test_the_command_line_lists_runs_and_anonymises_or_only_shows_what_it_would(sim: Percorso4, monkeypatch,
+                                                                                  capsys) -> None:
+    from tests.integration.scheduling_support import run_cli
+
+    p4 = sim
+    case = closed_at_profiling(p4, ANNA)
+    leap(p4, 3 * 365)
+    code, out, _ = run_cli(monkeypatch, p4.rt, capsys, "retention", "--dry-run", clock_mode="simulated")
+    assert code == 0 and f"would_anonymise  case {case} (zone valdinievole, closed 2026-01-05" in out
+    assert "would anonymise 1 case(s)" in out and record(p4, case)["anonymised_at"] is None
+    code, out, _ = run_cli(monkeypatch, p4.rt, capsys, "retention", "--run", clock_mode="simulated")
+    assert code == 0 and "anonymised 1 case(s)" in out and record(p4, case)["anonymised_at"] is not None
+    code, out, _ = run_cli(monkeypatch, p4.rt, capsys, "retention", "--list", clock_mode="simulated")
+    assert code == 0 and "manual" in out and "dry_run" in out and "1 anonymised, 0 held" in out
+    with pytest.raises(SystemExit) as refused:
+        run_cli(monkeypatch, p4.rt, capsys, "retention", clock_mode="simulated")
+    assert refused.value.code == 2 and "one of the arguments --dry-run --run --list is required" in capsys.readouterr().err
