@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -44,8 +45,6 @@ def is_sealed(value: Any) -> bool:
 
 def unseal(key: bytes, value: Mapping[str, str]) -> Any:
     """The value a `seal` call sealed under the key."""
-    import json
-
     raw = base64.b64decode(value[SEALED])
     return json.loads(AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None))
 

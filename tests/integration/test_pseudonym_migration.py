@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -84,5 +85,9 @@ def test_the_upgrade_seals_what_was_logged_in_clear_and_the_log_stays_append_onl
             with pytest.raises(DBAPIError, match="append-only"):
                 with engine.begin() as conn:
                     conn.execute(text("DELETE FROM audit_events"))
+        command.downgrade(schema.alembic_config(old_database), BEFORE)  # back: the data in clear again
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT data FROM audit_events WHERE instance_id = 'caso-1' ORDER BY id")).all()
+        assert json.loads(back[0].data)["data"]["beneficiario"]["nome"] == "Ottavia" and back[1].data is None
     finally:
         engine.dispose()

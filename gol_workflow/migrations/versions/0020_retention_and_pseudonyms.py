@@ -116,8 +116,31 @@ def _seal_existing_events() -> None:
         bind.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
 
 
+def _unseal_events() -> None:
+    """Back to data in clear for every case whose key still exists (anonymised ones stay unreadable)."""
+    from gol_workflow.persistence.sealing import is_sealed, unseal
+    from gol_workflow.persistence.types import JsonText
+
+    bind = op.get_bind()
+    postgres = bind.dialect.name == 'postgresql'
+    json_type = JsonText()
+    keys = bind.execute(sa.text("SELECT instance_id, key FROM subject_keys")).all()
+    if postgres:
+        bind.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+    for instance_id, key in keys:
+        rows = bind.execute(sa.text("SELECT id, data FROM audit_events WHERE instance_id = :i AND data IS NOT NULL"),
+                            {"i": instance_id}).all()
+        for event_id, raw in rows:
+            data = json_type.process_result_value(raw, bind.dialect)
+            if is_sealed(data):
+                bind.execute(sa.text("UPDATE audit_events SET data = :d WHERE id = :id"), {
+                    "id": event_id, "d": json_type.process_bind_param(unseal(bytes(key), data), bind.dialect)})
+    if postgres:
+        bind.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
+
+
 def downgrade() -> None:
-    # Sealed events stay sealed: their keys go with subject_keys, as anonymisation would.
+    _unseal_events()
     op.drop_table('retention_runs')
     op.drop_table('subject_keys')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
