@@ -12,7 +12,7 @@ from gol_workflow.services.workflow.runtime import Runtime
 
 
 def traces(rt: Runtime, needles: Iterable[str]) -> dict[str, list[str]]:
-    """Per `table.column`, which of the needles it still holds in some row (any text or JSON column)."""
+    """Per `table.column`, which of the needles it still holds in some row (any text or JSON column, any case)."""
     found: dict[str, list[str]] = {}
     needles = [n for n in needles if n]
     with rt.uow(write=False) as uow:
@@ -24,7 +24,8 @@ def traces(rt: Runtime, needles: Iterable[str]) -> dict[str, list[str]]:
                     continue
                 text = cast(column, Text)
                 for needle in needles:
-                    hit = uow.conn.execute(select(text).where(text.contains(needle)).limit(1)).first()
+                    hit = uow.conn.execute(select(text).where(text.icontains(needle, autoescape=True))
+                                           .limit(1)).first()
                     if hit is not None:
                         found.setdefault(f"{table.name}.{column.name}", []).append(needle)
     return found
