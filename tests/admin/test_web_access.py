@@ -67,7 +67,7 @@ def urls(admin_app, admin_rt):
         ("data_export", "POST", "/admin/protezione-dati/archivio", {"codice_fiscale": "RSSMRA80A01G713G"}),
         ("retention_run", "POST", "/admin/protezione-dati/conservazione", {"modalita": "prova"}),
         ("retention_detail", "GET", f"/admin/protezione-dati/conservazione/{run_id}", None),
-        ("legal_hold", "POST", "/admin/protezione-dati/blocco-legale", {"caso": instance_id, "motivo": "prova"}),
+        ("legal_hold", "POST", "/admin/protezione-dati/blocco-legale", {"id_caso": instance_id, "motivo": "prova"}),
         ("mail_now", "POST", "/admin/scheduler/posta/1/invia", {}),
         ("meeting_retry", "POST", "/admin/scheduler/riunioni/nord-20260113/riprova", {}),
     ]

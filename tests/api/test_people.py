@@ -95,21 +95,21 @@ def test_the_console_page_sets_and_lifts_a_legal_hold_and_shows_each_retention_p
     admin = Browser(app.test_client())
     assert admin.post("/accesso", {"username": "admin", "password": PASSWORD}).status_code == 302
     assert "Nessun caso con blocco legale" in admin.text("/admin/protezione-dati")
-    refused = admin.post("/admin/protezione-dati/blocco-legale", {"caso": case_id, "motivo": " "})
+    refused = admin.post("/admin/protezione-dati/blocco-legale", {"id_caso": case_id, "motivo": " "})
     assert refused.status_code == 302 and "Indicare il motivo" in admin.text("/admin/protezione-dati")
-    assert admin.post("/admin/protezione-dati/blocco-legale", {"caso": case_id, "motivo": "Esposto in Procura",
+    assert admin.post("/admin/protezione-dati/blocco-legale", {"id_caso": case_id, "motivo": "Esposto in Procura",
                                                                "azione": "imposta"}).status_code == 302
     page = admin.text("/admin/protezione-dati")
     assert f'data-caso="{case_id}"' in page and "Esposto in Procura" in page
     assert "Blocco legale impostato" in page
-    admin.post("/admin/protezione-dati/blocco-legale", {"caso": "nessuno", "motivo": "prova"})
+    admin.post("/admin/protezione-dati/blocco-legale", {"id_caso": "nessuno", "motivo": "prova"})
     assert "Non esiste un caso" in admin.text("/admin/protezione-dati")
     done = admin.post("/admin/protezione-dati/conservazione", {"modalita": "prova"})
     assert done.status_code == 302 and "/admin/protezione-dati/conservazione/" in done.headers["Location"]
     detail = admin.text(done.headers["Location"])
     assert "prova: nulla è stato modificato" in detail and "Nessun caso da anonimizzare" in detail
     assert 'id="tabella-conservazione"' in admin.text("/admin/protezione-dati")
-    assert admin.post("/admin/protezione-dati/blocco-legale", {"caso": case_id, "motivo": "Archiviato",
+    assert admin.post("/admin/protezione-dati/blocco-legale", {"id_caso": case_id, "motivo": "Archiviato",
                                                                "azione": "rimuovi"}).status_code == 302
     assert "Nessun caso con blocco legale" in admin.text("/admin/protezione-dati")
     kinds = [a.action for a in subject_access.accesses(api_runtime, ADMIN, CF)]

@@ -210,7 +210,7 @@ def test_closed_cases_are_anonymised_after_their_zones_period_everywhere_once_a_
     assert (gone.cases, gone.events, gone.files) == ([], [], [])
     with p4.rt.uow(write=False) as uow:  # the closed workflow still loads, with its outcome
         data = read_workflow(p4.rt, uow, ottavia, lambda loaded: loaded.handle.data())
-    assert data.get("esito") == "occupato" and "beneficiario" not in data
+    assert data["bisogni_complessi"] is True and "beneficiario" not in data and "esito" not in data
 
     # The hold is lifted: the next day's pass takes the case.
     retention.clear_legal_hold(p4.rt, ADMIN, paolo, "Ricorso respinto, sentenza definitiva")

@@ -2,8 +2,7 @@
 
 The case record keeps its zone, dates, decisions and outcome (what the indicators count);
 the person's identity, notes and documents go. The workflow state keeps its shape (a closed
-workflow still loads) with its form data reduced to yes/no answers, numbers and a few
-categories. Meetings and e-mail about several people keep the others, this person redacted.
+workflow still loads) with its form data reduced to yes/no answers and numbers. Meetings and e-mail about several people keep the others, this person redacted.
 The case's keys are destroyed, so its sealed audit data and pseudonyms no longer lead to the person.
 """
 
@@ -19,9 +18,6 @@ from typing import Any
 from ...persistence.uow import UnitOfWork
 
 REDACTED = "[anonimizzato]"
-# Texts of the form data kept after anonymisation: categories the indicators and the case's shape need.
-KEPT_TEXTS = frozenset({"zona", "percorso", "esito", "decisione", "case_id", "riunione_id", "tipo_contratto",
-                        "obiettivi_raggiunti", "andamento", "poverty_condition", "condizione_poverta"})
 # Where a serialised workflow keeps form data: each task's and the workflow's `data`, and the
 # `updates` of each task's delta (what the task changed).
 DATA_KEYS = frozenset({"data", "updates", "data_objects"})
@@ -116,13 +112,9 @@ def own_state(text: str, needles: Iterable[str]) -> str:
 
 
 def _reduced(data: Mapping[str, Any]) -> dict[str, Any]:
-    kept: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, bool | int | float) or value is None:
-            kept[key] = value
-        elif isinstance(value, str) and key in KEPT_TEXTS:
-            kept[key] = value
-    return kept
+    """Yes/no answers and numbers only: generic code cannot tell a category from a free text, so no text stays
+    (the case record keeps the zone, decisions and outcome the indicators count)."""
+    return {key: value for key, value in data.items() if isinstance(value, bool | int | float) or value is None}
 
 
 def shared_state(text: str, case_id: str, needles: Iterable[str]) -> str:

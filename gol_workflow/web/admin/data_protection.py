@@ -56,7 +56,7 @@ def retention_detail(run_id: int) -> str:
 @bp.post("/protezione-dati/blocco-legale")
 def legal_hold() -> WerkzeugResponse:
     """Set or clear the legal hold of one case, with a reason."""
-    case_id = (request.form.get("caso") or "").strip()
+    case_id = (request.form.get("id_caso") or "").strip()
     reason = request.form.get("motivo") or ""
     try:
         if request.form.get("azione") == "rimuovi":
