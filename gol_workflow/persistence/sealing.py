@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, delete, insert, select
 
+from .fastpath import HotPath
 from .tables import instances, subject_keys
 from .types import dump_json
 
@@ -50,28 +51,51 @@ def unseal(key: bytes, value: Mapping[str, str]) -> Any:
 
 
 class SubjectKeys:
-    """The keys of the cases of people: created on a case's first event, deleted by anonymisation."""
+    """The keys of the cases of people: made with a case's first event, deleted by anonymisation.
+
+    A step reads its case's key before it writes (`prepare`): on PostgreSQL a statement sent
+    later would send the step's waiting writes with it (see `write_behind`), and hold their
+    row locks for the rest of the step. A new key travels with the step's other writes.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._known: dict[str, tuple[bytes, str] | None] = {}
 
-    def for_case(self, instance_id: str, codice_fiscale: str | None, at: datetime) -> tuple[bytes, str] | None:
-        """The case's key and the person's codice fiscale, the key made when missing; None when no person."""
-        if instance_id in self._known:
-            return self._known[instance_id]
+    def prepare(self, instance_id: str, new: bool = False) -> None:
+        """Read the case's key now, before the step's writes (`new`: a case just started has none)."""
+        if instance_id not in self._known:
+            self._known[instance_id] = None if new else self._read(instance_id)
+
+    def _read(self, instance_id: str) -> tuple[bytes, str] | None:
         row = self.conn.execute(select(subject_keys.c.key, subject_keys.c.codice_fiscale)
                                 .where(subject_keys.c.instance_id == instance_id)).first()
-        if row is not None:
-            found: tuple[bytes, str] | None = (bytes(row[0]), str(row[1]))
-        else:
-            person = codice_fiscale or self.conn.execute(
-                select(instances.c.codice_fiscale).where(instances.c.id == instance_id)).scalar()
-            if not person:
-                return None  # not remembered: the case's row may be written later in this transaction
-            found = (self._create(instance_id, str(person), at), str(person))
-        self._known[instance_id] = found
-        return found
+        return (bytes(row[0]), str(row[1])) if row is not None else None
+
+    def for_case(self, instance_id: str, codice_fiscale: str | None, at: datetime) -> tuple[bytes, str] | None:
+        """The case's key and the person's codice fiscale, the key made when missing; None when no person.
+
+        `codice_fiscale`: the person of a case whose row this transaction writes ("" for none);
+        None to read it from the case's row.
+        """
+        if instance_id not in self._known:
+            self._known[instance_id] = self._read(instance_id)
+        found = self._known[instance_id]
+        if found is not None:
+            return found
+        if codice_fiscale is not None:
+            if not codice_fiscale:
+                return None
+            key = os.urandom(32)
+            HotPath(self.conn).insert(subject_keys, [{"instance_id": instance_id, "codice_fiscale": codice_fiscale,
+                                                      "key": key, "created_at": at}])
+            self._known[instance_id] = (key, codice_fiscale)
+            return self._known[instance_id]
+        person = self.conn.execute(select(instances.c.codice_fiscale).where(instances.c.id == instance_id)).scalar()
+        if not person:
+            return None
+        self._known[instance_id] = (self._create(instance_id, str(person), at), str(person))
+        return self._known[instance_id]
 
     def _create(self, instance_id: str, codice_fiscale: str, at: datetime) -> bytes:
         key = os.urandom(32)

@@ -219,6 +219,7 @@ def save(
     must still hold that assignee, or the step fails with ConcurrentChange. `keep` False leaves
     the workflow out of memory after the commit (for a caller that changes its rows after saving).
     """
+    uow.audit.keys.prepare(loaded.id, new=loaded.new)  # a read: before the step's first write
     retry_count = int(loaded.header["retry_count"] or 0)
     if snapshot.error is not None and extra and "retry_count" in extra:
         retry_count = int(extra["retry_count"])
@@ -263,10 +264,10 @@ def save(
         # About several people (a meeting's agenda): their data stay in the workflow, not in the log.
         audit = {**audit, "data": _outline(audit["data"])}
     uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None,
-                     codice_fiscale=person)
+                     codice_fiscale=person or "")
     if snapshot.error is not None:
         uow.audit.record(now, actor.username, "instance.error", loaded.id, None,
-                         snapshot.error.element_id, snapshot.error.as_dict(), codice_fiscale=person)
+                         snapshot.error.element_id, snapshot.error.as_dict(), codice_fiscale=person or "")
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
     # Only tasks about this very case are remembered: a task about another case (a meeting's)
