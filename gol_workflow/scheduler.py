@@ -14,6 +14,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .services.administration import archive, batch, scheduling
+from .services.administration import batch, scheduling
+from .services.data_protection import retention
 from .services.meetings import equipe
 from .services.workflow.due_work import heads, run_due_work, send_mail
 from .services.mail.outbox import DispatchReport
@@ -37,6 +39,7 @@ class SchedulerOptions:
     heartbeat_seconds: float = 10.0
     archive_seconds: float = 3600.0  # how often closed cases are archived (with GOL_ARCHIVE_AFTER_MONTHS)
     archive_batches: int = 20  # batches of 500 per run: a run never holds the database for long
+    retention_seconds: float = 600.0  # how often the daily retention pass is looked for (it runs once a day)
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     before_commit: BeforeCommit | None = None
 
@@ -78,6 +81,8 @@ class Scheduler:
         self.aps.add_job(self.mail, "interval", seconds=opts.poll_seconds, id=MAIL_JOB, next_run_time=now)
         if self.rt.settings.archive_after_months is not None:
             self.aps.add_job(self.archive, "interval", seconds=opts.archive_seconds, id="archive", next_run_time=now)
+        self.aps.add_job(self.retention, "interval", seconds=opts.retention_seconds, id="retention",
+                         next_run_time=now)
         log.info("scheduler %s starting (poll %.1fs)", opts.name, opts.poll_seconds)
         self.aps.start()
 
@@ -141,6 +146,16 @@ class Scheduler:
         except Exception as exc:  # planning is retried at the next run
             self.last_error = f"{exc.__class__.__name__}: {exc}"
             log.exception("planning meetings failed")
+
+    def retention(self) -> None:
+        """The day's retention pass, when no scheduler has run it yet today (by the service clock)."""
+        if self._stopping.is_set():
+            return
+        try:
+            retention.run_due(self.rt)
+        except Exception as exc:  # the pass is taken up again when its lease ends
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            log.exception("retention pass failed")
 
     def batches(self) -> None:
         """Carry on the administrators' batch operations, a few seconds per run (they survive restarts)."""

@@ -29,6 +29,7 @@ COMMANDS = {
     "restore": "backup",
     "forecast": "forecast",
     "archive": "archive",
+    "retention": "retention",
 }
 
 

@@ -246,3 +246,9 @@ class EditRefused(ValidationFailed):
     """A data edit the process does not allow: `errors` maps each field (`changes.<field>`) to its messages."""
 
     code = "edit-refused"
+
+
+class CaseAnonymised(InvalidState):
+    """The case's personal data were removed by retention: there is nothing left to hold."""
+
+    code = "case-anonymised"

@@ -14,6 +14,10 @@ UNKNOWN_ACTION = "Operazione registrata"
 # Audit actions, as the case history and the administrators' pages show them.
 ACTIONS: dict[str, str] = {
     "person.exported": "Dati della persona esportati (art. 15 GDPR)",
+    "case.anonymised": "Caso anonimizzato (periodo di conservazione trascorso)",
+    "case.legal_hold_set": "Blocco legale impostato",
+    "case.legal_hold_cleared": "Blocco legale rimosso",
+    "retention.run": "Passaggio di conservazione",
     "person.accesses_viewed": "Elenco degli accessi ai dati consultato",
     "instance.started": "Caso aperto",
     "instance.error": "Errore nel procedimento",

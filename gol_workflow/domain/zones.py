@@ -15,7 +15,12 @@ SOCIAL_SERVICE_KINDS = {
     "asl_zona_distretto": "Azienda USL, zona-distretto",
     "convenzione": "Convenzione socio-sanitaria tra Comuni",
 }
-TOP_KEYS = {"id", "nome", "territorio", "sds", "servizi_sociali", "cpi", "equipe", "ats", "servizi_specialistici"}
+TOP_KEYS = {"id", "nome", "territorio", "sds", "servizi_sociali", "cpi", "equipe", "ats", "servizi_specialistici",
+            "protezione_dati"}
+# Years a closed case is kept before its personal data is anonymised, unless the zone's file says
+# otherwise (`[protezione_dati] conservazione_anni`); see docs/data-protection/record-of-processing.md.
+DEFAULT_RETENTION_YEARS = 10
+MAX_RETENTION_YEARS = 100
 
 
 class ZoneConfigError(ValueError):
@@ -74,6 +79,7 @@ class Zone:
     ats_times: tuple[time, ...] = (time(9, 0),)
     cpis: tuple[EmploymentCentre, ...] = ()
     territory: str = ""
+    retention_years: int = DEFAULT_RETENTION_YEARS
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -183,6 +189,16 @@ def _cpis(data: dict[str, Any], source: str) -> tuple[EmploymentCentre, ...]:
     return tuple(centres)
 
 
+def _retention_years(data: dict[str, Any], source: str) -> int:
+    table = _table(data, "protezione_dati", source)
+    _unknown(table, {"conservazione_anni"}, source, "protezione_dati.")
+    years = table.get("conservazione_anni", DEFAULT_RETENTION_YEARS)
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= MAX_RETENTION_YEARS:
+        raise _fail(source, "protezione_dati.conservazione_anni",
+                    f"must be a whole number of years from 1 to {MAX_RETENTION_YEARS}")
+    return years
+
+
 def zone_from_dict(data: dict[str, Any], source: str) -> Zone:
     """Build a zone from its parsed TOML; errors read "file: key: message"."""
     zone_id = _text(data, "id", source)
@@ -235,5 +251,6 @@ def zone_from_dict(data: dict[str, Any], source: str) -> Zone:
         ats_times=tuple(_time(t, source, "ats.orari") for t in ats.get("orari", ["09:00"])),
         cpis=_cpis(data, source),
         territory=_text(data, "territorio", source, required=False, default=name),
+        retention_years=_retention_years(data, source),
         extra={k: v for k, v in data.items() if k not in TOP_KEYS},  # settings read by other parts of the service
     )

@@ -11,14 +11,20 @@ from sqlalchemy import Connection, RowMapping, select
 from . import committed
 from .archive import every_audit_row
 from .fastpath import HotPath
+from .sealing import SubjectKeys, opened, pseudonym, seal
 from .tables import audit_events
 
 
 class AuditRepository:
-    """Appends and reads audit events; there is no update or delete."""
+    """Appends and reads audit events; there is no update or delete.
+
+    An event about a person's case carries the person's pseudonym instead of any identifier,
+    and its data sealed under the case's key (see `sealing`): reads open it while the key exists.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.keys = SubjectKeys(conn)
 
     def record(
         self,
@@ -29,9 +35,17 @@ class AuditRepository:
         task_id: str | None = None,
         element_id: str | None = None,
         data: Any = None,
+        codice_fiscale: str | None = None,
     ) -> None:
-        """Append one event."""
+        """Append one event (`codice_fiscale`: the person of a case whose row this transaction writes)."""
         committed.note(self.conn, action, {"element_id": element_id, "at": at, "data": data})
+        subject = None
+        if instance_id is not None:
+            found = self.keys.for_case(instance_id, codice_fiscale, at)
+            if found is not None:
+                key, person = found
+                subject = pseudonym(key, person)
+                data = seal(key, data) if data is not None else None
         HotPath(self.conn).insert(
             audit_events,
             [
@@ -43,6 +57,7 @@ class AuditRepository:
                     "task_id": task_id,
                     "element_id": element_id,
                     "data": data,
+                    "subject": subject,
                 }
             ],
         )
@@ -59,24 +74,25 @@ class AuditRepository:
         )
         return self.conn.execute(stmt.limit(1)).mappings().first()
 
-    def completions_of(self, instance_id: str, element_ids: Sequence[str]) -> Sequence[RowMapping]:
+    def completions_of(self, instance_id: str, element_ids: Sequence[str]) -> Sequence[dict[str, Any]]:
         """The `task.completed` events of these elements of one instance, oldest first (element, data, at)."""
         audit_events = every_audit_row()  # an archived instance's rows too
-        stmt = (select(audit_events.c.element_id, audit_events.c.data, audit_events.c.at)
+        stmt = (select(audit_events.c.element_id, audit_events.c.data, audit_events.c.at, audit_events.c.instance_id)
                 .where(audit_events.c.instance_id == instance_id, audit_events.c.action == "task.completed",
                        audit_events.c.element_id.in_(sorted(element_ids)))
                 .order_by(audit_events.c.id))
-        return self.conn.execute(stmt).mappings().all()
+        return opened(self.conn, self.conn.execute(stmt).mappings().all())
 
-    def standing_completions(self, instance_id: str) -> list[RowMapping]:
+    def standing_completions(self, instance_id: str) -> list[dict[str, Any]]:
         """The `task.completed` events of one instance that no later `instance.moved` undid, oldest first."""
+        audit_events = every_audit_row()  # an archived instance's rows too
         stmt = (select(audit_events.c.id, audit_events.c.action, audit_events.c.task_id, audit_events.c.element_id,
-                       audit_events.c.data, audit_events.c.at)
+                       audit_events.c.data, audit_events.c.at, audit_events.c.instance_id)
                 .where(audit_events.c.instance_id == instance_id,
                        audit_events.c.action.in_(("task.completed", "instance.moved")))
                 .order_by(audit_events.c.id))
-        standing: list[RowMapping] = []
-        for row in self.conn.execute(stmt).mappings():
+        standing: list[dict[str, Any]] = []
+        for row in opened(self.conn, self.conn.execute(stmt).mappings().all()):
             if row["action"] == "task.completed":
                 standing.append(row)
                 continue
@@ -84,7 +100,7 @@ class AuditRepository:
             standing = [r for r in standing if r["task_id"] not in undone]
         return standing
 
-    def for_instance(self, instance_id: str, limit: int = 500) -> Sequence[RowMapping]:
+    def for_instance(self, instance_id: str, limit: int = 500) -> Sequence[dict[str, Any]]:
         """Events of one instance, oldest first."""
         audit_events = every_audit_row()  # an archived instance's rows too
         stmt = (
@@ -93,9 +109,9 @@ class AuditRepository:
             .order_by(audit_events.c.id)
             .limit(limit)
         )
-        return self.conn.execute(stmt).mappings().all()
+        return opened(self.conn, self.conn.execute(stmt).mappings().all())
 
-    def latest_for_instance(self, instance_id: str, action_prefix: str) -> RowMapping | None:
+    def latest_for_instance(self, instance_id: str, action_prefix: str) -> dict[str, Any] | None:
         """The newest event of one instance whose action starts with `action_prefix`."""
         audit_events = every_audit_row()  # an archived instance's rows too
         stmt = (
@@ -104,13 +120,13 @@ class AuditRepository:
             .order_by(audit_events.c.id.desc())
             .limit(1)
         )
-        return self.conn.execute(stmt).mappings().first()
+        return next(iter(opened(self.conn, self.conn.execute(stmt).mappings().all())), None)
 
     def recent(
         self, limit: int = 100, action_prefix: str | None = None
-    ) -> Sequence[RowMapping]:
+    ) -> Sequence[dict[str, Any]]:
         """Most recent events, newest first."""
         stmt = select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)
         if action_prefix:
             stmt = stmt.where(audit_events.c.action.startswith(action_prefix))
-        return self.conn.execute(stmt).mappings().all()
+        return opened(self.conn, self.conn.execute(stmt).mappings().all())

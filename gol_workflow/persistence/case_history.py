@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, func, select
 
 from .archive import every_audit_row
+from .sealing import opened
 from .tables import users
 
 
@@ -17,14 +18,14 @@ class CaseHistory:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def events(self, case_id: str, leave_out: Collection[str], limit: int) -> Sequence[RowMapping]:
+    def events(self, case_id: str, leave_out: Collection[str], limit: int) -> Sequence[Mapping[str, Any]]:
         """The case's events oldest first, without the actions in `leave_out` (counted apart)."""
         audit_events = every_audit_row()
         stmt = (select(audit_events).where(audit_events.c.instance_id == case_id)
                 .order_by(audit_events.c.id).limit(limit))
         if leave_out:
             stmt = stmt.where(audit_events.c.action.not_in(sorted(leave_out)))
-        return self.conn.execute(stmt).mappings().all()
+        return opened(self.conn, self.conn.execute(stmt).mappings().all())
 
     def repeated(self, case_id: str, actions: Collection[str]) -> list[dict[str, Any]]:
         """Per person and action among `actions`: how many times and the last time, the latest first."""
@@ -38,7 +39,7 @@ class CaseHistory:
                 .order_by(last.desc(), audit_events.c.actor))
         return [dict(row) for row in self.conn.execute(stmt).mappings()]
 
-    def completions_on(self, instance_ids: Collection[str]) -> Sequence[RowMapping]:
+    def completions_on(self, instance_ids: Collection[str]) -> Sequence[Mapping[str, Any]]:
         """Task completions of other instances (the meetings that discussed the case), oldest first."""
         if not instance_ids:
             return []
@@ -46,7 +47,7 @@ class CaseHistory:
         stmt = (select(audit_events).where(audit_events.c.instance_id.in_(sorted(instance_ids)),
                                            audit_events.c.action == "task.completed")
                 .order_by(audit_events.c.id))
-        return self.conn.execute(stmt).mappings().all()
+        return opened(self.conn, self.conn.execute(stmt).mappings().all())
 
     def full_names(self) -> dict[str, str]:
         """Username -> the name operators know the person by (the username when the account has none)."""

@@ -20,7 +20,7 @@ from sqlalchemy import Column, Connection, Table
 from ..domain.errors import ConcurrentChange
 from . import write_behind
 from .errors import DuplicateRow
-from .tables import INSTANCE_HEADER, audit_events, instances, tasks
+from .tables import INSTANCE_HEADER, audit_events, instances, subject_keys, tasks
 from .types import JsonText, UtcDateTime, dump_json
 from .write_behind import Join
 
@@ -160,7 +160,7 @@ def _no_loose_ends() -> str:
     return f"SELECT 1 WHERE NOT ({_loose_ends('postgresql')})"
 
 
-_TABLES = {t.name: t for t in (instances, tasks, audit_events)}
+_TABLES = {t.name: t for t in (instances, tasks, audit_events, subject_keys)}
 
 
 class _Query:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, select
 
+from .sealing import opened
 from .tables import audit_events, instances
 
 
@@ -16,7 +18,7 @@ class IncidentSearch:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def errors_since(self, since: datetime, limit: int) -> Sequence[RowMapping]:
+    def errors_since(self, since: datetime, limit: int) -> Sequence[dict[str, Any]]:
         """Failures recorded since a moment, newest first."""
         stmt = (
             select(audit_events.c.id, audit_events.c.at, audit_events.c.instance_id, audit_events.c.element_id,
@@ -27,4 +29,4 @@ class IncidentSearch:
             .order_by(audit_events.c.at.desc(), audit_events.c.id.desc())
             .limit(limit)
         )
-        return self.conn.execute(stmt).mappings().all()
+        return opened(self.conn, self.conn.execute(stmt).mappings().all())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import weakref
+from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.sql.elements import ColumnElement
 
 from .archive import every_audit_row
+from .sealing import opened
 from .tables import instances, process_versions
 
 # What a listing row needs: never the workflow state.
@@ -172,13 +174,13 @@ class InstanceSearch:
         row = self.conn.execute(select(*columns)).mappings().one()
         return {status: int(row[status] or 0) for status in statuses}
 
-    def audit_trail(self, instance_id: str, limit: int, action: str | None = None) -> list[RowMapping]:
+    def audit_trail(self, instance_id: str, limit: int, action: str | None = None) -> list[dict[str, Any]]:
         """Audit events of one instance, newest first (optionally of one action)."""
         audit_events = every_audit_row()  # an archived instance's rows too
         stmt = select(audit_events).where(audit_events.c.instance_id == instance_id)
         if action is not None:
             stmt = stmt.where(audit_events.c.action == action)
-        return list(self.conn.execute(stmt.order_by(audit_events.c.id.desc()).limit(limit)).mappings().all())
+        return opened(self.conn, self.conn.execute(stmt.order_by(audit_events.c.id.desc()).limit(limit)).mappings().all())
 
     def versions(self) -> list[RowMapping]:
         """Every deployed version's id, process, number and name (no files, no counts: cheap)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, or_, select
 
 from .archive import every_audit_row
+from .sealing import SubjectKeys, opened, pseudonym
 from .tables import INSTANCE_HEADER, attachments, audit_events, cases, instances
 
 MAX_EVENTS = 20_000  # one person's history over years stays far below this; a bound keeps one export finite
@@ -30,14 +32,19 @@ class SubjectRecords:
             return []
         return self.conn.execute(select(cases).where(cases.c.id.in_(list(instance_ids)))).mappings().all()
 
-    def events_of(self, instance_ids: Sequence[str]) -> Sequence[RowMapping]:
-        """Every audit event of those instances, oldest first: who read or changed what, and when."""
-        if not instance_ids:
+    def pseudonyms_of(self, codice_fiscale: str) -> list[str]:
+        """The person's pseudonyms, one per case whose key still exists (none once anonymised)."""
+        return sorted(pseudonym(key, codice_fiscale) for key in SubjectKeys(self.conn).of_person(codice_fiscale).values())
+
+    def events_of(self, instance_ids: Sequence[str], pseudonyms: Sequence[str] = ()) -> Sequence[dict[str, Any]]:
+        """Every audit event of those instances or pseudonyms, oldest first, data opened: who read or changed what."""
+        if not instance_ids and not pseudonyms:
             return []
         audit_events = every_audit_row()  # an archived case's rows too
-        stmt = (select(audit_events).where(audit_events.c.instance_id.in_(list(instance_ids)))
+        stmt = (select(audit_events).where(or_(audit_events.c.instance_id.in_(list(instance_ids)),
+                                               audit_events.c.subject.in_(list(pseudonyms))))
                 .order_by(audit_events.c.id).limit(MAX_EVENTS))
-        return self.conn.execute(stmt).mappings().all()
+        return opened(self.conn, self.conn.execute(stmt).mappings().all())
 
     def attachments_of(self, instance_ids: Sequence[str]) -> Sequence[RowMapping]:
         """The attachments of those instances, with their bytes."""

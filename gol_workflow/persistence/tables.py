@@ -210,6 +210,13 @@ cases = Table(
     Column("work_path", Boolean, nullable=True),
     Column("joint_interview", Boolean, nullable=True),
     Column("interview_participants", JsonText, nullable=True),
+    # Retention (migration 0020): an administrator's legal hold stops the anonymisation of a closed
+    # case; `anonymised_at` marks a case whose personal data retention has removed.
+    Column("legal_hold", Boolean, nullable=False, default=False, server_default="0"),
+    Column("legal_hold_reason", Text, nullable=True),
+    Column("legal_hold_by", String(255), nullable=True),
+    Column("legal_hold_at", UtcDateTime, nullable=True),
+    Column("anonymised_at", UtcDateTime, nullable=True),
     Index("ix_cases_status_updated_at", "status", "updated_at"),
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_codice_fiscale", "codice_fiscale"),
@@ -287,8 +294,11 @@ audit_events = Table(
     Column("instance_id", String(36), nullable=True),
     Column("task_id", String(36), nullable=True),
     Column("element_id", String(255), nullable=True),
-    Column("data", JsonText, nullable=True),
+    Column("data", JsonText, nullable=True),  # sealed with the case's key when the case is a person's
+    # The person's pseudonym: HMAC-SHA256 of the codice fiscale under the case's key (subject_keys).
+    Column("subject", String(64), nullable=True),
     Index("ix_audit_events_instance_id_id", "instance_id", "id"),
+    Index("ix_audit_events_subject", "subject"),
     Index("ix_audit_events_actor_at", "actor", "at"),
     Index("ix_audit_events_at", "at"),
     Index("ix_audit_events_task_id", "task_id"),
@@ -315,7 +325,9 @@ archived_audit_events = Table(
     Column("task_id", String(36), nullable=True),
     Column("element_id", String(255), nullable=True),
     Column("data", JsonText, nullable=True),
+    Column("subject", String(64), nullable=True),
     Index("ix_archived_audit_events_instance_id_id", "instance_id", "id"),
+    Index("ix_archived_audit_events_subject", "subject"),
     Index("ix_archived_audit_events_task_id", "task_id"),
 )
 
@@ -530,4 +542,38 @@ batch_items = Table(
     Column("details", JsonText, nullable=True),  # e.g. the reasons a migration was refused
     Column("done_at", UtcDateTime, nullable=True),
     Index("ix_batch_items_batch_id_status_position", "batch_id", "status", "position"),
+)
+
+# One secret key per case of a person, kept apart from the audit log: it seals the case's audit
+# data and keys the person's pseudonym. Anonymisation deletes the row, and with it the link
+# between the log and the person (crypto-shredding).
+subject_keys = Table(
+    "subject_keys",
+    metadata,
+    Column("instance_id", String(36), primary_key=True),
+    Column("codice_fiscale", String(16), nullable=False),
+    Column("key", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_subject_keys_codice_fiscale", "codice_fiscale"),
+)
+
+# Each retention pass: when, who, what it did (scheduled passes: one per day, leased).
+retention_runs = Table(
+    "retention_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=True, unique=True),  # the scheduler's day; NULL for passes run by hand
+    Column("mode", String(16), nullable=False),  # scheduled | manual | dry_run
+    Column("started_by", String(255), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("status", String(16), nullable=False),  # running | done | failed
+    Column("claimed_until", UtcDateTime, nullable=True),  # wall clock: another scheduler may take it over after
+    Column("cases_anonymised", Integer, nullable=False, default=0),
+    Column("attachments_deleted", Integer, nullable=False, default=0),
+    Column("bytes_deleted", BigInteger, nullable=False, default=0),
+    Column("cases_held", Integer, nullable=False, default=0),
+    Column("report", JsonText, nullable=True),  # [{case, zone, ended_at, attachments, action}]
+    Column("error", Text, nullable=True),
+    Index("ix_retention_runs_started_at", "started_at"),
 )

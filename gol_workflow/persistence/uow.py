@@ -32,6 +32,7 @@ from .outbox import OutboxRepository
 from .placements import OperatorMeetingRepository, PlacementRepository
 from .indicators import IndicatorQueries
 from .repairs import RepairRepository
+from .retention import RetentionRepository
 from .sessions import SessionRepository
 from .subject_records import SubjectRecords
 from .system import SystemRepository
@@ -74,6 +75,10 @@ class UnitOfWork:
     @cached_property
     def archive(self) -> ArchiveRepository:
         return ArchiveRepository(self.conn, self.dialect)
+
+    @cached_property
+    def retention(self) -> RetentionRepository:
+        return RetentionRepository(self.conn)
 
     @cached_property
     def versions(self) -> VersionRepository:

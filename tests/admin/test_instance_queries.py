@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from gol_workflow.domain.errors import Forbidden, ValidationFailed
 from gol_workflow.domain.model import Actor
+from gol_workflow.persistence.sealing import opened
 from gol_workflow.persistence.tables import audit_events
 from gol_workflow.services.workflow import instances as instance_service
 from gol_workflow.services.administration import instance_queries
@@ -32,8 +33,7 @@ def names(page) -> list[str]:
 
 def actions(rt, action: str) -> list[dict]:
     with rt.uow(write=False) as uow:
-        rows = uow.conn.execute(select(audit_events).where(audit_events.c.action == action)).mappings().all()
-    return [dict(r) for r in rows]
+        return opened(uow.conn, uow.conn.execute(select(audit_events).where(audit_events.c.action == action)).mappings().all())
 
 
 @pytest.fixture

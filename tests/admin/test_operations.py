@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from gol_workflow.domain.errors import Forbidden, InvalidState, ValidationFailed
 from gol_workflow.domain.model import Actor
+from gol_workflow.persistence.sealing import opened
 from gol_workflow.persistence.tables import audit_events
 from gol_workflow.services.workflow import instances as instance_service
 from gol_workflow.services.administration import operations
@@ -19,7 +20,7 @@ from .conftest import complete, header, open_task, start
 def audit(rt, action: str) -> list[dict]:
     with rt.uow(write=False) as uow:
         stmt = select(audit_events).where(audit_events.c.action == action).order_by(audit_events.c.id)
-        return [dict(r) for r in uow.conn.execute(stmt).mappings()]
+        return opened(uow.conn, uow.conn.execute(stmt).mappings().all())
 
 
 def test_operations_report_how_they_went_without_raising(admin_rt) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from gol_workflow.services.administration import batch, process_drafts
 from gol_workflow.services.administration.instance_queries import InstanceFilters
+from gol_workflow.services.data_protection import retention
 from tests.conftest import ADMIN
 
 from .conftest import PEOPLE, complete, deploy_xml, original_xml, start
@@ -24,6 +25,7 @@ def urls(admin_app, admin_rt):
     batch_id = batch.start_batch(admin_rt, ADMIN, "retry", InstanceFilters(has_error=True))
     version_id = deploy_xml(admin_rt, original_xml().replace('name="Raccolta dati"', 'name="Raccolta"'))
     draft = process_drafts.save(admin_rt, ADMIN, "pratica_admin", original_xml(), "nota")
+    run_id = retention.run(admin_rt, ADMIN, dry_run=True).run_id
     modeler = "/admin/processi/pratica_admin"
     base = f"/admin/istanze/{instance_id}"
     return [
@@ -67,6 +69,9 @@ def urls(admin_app, admin_rt):
         ("scheduler", "GET", "/admin/scheduler", None),
         ("data_protection", "GET", "/admin/protezione-dati", None),
         ("data_export", "POST", "/admin/protezione-dati/archivio", {"codice_fiscale": "RSSMRA80A01G713G"}),
+        ("retention_run", "POST", "/admin/protezione-dati/conservazione", {"modalita": "prova"}),
+        ("retention_detail", "GET", f"/admin/protezione-dati/conservazione/{run_id}", None),
+        ("legal_hold", "POST", "/admin/protezione-dati/blocco-legale", {"id_caso": instance_id, "motivo": "prova"}),
         ("mail_now", "POST", "/admin/scheduler/posta/1/invia", {}),
         ("meeting_retry", "POST", "/admin/scheduler/riunioni/nord-20260113/riprova", {}),
         ("accounts", "GET", "/admin/utenti", None),

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from gol_workflow.persistence.sealing import opened
 from gol_workflow.persistence.tables import audit_events
 from gol_workflow.services.administration import batch, scheduling
 from gol_workflow.services.mail import outbox
@@ -24,7 +25,7 @@ from .test_migration import with_added_task, without_raccolta
 def events(rt, action: str) -> list[dict]:
     with rt.uow(write=False) as uow:
         stmt = select(audit_events).where(audit_events.c.action == action).order_by(audit_events.c.id)
-        return [dict(r) for r in uow.conn.execute(stmt).mappings()]
+        return opened(uow.conn, uow.conn.execute(stmt).mappings().all())
 
 
 def rows(page: str) -> list[str]:

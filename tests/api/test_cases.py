@@ -144,7 +144,7 @@ def test_each_list_request_is_audited_once(world, api, api_runtime) -> None:
         last = uow.conn.execute(select(audit_events).where(audit_events.c.action == "cases.listed")
                                 .order_by(audit_events.c.id.desc()).limit(2)).mappings().all()
     assert [r["actor"] for r in last] == ["ats.altro", "cpi.nord"]
-    assert last[1]["data"]["filtri"]["text"] == "rossi" and last[1]["data"]["casi"] == 1
+    assert last[1]["data"]["filtri"]["text"] == "(testo non registrato)" and last[1]["data"]["casi"] == 1
 
 
 def test_the_openapi_document_describes_both_operations(api) -> None:

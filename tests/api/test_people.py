@@ -6,9 +6,11 @@ import io
 import json
 import zipfile
 
+from gol_workflow.services.administration import subject_access
 from gol_workflow.services.cases import attachments
 from gol_workflow.services.workflow import tasks as task_service
 from tests.api.conftest import assert_problem
+from tests.conftest import ADMIN
 from tests.web.conftest import actor_of, ready, start_case, valid_cf
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -84,3 +86,31 @@ def test_the_console_page_lists_accesses_downloads_and_flags_reading_outside_one
     operator = Browser(app.test_client())
     operator.post("/accesso", {"username": "cpi.nord", "password": PASSWORD})
     assert operator.get(f"/admin/protezione-dati?codice_fiscale={CF}").status_code in (403, 404)
+
+
+def test_the_console_page_sets_and_lifts_a_legal_hold_and_shows_each_retention_pass(app, api_runtime) -> None:
+    from tests.web.conftest import Browser, PASSWORD
+
+    case_id = _person_with_a_case(api_runtime)
+    admin = Browser(app.test_client())
+    assert admin.post("/accesso", {"username": "admin", "password": PASSWORD}).status_code == 302
+    assert "Nessun caso con blocco legale" in admin.text("/admin/protezione-dati")
+    refused = admin.post("/admin/protezione-dati/blocco-legale", {"id_caso": case_id, "motivo": " "})
+    assert refused.status_code == 302 and "Indicare il motivo" in admin.text("/admin/protezione-dati")
+    assert admin.post("/admin/protezione-dati/blocco-legale", {"id_caso": case_id, "motivo": "Esposto in Procura",
+                                                               "azione": "imposta"}).status_code == 302
+    page = admin.text("/admin/protezione-dati")
+    assert f'data-caso="{case_id}"' in page and "Esposto in Procura" in page
+    assert "Blocco legale impostato" in page
+    admin.post("/admin/protezione-dati/blocco-legale", {"id_caso": "nessuno", "motivo": "prova"})
+    assert "Non esiste un caso" in admin.text("/admin/protezione-dati")
+    done = admin.post("/admin/protezione-dati/conservazione", {"modalita": "prova"})
+    assert done.status_code == 302 and "/admin/protezione-dati/conservazione/" in done.headers["Location"]
+    detail = admin.text(done.headers["Location"])
+    assert "prova: nulla è stato modificato" in detail and "Nessun caso da anonimizzare" in detail
+    assert 'id="tabella-conservazione"' in admin.text("/admin/protezione-dati")
+    assert admin.post("/admin/protezione-dati/blocco-legale", {"id_caso": case_id, "motivo": "Archiviato",
+                                                               "azione": "rimuovi"}).status_code == 302
+    assert "Nessun caso con blocco legale" in admin.text("/admin/protezione-dati")
+    kinds = [a.action for a in subject_access.accesses(api_runtime, ADMIN, CF)]
+    assert "case.legal_hold_set" in kinds and "case.legal_hold_cleared" in kinds

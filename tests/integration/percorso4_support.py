@@ -27,6 +27,7 @@ from gol_workflow.config import Settings, SmtpSettings
 from gol_workflow.domain.model import Actor
 from gol_workflow.forms.codice_fiscale import check_character
 from gol_workflow.forms.cross_rules import CF_RULE
+from gol_workflow.persistence.sealing import opened
 from gol_workflow.persistence.tables import (
     audit_events,
     outbox,
@@ -270,7 +271,7 @@ class Percorso4:
             stmt = select(audit_events).where(audit_events.c.action == action).order_by(audit_events.c.id)
             if instance_id is not None:
                 stmt = stmt.where(audit_events.c.instance_id == instance_id)
-            return [dict(r) for r in uow.conn.execute(stmt).mappings()]
+            return opened(uow.conn, uow.conn.execute(stmt).mappings().all())
 
     def buffered(self) -> list[dict[str, Any]]:
         """Messages kept because nobody waited for them."""

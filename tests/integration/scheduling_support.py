@@ -20,6 +20,7 @@ from gol_workflow.cli import common
 from gol_workflow.cli import main as cli_main
 from gol_workflow.clock import ManualClock
 from gol_workflow.config import Settings, SmtpSettings
+from gol_workflow.persistence.sealing import opened
 from gol_workflow.persistence.tables import audit_events, tasks
 from gol_workflow.services.workflow import instances as instance_service
 from gol_workflow.services.workflow import tasks as task_service
@@ -169,7 +170,7 @@ def audit_actions(rt: Runtime, action: str) -> list[dict[str, Any]]:
     """Audit events of one action, in the order they were written."""
     with rt.uow(write=False) as uow:
         stmt = select(audit_events).where(audit_events.c.action == action).order_by(audit_events.c.id)
-        return [dict(r) for r in uow.conn.execute(stmt).mappings()]
+        return opened(uow.conn, uow.conn.execute(stmt).mappings().all())
 
 
 def fired_counts(rt: Runtime) -> dict[str, int]:

@@ -15,6 +15,7 @@ from gol_workflow.scheduler import Scheduler
 from gol_workflow.persistence.tables import archived_audit_events, archived_states, audit_events, instances
 from gol_workflow.services.access import tokens
 from gol_workflow.services.administration import archive
+from gol_workflow.services.data_protection import anonymisation
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN, on_postgres
 from tests.integration.percorso4_support import SARA, Percorso4, add_account, p4, smtp  # noqa: F401 - fixtures
@@ -134,3 +135,26 @@ def test_the_scheduler_archives_when_told_how_long_after_closure(p4: Percorso4) 
     assert _hot_and_cold(p4, case)[:2] == ("", 0)
     assert load_settings({"GOL_ARCHIVE_AFTER_MONTHS": "18"}).archive_after_months == 18
     assert load_settings({}).archive_after_months is None
+
+
+def test_a_case_archived_before_its_retention_period_ends_is_anonymised_in_the_archive_too(p4: Percorso4) -> None:
+    case = walk_to_the_end(p4)
+    p4.advance_to(p4.now() + timedelta(days=400))
+    archive.archive_closed(p4.rt, months=12)
+    state, _, _, kept = _hot_and_cold(p4, case)
+    assert state == "" and kept > 10_000
+    with p4.rt.uow() as uow:
+        assert SARA["codice_fiscale"] in uow.retention.instance_state(case)[0]  # the archived state, read back
+        anonymisation.anonymise_case(uow, uow.retention.case_for_update(case), p4.now(), "system", None)
+        uow.commit()
+    with p4.rt.db.engine.connect() as conn:
+        archived = conn.execute(select(archived_states.c.state).where(archived_states.c.instance_id == case)).scalar_one()
+    with p4.rt.uow() as uow:
+        text = uow.retention.instance_state(case)[0]
+    assert archived and text and SARA["codice_fiscale"] not in text and "Gialli" not in text
+    assert _what_is_seen_after_anonymisation(p4, case)
+
+
+def _what_is_seen_after_anonymisation(p4: Percorso4, case: str) -> bool:
+    body = _api(p4, "cm.rossi", f"/api/v1/cases/{case}")
+    return body["outcome"] == "in_formazione" and SARA["codice_fiscale"] not in str(body)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..data_protection.minimisation import without_texts
 from ...domain.errors import AlreadyEnded, InputRefused, NotFound
 from ...domain.model import Actor
 from ..access.roles import SYSTEM as SYSTEM_ROLE
@@ -88,7 +89,9 @@ def start_batch(
                          "status": rows.QUEUED, "results": {"ok": 0, "failed": 0, "skipped": 0},
                          "created_by": actor.username, "created_at": now}, ids)
         uow.audit.record(now, actor.username, "batch.created", data={"batch": batch_id, "operation": operation,
-                                                                     "total": len(ids), **params})
+                                                                     "total": len(ids), **params,
+                                                                     "filters": without_texts(params["filters"],
+                                                                                              ("beneficiary",))})
         uow.commit()
     return batch_id
 

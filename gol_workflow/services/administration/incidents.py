@@ -63,8 +63,10 @@ def set_aside(uow: UnitOfWork, row: Mapping[str, Any], now: datetime, attempts: 
         values["status"] = InstanceStatus.ERROR.value
         values["error"] = {**error, "at": now.isoformat(),
                            SET_ASIDE: {"status": status, "due_at": due.isoformat() if due else None}}
+    uow.audit.keys.prepare(instance_id)  # a read: before the write, which then waits for the commit
     uow.instances.update(instance_id, int(row["row_version"]), values)
-    uow.audit.record(now, SYSTEM.username, "instance.error", instance_id, None, None, error)
+    uow.audit.record(now, SYSTEM.username, "instance.error", instance_id, None, None, error,
+                     codice_fiscale=row.get("codice_fiscale") or "")
 
 
 def recent_incidents(rt: Runtime, actor: Actor, days: int = 30) -> IncidentReport:

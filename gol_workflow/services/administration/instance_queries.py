@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from ..data_protection.minimisation import without_texts
 from ...domain.errors import ValidationFailed
 from ...domain.model import Actor, InstanceStatus
 from ...forms.codice_fiscale import check_character
@@ -169,7 +170,8 @@ def list_instances(
         rows = uow.instance_search.page(criteria, size + 1, after=after, before=before, offset=offset)
         counts, sampled = _counts(uow.instance_search, criteria, exact_counts)
         uow.audit.record(rt.now(), actor.username, "instances.listed",
-                         data={"filters": describe(filters), "shown": min(len(rows), size)})
+                         data={"filters": without_texts(describe(filters), ("beneficiary",)),
+                               "shown": min(len(rows), size)})
         uow.commit()
     rows, next_cursor, prev_cursor = _neighbours(rows, size, before is not None, after is not None or offset > 0)
     selected = set(criteria.statuses) or set(STATUSES)

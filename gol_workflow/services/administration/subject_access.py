@@ -92,9 +92,9 @@ def gather(rt: Runtime, actor: Actor, codice_fiscale: str) -> SubjectAccess:
                 "case_manager": header["case_manager"], "passo_attuale": header["current_step"],
                 "scheda_del_caso": _plain(records.get(case_id, {})), "dati": _plain(data),
             })
-        for event in uow.subject_records.events_of(ids):
+        for event in uow.subject_records.events_of(ids, uow.subject_records.pseudonyms_of(cf)):
             found.events.append(_plain({k: event[k] for k in ("at", "actor", "action", "instance_id", "element_id",
-                                                               "data")}))
+                                                               "data", "subject")}))
         for attachment in uow.subject_records.attachments_of(ids):
             path = f"allegati/{attachment['instance_id'][:8]}-{attachment['id'][:8]}-{attachment['filename']}"
             found.files.append((path, bytes(attachment["content"])))
@@ -150,7 +150,7 @@ def accesses(rt: Runtime, actor: Actor, codice_fiscale: str) -> list[Access]:
     now = rt.now()
     with rt.uow() as uow:
         ids = [str(h["id"]) for h in uow.subject_records.instances_of(cf)]
-        events = uow.subject_records.events_of(ids)
+        events = uow.subject_records.events_of(ids, uow.subject_records.pseudonyms_of(cf))
         for case_id in ids:
             uow.audit.record(now, actor.username, "person.accesses_viewed", case_id)
         uow.commit()

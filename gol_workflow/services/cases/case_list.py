@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data_protection.minimisation import without_texts
 from ...domain.model import Actor
 from ...persistence.case_list import ENDED, OPEN, SORTS, STATUSES, CaseFilter
 from ..access import authorization
@@ -86,7 +87,8 @@ def list_cases(rt: Runtime, actor: Actor, query: CaseQuery, with_steps: bool = F
     with rt.uow() as uow:
         items = uow.case_list.page(scope, chosen, query.sort, query.descending, query.page_size, offset)
         counted = uow.case_list.count(scope, chosen, COUNT_CAP)
-        details: dict[str, Any] = {"filtri": {k: v for k, v in vars(query).items() if v not in (None, False)},
+        details: dict[str, Any] = {"filtri": without_texts({k: v for k, v in vars(query).items()
+                                                            if v not in (None, False)}, ("text",)),
                                    "casi": len(items)}
         if authorization.is_admin(actor):
             details["lettura_amministrativa"] = True

@@ -179,7 +179,11 @@ def rebuild(
             rows = uow.instances.headers_after(after, batch)
             if not rows:
                 break
+            anonymised = uow.retention.anonymised_among([str(r["id"]) for r in rows])
             for header in rows:
+                if header["id"] in anonymised:  # its record is all that is left of it: never rebuilt from nothing
+                    report.skipped += 1
+                    continue
                 version = rt.processes.get(uow, int(header["process_version_id"]))
                 declared = declaration(rt, version)
                 if declared is None or not declared.record:

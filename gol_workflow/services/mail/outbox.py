@@ -124,8 +124,8 @@ def expire_due(rt: Runtime, now: datetime | None = None, report: DispatchReport 
             for row in rows:
                 log.error("e-mail %s expired unsent after %s attempt(s)", row["id"], row["attempts"])
                 uow.audit.record(moment, "sistema", "mail.expired", None,
-                                 data={"outbox_id": row["id"], "subject": row["subject"],
-                                       "recipients": row["recipients"], "attempts": row["attempts"],
+                                 data={"outbox_id": row["id"], "recipients": len(row["recipients"] or []),
+                                       "attempts": row["attempts"],
                                        "expires_at": row["expires_at"].isoformat()})
             uow.commit()
         expired += len(rows)
@@ -174,8 +174,9 @@ def _settle(uow: UnitOfWork, row: Row, status: str, error: str | None, now: date
     if uow.outbox.settle(int(row["id"]), int(row["attempts"]), values):
         action = {SENT: "mail.sent", FAILED: "mail.failed"}.get(status)
         if action:
-            uow.audit.record(now, "sistema", action, None, data={"outbox_id": row["id"], "subject": row["subject"],
-                                                                  "recipients": row["recipients"], "error": error})
+            uow.audit.record(now, "sistema", action, None, data={"outbox_id": row["id"],
+                                                                  "recipients": len(row["recipients"] or []),
+                                                                  "failed": bool(error)})
 
 
 # -- what the admin console reads and does -----------------------------------------------

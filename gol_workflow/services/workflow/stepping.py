@@ -220,6 +220,7 @@ def save(
     must still hold that assignee, or the step fails with ConcurrentChange. `keep` False leaves
     the workflow out of memory after the commit (for a caller that changes its rows after saving).
     """
+    uow.audit.keys.prepare(loaded.id, new=loaded.new)  # a read: before the step's first write
     retry_count = int(loaded.header["retry_count"] or 0)
     if snapshot.error is not None and extra and "retry_count" in extra:
         retry_count = int(extra["retry_count"])
@@ -259,10 +260,15 @@ def save(
                                       loaded.facts)
     if old_subs != new_subs:
         uow.instances.replace_subscriptions(loaded.id, old_subs - new_subs, new_subs - old_subs)
-    uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None)
+    person = stored.get("codice_fiscale")
+    if not person and action == "instance.started" and audit and isinstance(audit.get("data"), Mapping):
+        # About several people (a meeting's agenda): their data stay in the workflow, not in the log.
+        audit = {**audit, "data": _outline(audit["data"])}
+    uow.audit.record(now, actor.username, action, loaded.id, task_id, element_id, dict(audit) if audit else None,
+                     codice_fiscale=person or "")
     if snapshot.error is not None:
         uow.audit.record(now, actor.username, "instance.error", loaded.id, None,
-                         snapshot.error.element_id, snapshot.error.as_dict())
+                         snapshot.error.element_id, snapshot.error.as_dict(), codice_fiscale=person or "")
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
     # Only tasks about this very case are remembered: a task about another case (a meeting's)
@@ -345,3 +351,9 @@ def deliver_to(
     snapshot = rt.engine.deliver(loaded.handle, name, payload, now, handler)
     save(rt, uow, loaded, snapshot, now, actor, "message.delivered",
          {**(audit or {}), "message": name, "from": sender_id}, hops=hops)
+
+
+def _outline(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Start data without what it says about people: scalars kept, mappings by their keys, lists by their length."""
+    return {k: (sorted(map(str, v)) if isinstance(v, Mapping) else len(v) if isinstance(v, list) else v)
+            for k, v in data.items()}

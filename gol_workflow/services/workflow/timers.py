@@ -183,9 +183,11 @@ def _postpone(uow: UnitOfWork, instance_id: str, now: datetime, attempts: int) -
     """Try a failed instance again after a back-off; its lease ends and its failed attempts stay counted."""
     header = uow.instances.header(instance_id)
     if header is not None:
+        uow.audit.keys.prepare(instance_id)  # a read: before the write, which then waits for the commit
         uow.instances.update(instance_id, int(header["row_version"]),
                              {"next_due_at": now + failure_backoff(attempts), "claimed_until": None})
-        uow.audit.record(now, SYSTEM.username, "scheduler.failed", instance_id, data={"attempt": attempts})
+        uow.audit.record(now, SYSTEM.username, "scheduler.failed", instance_id, data={"attempt": attempts},
+                         codice_fiscale=header["codice_fiscale"] or "")
 
 
 def upcoming(rt: Runtime, limit: int = 50) -> Sequence[Row]:

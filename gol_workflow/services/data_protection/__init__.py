@@ -1,0 +1,1 @@
+"""Data protection duties that run: retention with anonymisation, legal hold, pseudonymised audit."""
