@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gol_workflow.services.administration import batch, process_drafts
+from gol_workflow.services.administration import batch, incident_desk, process_drafts
 from gol_workflow.services.administration.instance_queries import InstanceFilters
 from tests.conftest import ADMIN
 
@@ -21,6 +21,8 @@ def urls(admin_app, admin_rt):
     instance_id = start(admin_rt)
     failed = start(admin_rt, nome="Gino", first15="RSSGNI70A01G713")
     complete(admin_rt, failed, "raccolta", {"divisore": 0})
+    incident = incident_desk.list_incidents(admin_rt, ADMIN).items[0]
+    errore = f"/admin/errori/{incident.id}"
     batch_id = batch.start_batch(admin_rt, ADMIN, "retry", InstanceFilters(has_error=True))
     version_id = deploy_xml(admin_rt, original_xml().replace('name="Raccolta dati"', 'name="Raccolta"'))
     draft = process_drafts.save(admin_rt, ADMIN, "pratica_admin", original_xml(), "nota")
@@ -45,6 +47,16 @@ def urls(admin_app, admin_rt):
         ("batch_page", "GET", f"/admin/operazioni/{batch_id}", None),
         ("cancel", "POST", f"/admin/operazioni/{batch_id}/annulla", {}),
         ("incidents", "GET", "/admin/errori", None),
+        ("incident", "GET", errore, None),
+        ("incident_retry", "POST", f"{errore}/riprova", {}),
+        ("incident_skip", "POST", f"{errore}/salta", {"motivo": "prova"}),
+        ("incident_edit", "POST", f"{errore}/correggi", {"dati": "{}", "motivo": "prova"}),
+        ("incident_assign", "POST", f"{errore}/incarico", {}),
+        ("incident_comment", "POST", f"{errore}/commento", {"testo": "prova"}),
+        ("incident_resolve", "POST", f"{errore}/chiudi", {"motivo": "prova"}),
+        ("incident_group", "POST", "/admin/errori/gruppo", {"azione": "retry", "tipo": "arithmetic",
+                                                            "versione": str(incident.process_version_id),
+                                                            "elemento": "calcolo"}),
         ("definitions", "GET", "/admin/processi", None),
         ("definition", "GET", "/admin/processi/pratica_admin", None),
         ("diff", "GET", "/admin/processi/pratica_admin/confronto?da=1&a=2", None),
