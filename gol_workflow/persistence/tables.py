@@ -495,7 +495,7 @@ STEP_ACTIONS = ("instance.started", "task.completed", "timer.fired", "message.de
 
 # Where the heat of a process version is read from: completions in a period, and per instance the
 # step events before one (PostgreSQL reads both from the index alone).
-Index("ix_audit_events_completed_at", audit_events.c.at, postgresql_include=["instance_id", "element_id"],
+Index("ix_audit_events_completed_at", audit_events.c.at, postgresql_include=["instance_id", "element_id", "id"],
       postgresql_where=audit_events.c.action == "task.completed",
       sqlite_where=audit_events.c.action == "task.completed")
 Index("ix_audit_events_steps", audit_events.c.instance_id, audit_events.c.id, postgresql_include=["at"],

@@ -73,7 +73,7 @@ def upgrade() -> None:
     )
     completed = sa.text("action = 'task.completed'")
     steps = sa.text("action IN (" + ", ".join(f"'{a}'" for a in STEP_ACTIONS) + ")")
-    op.create_index('ix_audit_events_completed_at', 'audit_events', ['at'], postgresql_include=['instance_id', 'element_id'],
+    op.create_index('ix_audit_events_completed_at', 'audit_events', ['at'], postgresql_include=['instance_id', 'element_id', 'id'],
                     postgresql_where=completed, sqlite_where=completed)
     op.create_index('ix_audit_events_steps', 'audit_events', ['instance_id', 'id'], postgresql_include=['at'],
                     postgresql_where=steps, sqlite_where=steps)

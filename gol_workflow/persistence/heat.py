@@ -1,0 +1,93 @@
+"""Where the cases of a process version are now, and how long its user tasks took, from the inbox, the
+instances and the audit log (read through the indexes migration 0018 adds)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from statistics import quantiles
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, literal_column, or_, select
+
+from .tables import STEP_ACTIONS, audit_events, instances, tasks
+
+OPEN_STATUSES = ("waiting", "error", "suspended")
+
+
+class HeatQueries:
+    """Counts and durations per element of one process version."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def open_tasks(self, version_id: int) -> Sequence[RowMapping]:
+        """Per user-task element: how many open tasks, and since when the oldest waits."""
+        stmt = (select(tasks.c.element_id, func.count().label("count"), func.min(tasks.c.created_at).label("oldest"))
+                .join(instances, instances.c.id == tasks.c.instance_id)
+                .where(instances.c.process_version_id == version_id)
+                .group_by(tasks.c.element_id))
+        return self.conn.execute(stmt).mappings().all()
+
+    def waiting_steps(self, version_id: int) -> Sequence[RowMapping]:
+        """Per status (waiting, error, suspended) and current step text: how many instances without a task."""
+        stmt = (select(instances.c.status, instances.c.current_step, func.count().label("count"))
+                .where(instances.c.process_version_id == version_id, instances.c.status.in_(OPEN_STATUSES))
+                .group_by(instances.c.status, instances.c.current_step))
+        return self.conn.execute(stmt).mappings().all()
+
+    def _visits(self, version_id: int, since: datetime, until: datetime) -> Any:
+        """Each user task completed in the period: its element and its seconds from the step that opened it."""
+        done = audit_events.alias("done")
+        before = audit_events.alias("before")
+        entered = (select(before.c.at)
+                   .where(before.c.instance_id == done.c.instance_id, before.c.id < done.c.id,
+                          before.c.action.in_(STEP_ACTIONS))
+                   .order_by(before.c.id.desc()).limit(1).correlate(done).scalar_subquery())
+        return (select(done.c.element_id.label("element_id"), done.c.at.label("left_at"), entered.label("entered_at"))
+                .join(instances, instances.c.id == done.c.instance_id)
+                .where(done.c.action == "task.completed", done.c.at >= since, done.c.at <= until,
+                       instances.c.process_version_id == version_id))
+
+    def durations(self, version_id: int, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Per element: completions in the period, median and 90th percentile of the seconds spent in it."""
+        visits = self._visits(version_id, since, until).subquery()
+        if self.conn.dialect.name == "postgresql":
+            seconds = func.extract("epoch", visits.c.left_at - visits.c.entered_at)
+            stmt = (select(visits.c.element_id, func.count().label("count"),
+                           func.percentile_cont(0.5).within_group(seconds).label("p50"),
+                           func.percentile_cont(0.9).within_group(seconds).label("p90"))
+                    .where(visits.c.entered_at.is_not(None)).group_by(visits.c.element_id))
+            return [dict(r) for r in self.conn.execute(stmt).mappings()]
+        # SQLite has no percentile aggregate: the (small) set is summarised here.
+        spent: dict[str, list[float]] = defaultdict(list)
+        for row in self.conn.execute(select(visits)).mappings():
+            if row["entered_at"] is not None:
+                spent[row["element_id"]].append((row["left_at"] - row["entered_at"]).total_seconds())
+        return [{"element_id": e, "count": len(v), "p50": _percentile(v, 0.5), "p90": _percentile(v, 0.9)}
+                for e, v in spent.items()]
+
+    def cases_at(self, version_id: int, element_id: str, waiting_prefix: str, name: str, error_step: str,
+                 limit: int) -> Sequence[RowMapping]:
+        """The instances at an element now (an open task of it, a wait naming it, an error on it), oldest first."""
+        with_task = (select(instances.c.id, instances.c.beneficiary_name, instances.c.zone, instances.c.status,
+                            tasks.c.created_at.label("since"), tasks.c.assignee)
+                     .join(tasks, tasks.c.instance_id == instances.c.id)
+                     .where(instances.c.process_version_id == version_id, tasks.c.element_id == element_id))
+        step = instances.c.current_step
+        waiting = (select(instances.c.id, instances.c.beneficiary_name, instances.c.zone, instances.c.status,
+                          instances.c.updated_at.label("since"), literal_column("NULL").label("assignee"))
+                   .where(instances.c.process_version_id == version_id, instances.c.status.in_(OPEN_STATUSES),
+                          or_(step == error_step,
+                              step.startswith(waiting_prefix, autoescape=True) & step.contains(name, autoescape=True))))
+        both = with_task.union_all(waiting).subquery()
+        return self.conn.execute(select(both).order_by(both.c.since).limit(limit)).mappings().all()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """The q-quantile by linear interpolation (PostgreSQL's percentile_cont)."""
+    if len(values) == 1:
+        return values[0]
+    cuts = quantiles(values, n=100, method="inclusive")
+    return cuts[round(q * 100) - 1]

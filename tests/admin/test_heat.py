@@ -1,0 +1,68 @@
+"""The heat of a process version: cases at each element now, median and p90 time in each user task over a
+period, the cases at one element; from the inbox, the instances and the audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from gol_workflow.domain.errors import Forbidden, InputRefused, NotFound
+from gol_workflow.services.administration import heat
+from tests.conftest import ADMIN
+
+from .conftest import OPERATOR, complete, start
+
+HOUR = 3600.0
+
+
+@pytest.fixture
+def spread(admin_rt, clock):
+    """Five cases: two wait at "Raccolta dati", one has failed in "Calcolo", two wait a year at the timer
+    after "Raccolta dati" took them 1 and 3 hours."""
+    ids = [start(admin_rt, nome=f"C{n}", first15=f"RRRRRR80A{n + 1:02d}G713") for n in range(5)]
+    clock.advance(timedelta(hours=1))
+    complete(admin_rt, ids[0], "raccolta", {"divisore": 4})
+    clock.advance(timedelta(hours=2))
+    complete(admin_rt, ids[1], "raccolta", {"divisore": 4})
+    complete(admin_rt, ids[2], "raccolta", {"divisore": 0})
+    return ids
+
+
+def by_element(result: heat.Heat) -> dict[str, heat.ElementHeat]:
+    return {e.element_id: e for e in result.elements}
+
+
+def test_cases_now_and_time_spent_per_element(admin_rt, spread, clock) -> None:
+    result = heat.heat_of(admin_rt, ADMIN, "pratica_admin", 1)
+    elements = by_element(result)
+    assert (elements["raccolta"].waiting, elements["raccolta"].tasks) == (2, 2)
+    assert (elements["attesa_un_anno"].waiting, elements["attesa_un_anno"].events) == (2, 2)
+    assert (elements["calcolo"].waiting, elements["calcolo"].errors) == (1, 1)
+    raccolta = elements["raccolta"]
+    assert raccolta.completed == 3  # the failed one's task was completed too
+    assert raccolta.p50_seconds == pytest.approx(3 * HOUR)
+    assert raccolta.p90_seconds == pytest.approx(3 * HOUR)
+    assert raccolta.name == "Raccolta dati" and result.elements[0].waiting == 2
+    earlier = heat.heat_of(admin_rt, ADMIN, "pratica_admin", 1, clock.now() - timedelta(days=60),
+                           clock.now() - timedelta(days=30))
+    assert by_element(earlier)["raccolta"].completed == 0  # nothing ended in that period
+
+
+def test_the_cases_at_one_element(admin_rt, spread) -> None:
+    at_task = heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "raccolta")
+    assert sorted(c.instance_id for c in at_task) == sorted(spread[3:])
+    at_timer = heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "attesa_un_anno")
+    assert sorted(c.instance_id for c in at_timer) == sorted(spread[:2])
+    assert [c.instance_id for c in heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "calcolo")] == [spread[2]]
+
+
+def test_refusals(admin_rt, spread, clock) -> None:
+    with pytest.raises(Forbidden):
+        heat.heat_of(admin_rt, OPERATOR, "pratica_admin", 1)
+    with pytest.raises(NotFound):
+        heat.heat_of(admin_rt, ADMIN, "pratica_admin", 9)
+    with pytest.raises(NotFound):
+        heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "nessuno")
+    with pytest.raises(InputRefused):
+        heat.heat_of(admin_rt, ADMIN, "pratica_admin", 1, clock.now(), clock.now() - timedelta(days=1))
