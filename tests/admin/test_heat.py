@@ -50,11 +50,12 @@ def test_cases_now_and_time_spent_per_element(admin_rt, spread, clock) -> None:
 
 
 def test_the_cases_at_one_element(admin_rt, spread) -> None:
-    at_task = heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "raccolta")
+    name, at_task = heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "raccolta")
+    assert name == "Raccolta dati"
     assert sorted(c.instance_id for c in at_task) == sorted(spread[3:])
-    at_timer = heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "attesa_un_anno")
+    _, at_timer = heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "attesa_un_anno")
     assert sorted(c.instance_id for c in at_timer) == sorted(spread[:2])
-    assert [c.instance_id for c in heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "calcolo")] == [spread[2]]
+    assert [c.instance_id for c in heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "calcolo")[1]] == [spread[2]]
 
 
 def test_refusals(admin_rt, spread, clock) -> None:
@@ -66,3 +67,19 @@ def test_refusals(admin_rt, spread, clock) -> None:
         heat.cases_at(admin_rt, ADMIN, "pratica_admin", 1, "nessuno")
     with pytest.raises(InputRefused):
         heat.heat_of(admin_rt, ADMIN, "pratica_admin", 1, clock.now(), clock.now() - timedelta(days=1))
+
+
+def test_the_map_page_with_its_table_and_the_cases_at_a_step(admin_rt, spread, login) -> None:
+    admin = login("admin")
+    assert "/admin/processi/pratica_admin/versioni/1/mappa" in admin.text("/admin/processi/pratica_admin")
+    page = admin.text("/admin/processi/pratica_admin/versioni/1/mappa")
+    assert 'data-calore' in page and 'id="tabella-calore"' in page
+    row = page[page.index('<tr data-elemento="raccolta">'):]
+    row = row[:row.index("</tr>")]
+    assert ">2<" in row and "2 / 0 / 0" in row and "3 h" in row  # two open tasks now; 3 hours median
+    cases = admin.get("/admin/processi/pratica_admin/versioni/1/mappa/raccolta",
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in cases and cases.count("/admin/istanze/") == 2 and "Raccolta dati" in cases
+    wrong = admin.get("/admin/processi/pratica_admin/versioni/1/mappa?da=2026-02-01&a=2026-01-01")
+    assert wrong.status_code == 400 and "viene dopo" in wrong.get_data(as_text=True)
+    assert admin.get("/admin/processi/pratica_admin/versioni/7/mappa").status_code == 404

@@ -133,8 +133,8 @@ def heat_of(rt: Runtime, actor: Actor, process_id: str, version: int, since: dat
     return heat
 
 
-def cases_at(rt: Runtime, actor: Actor, process_id: str, version: int, element_id: str) -> list[CaseAt]:
-    """The cases waiting at an element now, the longest waiting first (at most CASES_LISTED)."""
+def cases_at(rt: Runtime, actor: Actor, process_id: str, version: int, element_id: str) -> tuple[str, list[CaseAt]]:
+    """The element's name and the cases waiting at it now, the longest waiting first (at most CASES_LISTED)."""
     authorization.require_admin(actor)
     with rt.uow(write=False) as uow:
         version_id, names = _version(rt, uow, process_id, version)
@@ -143,4 +143,5 @@ def cases_at(rt: Runtime, actor: Actor, process_id: str, version: int, element_i
         name = names[element_id]
         rows = uow.heat.cases_at(version_id, element_id, WAITING_PREFIX, name, f"{ERROR_PREFIX}{name}"[:255],
                                  CASES_LISTED)
-    return [CaseAt(r["id"], r["beneficiary_name"], r["zone"], r["status"], r["since"], r["assignee"]) for r in rows]
+    return name, [CaseAt(r["id"], r["beneficiary_name"], r["zone"], r["status"], r["since"], r["assignee"])
+                  for r in rows]

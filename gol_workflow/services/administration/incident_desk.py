@@ -149,6 +149,14 @@ def get_incident(rt: Runtime, actor: Actor, incident_id: int) -> Incident:
     return _view(row, comments)
 
 
+def open_incident_id(rt: Runtime, actor: Actor, instance_id: str) -> int | None:
+    """The id of the instance's open incident, if it has one."""
+    authorization.require_admin(actor)
+    with rt.uow(write=False) as uow:
+        row = uow.incidents.open_of(instance_id)
+    return int(row["id"]) if row is not None else None
+
+
 def _text(value: str | None, name: str, required: bool = True) -> str | None:
     text = (value or "").strip()
     if required and not text:

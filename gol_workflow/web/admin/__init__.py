@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from ..navigation import NavEntry, add_nav_entry
-from . import batches, data_protection, definitions, detail, incidents, listing, modeler, repairs, scheduler_page  # noqa: F401 - routes
+from . import (batches, data_protection, definitions, detail, heat, incidents, listing, modeler, repairs,  # noqa: F401 - routes
+               saved_views, scheduler_page)
 from .blueprint import bp
 
 
