@@ -1,5 +1,4 @@
-"""Incidents: an instance's error from its first failure to its resolution, with comments; and the
-engine failures recorded in the audit log."""
+"""Incidents: an instance's error from its first failure to its resolution, with comments."""
 
 from __future__ import annotations
 
@@ -9,30 +8,17 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
-from .tables import audit_events, incident_comments, incidents, instances, process_versions
+from .tables import incident_comments, incidents, instances, process_versions
 
 OPEN = "open"
 RESOLVED = "resolved"
 
 
 class IncidentSearch:
-    """Reads and writes incidents; reads `instance.error` events (indexed by time) joined to their instances."""
+    """Reads and writes incidents and their comments."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-
-    def errors_since(self, since: datetime, limit: int) -> Sequence[RowMapping]:
-        """Failures recorded since a moment, newest first."""
-        stmt = (
-            select(audit_events.c.id, audit_events.c.at, audit_events.c.instance_id, audit_events.c.element_id,
-                   audit_events.c.data, instances.c.process_id, instances.c.status,
-                   instances.c.beneficiary_name)
-            .join(instances, instances.c.id == audit_events.c.instance_id)
-            .where(audit_events.c.at >= since, audit_events.c.action == "instance.error")
-            .order_by(audit_events.c.at.desc(), audit_events.c.id.desc())
-            .limit(limit)
-        )
-        return self.conn.execute(stmt).mappings().all()
 
     # -- incidents ---------------------------------------------------------------------------
 

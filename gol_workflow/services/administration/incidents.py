@@ -1,49 +1,15 @@
 """Incidents: an instance's error from its first failure to its resolution, kept by the step that fails or
-leaves the error; and the recent engine failures grouped by process, element and message."""
+leaves the error (the desk that shows and repairs them is incident_desk)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-
+from datetime import datetime
 from typing import Any
 
 from ...domain.model import SYSTEM, Actor, InstanceStatus, StepError
 from ...persistence.incidents import OPEN, RESOLVED
 from ...persistence.uow import UnitOfWork
-from ..access import authorization
-from ..workflow.runtime import Runtime
-
-MAX_EVENTS = 5000  # the newest failures read; older ones in the window are summarised as "more"
-LINKED = 20  # instances linked per group
-
-
-@dataclass
-class IncidentGroup:
-    """Failures of one element of one process with the same message."""
-
-    process_id: str
-    element_id: str | None
-    element_name: str | None
-    message: str
-    count: int = 0
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-    instances: list[str] = field(default_factory=list)  # newest first, at most LINKED
-    instance_count: int = 0
-    still_failing: set[str] = field(default_factory=set)
-    retryable: bool = False
-
-
-@dataclass
-class IncidentReport:
-    """The groups, most recent first, and whether the window held more failures than were read."""
-
-    since: datetime
-    groups: list[IncidentGroup]
-    truncated: bool
-
 
 SET_ASIDE = "set_aside"  # key of a scheduler incident in an instance's `error`: what to restore on retry
 
@@ -118,37 +84,3 @@ def track(uow: UnitOfWork, before: Mapping[str, Any], stored: Mapping[str, Any],
     elif was_failing and stored.get("status") not in (InstanceStatus.ERROR, InstanceStatus.SUSPENDED):
         resolved(uow, str(stored["id"]), RESOLUTIONS.get(action, action.rsplit(".", 1)[-1]), actor.username, now,
                  note)
-
-
-def recent_incidents(rt: Runtime, actor: Actor, days: int = 30) -> IncidentReport:
-    """Failures of the last `days` days grouped by (process, element, message), newest group first."""
-    authorization.require_admin(actor)
-    since = rt.now() - timedelta(days=max(1, min(days, 365)))
-    with rt.uow(write=False) as uow:
-        rows = uow.incidents.errors_since(since, MAX_EVENTS + 1)
-    truncated = len(rows) > MAX_EVENTS
-    groups: dict[tuple[str, str | None, str], IncidentGroup] = {}
-    seen: dict[tuple[str, str | None, str], set[str]] = {}
-    for row in rows[:MAX_EVENTS]:
-        data = row["data"] if isinstance(row["data"], Mapping) else {}
-        message = str(data.get("message") or "")
-        key = (row["process_id"], row["element_id"], message)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = IncidentGroup(row["process_id"], row["element_id"], data.get("element_name"),
-                                                message, retryable=bool(data.get("retryable")))
-            seen[key] = set()
-        group.count += 1
-        group.last_at = group.last_at or row["at"]
-        group.first_at = row["at"]
-        instance_id = row["instance_id"]
-        if instance_id not in seen[key]:
-            seen[key].add(instance_id)
-            if len(group.instances) < LINKED:
-                group.instances.append(instance_id)
-            if row["status"] == InstanceStatus.ERROR:
-                group.still_failing.add(instance_id)
-    for key, group in groups.items():
-        group.instance_count = len(seen[key])
-    ordered = sorted(groups.values(), key=lambda g: g.last_at or since, reverse=True)
-    return IncidentReport(since, ordered, truncated)
