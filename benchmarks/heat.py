@@ -39,7 +39,7 @@ INDEXES = (
     ("ix_audit_events_completed_at",
      "ON audit_events (at) INCLUDE (instance_id, element_id, id) WHERE action = 'task.completed'"),
     ("ix_audit_events_steps", f"ON audit_events (instance_id, id) INCLUDE (at) WHERE action IN ({STEPS})"),
-    ("ix_instances_version_status_step", "ON instances (process_version_id, status, current_step)"),
+    ("ix_instances_version_status_step", "ON instances (process_version_id, status, current_step) INCLUDE (id)"),
 )
 
 

@@ -4,16 +4,17 @@ instances and the audit log (read through the indexes migration 0018 adds)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from statistics import quantiles
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, literal_column, or_, select
+from sqlalchemy import Connection, RowMapping, and_, func, literal_column, or_, select
 
 from .tables import STEP_ACTIONS, audit_events, instances, tasks
 
-OPEN_STATUSES = ("waiting", "error", "suspended")
+OPEN_STATUSES = ("waiting", "error", "suspended")  # an instance without a task waits at its current step
+ACTIVE_STATUSES = ("running", *OPEN_STATUSES)  # only these have open tasks
 
 
 class HeatQueries:
@@ -26,7 +27,7 @@ class HeatQueries:
         """Per user-task element: how many open tasks, and since when the oldest waits."""
         stmt = (select(tasks.c.element_id, func.count().label("count"), func.min(tasks.c.created_at).label("oldest"))
                 .join(instances, instances.c.id == tasks.c.instance_id)
-                .where(instances.c.process_version_id == version_id)
+                .where(instances.c.process_version_id == version_id, instances.c.status.in_(ACTIVE_STATUSES))
                 .group_by(tasks.c.element_id))
         return self.conn.execute(stmt).mappings().all()
 
@@ -37,23 +38,44 @@ class HeatQueries:
                 .group_by(instances.c.status, instances.c.current_step))
         return self.conn.execute(stmt).mappings().all()
 
-    def _visits(self, version_id: int, since: datetime, until: datetime) -> Any:
-        """Each user task completed in the period: its element and its seconds from the step that opened it."""
+    def completions(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Task completions in the period per element id, every process (read from the index alone)."""
+        stmt = (select(audit_events.c.element_id, func.count().label("count"))
+                .where(audit_events.c.action == "task.completed", audit_events.c.at >= since,
+                       audit_events.c.at <= until)
+                .group_by(audit_events.c.element_id))
+        return {str(e): int(n) for e, n in self.conn.execute(stmt) if e is not None}
+
+    def _visits(self, version_id: int, since: datetime, until: datetime, every: Mapping[str, int]) -> Any:
+        """User tasks completed in the period (of each element, one in `every[element]` by id): the element
+        and the moments the task was opened (the step before it) and completed."""
         done = audit_events.alias("done")
         before = audit_events.alias("before")
         entered = (select(before.c.at)
                    .where(before.c.instance_id == done.c.instance_id, before.c.id < done.c.id,
                           before.c.action.in_(STEP_ACTIONS))
                    .order_by(before.c.id.desc()).limit(1).correlate(done).scalar_subquery())
-        return (select(done.c.element_id.label("element_id"), done.c.at.label("left_at"), entered.label("entered_at"))
-                .join(instances, instances.c.id == done.c.instance_id)
-                .where(done.c.action == "task.completed", done.c.at >= since, done.c.at <= until,
-                       instances.c.process_version_id == version_id))
+        whole = sorted(e for e, k in every.items() if k <= 1)
+        picked = [done.c.element_id.in_(whole)] if whole else []
+        picked += [and_(done.c.element_id == e, done.c.id % k == 0) for e, k in sorted(every.items()) if k > 1]
+        # The version of each row read, looked up row by row: a join would read every instance of the version.
+        version = (select(instances.c.process_version_id).where(instances.c.id == done.c.instance_id)
+                   .correlate(done).scalar_subquery())
+        read = (select(done.c.element_id.label("element_id"), done.c.at.label("left_at"),
+                       entered.label("entered_at"), version.label("version_id"))
+                .where(done.c.action == "task.completed", done.c.at >= since, done.c.at <= until, or_(*picked))
+                .subquery())
+        return select(read.c.element_id, read.c.left_at, read.c.entered_at).where(read.c.version_id == version_id)
 
-    def durations(self, version_id: int, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """Per element: completions in the period, median and 90th percentile of the seconds spent in it."""
-        visits = self._visits(version_id, since, until).subquery()
+    def durations(self, version_id: int, since: datetime, until: datetime,
+                  every: Mapping[str, int]) -> list[dict[str, Any]]:
+        """Per element: completions of the version read (one in `every[element]`), median and 90th percentile
+        of the seconds spent in it."""
+        if not every:
+            return []
         if self.conn.dialect.name == "postgresql":
+            # Materialised: each row's two look-ups run once, not once per use of their columns.
+            visits = self._visits(version_id, since, until, every).cte("visits").prefix_with("MATERIALIZED")
             seconds = func.extract("epoch", visits.c.left_at - visits.c.entered_at)
             stmt = (select(visits.c.element_id, func.count().label("count"),
                            func.percentile_cont(0.5).within_group(seconds).label("p50"),
@@ -61,6 +83,7 @@ class HeatQueries:
                     .where(visits.c.entered_at.is_not(None)).group_by(visits.c.element_id))
             return [dict(r) for r in self.conn.execute(stmt).mappings()]
         # SQLite has no percentile aggregate: the (small) set is summarised here.
+        visits = self._visits(version_id, since, until, every).subquery()
         spent: dict[str, list[float]] = defaultdict(list)
         for row in self.conn.execute(select(visits)).mappings():
             if row["entered_at"] is not None:

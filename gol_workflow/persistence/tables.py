@@ -502,7 +502,7 @@ Index("ix_audit_events_steps", audit_events.c.instance_id, audit_events.c.id, po
       postgresql_where=audit_events.c.action.in_(STEP_ACTIONS), sqlite_where=audit_events.c.action.in_(STEP_ACTIONS))
 # Cases of a version waiting now, by what they wait at.
 Index("ix_instances_version_status_step", instances.c.process_version_id, instances.c.status,
-      instances.c.current_step)
+      instances.c.current_step, postgresql_include=["id"])
 
 # An error of an instance, from its first failure to its resolution (at most one open per instance).
 incidents = Table(

@@ -78,7 +78,7 @@ def upgrade() -> None:
     op.create_index('ix_audit_events_steps', 'audit_events', ['instance_id', 'id'], postgresql_include=['at'],
                     postgresql_where=steps, sqlite_where=steps)
     op.create_index('ix_instances_version_status_step', 'instances',
-                    ['process_version_id', 'status', 'current_step'])
+                    ['process_version_id', 'status', 'current_step'], postgresql_include=['id'])
     _open_incidents_of_failed_instances()
 
 

@@ -16,6 +16,9 @@ from ..workflow.runtime import Runtime
 DEFAULT_DAYS = 30
 MAX_DAYS = 366 * 2
 CASES_LISTED = 100
+# Completions read per element for its median and p90: beyond this, an evenly spread one in k (by id), whose
+# quantiles are within about two percentile points of the whole's; the count is then the sample's times k.
+SAMPLE = 1000
 WAITING_PREFIX = "In attesa: "  # how a step without tasks names what it waits for (services/workflow/stepping)
 ERROR_PREFIX = "Errore: "
 
@@ -32,6 +35,7 @@ class ElementHeat:
     errors: int = 0
     oldest: datetime | None = None  # the longest-waiting open task's creation
     completed: int = 0  # visits that ended in the period
+    estimated: bool = False  # completed, p50 and p90 come from an evenly spread sample (more than SAMPLE)
     p50_seconds: float | None = None
     p90_seconds: float | None = None
 
@@ -99,7 +103,9 @@ def heat_of(rt: Runtime, actor: Actor, process_id: str, version: int, since: dat
         version_id, names = _version(rt, uow, process_id, version)
         open_tasks = uow.heat.open_tasks(version_id)
         steps = uow.heat.waiting_steps(version_id)
-        spent = uow.heat.durations(version_id, since, until)
+        every = {element: -(-count // SAMPLE) for element, count in uow.heat.completions(since, until).items()
+                 if element in names}
+        spent = uow.heat.durations(version_id, since, until, every)
     by_name = {name: element for element, name in sorted(names.items(), reverse=True)}
     heat = Heat(process_id, version, version_id, since, until)
     found: dict[str, ElementHeat] = {}
@@ -124,7 +130,9 @@ def heat_of(rt: Runtime, actor: Actor, process_id: str, version: int, since: dat
             setattr(item, kind, getattr(item, kind) + int(row["count"]))
     for row in spent:
         item = at(row["element_id"])
-        item.completed = int(row["count"])
+        step = every.get(row["element_id"], 1)
+        item.completed = int(row["count"]) * step
+        item.estimated = step > 1
         item.p50_seconds = float(row["p50"]) if row["p50"] is not None else None
         item.p90_seconds = float(row["p90"]) if row["p90"] is not None else None
     for item in found.values():
