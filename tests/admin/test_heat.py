@@ -83,3 +83,13 @@ def test_the_map_page_with_its_table_and_the_cases_at_a_step(admin_rt, spread, l
     wrong = admin.get("/admin/processi/pratica_admin/versioni/1/mappa?da=2026-02-01&a=2026-01-01")
     assert wrong.status_code == 400 and "viene dopo" in wrong.get_data(as_text=True)
     assert admin.get("/admin/processi/pratica_admin/versioni/7/mappa").status_code == 404
+
+
+def test_beyond_the_sample_size_the_times_come_from_an_even_sample(admin_rt, spread, monkeypatch) -> None:
+    monkeypatch.setattr(heat, "SAMPLE", 1)  # three completions of "Raccolta dati": one in three is read
+    raccolta = by_element(heat.heat_of(admin_rt, ADMIN, "pratica_admin", 1))["raccolta"]
+    with admin_rt.uow(write=False) as uow:
+        ids = [e["id"] for i in spread[:3] for e in uow.instance_search.audit_trail(i, 50, "task.completed")]
+    read = [i for i in ids if i % 3 == 0]
+    assert raccolta.estimated and raccolta.completed == 3 * len(read)
+    assert raccolta.p50_seconds in ((HOUR, 3 * HOUR) if read else (None,))
