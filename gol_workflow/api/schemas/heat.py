@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from marshmallow import Schema, fields, validate
 
 from .common import LocalDateTime, Text
 
 
+# Moments a period may start or end at (outside them a time zone's offset is not a whole minute).
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
 class HeatArgsSchema(Schema):
     """The period over which times are measured (default: the 30 days up to now)."""
 
-    since = fields.AwareDateTime(data_key="from", default_timezone=UTC, metadata={
-        "description": "Start of the period (ISO 8601; UTC when no offset is given)"})
-    until = fields.AwareDateTime(data_key="to", default_timezone=UTC, metadata={
-        "description": "End of the period, included (default: now)"})
+    since = fields.AwareDateTime(data_key="from", default_timezone=UTC, validate=validate.Range(EARLIEST, LATEST),
+                                 metadata={"description": "Start of the period (ISO 8601; UTC without an offset)"})
+    until = fields.AwareDateTime(data_key="to", default_timezone=UTC, validate=validate.Range(EARLIEST, LATEST),
+                                 metadata={"description": "End of the period, included (default: now)"})
 
 
 class ElementHeatSchema(Schema):
