@@ -9,6 +9,7 @@ import pytest
 
 from gol_workflow.domain.errors import Forbidden, InputRefused, NotFound
 from gol_workflow.services.administration import heat
+from gol_workflow.services.workflow import instances as instance_service
 from tests.conftest import ADMIN
 
 from .conftest import OPERATOR, complete, start
@@ -93,3 +94,10 @@ def test_beyond_the_sample_size_the_times_come_from_an_even_sample(admin_rt, spr
     read = [i for i in ids if i % 3 == 0]
     assert raccolta.estimated and raccolta.completed == 3 * len(read)
     assert raccolta.p50_seconds in ((HOUR, 3 * HOUR) if read else (None,))
+
+
+def test_a_suspended_case_is_counted_once_where_it_stands(admin_rt, spread) -> None:
+    instance_service.suspend(admin_rt, spread[3], ADMIN, "verifica")  # at its open task
+    instance_service.suspend(admin_rt, spread[0], ADMIN, "verifica")  # at the timer
+    elements = by_element(heat.heat_of(admin_rt, ADMIN, "pratica_admin", 1))
+    assert (elements["raccolta"].waiting, elements["attesa_un_anno"].waiting) == (2, 2)

@@ -120,6 +120,9 @@ def heat_of(rt: Runtime, actor: Actor, process_id: str, version: int, since: dat
         item.tasks += int(row["count"])
         item.oldest = row["oldest"]
     for row in steps:
+        step = row["current_step"] or ""
+        if row["status"] == "suspended" and not step.startswith((WAITING_PREFIX, ERROR_PREFIX)):
+            continue  # suspended at a task: counted with the open tasks
         kind, elements = _steps_named(row["current_step"], by_name)
         if row["status"] == "error":
             kind = "errors"
