@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, func, literal_column, or_, select
 
-from .tables import STEP_ACTIONS, audit_events, instances, tasks
+from .tables import STEP_ACTIONS, audit_events, instances, process_versions, tasks
 
 OPEN_STATUSES = ("waiting", "error", "suspended")  # an instance without a task waits at its current step
 ACTIVE_STATUSES = ("running", *OPEN_STATUSES)  # only these have open tasks
@@ -23,13 +23,31 @@ class HeatQueries:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def open_tasks(self, version_id: int) -> Sequence[RowMapping]:
-        """Per user-task element: how many open tasks, and since when the oldest waits."""
-        stmt = (select(tasks.c.element_id, func.count().label("count"), func.min(tasks.c.created_at).label("oldest"))
-                .join(instances, instances.c.id == tasks.c.instance_id)
-                .where(instances.c.process_version_id == version_id, instances.c.status.in_(ACTIVE_STATUSES))
-                .group_by(tasks.c.element_id))
+    def other_versions(self, version_id: int) -> Sequence[RowMapping]:
+        """Every other deployed version: its id and process."""
+        stmt = select(process_versions.c.id, process_versions.c.process_id).where(process_versions.c.id != version_id)
         return self.conn.execute(stmt).mappings().all()
+
+    def has_instances(self, version_id: int, active_only: bool = False) -> bool:
+        """Whether a version has any instance (any open one), from the index alone."""
+        stmt = select(instances.c.id).where(instances.c.process_version_id == version_id)
+        if active_only:
+            stmt = stmt.where(instances.c.status.in_(ACTIVE_STATUSES))
+        return self.conn.execute(stmt.limit(1)).first() is not None
+
+    def open_tasks(self, version_id: int, process_id: str | None = None) -> Sequence[RowMapping]:
+        """Per user-task element: how many open tasks, and since when the oldest waits.
+
+        With `process_id` (when no other version of the process has an open instance) the tasks are
+        counted by their process alone, without reading their instances.
+        """
+        stmt = select(tasks.c.element_id, func.count().label("count"), func.min(tasks.c.created_at).label("oldest"))
+        if process_id is not None:
+            stmt = stmt.where(tasks.c.process_id == process_id)
+        else:
+            stmt = (stmt.join(instances, instances.c.id == tasks.c.instance_id)
+                    .where(instances.c.process_version_id == version_id, instances.c.status.in_(ACTIVE_STATUSES)))
+        return self.conn.execute(stmt.group_by(tasks.c.element_id)).mappings().all()
 
     def waiting_steps(self, version_id: int) -> Sequence[RowMapping]:
         """Per status (waiting, error, suspended) and current step text: how many instances without a task."""
@@ -46,9 +64,12 @@ class HeatQueries:
                 .group_by(audit_events.c.element_id))
         return {str(e): int(n) for e, n in self.conn.execute(stmt) if e is not None}
 
-    def _visits(self, version_id: int, since: datetime, until: datetime, every: Mapping[str, int]) -> Any:
+    def _visits(self, version_id: int, since: datetime, until: datetime, every: Mapping[str, int],
+                check_version: bool = True) -> Any:
         """User tasks completed in the period (of each element, one in `every[element]` by id): the element
-        and the moments the task was opened (the step before it) and completed."""
+        and the moments the task was opened (the step before it) and completed. Without `check_version`
+        (no other version, and no other process, could have completed a task of these elements) the
+        instances are not read."""
         done = audit_events.alias("done")
         before = audit_events.alias("before")
         entered = (select(before.c.at)
@@ -61,21 +82,27 @@ class HeatQueries:
         # The version of each row read, looked up row by row: a join would read every instance of the version.
         version = (select(instances.c.process_version_id).where(instances.c.id == done.c.instance_id)
                    .correlate(done).scalar_subquery())
-        read = (select(done.c.element_id.label("element_id"), done.c.at.label("left_at"),
-                       entered.label("entered_at"), version.label("version_id"))
-                .where(done.c.action == "task.completed", done.c.at >= since, done.c.at <= until, or_(*picked))
-                .subquery())
-        return select(read.c.element_id, read.c.left_at, read.c.entered_at).where(read.c.version_id == version_id)
+        columns = [done.c.element_id.label("element_id"), done.c.at.label("left_at"), entered.label("entered_at")]
+        read = select(*columns).where(done.c.action == "task.completed", done.c.at >= since, done.c.at <= until,
+                                      or_(*picked))
+        if not check_version:
+            return read
+        checked = read.add_columns(version.label("version_id")).subquery()
+        return (select(checked.c.element_id, checked.c.left_at, checked.c.entered_at)
+                .where(checked.c.version_id == version_id))
 
-    def durations(self, version_id: int, since: datetime, until: datetime,
-                  every: Mapping[str, int]) -> list[dict[str, Any]]:
+    def durations(self, version_id: int, since: datetime, until: datetime, every: Mapping[str, int],
+                  check_version: bool = True) -> list[dict[str, Any]]:
         """Per element: completions of the version read (one in `every[element]`), median and 90th percentile
         of the seconds spent in it."""
         if not every:
             return []
         if self.conn.dialect.name == "postgresql":
+            # The row-by-row look-ups make the planner's estimate large enough to compile the query
+            # (JIT), which costs far more than the query itself; for this transaction only.
+            self.conn.exec_driver_sql("SET LOCAL jit = off")
             # Materialised: each row's two look-ups run once, not once per use of their columns.
-            visits = self._visits(version_id, since, until, every).cte("visits").prefix_with("MATERIALIZED")
+            visits = self._visits(version_id, since, until, every, check_version).cte("visits").prefix_with("MATERIALIZED")
             seconds = func.extract("epoch", visits.c.left_at - visits.c.entered_at)
             stmt = (select(visits.c.element_id, func.count().label("count"),
                            func.percentile_cont(0.5).within_group(seconds).label("p50"),
@@ -83,7 +110,7 @@ class HeatQueries:
                     .where(visits.c.entered_at.is_not(None)).group_by(visits.c.element_id))
             return [dict(r) for r in self.conn.execute(stmt).mappings()]
         # SQLite has no percentile aggregate: the (small) set is summarised here.
-        visits = self._visits(version_id, since, until, every).subquery()
+        visits = self._visits(version_id, since, until, every, check_version).subquery()
         spent: dict[str, list[float]] = defaultdict(list)
         for row in self.conn.execute(select(visits)).mappings():
             if row["entered_at"] is not None:

@@ -12,7 +12,8 @@ from gol_workflow.services.administration import heat
 from gol_workflow.services.workflow import instances as instance_service
 from tests.conftest import ADMIN
 
-from .conftest import OPERATOR, complete, start
+from .conftest import OPERATOR, complete, deploy_xml, original_xml, start
+from .test_migration import with_added_task
 
 HOUR = 3600.0
 
@@ -101,3 +102,17 @@ def test_a_suspended_case_is_counted_once_where_it_stands(admin_rt, spread) -> N
     instance_service.suspend(admin_rt, spread[0], ADMIN, "verifica")  # at the timer
     elements = by_element(heat.heat_of(admin_rt, ADMIN, "pratica_admin", 1))
     assert (elements["raccolta"].waiting, elements["attesa_un_anno"].waiting) == (2, 2)
+
+
+def test_another_version_s_cases_and_tasks_are_not_counted(admin_rt, spread, clock) -> None:
+    deploy_xml(admin_rt, with_added_task(original_xml()))
+    newer = start(admin_rt, nome="Nuova", first15="NVOCSO80A01G713")  # on version 2
+    clock.advance(timedelta(hours=10))
+    complete(admin_rt, newer, "raccolta", {"divisore": 4})
+    old = by_element(heat.heat_of(admin_rt, ADMIN, "pratica_admin", 1))["raccolta"]
+    assert (old.waiting, old.completed, old.p90_seconds) == (2, 3, pytest.approx(3 * HOUR))
+    new = by_element(heat.heat_of(admin_rt, ADMIN, "pratica_admin", 2))["raccolta"]
+    assert (new.waiting, new.completed, new.p50_seconds) == (0, 1, pytest.approx(10 * HOUR))
+    start(admin_rt, nome="Altra", first15="LTRCSO80A01G713")  # an open task on version 2
+    assert by_element(heat.heat_of(admin_rt, ADMIN, "pratica_admin", 1))["raccolta"].tasks == 2
+    assert by_element(heat.heat_of(admin_rt, ADMIN, "pratica_admin", 2))["raccolta"].tasks == 1

@@ -34,7 +34,7 @@ class ElementHeatSchema(Schema):
     oldest = LocalDateTime(required=True, allow_none=True, metadata={"description": "The oldest open task's start"})
     completed = fields.Integer(required=True, metadata={"description": "Tasks of it completed in the period"})
     estimated = fields.Boolean(required=True, metadata={
-        "description": "True: over 1,000 completions, so completed, p50 and p90 come from an evenly spread sample"})
+        "description": "True: over 500 completions, so completed, p50 and p90 come from an evenly spread sample"})
     p50_seconds = fields.Float(required=True, allow_none=True, metadata={
         "description": "Median seconds from the step that opened a task to its completion"})
     p90_seconds = fields.Float(required=True, allow_none=True, metadata={"description": "90th percentile, seconds"})
