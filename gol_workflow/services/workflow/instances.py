@@ -25,9 +25,9 @@ from ...forms import submission
 from ...persistence.errors import DuplicateRow
 from ...persistence.uow import UnitOfWork
 from ..access import authorization
-from ..cases import case_records
 from ..administration import incidents
 from ..administration.incidents import SET_ASIDE
+from ..cases import case_records
 from . import assignment
 from .runtime import ProcessVersion, Runtime
 from .stepping import Loaded, StepResult, load, save, service_handler, step_result
