@@ -15,15 +15,15 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, g
 
 from ..services.workflow.runtime import Runtime
-from . import (auth, batches, cases, docs, indicators, instances, messages, openapi, people, placements, problems,
-               processes, tasks, zones)
+from . import (auth, batches, cases, docs, incidents, indicators, instances, messages, openapi, people, placements,
+               problems, processes, saved_views, tasks, zones)
 from .context import RUNTIME_KEY
 from .schemas.common import TIMEZONE_KEY
 
 PREFIX = "/api"
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 BLUEPRINTS = (processes.bp, instances.bp, batches.bp, tasks.bp, cases.bp, placements.bp, messages.bp, zones.bp,
-              indicators.bp, people.bp)
+              indicators.bp, people.bp, incidents.bp, saved_views.bp)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -148,6 +148,24 @@ class CaseNotActive(StatusRefused):
     code = "case-not-active"
 
 
+class SkipRefused(InvalidState):
+    """The failed element decides the path or calls a subprocess: it cannot be completed without running it."""
+
+    code = "skip-refused"
+
+
+class IncidentClosed(InvalidState):
+    """The incident is resolved already: nothing more can be done from it."""
+
+    code = "incident-resolved"
+
+
+class StillInError(InvalidState):
+    """The incident's instance is still in error: retry, skip, move or terminate it rather than close the incident."""
+
+    code = "still-in-error"
+
+
 class WrongTargetVersion(InvalidState):
     """A migration may only move an instance to a newer version of its own process."""
 

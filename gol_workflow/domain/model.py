@@ -84,6 +84,8 @@ class StepError:
     line: int | None = None
     source_line: str | None = None
     retryable: bool = False  # a connector failed: worth retrying automatically
+    kind: str = "engine"  # what failed, from the exception's type (see domain.incident_kinds)
+    exception: str | None = None  # the name of the innermost exception's type, for the technical detail
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for storage and display."""
@@ -94,6 +96,8 @@ class StepError:
             "line": self.line,
             "source_line": self.source_line,
             "retryable": self.retryable,
+            "kind": self.kind,
+            "exception": self.exception,
         }
 
 

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 
 from .runner import ENDED_KEY, STARTED_KEY, WorkflowHandle, _definitions, _due_of
+from .parsing import CompiledProcess
 
 # Tasks whose data is what the instance carries on with: the ones that will run next.
 CURRENT = TaskState.READY | TaskState.WAITING | TaskState.ERROR | TaskState.STARTED
@@ -144,8 +145,13 @@ def path(handle: WorkflowHandle) -> list[PathStep]:
 
 def element_names(handle: WorkflowHandle) -> dict[str, str]:
     """Element id -> name for every element of the version the workflow runs on."""
+    return names_in(handle.compiled)
+
+
+def names_in(compiled: CompiledProcess) -> dict[str, str]:
+    """Element id -> name for every element of a compiled process version."""
     names: dict[str, str] = {}
-    specs = [handle.compiled.spec, *handle.compiled.subprocess_specs.values()]
+    specs = [compiled.spec, *compiled.subprocess_specs.values()]
     for process in specs:
         for spec in process.task_specs.values():
             bpmn_id = getattr(spec, "bpmn_id", None)

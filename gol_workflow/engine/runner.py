@@ -17,8 +17,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from ..domain.errors import InvalidState, NotFound, ValidationFailed
+from ..domain.errors import InvalidState, NotFound, SkipRefused, ValidationFailed
 from ..domain.model import InstanceStatus, OutgoingMessage, ReadyTask, Snapshot, StepError, Subscription
+from .error_kinds import cause_of, kind_of, skippable
 from .parsing import CompiledProcess, TaskScope
 from .limits import ScriptLimits
 from .scripting import GolScriptEngine, ServiceHandler, engine_context, install_clock_hook
@@ -202,6 +203,41 @@ class ProcessEngine:
             task._set_state(TaskState.READY)
         return self._advance(handle, now, services)
 
+    def retry_with(self, handle: WorkflowHandle, changes: Mapping[str, Any], now: datetime,
+                   services: ServiceHandler | None = None) -> Snapshot:
+        """Put `changes` into the failed tasks' data, then run them again."""
+        failed = handle.workflow.get_tasks(state=TaskState.ERROR)
+        if not failed:
+            raise InvalidState("nothing failed in this instance")
+        for task in failed:
+            task.data.update(dict(changes))
+            task._set_state(TaskState.READY)
+        return self._advance(handle, now, services)
+
+    def failed_data(self, handle: WorkflowHandle) -> dict[str, Any]:
+        """The data of the first failed task (empty when nothing failed)."""
+        failed = handle.workflow.get_tasks(state=TaskState.ERROR)
+        return dict(failed[0].data) if failed else {}
+
+    def skip_failed(self, handle: WorkflowHandle, now: datetime, services: ServiceHandler | None = None) -> Snapshot:
+        """Complete the failed tasks without running them (their script, call or rule), then run on.
+
+        Refused for a decision or a call of a subprocess: completing those without running them
+        would choose no path, or every path.
+        """
+        failed = handle.workflow.get_tasks(state=TaskState.ERROR)
+        if not failed:
+            raise InvalidState("nothing failed in this instance")
+        for task in failed:
+            if not skippable(task.task_spec):
+                raise SkipRefused(f"{task.task_spec.bpmn_name or task.task_spec.bpmn_id} cannot be skipped: "
+                                  "it decides the path or calls a subprocess")
+        with engine_context(now, services):
+            for task in failed:
+                task._set_state(TaskState.READY)
+                task.complete()
+        return self._advance(handle, now, services)
+
     def cancel(self, handle: WorkflowHandle) -> None:
         """Cancel every open task (termination)."""
         handle.workflow.cancel()
@@ -257,6 +293,8 @@ class ProcessEngine:
             line=int(line) if isinstance(line, int) and line > 0 else None,
             source_line=getattr(exc, "error_line", None) or None,
             retryable=retryable,
+            kind=kind_of(exc, spec),
+            exception=type(cause_of(exc)).__name__,
         )
         return self._snapshot(handle, error, now=now)
 

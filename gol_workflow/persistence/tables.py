@@ -576,4 +576,68 @@ retention_runs = Table(
     Column("report", JsonText, nullable=True),  # [{case, zone, ended_at, attachments, action}]
     Column("error", Text, nullable=True),
     Index("ix_retention_runs_started_at", "started_at"),
+# Actions that move an instance's tokens: the step that opened a task is the latest of them before it.
+STEP_ACTIONS = ("instance.started", "task.completed", "timer.fired", "message.delivered", "instance.retried",
+                "instance.auto_retried", "instance.resumed", "instance.moved", "incident.skipped",
+                "incident.edited_and_retried")
+
+# Where the heat of a process version is read from: completions in a period, and per instance the
+# step events before one (PostgreSQL reads both from the index alone).
+Index("ix_audit_events_completed_at", audit_events.c.at, postgresql_include=["instance_id", "element_id", "id"],
+      postgresql_where=audit_events.c.action == "task.completed",
+      sqlite_where=audit_events.c.action == "task.completed")
+Index("ix_audit_events_steps", audit_events.c.instance_id, audit_events.c.id, postgresql_include=["at"],
+      postgresql_where=audit_events.c.action.in_(STEP_ACTIONS), sqlite_where=audit_events.c.action.in_(STEP_ACTIONS))
+# Cases of a version waiting now, by what they wait at.
+Index("ix_instances_version_status_step", instances.c.process_version_id, instances.c.status,
+      instances.c.current_step, postgresql_include=["id"])
+
+# An error of an instance, from its first failure to its resolution (at most one open per instance).
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("instance_id", String(36), ForeignKey("instances.id", ondelete="CASCADE"), nullable=False),
+    Column("process_id", String(255), nullable=False),
+    Column("process_version_id", Integer, nullable=False),
+    Column("element_id", String(255), nullable=True),
+    Column("element_name", String(255), nullable=True),
+    Column("kind", String(32), nullable=False),  # what failed, from the exception's type (domain.incident_kinds)
+    Column("message", Text, nullable=False),  # the technical message, for whoever fixes the process
+    Column("detail", JsonText, nullable=True),  # line, source line, whether a connector failed
+    Column("status", String(16), nullable=False),  # open | resolved
+    Column("attempts", Integer, nullable=False, default=1),  # failures so far (the first and each failed retry)
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("last_failed_at", UtcDateTime, nullable=False),
+    Column("assignee", String(255), nullable=True),  # the administrator looking at it
+    Column("resolution", String(32), nullable=True),  # retried | skipped | edited | moved | terminated | by_hand ...
+    Column("resolution_note", Text, nullable=True),
+    Column("resolved_by", String(255), nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Index("ix_incidents_status_last_failed_at", "status", "last_failed_at"),
+    Index("ix_incidents_instance_id_status", "instance_id", "status"),
+    Index("ix_incidents_group", "process_version_id", "element_id", "kind", "status"),
+)
+
+incident_comments = Table(
+    "incident_comments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("text", Text, nullable=False),
+    Index("ix_incident_comments_incident_id_id", "incident_id", "id"),
+)
+
+# An administrator's saved filter of the instance list.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(150), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("query", Text, nullable=False),  # the list's query string
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("username", "name", name="uq_saved_views_username_name"),
 )

@@ -18,6 +18,8 @@ from .case_history import CaseHistory
 from .case_list import CaseList
 from .case_records import CaseRecords
 from .health import HealthQueries
+from .heat import HeatQueries
+from .saved_views import SavedViewRepository
 from .inbox import InboxRepository
 from .case_search import CaseSearch
 from .drafts import DraftRepository
@@ -187,6 +189,14 @@ class UnitOfWork:
     @cached_property
     def incidents(self) -> IncidentSearch:
         return IncidentSearch(self.conn)
+
+    @cached_property
+    def heat(self) -> HeatQueries:
+        return HeatQueries(self.conn)
+
+    @cached_property
+    def saved_views(self) -> SavedViewRepository:
+        return SavedViewRepository(self.conn)
 
     @cached_property
     def subject_records(self) -> SubjectRecords:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gol_workflow.services.administration import batch, process_drafts
+from gol_workflow.services.administration import batch, incident_desk, process_drafts, saved_views
 from gol_workflow.services.administration.instance_queries import InstanceFilters
 from gol_workflow.services.data_protection import retention
 from tests.conftest import ADMIN
@@ -22,6 +22,9 @@ def urls(admin_app, admin_rt):
     instance_id = start(admin_rt)
     failed = start(admin_rt, nome="Gino", first15="RSSGNI70A01G713")
     complete(admin_rt, failed, "raccolta", {"divisore": 0})
+    incident = incident_desk.list_incidents(admin_rt, ADMIN).items[0]
+    view = saved_views.save_view(admin_rt, ADMIN, "In errore", "errore=1")
+    errore = f"/admin/errori/{incident.id}"
     batch_id = batch.start_batch(admin_rt, ADMIN, "retry", InstanceFilters(has_error=True))
     version_id = deploy_xml(admin_rt, original_xml().replace('name="Raccolta dati"', 'name="Raccolta"'))
     draft = process_drafts.save(admin_rt, ADMIN, "pratica_admin", original_xml(), "nota")
@@ -51,6 +54,20 @@ def urls(admin_app, admin_rt):
         ("batch_page", "GET", f"/admin/operazioni/{batch_id}", None),
         ("cancel", "POST", f"/admin/operazioni/{batch_id}/annulla", {}),
         ("incidents", "GET", "/admin/errori", None),
+        ("incident", "GET", errore, None),
+        ("incident_retry", "POST", f"{errore}/riprova", {}),
+        ("incident_skip", "POST", f"{errore}/salta", {"motivo": "prova"}),
+        ("incident_edit", "POST", f"{errore}/correggi", {"dati": "{}", "motivo": "prova"}),
+        ("incident_assign", "POST", f"{errore}/incarico", {}),
+        ("incident_comment", "POST", f"{errore}/commento", {"testo": "prova"}),
+        ("incident_resolve", "POST", f"{errore}/chiudi", {"motivo": "prova"}),
+        ("incident_group", "POST", "/admin/errori/gruppo", {"azione": "retry", "tipo": "arithmetic",
+                                                            "versione": str(incident.process_version_id),
+                                                            "elemento": "calcolo"}),
+        ("heat", "GET", "/admin/processi/pratica_admin/versioni/1/mappa", None),
+        ("heat_cases", "GET", "/admin/processi/pratica_admin/versioni/1/mappa/raccolta", None),
+        ("save_view", "POST", "/admin/viste", {"nome": "prova", "filtri": "zona=pistoiese"}),
+        ("delete_view", "POST", f"/admin/viste/{view.id}/elimina", {}),
         ("definitions", "GET", "/admin/processi", None),
         ("definition", "GET", "/admin/processi/pratica_admin", None),
         ("diff", "GET", "/admin/processi/pratica_admin/confronto?da=1&a=2", None),

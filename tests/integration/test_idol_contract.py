@@ -18,7 +18,7 @@ from gol_workflow.services.integrations.idol import (
     install_connector,
 )
 from gol_workflow.services.integrations.idol_http import HttpIdolConnector
-from gol_workflow.services.administration.incidents import recent_incidents
+from gol_workflow.services.administration import incident_desk
 from gol_workflow.web import create_app
 from tests.conftest import ADMIN
 from tests.integration.idol_server import FakeIdol
@@ -130,8 +130,9 @@ def test_a_refusal_is_shown_on_the_case_file_in_italian_and_retried_by_an_admini
     assert "ripetere il passo dalla pagina Incidenti" in page
     (event,) = p4.audit("idol.refused", case)
     assert event["data"]["stato_http"] == 422
-    (group,) = [g for g in recent_incidents(p4.rt, ADMIN).groups if g.element_id == "carica_scheda_idol"]
-    assert group.retryable and case in group.still_failing  # the administrator's incident, with its retry
+    (incident,) = [i for i in incident_desk.list_incidents(p4.rt, ADMIN).items if i.instance_id == case]
+    assert incident.element_id == "carica_scheda_idol" and incident.kind == "service"  # by the refusal's type
+    assert incident.detail["retryable"] and "retry" in incident.actions  # the administrator's incident, with its retry
 
     p4.advance(timedelta(hours=1))  # the automatic retries meet the same refusal
     assert (p4.header(case)["status"], p4.header(case)["retry_count"]) == ("error", 3)
@@ -139,6 +140,8 @@ def test_a_refusal_is_shown_on_the_case_file_in_italian_and_retried_by_an_admini
     instance_service.retry(p4.rt, case, ADMIN)
     p4.rt.workflows.clear()
     assert p4.header(case)["status"] != "error"
+    resolved = incident_desk.get_incident(p4.rt, ADMIN, incident.id)
+    assert (resolved.status, resolved.resolution, resolved.attempts) == ("resolved", "retried", 4)
     assert [d["decisione"] for d in idol.documents()] == ["rinvio"]
     assert {r.headers["idempotency-key"] for r in idol.received} == {p4.attachments(case, "scheda_esito")[0]["id"]}
     assert [m["id"] for m in p4.meetings_of(case)][-1] == "pistoiese-20260120"  # the postponement goes on

@@ -95,13 +95,14 @@ def test_a_step_that_always_fails_delays_no_other_timer_and_becomes_an_incident(
 
     admin = admin_browser(rt, monkeypatch)
     page = admin.text("/admin/errori")
-    assert f"/admin/istanze/{poisoned}" in page and "Lo scheduler ha tentato 3 volte" in page
-    assert "1 ancora in errore" in page
+    assert "Lo scheduler ha tentato 3 volte" in page and "tentato più volte questo passo" in page
+    assert page.count("data-errore=") == 1
     # The administrator fixed the cause and retries: the timer fires, once.
     assert admin.post(f"/admin/istanze/{poisoned}/ripeti", {}).status_code in (200, 302)
     assert header(rt, poisoned)["status"] == "waiting"
     assert run_due_work(rt).timers_fired == 1
     assert fired_counts(rt)[poisoned] == 1
+    assert "Nessun errore aperto" in admin.text("/admin/errori")  # the retry resolved the incident
 
 
 def test_a_scheduler_abandoned_mid_step_holds_its_claim_only_until_the_lease_ends(faulty, clock) -> None:

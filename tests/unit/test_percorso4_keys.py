@@ -42,6 +42,7 @@ PERCORSO4_CONFIGURATION = {
 # only these words, only in these modules.
 SAME_WORD = {
     "web/admin/listing.py": {"zona", "beneficiario"},  # query parameters of the instance list
+    "services/administration/saved_views.py": {"zona", "beneficiario"},  # the same parameters, kept in a view
     "web/case_list.py": {"zona"},  # query parameter of the case list
     "web/inbox.py": {"zona"},  # query parameter of the inbox
     "web/indicators.py": {"zona"},  # query parameter of the indicators page

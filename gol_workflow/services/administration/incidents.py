@@ -1,47 +1,15 @@
-"""Recent incidents: engine failures of the last days grouped by process, element and message."""
+"""Incidents: an instance's error from its first failure to its resolution, kept by the step that fails or
+leaves the error (the desk that shows and repairs them is incident_desk)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-
+from datetime import datetime
 from typing import Any
 
-from ...domain.model import SYSTEM, Actor, InstanceStatus
+from ...domain.model import SYSTEM, Actor, InstanceStatus, StepError
+from ...persistence.incidents import OPEN, RESOLVED
 from ...persistence.uow import UnitOfWork
-from ..access import authorization
-from ..workflow.runtime import Runtime
-
-MAX_EVENTS = 5000  # the newest failures read; older ones in the window are summarised as "more"
-LINKED = 20  # instances linked per group
-
-
-@dataclass
-class IncidentGroup:
-    """Failures of one element of one process with the same message."""
-
-    process_id: str
-    element_id: str | None
-    element_name: str | None
-    message: str
-    count: int = 0
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-    instances: list[str] = field(default_factory=list)  # newest first, at most LINKED
-    instance_count: int = 0
-    still_failing: set[str] = field(default_factory=set)
-    retryable: bool = False
-
-
-@dataclass
-class IncidentReport:
-    """The groups, most recent first, and whether the window held more failures than were read."""
-
-    since: datetime
-    groups: list[IncidentGroup]
-    truncated: bool
-
 
 SET_ASIDE = "set_aside"  # key of a scheduler incident in an instance's `error`: what to restore on retry
 
@@ -57,7 +25,7 @@ def set_aside(uow: UnitOfWork, row: Mapping[str, Any], now: datetime, attempts: 
                "messo da parte finché un amministratore non lo ripete")
     values: dict[str, Any] = {"next_due_at": None, "claimed_until": None, "due_attempts": 0, "updated_at": now}
     error: dict[str, Any] = {"element_id": None, "element_name": row.get("current_step"), "message": message,
-                             "line": None, "source_line": None, "retryable": False}
+                             "line": None, "source_line": None, "retryable": False, "kind": "scheduler_set_aside"}
     if status != InstanceStatus.ERROR:
         due = row["next_due_at"]
         values["status"] = InstanceStatus.ERROR.value
@@ -67,37 +35,54 @@ def set_aside(uow: UnitOfWork, row: Mapping[str, Any], now: datetime, attempts: 
     uow.instances.update(instance_id, int(row["row_version"]), values)
     uow.audit.record(now, SYSTEM.username, "instance.error", instance_id, None, None, error,
                      codice_fiscale=row.get("codice_fiscale") or "")
+    if row.get("process_version_id") is not None:
+        failed(uow, instance_id, str(row["process_id"]), int(row["process_version_id"]), error, now)
 
 
-def recent_incidents(rt: Runtime, actor: Actor, days: int = 30) -> IncidentReport:
-    """Failures of the last `days` days grouped by (process, element, message), newest group first."""
-    authorization.require_admin(actor)
-    since = rt.now() - timedelta(days=max(1, min(days, 365)))
-    with rt.uow(write=False) as uow:
-        rows = uow.incidents.errors_since(since, MAX_EVENTS + 1)
-    truncated = len(rows) > MAX_EVENTS
-    groups: dict[tuple[str, str | None, str], IncidentGroup] = {}
-    seen: dict[tuple[str, str | None, str], set[str]] = {}
-    for row in rows[:MAX_EVENTS]:
-        data = row["data"] if isinstance(row["data"], Mapping) else {}
-        message = str(data.get("message") or "")
-        key = (row["process_id"], row["element_id"], message)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = IncidentGroup(row["process_id"], row["element_id"], data.get("element_name"),
-                                                message, retryable=bool(data.get("retryable")))
-            seen[key] = set()
-        group.count += 1
-        group.last_at = group.last_at or row["at"]
-        group.first_at = row["at"]
-        instance_id = row["instance_id"]
-        if instance_id not in seen[key]:
-            seen[key].add(instance_id)
-            if len(group.instances) < LINKED:
-                group.instances.append(instance_id)
-            if row["status"] == InstanceStatus.ERROR:
-                group.still_failing.add(instance_id)
-    for key, group in groups.items():
-        group.instance_count = len(seen[key])
-    ordered = sorted(groups.values(), key=lambda g: g.last_at or since, reverse=True)
-    return IncidentReport(since, ordered, truncated)
+# What an instance's leaving its error says about how its incident was resolved.
+RESOLUTIONS = {
+    "instance.retried": "retried", "instance.auto_retried": "retried_automatically", "timer.fired": "retried",
+    "instance.terminated": "terminated", "instance.migrated": "migrated", "instance.moved": "moved",
+    "incident.skipped": "skipped", "incident.edited_and_retried": "edited",
+}
+
+
+def failed(uow: UnitOfWork, instance_id: str, process_id: str, version_id: int, error: Mapping[str, Any],
+           now: datetime) -> None:
+    """Open the instance's incident, or count one more failed attempt on the open one."""
+    current = uow.incidents.open_of(instance_id)
+    detail = {key: error.get(key) for key in ("line", "source_line", "retryable", "exception")}
+    values = {"element_id": error.get("element_id"), "element_name": error.get("element_name"),
+              "kind": str(error.get("kind") or "engine")[:32], "message": str(error.get("message") or ""),
+              "detail": detail, "last_failed_at": now, "process_version_id": version_id}
+    if current is None:
+        uow.incidents.add({**values, "instance_id": instance_id, "process_id": process_id, "status": OPEN,
+                           "attempts": 1, "opened_at": now})
+    else:
+        uow.incidents.update(int(current["id"]), {**values, "attempts": int(current["attempts"]) + 1})
+
+
+def resolved(uow: UnitOfWork, instance_id: str, resolution: str, actor: str, now: datetime,
+             note: str | None = None) -> None:
+    """Close the instance's open incident (nothing to do when it has none)."""
+    current = uow.incidents.open_of(instance_id)
+    if current is not None:
+        uow.incidents.update(int(current["id"]), {"status": RESOLVED, "resolution": resolution[:32],
+                                                  "resolution_note": note, "resolved_by": actor, "resolved_at": now},
+                             only_open=True)
+
+
+def track(uow: UnitOfWork, before: Mapping[str, Any], stored: Mapping[str, Any], error: StepError | None,
+          action: str, actor: Actor, now: datetime, note: str | None = None) -> None:
+    """Keep the instance's incident in step with a saved step: a failure opens or counts, leaving the error resolves.
+
+    Costs nothing (no statement) for a step of an instance that neither was nor is in error.
+    """
+    was_failing = before.get("status") == InstanceStatus.ERROR or (
+        before.get("status") == InstanceStatus.SUSPENDED and before.get("suspended_status") == InstanceStatus.ERROR)
+    if error is not None:
+        failed(uow, str(stored["id"]), str(stored["process_id"]), int(stored["process_version_id"]),
+               error.as_dict(), now)
+    elif was_failing and stored.get("status") not in (InstanceStatus.ERROR, InstanceStatus.SUSPENDED):
+        resolved(uow, str(stored["id"]), RESOLUTIONS.get(action, action.rsplit(".", 1)[-1]), actor.username, now,
+                 note)

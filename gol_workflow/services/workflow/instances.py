@@ -25,8 +25,9 @@ from ...forms import submission
 from ...persistence.errors import DuplicateRow
 from ...persistence.uow import UnitOfWork
 from ..access import authorization
-from ..cases import case_records
+from ..administration import incidents
 from ..administration.incidents import SET_ASIDE
+from ..cases import case_records
 from . import assignment
 from .runtime import ProcessVersion, Runtime
 from .stepping import Loaded, StepResult, load, save, service_handler, step_result
@@ -239,6 +240,7 @@ def _resume_set_aside(uow: UnitOfWork, header: Mapping[str, Any], aside: Mapping
     _write(uow, header, {"status": str(aside.get("status") or InstanceStatus.WAITING.value), "error": None,
                          "next_due_at": min(due, now), "claimed_until": None, "due_attempts": 0, "updated_at": now})
     uow.audit.record(now, actor.username, "instance.retried", str(header["id"]), data={"set_aside": True})
+    incidents.resolved(uow, str(header["id"]), "retried", actor.username, now)
 
 
 def suspend(rt: Runtime, instance_id: str, actor: Actor, reason: str | None = None) -> None:

@@ -13,6 +13,7 @@ from ...domain.model import ENDED_STATUSES, Actor, InstanceStatus, OutgoingMessa
 from ...engine.runner import WorkflowHandle, correlation_text
 from ...persistence.uow import UnitOfWork
 from ..access import authorization
+from ..administration import incidents
 from ..cases import case_records
 from ..cases.case_closure import on_case_ended
 from ..integrations.message_buffer import keep_or_drop
@@ -269,6 +270,8 @@ def save(
     if snapshot.error is not None:
         uow.audit.record(now, actor.username, "instance.error", loaded.id, None,
                          snapshot.error.element_id, snapshot.error.as_dict(), codice_fiscale=person or "")
+    incidents.track(uow, loaded.header, stored, snapshot.error, action, actor, now,
+                    audit.get("reason") if audit else None)
     handle.ready = frozenset(new_ready)
     handle.subscriptions = snapshot.subscriptions
     # Only tasks about this very case are remembered: a task about another case (a meeting's)

@@ -7,7 +7,8 @@ from flask import Flask
 from ...services.access import authorization
 from ..navigation import NavEntry, add_nav_entry
 from . import (  # noqa: F401 - routes
-    accounts, batches, data_protection, definitions, detail, incidents, listing, modeler, moves, repairs, scheduler_page,
+    accounts, batches, data_protection, definitions, detail, heat, incidents, listing, modeler, moves, repairs,
+    saved_views, scheduler_page,
 )
 from .blueprint import bp
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, render_template, request
 
 from ...domain.errors import NotFound
-from ...services.administration import instance_queries
+from ...services.administration import incident_desk, instance_queries
 from ...services.cases.data_masking import MASK
 from ..context import actor, runtime
 from .blueprint import bp
@@ -27,7 +27,8 @@ def markers(detail: instance_queries.InstanceDetail, timezone: str) -> dict[str,
         title = f"{name}: scade il {due:%d/%m/%Y} alle {due:%H:%M}" if due else f"{name}: in attesa di {label}"
         waiting.append({"element": w.element_id, "kind": w.kind, "due": due.isoformat() if due else None,
                         "label": label, "title": title})
-    return {"states": detail.element_states, "waiting": waiting, "failed": (detail.error or {}).get("element_id")}
+    return {"states": detail.element_states, "waiting": waiting, "failed": (detail.error or {}).get("element_id"),
+            "path": [p["element_id"] for p in detail.path]}
 
 
 def render_detail(instance_id: str, revealed: dict[str, Any] | None = None,
@@ -35,11 +36,12 @@ def render_detail(instance_id: str, revealed: dict[str, Any] | None = None,
                   **extra: Any) -> tuple[str, int]:
     """The instance page, with the fields opened in this request shown in clear."""
     detail = instance_queries.instance_detail(runtime(), actor(), instance_id)
+    incident_id = incident_desk.open_incident_id(runtime(), actor(), instance_id) if detail.error else None
     return render_template(
         "admin/instance.html", detail=detail, s=detail.summary, markers=json.dumps(markers(detail, runtime().settings.timezone)),
         revealed=revealed or {}, revealed_events=revealed_events or {}, mask=MASK, operations=OPERATIONS,
         pretty=_pretty, element_kind=lambda name: kind(name[:1].upper() + name[1:]), state_names=STATE_NAMES,
-        **extra), status
+        incident_id=incident_id, **extra), status
 
 
 def _pretty(value: Any) -> str:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from flask import render_template, request
 from werkzeug.datastructures import MultiDict
 
 from ...domain.errors import ValidationFailed
-from ...services.administration import batch
+from ...services.administration import batch, saved_views
 from ...services.administration.instance_queries import (
     COUNT_CAP,
     STATUSES,
@@ -44,18 +45,26 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def filters_from(args: MultiDict[str, str], problems: list[str] | None = None) -> InstanceFilters:
+RECENT_DAYS = (1, 7, 30, 90, 365)  # "started in the last N days", kept relative in a saved view
+
+
+def filters_from(args: MultiDict[str, str], problems: list[str] | None = None,
+                 today: date | None = None) -> InstanceFilters:
     """Instance filters from URL (or form) parameters; unusable values are dropped with a message."""
     problems = problems if problems is not None else []
     statuses = tuple(s for s in args.getlist("stato") if s in STATUSES)
     process_id = (args.get("processo") or "").strip() or None
+    recent = _int(args.get("ultimi"))
+    started_from = _date(args.get("dal"), problems, "dal")
+    if started_from is None and today is not None and recent in RECENT_DAYS:
+        started_from = today - timedelta(days=recent)
     return InstanceFilters(
         statuses=statuses,
         process_id=process_id,
         version=_int(args.get("versione")) if process_id else None,
         zone=(args.get("zona") or "").strip() or None,
         beneficiary=(args.get("beneficiario") or "").strip()[:100] or None,
-        started_from=_date(args.get("dal"), problems, "dal"),
+        started_from=started_from,
         started_to=_date(args.get("al"), problems, "al"),
         has_error=args.get("errore") == "1",
         error_element=(args.get("elemento") or "").strip()[:255] or None,
@@ -85,7 +94,8 @@ def instances() -> str:
     """Every instance, filtered and paged, with counts per status and the batch form."""
     rt, who = runtime(), actor()
     problems: list[str] = []
-    filters = filters_from(request.args, problems)
+    today = rt.now().astimezone(ZoneInfo(rt.settings.timezone)).date()
+    filters = filters_from(request.args, problems, today)
     size = _int(request.args.get("per")) or PAGE_SIZES[0]
     page_request = PageRequest(size=size if size in PAGE_SIZES else PAGE_SIZES[0],
                                after=request.args.get("dopo") or None, before=request.args.get("prima") or None)
@@ -96,7 +106,12 @@ def instances() -> str:
         page = list_instances(rt, who, filters, PageRequest(size=page_request.size))
     processes = process_choices(rt, who)
     template = "admin/_instances.html" if request.headers.get("HX-Request") else "admin/instances.html"
-    return render_template(template, page=page, filters=filters, params=filter_params(filters), problems=problems,
+    views = saved_views.list_views(rt, who) if template == "admin/instances.html" else []
+    recent = _int(request.args.get("ultimi"))
+    return render_template(template, views=views, current_query=saved_views.clean_query(
+                               request.query_string.decode("utf-8", "replace")),
+                           recent=recent if recent in RECENT_DAYS and not request.args.get("dal") else None,
+                           recent_days=RECENT_DAYS, page=page, filters=filters, params=filter_params(filters), problems=problems,
                            processes=processes, zones=sorted(rt.zones), statuses=STATUSES, size=page_request.size,
                            sizes=PAGE_SIZES, operations=OPERATIONS, max_batch=batch.MAX_INSTANCES,
                            cap=COUNT_CAP)
