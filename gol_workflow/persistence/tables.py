@@ -576,6 +576,8 @@ retention_runs = Table(
     Column("report", JsonText, nullable=True),  # [{case, zone, ended_at, attachments, action}]
     Column("error", Text, nullable=True),
     Index("ix_retention_runs_started_at", "started_at"),
+)
+
 # Actions that move an instance's tokens: the step that opened a task is the latest of them before it.
 STEP_ACTIONS = ("instance.started", "task.completed", "timer.fired", "message.delivered", "instance.retried",
                 "instance.auto_retried", "instance.resumed", "instance.moved", "incident.skipped",

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gol_workflow.domain.errors import IncidentClosed, NotInError, StillInError
+from gol_workflow.domain.errors import EditRefused, IncidentClosed, NotInError, StillInError
 from gol_workflow.domain.model import Actor
 from gol_workflow.services.administration import incident_desk
 from gol_workflow.services.workflow import instances as instance_service
@@ -51,6 +51,10 @@ def test_a_failed_retry_counts_an_attempt_and_a_correction_resolves_it(admin_rt)
     assert incident_desk.get_incident(admin_rt, ADMIN, incident_id).attempts == 2
     with pytest.raises(StillInError):
         incident_desk.resolve(admin_rt, ADMIN, incident_id, "fatto")  # still failing: not closed by hand
+    with pytest.raises(EditRefused) as refused:  # the correction is checked like any data edit: types, known fields
+        incident_desk.edit_and_retry(admin_rt, ADMIN, incident_id, {"divisore": "quattro", "nuovo": 1}, "corretto")
+    assert set(refused.value.errors) == {"changes.divisore", "changes.nuovo"}
+    assert incident_desk.get_incident(admin_rt, ADMIN, incident_id).status == "open"
     assert incident_desk.edit_and_retry(admin_rt, ADMIN, incident_id, {"divisore": 4}, "divisore corretto") is True
     row = header(admin_rt, instance_id)
     assert row["status"] == "waiting" and row["error"] is None

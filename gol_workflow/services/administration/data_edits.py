@@ -65,7 +65,8 @@ def declared_properties(version: ProcessVersion, name: str) -> list[Mapping[str,
     return found
 
 
-def _zone_keys(rt: Runtime, version: ProcessVersion) -> frozenset[str]:
+def zone_keys(rt: Runtime, version: ProcessVersion) -> frozenset[str]:
+    """The top-level data keys the case's zone is read from."""
     declared = case_records.declaration(rt, version)
     return frozenset(p.split(".")[0] for p in declared.paths_of("zone")) if declared is not None else frozenset()
 
@@ -74,18 +75,18 @@ def field_errors(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any], 
                  removed: Collection[str]) -> dict[str, list[str]]:
     """Per-field problems of an edit (`changes.<field>`), in Italian like the forms' own messages."""
     errors: dict[str, list[str]] = {}
-    zone_keys = _zone_keys(rt, version)
+    zone_fields = zone_keys(rt, version)
     for name in [*changes, *removed]:
         key = f"changes.{name}"
         if not isinstance(name, str) or not name.isidentifier():
             errors.setdefault(key, []).append("nome di campo non valido")
-        elif name in PROTECTED or (name in removed and name in zone_keys):
+        elif name in PROTECTED or (name in removed and name in zone_fields):
             errors.setdefault(key, []).append(f"il campo {name} non si può modificare né togliere")
     for name, value in changes.items():
         if f"changes.{name}" in errors:
             continue
         key = f"changes.{name}"
-        if name in zone_keys and value not in rt.zones:
+        if name in zone_fields and value not in rt.zones:
             errors.setdefault(key, []).append(f"zona sconosciuta {value!r}; zone previste: {', '.join(sorted(rt.zones))}")
             continue
         schemas = declared_properties(version, name)
@@ -189,7 +190,7 @@ def _plan(rt: Runtime, uow: UnitOfWork, loaded: Loaded, changes: Mapping[str, An
                     + [{"field": k, "before": before[k], "after": None, "removed": True} for k in sorted(gone)])
     after = {k: v for k, v in {**before, **changed}.items() if k not in gone}
     agendas: list[Mapping[str, Any]] = []
-    for key in _zone_keys(rt, loaded.version) & set(changed):
+    for key in zone_keys(rt, loaded.version) & set(changed):
         if not any(e for e in errors.get(f"changes.{key}", [])):
             agendas = _zone_consequences(rt, uow, loaded, str(changed[key]), after, now, plan, errors,
                                          f"changes.{key}")
@@ -225,7 +226,7 @@ def _apply(rt: Runtime, uow: UnitOfWork, loaded: Loaded, plan: EditPlan, agendas
                 "error": header["error"]},
          keep=False)
     fields = case_records.task_fields(rt, loaded.version, snapshot.data)
-    zone = next((changed[k] for k in _zone_keys(rt, loaded.version) if k in changed), None)
+    zone = next((changed[k] for k in zone_keys(rt, loaded.version) if k in changed), None)
     if zone is not None:
         fields["zone"] = zone
     if set(changed) | set(gone):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ...domain.errors import IncidentClosed, InputRefused, NotFound, NotInError, StillInError
+from ...domain.errors import EditRefused, IncidentClosed, InputRefused, NotFound, NotInError, StillInError
 from ...domain.incident_kinds import KINDS, explain
 from ...domain.model import Actor, InstanceStatus
 from ...persistence.incidents import OPEN, RESOLVED
@@ -16,8 +16,8 @@ from ..access import authorization
 from ..workflow import instances as instance_service
 from ..workflow.runtime import Runtime
 from ..workflow.stepping import load, save, service_handler
+from . import data_edits
 from . import incidents as tracking
-from .operations import PROTECTED_KEYS
 
 GROUP_LIMIT = 200  # incidents repaired by one group action; the rest stay for the next one
 MAX_TEXT = 2000
@@ -234,7 +234,7 @@ def edit_and_retry(rt: Runtime, actor: Actor, incident_id: int, changes: Mapping
     why = _text(reason, "reason")
     if not isinstance(changes, Mapping) or not changes:
         raise InputRefused("nothing-changed", "no field to change", {"data": ["give at least one field"]})
-    bad = sorted(str(k) for k in changes if not isinstance(k, str) or not k.isidentifier() or k in PROTECTED_KEYS)
+    bad = sorted(str(k) for k in changes if not isinstance(k, str) or not k.isidentifier() or k in data_edits.PROTECTED)
     if bad:
         raise InputRefused("invalid-names", "fields that cannot be changed",
                            {"data": [f"cannot change: {', '.join(bad)}"]})
@@ -246,6 +246,13 @@ def edit_and_retry(rt: Runtime, actor: Actor, incident_id: int, changes: Mapping
             rt.workflows.put(loaded.id, loaded.unchanged())
             raise NotInError("only an instance in error can be corrected and retried", loaded.header["status"])
         before = rt.engine.failed_data(loaded.handle)
+        errors = data_edits.field_errors(rt, loaded.version, before, changes, [])
+        for key in data_edits.zone_keys(rt, loaded.version) & set(changes):
+            errors.setdefault(f"changes.{key}", []).append(
+                "la zona si cambia con «Correggi un dato» dalla pagina dell'istanza, che sposta anche attività e riunioni")
+        if errors:
+            rt.workflows.put(loaded.id, loaded.unchanged())
+            raise EditRefused("the edit does not fit the process", errors)
         snapshot = rt.engine.retry_with(loaded.handle, changes, now, service_handler(rt, uow, loaded.id, now))
         audit = {"incident": incident_id, "reason": why, "before": {k: before.get(k) for k in sorted(changes)},
                  "after": dict(changes)}
