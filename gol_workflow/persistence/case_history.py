@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, Integer, RowMapping, func, null, select, type_coerce, union_all
 
 from .tables import audit_events, users
 
@@ -23,6 +23,36 @@ class CaseHistory:
         if leave_out:
             stmt = stmt.where(audit_events.c.action.not_in(sorted(leave_out)))
         return self.conn.execute(stmt).mappings().all()
+
+    def events_and_repeated(
+        self, case_id: str, collapsed: Collection[str], limit: int
+    ) -> tuple[list[RowMapping], list[dict[str, Any]]]:
+        """`events` without the `collapsed` actions and `repeated` of those, in one round trip."""
+        if not collapsed:
+            return list(self.events(case_id, (), limit)), []
+        # The first SELECT gives the union its column types: the counted columns' own, not NULL's.
+        kept = (select(*audit_events.c, type_coerce(null(), Integer).label("times"),
+                       type_coerce(null(), audit_events.c.at.type).label("last_at"))
+                .where(audit_events.c.instance_id == case_id, audit_events.c.action.not_in(sorted(collapsed)))
+                .order_by(audit_events.c.id).limit(limit))
+        last = func.max(audit_events.c.at)
+        counted = (select(*[null().label(c.name) if c.name not in ("actor", "action") else c for c in audit_events.c],
+                          func.count().label("times"), last.label("last_at"))
+                   .where(audit_events.c.instance_id == case_id, audit_events.c.action.in_(sorted(collapsed)))
+                   .group_by(audit_events.c.actor, audit_events.c.action))
+        both = union_all(kept.subquery().select(), counted)
+        events: list[RowMapping] = []
+        repeated: list[dict[str, Any]] = []
+        for row in self.conn.execute(both).mappings():
+            if row["times"] is None:
+                events.append(row)
+            else:
+                repeated.append({"actor": row["actor"], "action": row["action"], "times": int(row["times"]),
+                                 "last_at": row["last_at"]})
+        events.sort(key=lambda r: r["id"])
+        repeated.sort(key=lambda r: r["actor"])
+        repeated.sort(key=lambda r: r["last_at"], reverse=True)
+        return events, repeated
 
     def repeated(self, case_id: str, actions: Collection[str]) -> list[dict[str, Any]]:
         """Per person and action among `actions`: how many times and the last time, the latest first."""

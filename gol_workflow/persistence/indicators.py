@@ -129,9 +129,9 @@ class IndicatorQueries:
         ).group_by(cases.c.outcome)
         return {str(k): int(v) for k, v in self.conn.execute(stmt)}
 
-    def agenda_rule(self, zone: str, p: Bounds, within_days: int) -> tuple[int, int]:
+    def agenda_rule(self, zones: Sequence[str], p: Bounds, within_days: int) -> tuple[int, int]:
         """(cases discussed within `within_days` of profiling, cases profiled in the period and discussed)."""
-        where = (cases.c.zone == zone, cases.c.process_id == PROCESS, cases.c.decision.is_not(None),
+        where = (cases.c.zone.in_(list(zones)), cases.c.process_id == PROCESS, cases.c.decision.is_not(None),
                  cases.c.substantial_changes == 0, cases.c.profiled_at >= p.start, cases.c.profiled_at < p.end,
                  cases.c.equipe_at.is_not(None))
         if self.dialect == "postgresql":
