@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Integer, RowMapping, func, null, select, type_coerce, union_all
+from sqlalchemy import BigInteger, Connection, RowMapping, cast, func, null, select, union_all
 
 from .tables import audit_events, users
 
@@ -31,8 +31,8 @@ class CaseHistory:
         if not collapsed:
             return list(self.events(case_id, (), limit)), []
         # The first SELECT gives the union its column types: the counted columns' own, not NULL's.
-        kept = (select(*audit_events.c, type_coerce(null(), Integer).label("times"),
-                       type_coerce(null(), audit_events.c.at.type).label("last_at"))
+        kept = (select(*audit_events.c, cast(null(), BigInteger).label("times"),
+                       cast(null(), audit_events.c.at.type).label("last_at"))
                 .where(audit_events.c.instance_id == case_id, audit_events.c.action.not_in(sorted(collapsed)))
                 .order_by(audit_events.c.id).limit(limit))
         last = func.max(audit_events.c.at)
