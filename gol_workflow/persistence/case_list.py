@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Text, and_, false, func, or_, select, true, type_coerce
+from sqlalchemy import Connection, Select, Text, and_, exists, false, func, or_, select, true, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from .tables import INSTANCE_HEADER, cases, instances, tasks, users
@@ -168,7 +168,16 @@ class CaseList:
                 conditions.append(func.lower(cases.c.beneficiary_name).like(pattern, escape="\\"))
         if chosen.overdue and chosen.now is not None:
             overdue = select(tasks.c.case_id).where(tasks.c.due_at < chosen.now, tasks.c.case_id.is_not(None))
-            conditions.append(cases.c.id.in_(overdue))
+            zones = (chosen.zone,) if chosen.zone else scope.zones if not scope.everything else ()
+            if zones:
+                # Only the scope's zones' overdue tasks (`(zone, due_at)` index), not the country's: a
+                # task carries its case's zone (none when its process declares no zone).
+                overdue = overdue.where(or_(tasks.c.zone.in_(zones), tasks.c.zone.is_(None)))
+            if scope.case_manager and not zones:
+                # A case manager's thousand cases: each one's tasks looked up, not every overdue task hashed.
+                conditions.append(exists().where(tasks.c.case_id == cases.c.id, tasks.c.due_at < chosen.now))
+            else:
+                conditions.append(cases.c.id.in_(overdue))
         if chosen.mine:
             conditions.append(_mine(chosen))
         return stmt.where(and_(*conditions))
