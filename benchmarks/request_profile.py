@@ -59,6 +59,8 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=3)
     parser.add_argument("--html", type=Path)
     parser.add_argument("--sql", action="store_true", help="print every distinct statement of one request")
+    parser.add_argument("--explain", type=float, metavar="MS",
+                        help="EXPLAIN ANALYZE the statements slower than MS on average (with their last parameters)")
     parser.add_argument("--no-profile", action="store_true", help="time only (to run under py-spy, which sees CPU only)")
     args = parser.parse_args()
     var_dir = Path(tempfile.mkdtemp(prefix="gol-profile-"))
@@ -75,12 +77,14 @@ def main() -> int:
         if answer.status_code != 302:
             raise SystemExit(f"{args.user} could not log in: {answer.status_code}")
     statements: list[tuple[str, float]] = []
+    last_params: dict[str, Any] = {}
     began: dict[int, float] = {}
 
     def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         began[id(cursor)] = time.perf_counter()
 
-    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        last_params[statement] = parameters
         statements.append((statement, (time.perf_counter() - began.pop(id(cursor), time.perf_counter())) * 1000))
 
     event.listen(rt.db, "before_cursor_execute", before)
@@ -101,8 +105,23 @@ def main() -> int:
               f"max {max(times):.1f} ms, CPU {cpu_ms:.1f} ms; {len(statements) / args.repeat:.1f} SQL statements per request, "
               f"{sql_ms:.1f} ms in SQL; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if args.sql:
-            for text, n in Counter(" ".join(s.split())[:160] for s, _ in statements).most_common():
-                print(f"  {n / args.repeat:4.1f} x {text}")
+            spent: Counter[str] = Counter()
+            for statement, ms in statements:
+                spent[" ".join(statement.split())[:150]] += ms
+            counts = Counter(" ".join(s.split())[:150] for s, _ in statements)
+            for text, n in counts.most_common():
+                print(f"  {n / args.repeat:4.1f} x {spent[text] / n:6.1f} ms  {text}")
+        if args.explain is not None:
+            totals: Counter[str] = Counter()
+            for statement, ms in statements:
+                totals[statement] += ms
+            for statement, ms in totals.items():
+                if ms / args.repeat >= args.explain:
+                    with rt.db.connect() as conn:
+                        raw = conn.connection.driver_connection.cursor()
+                        raw.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, last_params[statement])
+                        print(f"  -- {ms / args.repeat:.1f} ms per request: {' '.join(statement.split())[:300]}")
+                        print("\n".join("     " + r[0] for r in raw.fetchall()))
         if args.no_profile:
             continue
         print(profiler.output_text(unicode=True, color=False, show_all=False))

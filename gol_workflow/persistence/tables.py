@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from .types import JsonText, UtcDateTime
@@ -143,6 +144,9 @@ tasks = Table(
     Index("ix_tasks_assignee", "assignee"),
     # When the next task falls overdue (the digest's next moment); overdue cases from the index alone.
     Index("ix_tasks_due_at_case_id", "due_at", "case_id"),
+    # The few tasks that name a person: the visibility rule's other arm reads them alone (inbox, badge).
+    Index("ix_tasks_named", "users", postgresql_where=text("users IS NOT NULL"),
+          sqlite_where=text("users IS NOT NULL")),
 )
 
 # The columns the case list filters and sorts on, carried in its indexes (PostgreSQL).
