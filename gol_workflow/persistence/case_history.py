@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, RowMapping, cast, func, null, select, union_all
 
-from .tables import audit_events, users
+from .tables import audit_events
 
 
 class CaseHistory:
@@ -54,17 +54,6 @@ class CaseHistory:
         repeated.sort(key=lambda r: r["last_at"], reverse=True)
         return events, repeated
 
-    def repeated(self, case_id: str, actions: Collection[str]) -> list[dict[str, Any]]:
-        """Per person and action among `actions`: how many times and the last time, the latest first."""
-        if not actions:
-            return []
-        last = func.max(audit_events.c.at).label("last_at")
-        stmt = (select(audit_events.c.actor, audit_events.c.action, func.count().label("times"), last)
-                .where(audit_events.c.instance_id == case_id, audit_events.c.action.in_(sorted(actions)))
-                .group_by(audit_events.c.actor, audit_events.c.action)
-                .order_by(last.desc(), audit_events.c.actor))
-        return [dict(row) for row in self.conn.execute(stmt).mappings()]
-
     def completions_on(self, instance_ids: Collection[str]) -> Sequence[RowMapping]:
         """Task completions of other instances (the meetings that discussed the case), oldest first."""
         if not instance_ids:
@@ -73,8 +62,3 @@ class CaseHistory:
                                            audit_events.c.action == "task.completed")
                 .order_by(audit_events.c.id))
         return self.conn.execute(stmt).mappings().all()
-
-    def full_names(self) -> dict[str, str]:
-        """Username -> the name operators know the person by (the username when the account has none)."""
-        stmt = select(users.c.username, users.c.full_name)
-        return {name: full or name for name, full in self.conn.execute(stmt)}

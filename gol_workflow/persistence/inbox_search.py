@@ -59,17 +59,6 @@ class InboxSearch:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def page(
-        self, scope: InboxScope, chosen: InboxFilter, sort: str, descending: bool, limit: int, offset: int
-    ) -> Sequence[RowMapping]:
-        """One page of tasks."""
-        column = SORTS.get(sort, tasks.c.created_at)
-        order = [column.desc() if descending else column.asc(), tasks.c.id]
-        if column is not tasks.c.created_at:
-            order.insert(1, tasks.c.created_at)
-        stmt = self._where(select(tasks), scope, chosen).order_by(*order).limit(limit).offset(offset)
-        return self.conn.execute(stmt).mappings().all()
-
     def page_with_blocked(
         self, scope: InboxScope, chosen: InboxFilter, sort: str, descending: bool, limit: int, offset: int,
         statuses: Sequence[str],
