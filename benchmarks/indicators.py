@@ -19,6 +19,7 @@ a scratch database that is emptied first (`benchmarks/scratch_db.py`) unless `--
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -39,6 +40,7 @@ from gol_workflow.config import Settings  # noqa: E402
 from gol_workflow.domain.model import Actor  # noqa: E402
 from gol_workflow.persistence import schema  # noqa: E402
 from gol_workflow.persistence.database import create_db_engine  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from gol_workflow.persistence.tables import (  # noqa: E402
     cases,
     instances,
@@ -66,12 +68,13 @@ KINDS = ("tirocinio", "assunzione", "inclusione_sociale", "laboratorio_protetto"
 OUTCOMES = ("occupato", "in_formazione", "inclusione_sociale", "ritirato", "altro")
 
 
-def runtime(url: str, var_dir: Path) -> Runtime:
-    """The service on the benchmark database with the shipped processes deployed."""
+def runtime(url: str, var_dir: Path, zones_dir: Path = ROOT / "zones", deploy: bool = True) -> Runtime:
+    """The service on the benchmark database (with the shipped processes deployed unless `deploy` is False)."""
     settings = Settings(database_url=url, processes_dir=ROOT / "processes", forms_dir=ROOT / "forms",
-                        zones_dir=ROOT / "zones", var_dir=var_dir, secret_key="benchmark", embedded_scheduler=False)
+                        zones_dir=zones_dir, var_dir=var_dir, secret_key="benchmark", embedded_scheduler=False)
     rt = bootstrap(settings)
-    deployment.deploy(rt, deployment.read_sources(ROOT / "processes", ROOT / "forms"), ADMIN)
+    if deploy:
+        deployment.deploy(rt, deployment.read_sources(ROOT / "processes", ROOT / "forms"), ADMIN)
     return rt
 
 
@@ -175,8 +178,16 @@ def main() -> int:
     parser.add_argument("--database", help="SQLAlchemy URL (default: a scratch SQLite file)")
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--no-fill", action="store_true", help="the database is already filled")
+    parser.add_argument("--no-fill", action="store_true", help="the database is already filled (nothing deployed)")
+    parser.add_argument("--zones-dir", type=Path, default=ROOT / "zones",
+                        help="zone files (the national data set's: var/national/zones)")
+    parser.add_argument("--zone", default="pistoiese", help="the zone measured alone")
+    parser.add_argument("--year", type=int, default=YEAR[0].year)
+    parser.add_argument("--admin", default="bench", help="an administrator of the database (the national data "
+                        "set's is bench.admin), password benchmark-password; created when filling")
     args = parser.parse_args()
+    year = (date(args.year, 1, 1), date(args.year, 12, 31))
+    admin = Actor(username=args.admin, role="admin")
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{Path(tmp) / 'indicators.sqlite3'}"
         if not args.no_fill:
@@ -188,31 +199,39 @@ def main() -> int:
                 engine = create_db_engine(url, pool_size=0)
                 schema.upgrade(engine)
                 engine.dispose()
-        rt = runtime(url, Path(tmp) / "var")
+        rt = runtime(url, Path(tmp) / "var", args.zones_dir, deploy=not args.no_fill)
         if not args.no_fill:
             began = time.perf_counter()
             fill(rt, args.cases)
             print(f"filled {args.cases} cases in {time.perf_counter() - began:.1f} s on {rt.db.dialect.name}")
-            users.add_user(rt, "bench", "admin", ADMIN, [], [], PASSWORD, "Benchmark")
+            users.add_user(rt, args.admin, "admin", ADMIN, [], [], PASSWORD, "Benchmark")
+        with rt.uow(write=False) as uow:
+            counted = uow.conn.execute(select(func.count()).select_from(cases)).scalar_one()
+            in_zone = uow.conn.execute(select(func.count()).select_from(cases).where(
+                cases.c.zone == args.zone, cases.c.opened_at >= datetime.combine(year[0], datetime.min.time(), UTC),
+                cases.c.opened_at < datetime.combine(year[1], datetime.min.time(), UTC))).scalar_one()
+        print(f"Indicators on {rt.db.dialect.name}: {counted:,} cases in {len(rt.zones)} zones; zone {args.zone} "
+              f"opened {in_zone:,} in {args.year}; {args.repeat} runs each after one warm-up; "
+              f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         tz = ZoneInfo(rt.settings.timezone)
-        p = indicator_report.bounds(*YEAR, tz)
+        p = indicator_report.bounds(*year, tz)
         results = []
         for ind in catalogue.load(ROOT / "processes"):
             def one(query: str = ind.query) -> Any:
                 with rt.uow(write=False) as uow:
-                    return catalogue.QUERIES[query](uow.indicators, ["pistoiese"], p)
+                    return catalogue.QUERIES[query](uow.indicators, [args.zone], p)
             results.append(timed(f"indicator {ind.id}", args.repeat, one))
 
         def waits() -> Any:
             with rt.uow(write=False) as uow:
-                return uow.indicators.waiting_times(["pistoiese"], p, tz)
+                return uow.indicators.waiting_times([args.zone], p, tz)
         results.append(timed("waiting times per zone and month", args.repeat, waits))
         results.append(timed("report, one zone, one year", args.repeat,
-                             lambda: indicator_report.compute(rt, ADMIN, "pistoiese", *YEAR)))
+                             lambda: indicator_report.compute(rt, admin, args.zone, *year)))
         results.append(timed("report, whole service, one year", args.repeat,
-                             lambda: indicator_report.compute(rt, ADMIN, None, *YEAR)))
+                             lambda: indicator_report.compute(rt, admin, None, *year)))
         app = create_app(rt, {"TESTING": True, "WTF_CSRF_ENABLED": False})
-        secret = tokens.issue_token(rt, "bench", ADMIN).secret
+        secret = tokens.issue_token(rt, args.admin, ADMIN, "indicators benchmark").secret
         api = app.test_client()
 
         def api_call(query: str) -> None:
@@ -220,16 +239,18 @@ def main() -> int:
             if response.status_code != 200:
                 raise SystemExit(f"GET /api/v1/indicators?{query}: {response.status_code}")
         results.append(timed("GET /api/v1/indicators, one zone", args.repeat,
-                             lambda: api_call("zone=pistoiese&from=2025-01-01&to=2025-12-31")))
+                             lambda: api_call(f"zone={args.zone}&from={year[0]}&to={year[1]}")))
+        results.append(timed("GET /api/v1/indicators, whole service", args.repeat,
+                             lambda: api_call(f"from={year[0]}&to={year[1]}")))
         page = app.test_client()
-        if page.post("/accesso", data={"username": "bench", "password": PASSWORD}).status_code != 302:
+        if page.post("/accesso", data={"username": args.admin, "password": PASSWORD}).status_code != 302:
             raise SystemExit("could not log in to the web pages")
 
         def dashboard(zone: str) -> None:
-            response = page.get(f"/indicatori?zona={zone}&dal=2025-01-01&al=2025-12-31")
+            response = page.get(f"/indicatori?zona={zone}&dal={year[0]}&al={year[1]}")
             if response.status_code != 200:
                 raise SystemExit(f"GET /indicatori: {response.status_code}")
-        results.append(timed("GET /indicatori, one zone", args.repeat, lambda: dashboard("pistoiese")))
+        results.append(timed("GET /indicatori, one zone", args.repeat, lambda: dashboard(args.zone)))
         results.append(timed("GET /indicatori, whole service", args.repeat, lambda: dashboard("tutte")))
         rt.db.dispose()
     print(f"{'what':<58} {'p50 ms':>9} {'p95 ms':>9}")

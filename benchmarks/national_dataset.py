@@ -437,6 +437,41 @@ def statements(versions: dict[str, int], parts: int) -> list[list[str]]:
 # -- bulk-load mechanics -------------------------------------------------------------------------
 
 
+def placements_and_register(url: str, years: int, now: datetime) -> None:
+    """Placements during the paths and each zone's register of operators' meetings (what the indicators count).
+
+    The scenarios record neither (they are recorded beside the process), so they are derived from
+    the case records: 0, 0, 1, 1 or 2 placements for every case whose path started, of every kind
+    and sector, starting 10-300 days into the path; a coordination meeting every 14 days in each
+    zone, every fourth one a training. Nothing after `now`.
+    """
+    pick = "(ARRAY[{items}])[1 + abs(hashtext(c.id || {salt})) % {n}]"
+    kinds = ", ".join(f"'{k}'" for k in ("tirocinio", "assunzione", "inclusione_sociale", "laboratorio_protetto"))
+    sectors = ", ".join(f"'{k}'" for k in ("agricoltura", "industria", "costruzioni", "commercio", "servizi",
+                                            "pubblica_amministrazione", "terzo_settore"))
+    start = "c.path_start_date + (10 + abs(hashtext(c.id || 'd' || k)) % 290)"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = off")
+        conn.execute(f"""
+            INSERT INTO placements (case_id, zone, kind, sector, start_date, end_date, recorded_by, recorded_at)
+            SELECT c.id, c.zone, {pick.format(items=kinds, salt="'k' || k", n=4)},
+                   {pick.format(items=sectors, salt="'s' || k", n=7)}, {start}, {start} + 90,
+                   coalesce(c.case_manager, 'bench.admin'), ({start})::timestamp AT TIME ZONE 'UTC' + interval '9 hours'
+            FROM cases c CROSS JOIN LATERAL generate_series(1, (ARRAY[0, 0, 1, 1, 2])[1 + abs(hashtext(c.id)) % 5]) k
+            WHERE c.path_start_date IS NOT NULL AND {start} <= DATE '{now.date()}' ORDER BY c.id, k""")
+        conn.execute("""
+            INSERT INTO operator_meetings (zone, held_on, kind, topic, participants, recorded_by, recorded_at)
+            SELECT z.zone, d::date, CASE WHEN n %% 4 = 0 THEN 'formazione' ELSE 'coordinamento' END,
+                   CASE WHEN n %% 4 = 0 THEN 'Formazione congiunta' ELSE 'Coordinamento di zona' END,
+                   6 + (n + length(z.zone)) %% 7, 'sds.' || z.zone, d + interval '15 hours'
+            FROM (SELECT DISTINCT zone FROM cases) z
+            CROSS JOIN LATERAL (SELECT d, row_number() OVER (ORDER BY d) AS n
+                                FROM generate_series(%s::date, %s::date, interval '14 days') d) s""",
+                     (now.date() - timedelta(days=365 * years), now.date()))
+        conn.execute("VACUUM ANALYZE placements")
+        conn.execute("VACUUM ANALYZE operator_meetings")
+
+
 def drop_secondary(conn: psycopg.Connection) -> list[str]:
     """Drop foreign keys, unique constraints and secondary indexes of the target tables; returns how to rebuild them."""
     names = list(TARGETS)
@@ -559,6 +594,8 @@ def main() -> int:
     index_jobs.sort(key=lambda job: ("audit_events" not in job[0], "instances" not in job[0]))
     timed("indexes rebuilt", lambda: run_jobs(args.postgres, index_jobs, args.jobs, "index"))
     timed("foreign keys checked", lambda: run_jobs(args.postgres, foreign_jobs, args.jobs, "fk"))
+    timed("placements and the operators' meetings register",
+          lambda: placements_and_register(args.postgres, args.years, now))
 
     def finish() -> None:
         with psycopg.connect(args.postgres, autocommit=True) as conn:

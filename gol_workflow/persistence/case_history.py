@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import BigInteger, Connection, cast, func, null, select, union_all
 
 from .archive import every_audit_row
 from .sealing import opened
-from .tables import users
 
 
 class CaseHistory:
@@ -27,17 +26,36 @@ class CaseHistory:
             stmt = stmt.where(audit_events.c.action.not_in(sorted(leave_out)))
         return opened(self.conn, self.conn.execute(stmt).mappings().all())
 
-    def repeated(self, case_id: str, actions: Collection[str]) -> list[dict[str, Any]]:
-        """Per person and action among `actions`: how many times and the last time, the latest first."""
-        if not actions:
-            return []
+    def events_and_repeated(
+        self, case_id: str, collapsed: Collection[str], limit: int
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """`events` without the `collapsed` actions and `repeated` of those, in one round trip."""
+        if not collapsed:
+            return list(self.events(case_id, (), limit)), []
         audit_events = every_audit_row()
-        last = func.max(audit_events.c.at).label("last_at")
-        stmt = (select(audit_events.c.actor, audit_events.c.action, func.count().label("times"), last)
-                .where(audit_events.c.instance_id == case_id, audit_events.c.action.in_(sorted(actions)))
-                .group_by(audit_events.c.actor, audit_events.c.action)
-                .order_by(last.desc(), audit_events.c.actor))
-        return [dict(row) for row in self.conn.execute(stmt).mappings()]
+        # The first SELECT gives the union its column types: the counted columns' own, not NULL's.
+        kept = (select(*audit_events.c, cast(null(), BigInteger).label("times"),
+                       cast(null(), audit_events.c.at.type).label("last_at"))
+                .where(audit_events.c.instance_id == case_id, audit_events.c.action.not_in(sorted(collapsed)))
+                .order_by(audit_events.c.id).limit(limit))
+        last = func.max(audit_events.c.at)
+        counted = (select(*[null().label(c.name) if c.name not in ("actor", "action") else c for c in audit_events.c],
+                          func.count().label("times"), last.label("last_at"))
+                   .where(audit_events.c.instance_id == case_id, audit_events.c.action.in_(sorted(collapsed)))
+                   .group_by(audit_events.c.actor, audit_events.c.action))
+        both = union_all(kept.subquery().select(), counted)
+        events: list[Mapping[str, Any]] = []
+        repeated: list[dict[str, Any]] = []
+        for row in self.conn.execute(both).mappings():
+            if row["times"] is None:
+                events.append(row)
+            else:
+                repeated.append({"actor": row["actor"], "action": row["action"], "times": int(row["times"]),
+                                 "last_at": row["last_at"]})
+        events = sorted(events, key=lambda r: r["id"])
+        repeated.sort(key=lambda r: r["actor"])
+        repeated.sort(key=lambda r: r["last_at"], reverse=True)
+        return opened(self.conn, events), repeated
 
     def completions_on(self, instance_ids: Collection[str]) -> Sequence[Mapping[str, Any]]:
         """Task completions of other instances (the meetings that discussed the case), oldest first."""
@@ -48,8 +66,3 @@ class CaseHistory:
                                            audit_events.c.action == "task.completed")
                 .order_by(audit_events.c.id))
         return opened(self.conn, self.conn.execute(stmt).mappings().all())
-
-    def full_names(self) -> dict[str, str]:
-        """Username -> the name operators know the person by (the username when the account has none)."""
-        stmt = select(users.c.username, users.c.full_name)
-        return {name: full or name for name, full in self.conn.execute(stmt)}

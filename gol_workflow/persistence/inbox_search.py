@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, Text, and_, case, false, func, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
@@ -58,16 +59,29 @@ class InboxSearch:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def page(
-        self, scope: InboxScope, chosen: InboxFilter, sort: str, descending: bool, limit: int, offset: int
-    ) -> Sequence[RowMapping]:
-        """One page of tasks."""
+    def page_with_blocked(
+        self, scope: InboxScope, chosen: InboxFilter, sort: str, descending: bool, limit: int, offset: int,
+        statuses: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """One page of tasks, each with `blocked` = its instance's {id, status, error} when the status is one of
+        `statuses` (else None): one statement, not a second one for the page's instances."""
         column = SORTS.get(sort, tasks.c.created_at)
         order = [column.desc() if descending else column.asc(), tasks.c.id]
         if column is not tasks.c.created_at:
             order.insert(1, tasks.c.created_at)
-        stmt = self._where(select(tasks), scope, chosen).order_by(*order).limit(limit).offset(offset)
-        return self.conn.execute(stmt).mappings().all()
+        ids = self._where(select(tasks.c.id), scope, chosen).order_by(*order).limit(limit).offset(offset).subquery()
+        own = instances.alias("own_instance")
+        stmt = (select(tasks, own.c.status.label("blocked_status"), own.c.error.label("blocked_error"))
+                .join(ids, ids.c.id == tasks.c.id)
+                .outerjoin(own, and_(own.c.id == tasks.c.instance_id, own.c.status.in_(list(statuses))))
+                .order_by(*order))
+        found = []
+        for row in self.conn.execute(stmt).mappings():
+            item = {k: v for k, v in row.items() if k not in ("blocked_status", "blocked_error")}
+            item["blocked"] = (None if row["blocked_status"] is None else
+                               {"id": row["instance_id"], "status": row["blocked_status"], "error": row["blocked_error"]})
+            found.append(item)
+        return found
 
     def counts(self, scope: InboxScope, chosen: InboxFilter) -> dict[str, int]:
         """Task counts per queue under the same filters (except the queue itself)."""

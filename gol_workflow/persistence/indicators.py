@@ -66,40 +66,60 @@ class IndicatorQueries:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
+        self._counted: dict[tuple[str, tuple[str, ...], Bounds], dict[str, int]] = {}
 
     # -- counts -----------------------------------------------------------------------------
 
-    def _cases(self, zones: Sequence[str], *where: ColumnElement[bool]) -> Count:
-        stmt = select(func.count()).select_from(cases).where(cases.c.zone.in_(list(zones)),
-                                                              cases.c.process_id == PROCESS, *where)
-        n = int(self.conn.execute(stmt).scalar_one())
+    def _by_equipe(self, zones: Sequence[str], p: Bounds) -> dict[str, int]:
+        """Every count of cases decided at a meeting in the period, in one index-only read (kept for the report)."""
+        key = ("equipe", tuple(zones), p)
+        if key not in self._counted:
+            taken = cases.c.decision == TAKEN_IN_CHARGE
+            at_risk = and_(taken, cases.c.poverty_condition.in_(AT_RISK))
+            stmt = select(
+                func.count().filter(cases.c.decision.is_not(None)).label("discussed"),
+                func.count().filter(taken).label("taken"),
+                func.count().filter(and_(at_risk, cases.c.social_inclusion_path.is_(True))).label("at_risk_social"),
+                func.count().filter(and_(at_risk, cases.c.work_path.is_(True))).label("at_risk_work"),
+            ).where(cases.c.zone.in_(list(zones)), cases.c.process_id == PROCESS, cases.c.equipe_at >= p.start,
+                    cases.c.equipe_at < p.end)
+            self._counted[key] = {k: int(v or 0) for k, v in self.conn.execute(stmt).one()._mapping.items()}
+        return self._counted[key]
+
+    def _by_path_start(self, zones: Sequence[str], p: Bounds) -> dict[str, int]:
+        """Every count of cases whose path started in the period, in one index-only read (kept for the report)."""
+        key = ("path", tuple(zones), p)
+        if key not in self._counted:
+            stmt = select(func.count().label("started"),
+                          func.count().filter(cases.c.joint_interview.is_(True)).label("joint")).where(
+                cases.c.zone.in_(list(zones)), cases.c.process_id == PROCESS, cases.c.path_start_date >= p.first,
+                cases.c.path_start_date <= p.last)
+            self._counted[key] = {k: int(v or 0) for k, v in self.conn.execute(stmt).one()._mapping.items()}
+        return self._counted[key]
+
+    @staticmethod
+    def _people(n: int) -> Count:
         return Count(n, n)
 
     def taken_in_charge(self, zones: Sequence[str], p: Bounds) -> Count:
         """Cases the equipe took in charge at a meeting in the period."""
-        return self._cases(zones, cases.c.decision == TAKEN_IN_CHARGE, cases.c.equipe_at >= p.start,
-                           cases.c.equipe_at < p.end)
+        return self._people(self._by_equipe(zones, p)["taken"])
 
     def discussed(self, zones: Sequence[str], p: Bounds) -> Count:
         """People the equipe decided on (any decision) at a meeting in the period."""
-        return self._cases(zones, cases.c.decision.is_not(None), cases.c.equipe_at >= p.start,
-                           cases.c.equipe_at < p.end)
+        return self._people(self._by_equipe(zones, p)["discussed"])
 
     def paths_started(self, zones: Sequence[str], p: Bounds) -> Count:
         """Cases whose 12-month path (and individual project) started in the period."""
-        return self._cases(zones, cases.c.path_start_date >= p.first, cases.c.path_start_date <= p.last)
+        return self._people(self._by_path_start(zones, p)["started"])
 
     def joint_interviews(self, zones: Sequence[str], p: Bounds) -> Count:
         """First interviews held jointly (labour and social operators with the person) in the period."""
-        return self._cases(zones, cases.c.joint_interview.is_(True), cases.c.path_start_date >= p.first,
-                           cases.c.path_start_date <= p.last)
+        return self._people(self._by_path_start(zones, p)["joint"])
 
     def at_risk_with_path(self, zones: Sequence[str], p: Bounds, kind: str) -> Count:
         """People at risk of poverty (ADI or not) taken in charge in the period with a path of this kind."""
-        column = cases.c.social_inclusion_path if kind == "social" else cases.c.work_path
-        return self._cases(zones, cases.c.poverty_condition.in_(AT_RISK), column.is_(True),
-                           cases.c.decision == TAKEN_IN_CHARGE, cases.c.equipe_at >= p.start,
-                           cases.c.equipe_at < p.end)
+        return self._people(self._by_equipe(zones, p)["at_risk_social" if kind == "social" else "at_risk_work"])
 
     def placements(self, zones: Sequence[str], p: Bounds, kinds: Sequence[str]) -> Count:
         """Placements of these kinds started in the period, and the people placed."""
@@ -129,9 +149,9 @@ class IndicatorQueries:
         ).group_by(cases.c.outcome)
         return {str(k): int(v) for k, v in self.conn.execute(stmt)}
 
-    def agenda_rule(self, zone: str, p: Bounds, within_days: int) -> tuple[int, int]:
+    def agenda_rule(self, zones: Sequence[str], p: Bounds, within_days: int) -> tuple[int, int]:
         """(cases discussed within `within_days` of profiling, cases profiled in the period and discussed)."""
-        where = (cases.c.zone == zone, cases.c.process_id == PROCESS, cases.c.decision.is_not(None),
+        where = (cases.c.zone.in_(list(zones)), cases.c.process_id == PROCESS, cases.c.decision.is_not(None),
                  cases.c.substantial_changes == 0, cases.c.profiled_at >= p.start, cases.c.profiled_at < p.end,
                  cases.c.equipe_at.is_not(None))
         if self.dialect == "postgresql":
@@ -194,9 +214,10 @@ class IndicatorQueries:
             "path_start": f"path_start_date - {opened}",
         }
         inner = ", ".join(f"{expr} AS {name}" for name, expr in days.items())
+        # Both percentiles from one ordered-set aggregate: each group's values are sorted once, not twice.
         measures = ", ".join(
-            f"count({n}) AS {n}_n, percentile_cont(0.5) WITHIN GROUP (ORDER BY {n}) AS {n}_p50, "
-            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {n}) AS {n}_p90" for n in WAITS)
+            f"count({n}) AS {n}_n, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {n}) AS {n}_p"
+            for n in WAITS)
         sql = text(
             f"SELECT zone, month, {measures} FROM (SELECT zone, to_char(opened_at AT TIME ZONE :tz, 'YYYY-MM') "
             f"AS month, {inner} FROM cases WHERE process_id = :process AND zone = ANY(:zones) "
@@ -208,7 +229,8 @@ class IndicatorQueries:
         for row in rows:
             entry: dict[str, Any] = {"zone": row["zone"], "month": row["month"]}
             for n in WAITS:
-                entry[n] = {"n": int(row[f"{n}_n"]), "p50": _float(row[f"{n}_p50"]), "p90": _float(row[f"{n}_p90"])}
+                p50, p90 = row[f"{n}_p"] or (None, None)
+                entry[n] = {"n": int(row[f"{n}_n"]), "p50": _float(p50), "p90": _float(p90)}
             found.append(entry)
         return found
 

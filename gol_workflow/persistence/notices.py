@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (Connection, RowMapping, Select, and_, bindparam, case, delete, exists, func, insert, or_,
+                        select, update)
 from sqlalchemy.sql.elements import ColumnElement
 
 from .inbox_search import InboxScope, _visible
@@ -53,14 +56,10 @@ class NoticeRepository:
 
     def badge(self, scope: InboxScope, username: str, now: datetime) -> tuple[int, int]:
         """How many tasks are in the person's queues, and how many of them are overdue."""
-        mine = _in_queues(scope, username)
-        if mine is None:
+        stmt = _badge_stmt(scope, username)
+        if stmt is None:
             return 0, 0
-        stmt = select(func.count(), func.coalesce(func.sum(case((tasks.c.due_at < now, 1), else_=0)), 0))
-        source = tasks
-        if scope.joins_cases:
-            source = tasks.outerjoin(instances, instances.c.id == tasks.c.case_id)
-        total, overdue = self.conn.execute(stmt.select_from(source).where(mine)).one()
+        total, overdue = self.conn.execute(stmt, {"b_now": now}).one()
         return int(total or 0), int(overdue or 0)
 
     def last_run(self, name: str) -> datetime | None:
@@ -96,6 +95,19 @@ class NoticeRepository:
         stmt = select(users.c.id).where(users.c.active.is_(True), users.c.notifications == mode,
                                         users.c.email.is_not(None), users.c.email != "").limit(1)
         return self.conn.execute(stmt).first() is not None
+
+
+@lru_cache(maxsize=512)
+def _badge_stmt(scope: InboxScope, username: str) -> Select[Any] | None:
+    """The badge's statement for one person's scope (built once: it is on every page; the time is a parameter)."""
+    mine = _in_queues(scope, username)
+    if mine is None:
+        return None
+    overdue = case((tasks.c.due_at < bindparam("b_now", type_=tasks.c.due_at.type), 1), else_=0)
+    source = tasks
+    if scope.joins_cases:
+        source = tasks.outerjoin(instances, instances.c.id == tasks.c.case_id)
+    return select(func.count(), func.coalesce(func.sum(overdue), 0)).select_from(source).where(mine)
 
 
 def _in_queues(scope: InboxScope, username: str) -> ColumnElement[bool] | None:

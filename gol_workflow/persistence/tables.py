@@ -154,6 +154,9 @@ tasks = Table(
     Index("ix_tasks_assignee", "assignee"),
     # When the next task falls overdue (the digest's next moment); overdue cases from the index alone.
     Index("ix_tasks_due_at_case_id", "due_at", "case_id"),
+    # The few tasks that name a person: the visibility rule's other arm reads them alone (inbox, badge).
+    Index("ix_tasks_named", "users", postgresql_where=text("users IS NOT NULL"),
+          sqlite_where=text("users IS NOT NULL")),
 )
 
 # The columns the case list filters and sorts on, carried in its indexes (PostgreSQL).
@@ -225,9 +228,20 @@ cases = Table(
     Index("ix_cases_beneficiary_name_trgm", "beneficiary_name", postgresql_using="gin",
           postgresql_ops={"beneficiary_name": "gin_trgm_ops"}),
     Index("ix_cases_path_end_at", "path_end_at"),
-    Index("ix_cases_zone_opened_at", "zone", "opened_at"),
-    Index("ix_cases_zone_equipe_at", "zone", "equipe_at"),
-    Index("ix_cases_zone_path_start_date", "zone", "path_start_date"),
+    # The indicators read a zone's (or every zone's) cases by one date and count facts carried in
+    # the index (`INCLUDE`, PostgreSQL): index-only scans of the period's entries. The same indexes
+    # serve the case list sorted by opening or by equipe date.
+    Index("ix_cases_zone_opened_at_facts", "zone", "opened_at", postgresql_include=[
+        "process_id", "profiled_at", "equipe_at", "decision", "substantial_changes", "first_appointment_at",
+        "path_start_date"]),
+    Index("ix_cases_zone_equipe_at_facts", "zone", "equipe_at", postgresql_include=[
+        "process_id", "decision", "poverty_condition", "social_inclusion_path", "work_path"]),
+    Index("ix_cases_zone_path_start_facts", "zone", "path_start_date", postgresql_include=[
+        "process_id", "joint_interview", "case_manager", "final_monitoring_date", "status"]),
+    Index("ix_cases_zone_profiled_at_facts", "zone", "profiled_at", postgresql_include=[
+        "process_id", "percorso", "decision", "substantial_changes", "equipe_at"]),
+    Index("ix_cases_zone_final_monitoring_facts", "zone", "final_monitoring_date",
+          postgresql_include=["process_id", "outcome"]),
 )
 
 # Placements during the path (tirocinio, job, social-inclusion placement, sheltered workshop),
@@ -245,7 +259,7 @@ placements = Table(
     Column("recorded_by", String(255), nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
     Index("ix_placements_case_id", "case_id"),
-    Index("ix_placements_zone_start_date", "zone", "start_date"),
+    Index("ix_placements_zone_start_facts", "zone", "start_date", postgresql_include=["kind", "case_id"]),
 )
 
 # Coordination and training meetings of the operators, one register per zone (seed 003).

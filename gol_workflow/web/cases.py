@@ -17,7 +17,7 @@ from ..forms import summary
 from ..forms.rendering import build_fields, error_summary
 from ..services.access import authorization
 from ..services.cases import attachments, case_document, case_start, monitoring, placements, scheda_document
-from ..services.letters.listing import letters_of
+from ..services.letters.listing import letters_in
 from ..services.cases import case_file as case_service
 from ..services.workflow.runtime import Runtime
 from .context import actor, runtime
@@ -39,10 +39,9 @@ def show(case_id: str) -> str:
     return render_template("cases/case.html", file=case_file, case=case_file.case,
                            kinds=attachments.KINDS, upload_kinds=attachments.UPLOAD_KINDS,
                            allowed=attachments.ALLOWED_LABEL,
-                           can_place=placements.may_record(runtime(), case_id, actor()),
-                           placements=placements.placements_of(runtime(), case_id, actor()),
+                           can_place=placements.ACTION in case_file.actions, placements=case_file.placements,
                            placement_kinds=placements.KINDS, placement_sectors=placements.SECTORS,
-                           letters=letters_of(runtime(), case_id, actor()))
+                           letters=letters_in(case_file))
 
 
 @bp.post("/<case_id>/monitoraggio")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, redirect, request, url_for
@@ -40,13 +39,8 @@ def init_app(app: Flask, form_targets: tuple[str, ...] = ()) -> None:
     """Install CSRF protection, the login check and the response headers."""
     app.config["GOL_CSP"] = content_policy(form_targets)
     CSRFProtect(app)
-    app.before_request(_start_timer)
     app.before_request(_load_user)
     app.after_request(_headers)
-
-
-def _start_timer() -> None:
-    g.started = time.perf_counter()
 
 
 def _load_user() -> Response | None:
@@ -87,8 +81,6 @@ def _headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if "started" in g:  # server time, for operators' browser tools and the benchmarks
-        headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.started) * 1000:.1f}"
     if g.get("user") is not None and request.endpoint not in ("static", "vendor.asset"):
         headers["Cache-Control"] = "no-store"  # case data must not linger in shared caches
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from ...domain import labels
 from ..workflow.runtime import Runtime
@@ -18,6 +19,21 @@ def display_names(rt: Runtime) -> dict[str, str]:
     with rt.uow(write=False) as uow:
         names = {row["username"]: row["full_name"] or row["username"] for row in uow.users.list_all()}
     rt.extras["people_display_names"] = (time.monotonic(), names)
+    rt.extras.pop("people_not_accounts", None)
+    return names
+
+
+def names_for(rt: Runtime, usernames: Iterable[str | None]) -> dict[str, str]:
+    """Username -> display name, read again at once when one of `usernames` is not known yet (a new account)."""
+    names = display_names(rt)
+    wanted = {u for u in usernames if u and u not in labels.SYSTEM_ACTORS}
+    # A name that was no account at the last read (a command-line actor) costs no read on every page.
+    unknown = wanted - names.keys() - rt.extras.get("people_not_accounts", frozenset())
+    if unknown:
+        rt.extras.pop("people_display_names", None)
+        names = display_names(rt)
+        rt.extras["people_not_accounts"] = frozenset(
+            rt.extras.get("people_not_accounts", frozenset()) | (unknown - names.keys()))
     return names
 
 

@@ -51,6 +51,8 @@ class CaseFile:
     actions: frozenset[str] = frozenset()  # the declared actions (roles.ACTIONS) this person may do on the case now
     idol_notice: str | None = None
     readers: case_story.Readers | None = None  # how the file names people, zones, services and times
+    placements: list[dict[str, Any]] = field(default_factory=list)  # placements during the path, as recorded
+    events: Sequence[Mapping[str, Any]] = ()  # the audit events the story was told from (reads left out)
 
     def person(self, username: str | None) -> str:
         """A username as the file names the person ("Sistema" for the service)."""
@@ -107,11 +109,12 @@ def open_case(rt: Runtime, case_id: str, actor: Actor, purpose: str = "page") ->
     """The case file in one transaction, audited as a read (`purpose` "pdf": as the printed document)."""
     tz = ZoneInfo(rt.settings.timezone)
     with rt.uow() as uow:
-        case = visible_case(uow, case_id, actor)
+        header, record = uow.case_list.header_and_record(case_id)
+        if header is None or not authorization.can_see_case(actor, header):
+            raise NotFound("case not found")
+        case = header
         version = rt.processes.get(uow, case["process_version_id"])
-        record = uow.case_list.get(case_id)
-        events = uow.case_history.events(case_id, case_story.COLLAPSED, STORY_LIMIT)
-        repeated = uow.case_history.repeated(case_id, case_story.COLLAPSED)
+        events, repeated = uow.case_history.events_and_repeated(case_id, case_story.COLLAPSED, STORY_LIMIT)
         senders = {str(e["data"]["from"]) for e in events
                    if e["action"] == "message.delivered" and isinstance(e["data"], Mapping) and e["data"].get("from")}
         completions = uow.case_history.completions_on(senders)
@@ -120,7 +123,9 @@ def open_case(rt: Runtime, case_id: str, actor: Actor, purpose: str = "page") ->
         tasks = [dict(t) for t in uow.inbox_search.for_case(case_id)]
         files = [dict(a) for a in uow.attachments.for_instance(case_id)]
         meetings = [dict(m) for m in uow.agenda.for_case(case_id)]
-        names = uow.case_history.full_names()
+        # Placements are recorded once the path has started: before that there is nothing to read.
+        placed = ([dict(p) for p in uow.placements.of_case(case_id)]
+                  if record is not None and record.get("path_start_date") is not None else [])
         waits = monitoring.waits(uow, case)
         now = rt.now()
         read = "document.viewed" if purpose == "pdf" else "case.viewed"
@@ -130,6 +135,11 @@ def open_case(rt: Runtime, case_id: str, actor: Actor, purpose: str = "page") ->
             audit_read(uow, rt, actor, case_id, read, now, via="api" if purpose == "api" else None)
         uow.commit()
     repeated = _counting_this_read(repeated, actor.username, read, now)
+    # Cached for the worker (accounts change rarely, every file names people); a new account is read at once.
+    names = people.names_for(rt, [case.get("case_manager"), *(e["actor"] for e in events),
+                                  *(r["actor"] for r in repeated), *(c["actor"] for c in completions),
+                                  *(a["uploaded_by"] for a in files), *(t.get("assignee") for t in tasks),
+                                  *(p["recorded_by"] for p in placed)])
     readers = case_story.Readers(names, {z: zone.name for z, zone in rt.zones.items()},
                                  lambda s: people.service(rt, s, case.get("zone")), tz)
 
@@ -152,7 +162,8 @@ def open_case(rt: Runtime, case_id: str, actor: Actor, purpose: str = "page") ->
     file = CaseFile(case, tasks, files, meetings, has_scheda, workable,
                     record=record, summary=summary(record, case, version, rt, readers),
                     story=story, repeated=case_story.counted(repeated, readers), actions=_actions(actor, case, waits),
-                    idol_notice=notice_for(rt, case, latest_idol), readers=readers)
+                    idol_notice=notice_for(rt, case, latest_idol), readers=readers, placements=placed,
+                    events=events)
     return file
 
 

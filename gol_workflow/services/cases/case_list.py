@@ -85,8 +85,8 @@ def list_cases(rt: Runtime, actor: Actor, query: CaseQuery, with_steps: bool = F
     )
     offset = (query.page - 1) * query.page_size
     with rt.uow() as uow:
-        items = uow.case_list.page(scope, chosen, query.sort, query.descending, query.page_size, offset)
-        counted = uow.case_list.count(scope, chosen, COUNT_CAP)
+        items, counted = uow.case_list.page_and_count(scope, chosen, query.sort, query.descending, query.page_size,
+                                                      offset, COUNT_CAP)
         details: dict[str, Any] = {"filtri": without_texts({k: v for k, v in vars(query).items()
                                                             if v not in (None, False)}, ("text",)),
                                    "casi": len(items)}

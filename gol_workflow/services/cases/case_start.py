@@ -53,7 +53,7 @@ def may_start_any(rt: Runtime, actor: Actor) -> bool:
     """Whether this person may start some deployed process (the menu's "Nuovo caso")."""
     with rt.uow(write=False) as uow:
         return any(authorization.can_start(actor, assignment.starters(rt.processes.get(uow, int(row["id"]))))
-                   for row in uow.versions.latest_headers())
+                   for row in rt.processes.latest_headers(uow))
 
 
 def find_startable(rt: Runtime, actor: Actor, process_id: str) -> Startable:

@@ -30,6 +30,12 @@ def notice(header: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+def notices_of(headers: Iterable[Mapping[str, Any] | None]) -> dict[str, dict[str, str]]:
+    """The same, from {id, status, error} of instances already read (None for those that can move on)."""
+    return {str(row["id"]): {"status": row["status"], "short": SHORT[row["status"]], "text": text}
+            for row in headers if row is not None and (text := notice(row))}
+
+
 def notices(uow: UnitOfWork, instance_ids: Iterable[str]) -> dict[str, dict[str, str]]:
     """Instance id -> {status, short, text}, for the instances among these that are suspended or in error."""
     found = uow.inbox_search.blocked_instances(sorted(set(instance_ids)), BLOCKED)

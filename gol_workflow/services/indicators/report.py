@@ -148,11 +148,15 @@ def _share(made: int, total: int) -> dict[str, Any]:
 def _flow(rt: Runtime, uow: Any, zones: list[str], p: Bounds) -> dict[str, Any]:
     q = uow.indicators
     made = total = 0
+    # The rule: the agenda closes `notice_days` before the meeting; a case profiled just after
+    # a cut-off waits at most one cadence more, so the first meeting it could join falls within this.
+    # Zones with the same calendar rule are counted together (one query, not one per zone).
+    by_rule: dict[int, list[str]] = {}
     for zone_id in zones:
         zone = rt.zones[zone_id]
-        # The rule: the agenda closes `notice_days` before the meeting; a case profiled just after
-        # a cut-off waits at most one cadence more, so the first meeting it could join falls within this.
-        m, t = q.agenda_rule(zone_id, p, zone.notice_days + 7 * zone.cadence_weeks)
+        by_rule.setdefault(zone.notice_days + 7 * zone.cadence_weeks, []).append(zone_id)
+    for within, same in sorted(by_rule.items()):
+        m, t = q.agenda_rule(same, p, within)
         made, total = made + m, total + t
     n_meetings, n_cases = q.meetings_held(zones, p)
     loads = q.case_manager_loads(zones, p.last)

@@ -86,10 +86,11 @@ def inbox(rt: Runtime, actor: Actor, query: InboxQuery) -> InboxPage:
     offset = (query.page - 1) * query.page_size
     with rt.uow(write=False) as uow:
         counts = uow.inbox_search.counts(scope, chosen)
-        rows = uow.inbox_search.page(scope, chosen, query.sort, query.descending, query.page_size, offset)
-        blocked = case_state.notices(uow, [row["instance_id"] for row in rows])
+        rows = uow.inbox_search.page_with_blocked(scope, chosen, query.sort, query.descending, query.page_size,
+                                                  offset, case_state.BLOCKED)
+    blocked = case_state.notices_of(row.pop("blocked") for row in rows)
     total = _queue_total(counts, query)
-    items = [dict(row) | {"case_notice": blocked.get(row["instance_id"])} for row in rows]
+    items = [row | {"case_notice": blocked.get(row["instance_id"])} for row in rows]
     return InboxPage(items, total, counts, query.page, query.page_size, query, actor_zones(actor, list(rt.zones)),
                      task_types(rt))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import tomllib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from ..integrations.message_policy import POLICY_FILE, MessagePolicy
 from ..integrations.message_policy import parse as parse_policies
 
 FORM_SUFFIX = ".schema.json"
+LATEST_TTL = 30.0  # seconds a worker trusts its list of the newest versions (a deploy here clears it at once)
 CASE_SUFFIX = ".case.toml"  # a process's case record declaration, deployed with it
 
 
@@ -65,7 +67,21 @@ class ProcessCache:
         self.fallback: Callable[[str], CaseDeclaration | None] = lambda process_id: None
         self._items: dict[int, ProcessVersion] = {}
         self._latest: dict[str, int] = {}  # process id -> the newest version id this process saw
+        self._headers: tuple[float, list[dict[str, Any]]] | None = None  # (read at, newest version headers)
         self._lock = threading.Lock()
+
+    def latest_headers(self, uow: UnitOfWork) -> list[dict[str, Any]]:
+        """The newest version of every process, read again at most every LATEST_TTL seconds.
+
+        For what a page shows around its content (the menu's "Nuovo caso"): a deploy in another
+        worker shows there within LATEST_TTL; use cases that act read the versions themselves.
+        """
+        cached = self._headers
+        if cached is not None and time.monotonic() - cached[0] < LATEST_TTL:
+            return cached[1]
+        headers = [dict(row) for row in uow.versions.latest_headers()]
+        self._headers = (time.monotonic(), headers)
+        return headers
 
     def remembered_latest(self, process_id: str) -> int | None:
         """The newest version id of a process last seen here (another process may have deployed since)."""
@@ -78,6 +94,7 @@ class ProcessCache:
     def forget_latest(self, process_id: str) -> None:
         """Ask the database next time."""
         self._latest.pop(process_id, None)
+        self._headers = None
 
     def get(self, uow: UnitOfWork, version_id: int) -> ProcessVersion:
         """The compiled version, parsed from the database on first use."""
