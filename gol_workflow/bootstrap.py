@@ -18,7 +18,8 @@ from .services.meetings.zones import load_zones
 
 def bootstrap(settings: Settings, clock: Clock | None = None, metrics: bool = False) -> Runtime:
     """Build a runtime for these settings (nothing is built at import time); `metrics` counts its work."""
-    db = create_db_engine(settings.database_url)
+    db = create_db_engine(settings.database_url, settings.database_pool_size,
+                          transaction_pooler=settings.database_pooler == "transaction")
     if clock is None:
         clock = DatabaseClock(db) if settings.clock == "simulated" else SystemClock()
     wall_clock = SystemClock() if isinstance(clock, DatabaseClock) else clock

@@ -57,6 +57,8 @@ class Settings:
     attachments_dir: Path | None = None
     embedded_scheduler: bool = True
     workflow_cache_size: int = 512
+    database_pool_size: int = 10  # connections each process keeps open (as many again may be opened at peaks)
+    database_pooler: str = "none"  # "transaction": a transaction-pooling proxy (PgBouncer) is in front
     script_time_limit: float = 2.0
     script_memory_limit: int = 128  # MB one script, condition or expression may add to the process
     digest_hour: int = 7  # local hour of the daily digest of new and overdue tasks
@@ -220,6 +222,14 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         sender=env.get("GOL_SMTP_SENDER", "gol-workflow@localhost"),
     )
     cache_size = read.number("GOL_WORKFLOW_CACHE_SIZE", 512, int, 0, what="a whole number")
+    pool_size = read.number("GOL_DATABASE_POOL_SIZE", 10, int, 1, 1000, what="a whole number")
+    pooler = read.choice("GOL_DATABASE_POOLER", "none", ("none", "transaction"))
+    if pooler == "transaction" and not database_url.startswith(("postgresql://", "postgres://", "postgresql+")):
+        read.problems.append("GOL_DATABASE_POOLER=transaction needs a PostgreSQL GOL_DATABASE_URL")
+    if pooler == "transaction" and _flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production):
+        # Its lock is a session advisory lock: through transaction pooling it would not hold.
+        read.problems.append("GOL_DATABASE_POOLER=transaction needs GOL_EMBEDDED_SCHEDULER=0 "
+                             "(run `gol-workflow scheduler` processes instead)")
     script_limit = read.number("GOL_SCRIPT_TIME_LIMIT", 2.0)
     script_memory = read.number("GOL_SCRIPT_MEMORY_LIMIT", 128, int, what="a whole number of MB")
     if script_limit <= 0 or script_memory <= 0:
@@ -264,6 +274,8 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         attachments_dir=Path(attachments) if attachments else None,
         embedded_scheduler=_flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production),
         workflow_cache_size=cache_size,
+        database_pool_size=pool_size,
+        database_pooler=pooler,
         script_time_limit=script_limit,
         script_memory_limit=script_memory,
         digest_hour=digest_hour,
