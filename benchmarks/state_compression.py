@@ -7,7 +7,7 @@ space, get the same rows. Then each row's state is rewritten (a one-row UPDATE, 
 a step's write) and read back (`SELECT state`), the two tables in turn, so that the machine's
 ups and downs fall on both alike. The schema is dropped at the end.
 
-    .venv/bin/python benchmarks/state_compression.py --dataset URL [--postgres URL] [--kb 55] [--rows 100] [--rounds 5]
+    .venv/bin/python benchmarks/state_compression.py [--dataset URL] [--postgres URL] [--kb 55] [--rows 100] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def states(dataset: str, kb: int, rows: int) -> list[str]:
 def main() -> int:
     """Fill both tables, rewrite and read every row in turn, print medians and stored sizes."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True, help="a data set to read real states from (read only)")
+    parser.add_argument("--dataset", default=os.environ.get("GOL_BENCH_DATABASE_URL",
+                                                            "postgresql://postgres@127.0.0.1:5432/gol_national"),
+                        help="a data set to read real states from (read only)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="where the scratch tables go (a schema of their own, dropped at the end)")
     parser.add_argument("--kb", type=int, default=55, help="size of the states, kB of JSON")
