@@ -91,6 +91,7 @@ TARGETS = {"completion": 100.0, "inbox": 50.0, "case list": 50.0, "admin search"
 TARGET_RATE = 300.0
 TARGET_LATENESS_MS = 2000.0
 TARGET_BURST_S = 30.0
+APPLICATION = "gol-mixed-load"
 
 
 # -- who the clients are, and what they ask for --------------------------------------------------
@@ -229,7 +230,8 @@ def environment(url: str, zones_dir: Path, var_dir: Path, pooled: bool) -> dict[
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOL_")}
     env.update(GOL_PRODUCTION="1", GOL_DATABASE_URL=url, GOL_SECRET_KEY="benchmark-secret-" + "x" * 32,
                GOL_VAR_DIR=str(var_dir), GOL_PROCESSES_DIR=str(ROOT / "processes"), GOL_FORMS_DIR=str(ROOT / "forms"),
-               GOL_ZONES_DIR=str(zones_dir), GOL_EMBEDDED_SCHEDULER="0", PROMETHEUS_MULTIPROC_DIR=str(metrics))
+               GOL_ZONES_DIR=str(zones_dir), GOL_EMBEDDED_SCHEDULER="0", PROMETHEUS_MULTIPROC_DIR=str(metrics),
+               PGAPPNAME=APPLICATION)  # libpq names the service's connections: they are counted apart
     if pooled:
         env["GOL_DATABASE_POOLER"] = "transaction"
     return env
@@ -469,7 +471,7 @@ def main() -> int:
     made: list[str] = []
     with ExitStack() as stack:
         app_url = args.postgres
-        seen = stack.enter_context(ServerConnections(args.postgres))
+        seen = stack.enter_context(ServerConnections(args.postgres, application=APPLICATION))
         if args.pgbouncer:
             app_url = stack.enter_context(pgbouncer(args.postgres, args.pool_size))
         port, web, scheduler = stack.enter_context(
@@ -523,7 +525,7 @@ def main() -> int:
     print(f"CPU meanwhile: gunicorn workers {cpu['app']:.1f} s, PostgreSQL backends {cpu['db']:.1f} s, scheduler "
           f"{scheduler_cpu:.1f} s over {seconds:.0f} s of {os.cpu_count()} CPUs: "
           f"{1000 * (cpu['app'] + cpu['db']) / max(1, total):.1f} ms per request on average")
-    print(f"server connections on the database at most: {seen.most}"
+    print(f"server connections of the web workers and the scheduler at most: {seen.most}"
           + (f" (PgBouncer pool_size {args.pool_size})" if args.pgbouncer else " (no pooler: each worker's own pool)"))
     print("Wall time as the client saw it (ms); app = the app's own time (Server-Timing), warm.")
     print("| request | n | p50 | p95 | p99 | app p50 | app p95 | cold n | cold p50 | cold max | target p95 |")

@@ -126,9 +126,10 @@ def pgbouncer(upstream: str, pool_size: int = 8, max_clients: int = 1000) -> Ite
 class ServerConnections:
     """Samples, in a thread, how many server connections the database has (pg_stat_activity), keeping the most."""
 
-    def __init__(self, upstream: str, every: float = 0.2) -> None:
+    def __init__(self, upstream: str, every: float = 0.2, application: str | None = None) -> None:
         self.upstream = _plain(upstream)
         self.every = every
+        self.application = application  # only connections of this application_name (PGAPPNAME), if given
         self.most = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -145,7 +146,8 @@ class ServerConnections:
         with psycopg.connect(self.upstream, autocommit=True) as conn:
             while not self._stop.is_set():
                 count = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                     "AND pid <> pg_backend_pid()").fetchone()
+                                     "AND pid <> pg_backend_pid() AND (%s::text IS NULL OR application_name = %s)",
+                                     (self.application, self.application)).fetchone()
                 self.most = max(self.most, int(count[0]) if count else 0)
                 self._stop.wait(self.every)
 
