@@ -33,16 +33,19 @@ from typing import Any
 import psycopg
 from sqlalchemy import func, insert, select, text
 
-from gol_workflow.bootstrap import bootstrap
-from gol_workflow.clock import ManualClock
-from gol_workflow.config import Settings
-from gol_workflow.domain.model import Actor
-from gol_workflow.persistence import schema
-from gol_workflow.persistence.tables import audit_events, instances
-from gol_workflow.services.administration import deployment
-from gol_workflow.services.workflow import timers
-from gol_workflow.services.workflow import instances as instance_service
-from gol_workflow.services.workflow.runtime import Runtime
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.http_completions import _backends, _cpu_of  # noqa: E402
+from gol_workflow.bootstrap import bootstrap  # noqa: E402
+from gol_workflow.clock import ManualClock  # noqa: E402
+from gol_workflow.config import Settings  # noqa: E402
+from gol_workflow.domain.model import Actor  # noqa: E402
+from gol_workflow.persistence import schema  # noqa: E402
+from gol_workflow.persistence.tables import audit_events, instances  # noqa: E402
+from gol_workflow.services.administration import deployment  # noqa: E402
+from gol_workflow.services.workflow import timers  # noqa: E402
+from gol_workflow.services.workflow import instances as instance_service  # noqa: E402
+from gol_workflow.services.workflow.runtime import Runtime  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -171,19 +174,24 @@ def baseline(rt: Runtime, clock: ManualClock, count: int) -> float:
     return fired_now / (time.perf_counter() - started)
 
 
-def burst(rt: Runtime, clock: ManualClock, count: int, schedulers: int, log_dir: Path) -> tuple[float, float, Fired]:
-    """`count` timers due at one instant with running schedulers: (clone seconds, seconds to fire all, events)."""
+def burst(rt: Runtime, clock: ManualClock, count: int, schedulers: int, log_dir: Path
+          ) -> tuple[float, float, Fired, float]:
+    """`count` timers due at one instant with running schedulers: (clone s, s to fire all, events, CPU ms per timer)."""
     clear(rt)
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=20)
     cloned = clone_timers(rt, clock, [due] * count)
     procs = start_schedulers(rt, schedulers, log_dir)
+    url = rt.settings.database_url
     try:
         time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+        before = {pid: _cpu_of(pid) for pid in [*(p.pid for p in procs), *_backends(url)]}
         wait_all_fired(rt, timeout=600)
+        after = {pid: _cpu_of(pid) for pid in [*(p.pid for p in procs), *_backends(url)]}
     finally:
         stop(procs)
     result = fired(rt)
-    return cloned, max(result.latencies), result
+    cpu = sum(value - before.get(pid, 0.0) for pid, value in after.items())
+    return cloned, max(result.latencies), result, 1000 * cpu / max(1, result.distinct)
 
 
 def spread(rt: Runtime, clock: ManualClock, count: int, seconds: float, log_dir: Path) -> Fired:
@@ -227,21 +235,21 @@ def main() -> int:
         base_rate = baseline(rt, clock, max(500, args.count // 10))
         bursts = []
         for schedulers in counts:
-            cloned, secs, result = burst(rt, clock, args.count, schedulers, log_dir)
-            bursts.append((schedulers, cloned, secs, result))
+            bursts.append((schedulers, *burst(rt, clock, args.count, schedulers, log_dir)))
         late = spread(rt, clock, args.spread, args.spread_seconds, log_dir)
         rt.db.dispose()
     print(f"{args.count} instances due at one instant: 1 started through the service, the rest cloned "
           f"(fresh instance and task ids) and bulk-inserted in {bursts[0][1]:.1f} s")
     print(f"baseline, run_due_timers in one process  : {base_rate:7.0f} timers/s")
     failed = False
-    for schedulers, _, secs, result in bursts:
+    for schedulers, _, secs, result, cpu_ms in bursts:
         rate = result.distinct / secs
         met = secs <= 30 and result.distinct == args.count
         failed = failed or result.duplicates > 0 or result.distinct != args.count
         print(f"{schedulers} scheduler process{'es' if schedulers > 1 else '  '}: all {result.distinct} fired "
               f"{secs:5.1f} s after they fell due ({rate:5.0f}/s = {rate / base_rate:4.2f} x baseline; target <= 30 s: "
-              f"{'met' if met else 'MISSED'}); duplicates {result.duplicates}, lost {args.count - result.distinct}")
+              f"{'met' if met else 'MISSED'}); duplicates {result.duplicates}, lost {args.count - result.distinct}; "
+              f"CPU {cpu_ms:.1f} ms per timer (schedulers and database backends)")
     ms = [v * 1000 for v in late.latencies]
     p99 = percentile(ms, 0.99)
     failed = failed or late.duplicates > 0 or late.distinct != args.spread
