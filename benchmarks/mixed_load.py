@@ -463,6 +463,7 @@ def main() -> int:
           f"schema {facts['revision']}, PostgreSQL {facts['server']}; {os.cpu_count()} CPUs, load average before "
           f"{load()}", flush=True)
     seeded = seed_cases(rt, clients, args.completions)
+    rt.db.dispose()  # the set-up's connections are closed before the run
     print(f"set-up: {args.completions:,} Percorso 4 cases opened in-process for the CPI clients in {seeded:.0f} s "
           f"(not measured)", flush=True)
     trt, clock = timer_runtime(args.postgres, args.zones_dir, var_dir)
@@ -514,6 +515,7 @@ def main() -> int:
         cpu = cpu_spent(before, cpu_snapshot(web.pid, app_url if not args.pgbouncer else args.postgres))
         scheduler_cpu = _cpu_of(scheduler.pid) - scheduler_before
         timers = timer_outcome(args.postgres, since, 60.0)
+    trt.db.dispose()
     load_after = load()
     completions = tally.warm.get("completion", []) + tally.cold.get("completion", [])
     reads = sum(len(v) for k, v in tally.warm.items() if k != "completion") + sum(
