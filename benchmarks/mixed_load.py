@@ -459,7 +459,8 @@ def main() -> int:
     for client in clients:
         if client.role != "admin":
             client.token = tokens.issue_token(rt, client.username, ADMIN, "mixed load benchmark").secret
-    print(f"Mixed load: {facts['cases']:,} cases ({facts['open']:,} open), about {facts['instances']:,} instances, "
+    print(f"Mixed load on database {args.postgres.rsplit('/', 1)[1]} (written to: cases, timers, tokens): "
+          f"{facts['cases']:,} cases ({facts['open']:,} open), about {facts['instances']:,} instances, "
           f"schema {facts['revision']}, PostgreSQL {facts['server']}; {os.cpu_count()} CPUs, load average before "
           f"{load()}", flush=True)
     seeded = seed_cases(rt, clients, args.completions)
@@ -521,8 +522,13 @@ def main() -> int:
     reads = sum(len(v) for k, v in tally.warm.items() if k != "completion") + sum(
         len(v) for k, v in tally.cold.items() if k != "completion")
     rate = len(completions) / seconds
+    completers = sum(1 for c in clients if c.role == "cpi")
     print(f"{len(completions):,} completions in {seconds:.1f} s: {rate:.1f}/s, while {reads:,} reads ran "
           f"({reads / seconds:.1f}/s); load average after {load_after}")
+    if completions:
+        print(f"(a closed loop: {completers} completing clients each wait for every answer, a completion taking "
+              f"{statistics.mean(completions):.0f} ms on average: {completers} / that = "
+              f"{1000 * completers / statistics.mean(completions):.0f}/s at most, their reads aside)")
     total = len(completions) + reads
     print(f"CPU meanwhile: gunicorn workers {cpu['app']:.1f} s, PostgreSQL backends {cpu['db']:.1f} s, scheduler "
           f"{scheduler_cpu:.1f} s over {seconds:.0f} s of {os.cpu_count()} CPUs: "
