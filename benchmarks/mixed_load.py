@@ -404,8 +404,9 @@ class Timers:
     others: int  # other timers of the data set fired during the run
 
 
-def timer_outcome(url: str, since: datetime, until_all: float) -> Timers:
-    """Wait until no timer instance of the run waits (at most `until_all` s); then read their lateness."""
+def timer_outcome(url: str, since: datetime, until_all: float, last_due: datetime) -> Timers:
+    """Wait until no timer instance of the run waits (at most `until_all` s after the last falls due); read lateness."""
+    time.sleep(max(0.0, (last_due - datetime.now(UTC)).total_seconds() + 0.1))
     deadline = time.monotonic() + until_all
     with psycopg.connect(_plain(url), autocommit=True) as conn:
         while time.monotonic() < deadline:
@@ -516,7 +517,8 @@ def main() -> int:
         timer_thread.join()
         cpu = cpu_spent(before, cpu_snapshot(web.pid, app_url if not args.pgbouncer else args.postgres))
         scheduler_cpu = _cpu_of(scheduler.pid) - scheduler_before
-        timers = timer_outcome(args.postgres, since, 60.0)
+        last_due = max(datetime.now(UTC) + timedelta(seconds=2.0), burst_due or since)
+        timers = timer_outcome(args.postgres, since, 60.0, last_due)
     trt.db.dispose()
     load_after = load()
     completions = tally.warm.get("completion", []) + tally.cold.get("completion", [])
