@@ -40,7 +40,8 @@ def examine(env: dict[str, str] | None = None, smtp_probe: bool = True) -> list[
 
 def _database(settings: Settings) -> list[Finding]:
     try:
-        engine = create_db_engine(settings.database_url, pool_size=1)
+        engine = create_db_engine(settings.database_url, pool_size=1,
+                                  transaction_pooler=settings.database_pooler == "transaction")
         current, head = schema.current_revision(engine), schema.head_revision()
         engine.dispose()
     except Exception as exc:  # any failure to connect is this check's finding, not the command's crash
