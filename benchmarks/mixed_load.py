@@ -395,6 +395,21 @@ def trickle_timers(rt: Runtime, clock: ManualClock, every: float, lead: float, s
         stop.wait(max(0.0, every - (time.monotonic() - began)))
 
 
+def catch_up(url: str, limit: float) -> tuple[int, float]:
+    """Wait (at most `limit` s) until no instance timer is overdue; returns how many were and how long it took."""
+    began = time.monotonic()
+    first = None
+    with psycopg.connect(_plain(url), autocommit=True) as conn:
+        while time.monotonic() - began < limit:
+            row = conn.execute("SELECT count(*) FROM instances WHERE next_due_at < now()").fetchone()
+            overdue = int(row[0]) if row else 0
+            first = overdue if first is None else first
+            if overdue == 0:
+                break
+            time.sleep(1.0)
+    return first or 0, time.monotonic() - began
+
+
 @dataclass
 class Timers:
     """What the scheduler did for the run's timers, read from the audit after the run."""
@@ -482,6 +497,9 @@ def main() -> int:
             services(environment(app_url, args.zones_dir, var_dir, args.pgbouncer), args.workers, var_dir))
         for client in clients:
             login(port, client)
+        backlog, caught_up = catch_up(args.postgres, 240.0)
+        print(f"before the run the scheduler caught up what the data set had overdue: {backlog:,} instance timers "
+              f"in {caught_up:.0f} s (not measured)", flush=True)
         print(f"gunicorn --workers {args.workers} -c gol_workflow/web/gunicorn_hooks.py (sync workers, the README's "
               f"production command) and one scheduler process{' through PgBouncer (transaction pooling, pool_size ' + str(args.pool_size) + ')' if args.pgbouncer else ', straight to PostgreSQL'}; "
               f"8 clients, a new connection per request: "
