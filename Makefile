@@ -4,11 +4,11 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 GOL    := $(VENV)/bin/gol-workflow
 
-.PHONY: run test install install-test frontend browser serve-demo benchmarks clean
+.PHONY: run test install install-test frontend browser pgbouncer serve-demo benchmarks clean
 
 run: install frontend serve-demo
 
-test: install-test frontend browser
+test: install-test frontend browser pgbouncer
 	./scripts/test
 
 $(VENV)/bin/python:
@@ -27,6 +27,9 @@ frontend:
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || ./scripts/install-chromium
+
+pgbouncer:
+	@./scripts/install-pgbouncer
 
 serve-demo:
 	$(GOL) db upgrade

@@ -102,6 +102,8 @@ def main() -> int:
     parser.add_argument("--plans", action="store_true")
     parser.add_argument("--only", default=None)
     args = parser.parse_args()
+    print(f"conditions: one connection, EXPLAIN ANALYZE once per query; {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with psycopg.connect(args.postgres, autocommit=True) as conn:
         print(f"{conn.execute('SELECT count(*) FROM cases').fetchone()[0]:,} cases; "
               f"times are planning + execution in ms (EXPLAIN ANALYZE), the page query then the count")

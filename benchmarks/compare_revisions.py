@@ -17,6 +17,7 @@ Each process runs its own revision's `benchmarks/engine_throughput.py` lifecycle
 from __future__ import annotations
 
 import argparse
+import os
 import contextlib
 import statistics
 import subprocess
@@ -119,6 +120,8 @@ def main() -> int:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/gol_bench_compare",
                         help="prefix of two scratch PostgreSQL databases (suffixed _base and _head; dropped and recreated)")
     args = parser.parse_args()
+    print(f"conditions: each revision in its own process and scratch database, alternating batches; "
+          f"{os.cpu_count()} CPUs, load average before {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         with checkout_of(args.base, scratch / "base") as base_tree, checkout_of(args.head, scratch / "head") as head_tree:

@@ -32,6 +32,7 @@ larger size `--runs` times, completions pooled per size.
 from __future__ import annotations
 
 import argparse
+import os
 import logging
 import sys
 import tempfile
@@ -334,6 +335,9 @@ def main(argv: list[str] | None = None, report: Callable[[str], None] = print) -
                         help="meetings of the first size: enough completions for its p95 to mean something")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
+    report(f"conditions: PostgreSQL, one Python process, the participants are threads calling the service's use "
+           f"cases (not HTTP); {os.cpu_count()} CPUs, load average before "
+           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     fresh_database(args.postgres)
     logging.getLogger("gol_workflow.services.mail.outbox").setLevel(logging.CRITICAL)  # no SMTP server here
     pooled = {size: Tally() for size in sizes}

@@ -1,15 +1,22 @@
 """Task completions per second over the REST API: gunicorn, several workers, PostgreSQL, concurrent clients.
 
 The scratch database gets a CPI operator with an API token and enough cases of the 5-step
-test process. Each client (a thread with its own keep-alive HTTP/1.1 connection) takes a
-case, completes its ready task with `POST /api/v1/tasks/{id}/complete`, then completes the
-next task the answer names, as an operator's client would, until the case is done; then
-takes the next case. Every completion is a real one: token check, authorisation, form
-validation, the engine step, the inbox and audit writes, one transaction.
+test process (its lane given to CPI operators: the operator is authorised as any operator is,
+not as an administrator). Each client (a thread) takes a case, completes its ready task with
+`POST /api/v1/tasks/{id}/complete`, then completes the next task the answer names, as an
+operator's client would, until the case is done; then takes the next case. **Every request
+opens a new connection** (`Connection: close`), so requests spread over the gunicorn workers as
+a proxy's would, and a step lands on the worker that served the case's previous step only by
+chance. Every completion is a real one: token check, authorisation, form validation, the engine
+step, the inbox and audit writes, one transaction.
 
-Measured with 1 and 8 clients (interleaved runs, medians), against a baseline measured in
-the same run: the same completions through the service layer in-process, one at a time,
-without HTTP. Target: >= 100 completions/s with p95 <= 100 ms on a 2-vCPU machine.
+Measured twice, each on a freshly started server: with the workers' workflow cache on (the
+default; a step finds the live workflow only where the same worker served the previous step)
+and off (`GOL_WORKFLOW_CACHE_SIZE=0`: every step loads the state, the cold case). With 1 and 8
+clients (interleaved runs, medians), against a baseline measured in the same run: the same
+completions through the service layer in-process, one at a time, without HTTP. **Any error
+(a status other than 200, a connection that fails) fails the run** (exit status 1).
+Target: >= 100 completions/s with p95 <= 100 ms on a 2-vCPU machine, cold and warm.
 
     .venv/bin/python benchmarks/http_completions.py [--postgres URL] [--workers 4] [--threads 2]
         [--completions 1500] [--clients 1,8] [--runs 3]
@@ -41,6 +48,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_processes import operator_sources  # noqa: E402
 from gol_workflow.bootstrap import bootstrap  # noqa: E402
 from gol_workflow.clock import ManualClock  # noqa: E402
 from gol_workflow.config import Settings  # noqa: E402
@@ -82,7 +90,7 @@ def prepare(url: str, var_dir: Path) -> tuple[Runtime, str]:
     rt = bootstrap(settings_for(url, var_dir), clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)))
     schema.upgrade(rt.db)
     rt.connectors.setdefault("test_registra", lambda call: {})  # deploy accepts only registered operators
-    deployment.deploy(rt, deployment.read_sources(DATA / "processes", DATA / "forms"), ADMIN)
+    deployment.deploy(rt, operator_sources(), ADMIN)
     users.add_user(rt, OPERATOR.username, "cpi", ADMIN, ["pistoiese"], password="benchmark-password")
     return rt, tokens.issue_token(rt, OPERATOR.username, ADMIN, "benchmark").secret
 
@@ -90,7 +98,7 @@ def prepare(url: str, var_dir: Path) -> tuple[Runtime, str]:
 def seed_cases(rt: Runtime, count: int) -> list[str]:
     """Start `count` cases (4 threads); returns the id of each case's first ready task."""
     def one(_: int) -> str:
-        return str(instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, ADMIN).next_tasks[0]["id"])
+        return str(instance_service.start_instance(rt, "five_steps", {"zona": "pistoiese"}, OPERATOR).next_tasks[0]["id"])
 
     with ThreadPoolExecutor(4) as pool:
         return list(pool.map(one, range(count)))
@@ -107,22 +115,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, var_dir: Path, workers: int, threads: int) -> Iterator[tuple[int, int]]:
-    """The WSGI app on gunicorn (gthread workers: keep-alive), until the block ends; yields port and pid."""
+def gunicorn(url: str, var_dir: Path, workers: int, threads: int, cache: int) -> Iterator[tuple[int, int]]:
+    """The WSGI app on gunicorn (gthread workers), until the block ends; yields port and pid."""
     port = free_port()
-    env = {**os.environ, "GOL_DATABASE_URL": url, "GOL_SECRET_KEY": "benchmark-secret-" + "x" * 32, "GOL_PRODUCTION": "1",
+    env = {**os.environ, "GOL_DATABASE_URL": url, "GOL_WORKFLOW_CACHE_SIZE": str(cache), "GOL_SECRET_KEY": "benchmark-secret-" + "x" * 32, "GOL_PRODUCTION": "1",
            "GOL_EMBEDDED_SCHEDULER": "0", "GOL_ZONES_DIR": str(ROOT / "zones"), "GOL_VAR_DIR": str(var_dir),
-           "GOL_PROCESSES_DIR": str(DATA / "processes"), "GOL_FORMS_DIR": str(DATA / "forms")}
+           "GOL_PROCESSES_DIR": str(DATA / "processes"), "GOL_FORMS_DIR": str(DATA / "forms"),
+           "GOL_ROLES_FILE": str(ROOT / "processes" / "roles.toml")}
     command = [sys.executable, "-m", "gunicorn", "gol_workflow.web.wsgi:create()", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
                "--keep-alive", "30", "--log-level", "warning"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    log = (var_dir / f"gunicorn-{port}.log").open("wb")  # the request log stays out of the figures
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_up(port)
         yield port, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def wait_until_up(port: int, timeout: float = 60) -> None:
@@ -195,7 +206,7 @@ class Result:
     completions: int
     seconds: float
     latencies: list[float] = field(default_factory=list)
-    errors: int = 0
+    errors: list[str] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)  # seconds spent by the app and the database
 
     def cpu_ms(self, side: str) -> float:
@@ -213,13 +224,23 @@ class Result:
         return 1000 * ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
+def post(port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """One request on a connection of its own, closed after the answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", path, body=BODY, headers={**headers, "Connection": "close"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
 def client(port: int, token: str, cases: queue.Queue[str], budget: Callable[[], bool], result: Result,
            lock: threading.Lock, start: threading.Barrier) -> None:
-    """Complete cases step by step over one keep-alive connection until the budget is spent."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    """Complete cases step by step, a new connection per request, until the budget is spent."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     latencies: list[float] = []
-    errors = 0
+    errors: list[str] = []
     start.wait()
     task_id: str | None = None
     while budget():
@@ -227,22 +248,26 @@ def client(port: int, token: str, cases: queue.Queue[str], budget: Callable[[], 
             try:
                 task_id = cases.get_nowait()
             except queue.Empty:
+                errors.append("ran out of seeded cases")
                 break
         began = time.perf_counter()
-        conn.request("POST", f"/api/v1/tasks/{task_id}/complete", body=BODY, headers=headers)
-        response = conn.getresponse()
-        payload = response.read()
+        try:
+            status, payload = post(port, f"/api/v1/tasks/{task_id}/complete", headers)
+        except OSError as exc:
+            errors.append(f"task {task_id}: {exc!r}")
+            task_id = None
+            continue
         latencies.append(time.perf_counter() - began)
-        if response.status != 200:
-            errors += 1
+        if status != 200:
+            errors.append(f"task {task_id}: {status} {payload[:200]!r}")
+            latencies.pop()
             task_id = None
             continue
         following = json.loads(payload)["next_tasks"]
         task_id = following[0]["id"] if following else None
-    conn.close()
     with lock:
         result.latencies.extend(latencies)
-        result.errors += errors
+        result.errors.extend(errors)
 
 
 def measure(server: tuple[int, int], url: str, token: str, cases: queue.Queue[str], clients: int,
@@ -269,7 +294,7 @@ def measure(server: tuple[int, int], url: str, token: str, cases: queue.Queue[st
         thread.join()
     result.seconds = time.perf_counter() - began
     result.cpu = cpu_spent(before, cpu_snapshot(pid, url))
-    result.completions = len(result.latencies) - result.errors
+    result.completions = len(result.latencies)
     return result
 
 
@@ -299,14 +324,14 @@ def report(label: str, results: list[Result], baseline: float) -> Result:
     rates = ", ".join(f"{r.rate:.0f}" for r in results)
     print(f"{label:>10}: {middle.rate:6.1f} completions/s (runs: {rates}); p50 {middle.percentile(50):5.1f} ms, "
           f"p95 {middle.percentile(95):5.1f} ms, p99 {middle.percentile(99):5.1f} ms; "
-          f"errors {sum(r.errors for r in results)}; x{middle.rate / baseline:.2f} of the in-process baseline")
+          f"errors {sum(len(r.errors) for r in results)}; x{middle.rate / baseline:.2f} of the in-process baseline")
     print(f"{'':>10}  CPU per completion: {middle.cpu_ms('app'):.1f} ms in gunicorn + {middle.cpu_ms('db'):.1f} ms "
           f"in PostgreSQL = {middle.cpu_ms('app') + middle.cpu_ms('db'):.1f} ms")
     return middle
 
 
 def main() -> int:
-    """Seed, start gunicorn, measure 1 and 8 clients interleaved, print medians and the target check."""
+    """Seed, then for the cache on and off: start gunicorn, measure 1 and 8 clients interleaved, print medians."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", default=DEFAULT_URL, help="scratch database (dropped and recreated)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (as `gol-workflow serve`)")
@@ -316,9 +341,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     series = [int(c) for c in args.clients.split(",")]
+    caches = (("warm", 512), ("cold", 0))
     per_run = args.completions * len(series)
-    cases_needed = (per_run + args.completions) * args.runs // STEPS + 2 * max(series) * (args.runs + 1) + 40
+    cases_needed = len(caches) * ((per_run + args.completions) * args.runs // STEPS
+                                  + 2 * max(series) * (args.runs + 1) + 40 * args.workers)
     fresh_database(args.postgres)
+    print(f"conditions: PostgreSQL, gunicorn {args.workers} workers x {args.threads} threads (gthread), a new "
+          f"connection per request; completions by the CPI operator {OPERATOR.username} (API token, authorised by "
+          f"the lane); {os.cpu_count()} CPUs", flush=True)
+    errors: list[str] = []
+    chosen: dict[str, dict[int, Result]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         rt, token = prepare(args.postgres, Path(tmp))
         print(f"seeding {cases_needed} cases ({cases_needed * STEPS} tasks) ...", flush=True)
@@ -327,26 +359,36 @@ def main() -> int:
         local: queue.Queue[str] = queue.Queue()
         for index, task in enumerate(first_tasks):
             (local if index % (len(series) + 1) == 0 else cases).put(task)
-        results: dict[int, list[Result]] = {c: [] for c in series}
-        print(f"machine: {os.cpu_count()} CPUs; load average before: {load()}", flush=True)
-        with gunicorn(args.postgres, Path(tmp), args.workers, args.threads) as server:
-            measure(server, args.postgres, token, cases, max(series), 40 * args.workers)  # warm every worker
-            baselines = []
-            for _ in range(args.runs):  # interleaved: the machine's noise hits every series alike
-                baselines.append(in_process(rt, local, args.completions))
-                for clients in series:
-                    results[clients].append(measure(server, args.postgres, token, cases, clients, args.completions))
-            baseline = statistics.median(baselines)
-        print(f"load average after: {load()}")
+        for label, size in caches:
+            results: dict[int, list[Result]] = {c: [] for c in series}
+            print(f"workflow cache {label} (GOL_WORKFLOW_CACHE_SIZE={size}); load average before: {load()}", flush=True)
+            with gunicorn(args.postgres, Path(tmp), args.workers, args.threads, size) as server:
+                # Every worker started and imported before measuring; with the cache on this also fills it.
+                warm_up = measure(server, args.postgres, token, cases, max(series), 10 * args.workers)
+                errors.extend(warm_up.errors)
+                baselines = []
+                for _ in range(args.runs):  # interleaved: the machine's noise hits every series alike
+                    baselines.append(in_process(rt, local, args.completions))
+                    for clients in series:
+                        results[clients].append(measure(server, args.postgres, token, cases, clients, args.completions))
+                baseline = statistics.median(baselines)
+            print(f"load average after: {load()}")
+            print(f"  baseline: {baseline:6.1f} completions/s in-process, one at a time, no HTTP "
+                  f"(runs: {', '.join(f'{b:.0f}' for b in baselines)})")
+            chosen[label] = {c: report(f"{c} client{'s' if c > 1 else ''}", results[c], baseline) for c in series}
+            errors.extend(e for rs in results.values() for r in rs for e in r.errors)
     rt.db.dispose()
-    print(f"gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL; {args.completions} completions "
-          f"per run, median of {args.runs} interleaved runs")
-    print(f"  baseline: {baseline:6.1f} completions/s in-process, one at a time, no HTTP "
-          f"(runs: {', '.join(f'{b:.0f}' for b in baselines)})")
-    chosen = {c: report(f"{c} client{'s' if c > 1 else ''}", results[c], baseline) for c in series}
-    top = chosen[max(series)]
-    verdict = "met" if top.rate >= 100 and top.percentile(95) <= 100 else "NOT met"
-    print(f"target (>= 100 completions/s, p95 <= 100 ms with {max(series)} clients): {verdict}")
+    print(f"{args.completions} completions per run, median of {args.runs} interleaved runs per series")
+    verdicts = []
+    for label, by_clients in chosen.items():
+        top = by_clients[max(series)]
+        met = top.rate >= 100 and top.percentile(95) <= 100
+        verdicts.append(met)
+        print(f"target (>= 100 completions/s, p95 <= 100 ms with {max(series)} clients), cache {label}: "
+              f"{'met' if met else 'NOT met'}")
+    if errors:
+        print(f"{len(errors)} errors, the run FAILED; e.g.: " + "; ".join(errors[:5]))
+        return 1
     return 0
 
 

@@ -27,7 +27,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None, metrics: bool = Fa
     problems = doctor.startup_problems(settings, probe_provider)
     if problems:
         raise ConfigurationError("; ".join(problems), problems)
-    db = create_db_engine(settings.database_url)
+    db = create_db_engine(settings.database_url, settings.database_pool_size,
+                          transaction_pooler=settings.database_pooler == "transaction")
     if clock is None:
         clock = DatabaseClock(db) if settings.clock == "simulated" else SystemClock()
     wall_clock = SystemClock() if isinstance(clock, DatabaseClock) else clock

@@ -80,6 +80,8 @@ class Settings:
     workflow_cache_size: int = 512
     workflow_cache_mb: float = 128.0  # serialised-state megabytes the workflow cache may hold per process
     archive_after_months: int | None = None  # the scheduler archives cases closed this long ago (None: it does not)
+    database_pool_size: int = 10  # connections each process keeps open (as many again may be opened at peaks)
+    database_pooler: str = "none"  # "transaction": a transaction-pooling proxy (PgBouncer) is in front
     script_time_limit: float = 2.0
     script_memory_limit: int = 128  # MB one script, condition or expression may add to the process
     digest_hour: int = 7  # local hour of the daily digest of new and overdue tasks
@@ -248,6 +250,14 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
     cache_mb = read.number("GOL_WORKFLOW_CACHE_MB", 128.0, float, 0, what="a number of MB")
     archive_after = env.get("GOL_ARCHIVE_AFTER_MONTHS", "").strip()
     archive_months = read.number("GOL_ARCHIVE_AFTER_MONTHS", 12, int, 0, what="a whole number") if archive_after else None
+    pool_size = read.number("GOL_DATABASE_POOL_SIZE", 10, int, 1, 1000, what="a whole number")
+    pooler = read.choice("GOL_DATABASE_POOLER", "none", ("none", "transaction"))
+    if pooler == "transaction" and not database_url.startswith(("postgresql://", "postgres://", "postgresql+")):
+        read.problems.append("GOL_DATABASE_POOLER=transaction needs a PostgreSQL GOL_DATABASE_URL")
+    if pooler == "transaction" and _flag(env.get("GOL_EMBEDDED_SCHEDULER"), not production):
+        # Its lock is a session advisory lock: through transaction pooling it would not hold.
+        read.problems.append("GOL_DATABASE_POOLER=transaction needs GOL_EMBEDDED_SCHEDULER=0 "
+                             "(run `gol-workflow scheduler` processes instead)")
     script_limit = read.number("GOL_SCRIPT_TIME_LIMIT", 2.0)
     script_memory = read.number("GOL_SCRIPT_MEMORY_LIMIT", 128, int, what="a whole number of MB")
     if script_limit <= 0 or script_memory <= 0:
@@ -295,6 +305,8 @@ def read_settings(env: dict[str, str] | None = None) -> tuple[Settings | None, l
         workflow_cache_size=cache_size,
         workflow_cache_mb=cache_mb,
         archive_after_months=archive_months,
+        database_pool_size=pool_size,
+        database_pooler=pooler,
         script_time_limit=script_limit,
         script_memory_limit=script_memory,
         digest_hour=digest_hour,

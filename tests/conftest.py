@@ -33,6 +33,8 @@ ROME = ZoneInfo("Europe/Rome")
 ADMIN = Actor(username="admin", role="admin")
 
 PG_URL = os.environ.get("GOL_TEST_DATABASE_URL")
+# "transaction" when GOL_TEST_DATABASE_URL reaches PostgreSQL through PgBouncer in transaction mode.
+PG_POOLER = os.environ.get("GOL_TEST_DATABASE_POOLER", "none")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -73,7 +75,7 @@ def _template_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _migrated_postgres() -> str | None:
     if not PG_URL:
         return None
-    engine = create_db_engine(PG_URL, pool_size=0)
+    engine = create_db_engine(PG_URL, pool_size=0, transaction_pooler=PG_POOLER == "transaction")
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
         conn.exec_driver_sql("CREATE SCHEMA public")
@@ -92,7 +94,7 @@ def _truncate(engine: Engine) -> None:
 def db_url(tmp_path: Path, _template_sqlite: Path, _migrated_postgres: str | None) -> Iterator[str]:
     """A migrated, empty database for one test."""
     if _migrated_postgres:
-        engine = create_db_engine(_migrated_postgres, pool_size=0)
+        engine = create_db_engine(_migrated_postgres, pool_size=0, transaction_pooler=PG_POOLER == "transaction")
         _truncate(engine)
         engine.dispose()
         yield _migrated_postgres
@@ -115,6 +117,8 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         # A step slowed by a busy test machine would otherwise go on past the pass that started it;
         # the tests of the time limit set their own.
         scheduler_step_timeout=30.0,
+        database_pooler=PG_POOLER if db_url.startswith("postgresql") else "none",
+        embedded_scheduler=PG_POOLER != "transaction",
     )
 
 

@@ -41,8 +41,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def create_db_engine(url: str, pool_size: int = 10) -> Engine:
-    """Build an engine; SQLite gets WAL, foreign keys and write transactions that start immediately."""
+def create_db_engine(url: str, pool_size: int = 10, transaction_pooler: bool = False) -> Engine:
+    """Build an engine; SQLite gets WAL, foreign keys and write transactions that start immediately.
+
+    With `transaction_pooler` (PgBouncer in transaction mode in front) no statement is prepared on
+    the server: consecutive transactions of one connection may reach different server sessions.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -58,6 +62,8 @@ def create_db_engine(url: str, pool_size: int = 10) -> Engine:
     kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size, "pool_recycle": 1800}
     if pool_size == 0:
         kwargs = {"poolclass": NullPool}
+    if transaction_pooler:
+        kwargs["connect_args"] = {"prepare_threshold": None}
     engine = create_engine(url, **kwargs)
     write_behind.install(engine)
     event.listen(engine, "checkout", _refuse_dropped_connection)

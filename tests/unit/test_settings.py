@@ -118,3 +118,15 @@ def test_the_example_alerts_name_only_metrics_the_service_exports() -> None:
                                           "oldest_timer_lateness_seconds", "cutoffs_overdue", "heartbeat_age_seconds")}
     named = {name for rule in rules for name in re.findall(r"\bgol_[a-z_]+", rule["expr"])}
     assert named and named <= exported, named - exported
+
+
+def test_a_transaction_pooler_refuses_the_embedded_scheduler_and_sqlite(tmp_path: Path) -> None:
+    url = "postgresql://gol@127.0.0.1:6432/gol"
+    base = {"GOL_VAR_DIR": str(tmp_path), "GOL_DATABASE_URL": url, "GOL_DATABASE_POOLER": "transaction"}
+    with pytest.raises(ConfigurationError, match="GOL_EMBEDDED_SCHEDULER=0"):
+        load_settings(base)
+    with pytest.raises(ConfigurationError, match="needs a PostgreSQL"):
+        load_settings({**base, "GOL_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "GOL_EMBEDDED_SCHEDULER": "0"})
+    settings = load_settings({**base, "GOL_EMBEDDED_SCHEDULER": "0", "GOL_DATABASE_POOL_SIZE": "4"})
+    assert (settings.database_pooler, settings.database_pool_size) == ("transaction", 4)
+    assert load_settings({"GOL_VAR_DIR": str(tmp_path)}).database_pooler == "none"

@@ -92,7 +92,8 @@ def _single_sign_on(settings: Settings) -> Finding:
 
 def _database(settings: Settings) -> list[Finding]:
     try:
-        engine = create_db_engine(settings.database_url, pool_size=1)
+        engine = create_db_engine(settings.database_url, pool_size=1,
+                                  transaction_pooler=settings.database_pooler == "transaction")
         current, head = schema.current_revision(engine), schema.head_revision()
         engine.dispose()
     except Exception as exc:  # any failure to connect is this check's finding, not the command's crash
