@@ -10,6 +10,7 @@ from flask import Response
 from ..services.administration import incident_desk
 from .context import actor, runtime
 from .openapi import Blueprint
+from .schemas.common import BIG_ID_IN_PATH
 from .schemas.incidents import (
     AssignBodySchema,
     CommentBodySchema,
@@ -50,7 +51,7 @@ def groups() -> dict[str, Any]:
     return {"items": incident_desk.incident_groups(runtime(), actor())}
 
 
-@bp.get("/<int:incident_id>")
+@bp.get(f"/<{BIG_ID_IN_PATH}:incident_id>")
 @bp.response(200, IncidentSchema)
 @bp.problems(403, 404)
 def show(incident_id: int) -> incident_desk.Incident:
@@ -62,7 +63,7 @@ def _repaired(ok: bool, incident_id: int) -> dict[str, Any]:
     return {"resolved": ok, "incident": incident_desk.get_incident(runtime(), actor(), incident_id)}
 
 
-@bp.post("/<int:incident_id>/retry")
+@bp.post(f"/<{BIG_ID_IN_PATH}:incident_id>/retry")
 @bp.response(200, RepairedSchema)
 @bp.problems(403, 404, 409)
 def retry(incident_id: int) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def retry(incident_id: int) -> dict[str, Any]:
     return _repaired(incident_desk.retry(runtime(), actor(), incident_id), incident_id)
 
 
-@bp.post("/<int:incident_id>/skip")
+@bp.post(f"/<{BIG_ID_IN_PATH}:incident_id>/skip")
 @bp.arguments(SkipBodySchema)
 @bp.response(200, RepairedSchema)
 @bp.problems(400, 403, 404, 409)
@@ -79,7 +80,7 @@ def skip(body: dict[str, Any], incident_id: int) -> dict[str, Any]:
     return _repaired(incident_desk.skip(runtime(), actor(), incident_id, body["reason"]), incident_id)
 
 
-@bp.post("/<int:incident_id>/edit-and-retry")
+@bp.post(f"/<{BIG_ID_IN_PATH}:incident_id>/edit-and-retry")
 @bp.arguments(EditBodySchema)
 @bp.response(200, RepairedSchema)
 @bp.problems(400, 403, 404, 409)
@@ -89,7 +90,7 @@ def edit_and_retry(body: dict[str, Any], incident_id: int) -> dict[str, Any]:
     return _repaired(ok, incident_id)
 
 
-@bp.post("/<int:incident_id>/resolve")
+@bp.post(f"/<{BIG_ID_IN_PATH}:incident_id>/resolve")
 @bp.arguments(NoteBodySchema)
 @bp.response(204)
 @bp.problems(400, 403, 404, 409)
@@ -99,7 +100,7 @@ def resolve(body: dict[str, Any], incident_id: int) -> Response:
     return Response(status=204)
 
 
-@bp.post("/<int:incident_id>/comment")
+@bp.post(f"/<{BIG_ID_IN_PATH}:incident_id>/comment")
 @bp.arguments(CommentBodySchema)
 @bp.response(204)
 @bp.problems(400, 403, 404)
@@ -109,7 +110,7 @@ def comment(body: dict[str, Any], incident_id: int) -> Response:
     return Response(status=204)
 
 
-@bp.post("/<int:incident_id>/assign")
+@bp.post(f"/<{BIG_ID_IN_PATH}:incident_id>/assign")
 @bp.arguments(AssignBodySchema, required=False)
 @bp.response(204)
 @bp.problems(400, 403, 404, 409)

@@ -9,6 +9,7 @@ from ..services.administration import heat, process_catalog
 from .context import actor, runtime
 from .forms import with_choices
 from .openapi import Blueprint
+from .schemas.common import ID_IN_PATH
 from .schemas.heat import CasesAtSchema, HeatArgsSchema, HeatSchema
 from .schemas.processes import ProcessListSchema, StartableListSchema
 
@@ -34,7 +35,7 @@ def startable() -> dict[str, Any]:
     return {"items": items, "total": len(items)}
 
 
-@bp.get("/<process_id>/versions/<int:version>/heat")
+@bp.get(f"/<process_id>/versions/<{ID_IN_PATH}:version>/heat")
 @bp.arguments(HeatArgsSchema, location="query", as_kwargs=True)
 @bp.response(200, HeatSchema)
 @bp.problems(400, 403, 404)
@@ -43,7 +44,7 @@ def version_heat(process_id: str, version: int, since: Any = None, until: Any = 
     return heat.heat_of(runtime(), actor(), process_id, version, since, until)
 
 
-@bp.get("/<process_id>/versions/<int:version>/heat/<element_id>/cases")
+@bp.get(f"/<process_id>/versions/<{ID_IN_PATH}:version>/heat/<element_id>/cases")
 @bp.response(200, CasesAtSchema)
 @bp.problems(403, 404)
 def cases_at(process_id: str, version: int, element_id: str) -> dict[str, Any]:

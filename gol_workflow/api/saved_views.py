@@ -9,6 +9,7 @@ from flask import Response
 from ..services.administration import saved_views
 from .context import actor, runtime
 from .openapi import Blueprint
+from .schemas.common import ID_IN_PATH
 from .schemas.heat import SavedViewBodySchema, SavedViewListSchema, SavedViewSchema
 
 bp = Blueprint("saved_views", __name__, url_prefix="/api/v1/saved-views",
@@ -32,7 +33,7 @@ def create(body: dict[str, Any]) -> saved_views.SavedView:
     return saved_views.save_view(runtime(), actor(), body["name"], body["query"])
 
 
-@bp.delete("/<int:view_id>")
+@bp.delete(f"/<{ID_IN_PATH}:view_id>")
 @bp.response(204)
 @bp.problems(403, 404)
 def delete(view_id: int) -> Response:

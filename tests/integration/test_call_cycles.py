@@ -9,7 +9,7 @@ import pytest
 
 from gol_workflow.domain.errors import DeploymentFailed
 from gol_workflow.engine.runner import MAX_CALL_DEPTH
-from gol_workflow.services.administration import deployment, incidents, instance_detail
+from gol_workflow.services.administration import deployment, incident_desk, instance_detail
 from gol_workflow.services.workflow import instances
 from gol_workflow.services.workflow.runtime import Runtime
 from tests.conftest import ADMIN
@@ -89,7 +89,8 @@ def test_a_recursive_version_stored_before_the_rule_stops_in_error_with_an_incid
     started = instances.start_instance(runtime, "ricorsivo", {}, ADMIN)  # returns: no endless loop
     detail = instance_detail.instance_detail(runtime, ADMIN, started.instance_id, reveal=True)
     assert detail.summary.status == "error"
-    report = incidents.recent_incidents(runtime, ADMIN)
-    assert [(g.process_id, g.element_id) for g in report.groups] == [("ricorsivo", "richiama")]
-    assert f"nested more than {MAX_CALL_DEPTH} deep" in report.groups[0].message
-    assert "recursive call never ends" in report.groups[0].message
+    [incident] = incident_desk.list_incidents(runtime, ADMIN).items
+    assert (incident.process_id, incident.element_id, incident.instance_id) == ("ricorsivo", "richiama",
+                                                                               started.instance_id)
+    assert f"nested more than {MAX_CALL_DEPTH} deep" in incident.message
+    assert "recursive call never ends" in incident.message

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...services.administration.operations import NEEDS_REASON, OPERATIONS
-from .common import LocalDateTime, PageArgsSchema, Text
+from .common import MAX_ID, LocalDateTime, PageArgsSchema, Text
 from .instances import InstanceFilterSchema
 
 MAX_LISTED = 100
@@ -17,7 +17,7 @@ ITEM_STATUSES = ["pending", "ok", "failed", "skipped"]
 class MigrateBodySchema(Schema):
     """Which instances move to which version: listed ones at once, or a filtered set as a batch."""
 
-    target_version_id = fields.Integer(required=True, validate=validate.Range(min=1),
+    target_version_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID),
                                        metadata={"description": "A newer version of the instances' process"})
     instance_ids = fields.List(fields.UUID(), validate=validate.Length(min=1, max=MAX_LISTED), metadata={
         "description": f"Up to {MAX_LISTED} instances, migrated now, one by one, each with its result"})
@@ -77,7 +77,7 @@ class BatchBodySchema(Schema):
     filters = fields.Nested(InstanceFilterSchema, required=True)
     reason = Text(validate=validate.Length(min=1, max=500), metadata={
         "description": f"Why (audited); required for {', '.join(sorted(NEEDS_REASON))}"})
-    target_version_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "For migrate"})
+    target_version_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "For migrate"})
 
 
 class BatchArgsSchema(PageArgsSchema):

@@ -9,6 +9,10 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_PAGE_SIZE = 100
+MAX_ID = 2**31 - 1  # ids and version numbers are 32-bit integers in the database
+MAX_BIG_ID = 2**63 - 1  # the ids of incidents
+ID_IN_PATH = f"int(min=1, max={MAX_ID})"  # a URL converter: beyond the range the route does not match (404)
+BIG_ID_IN_PATH = f"int(min=1, max={MAX_BIG_ID})"
 TIMEZONE_KEY = "API_TIMEZONE"
 MAX_DEPTH = 32
 

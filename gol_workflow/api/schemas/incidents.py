@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from ...domain.incident_kinds import KINDS
 from ...services.administration.incident_desk import STATUSES
-from .common import JsonObject, LocalDateTime, PageArgsSchema, PageSchema, Text
+from .common import MAX_ID, JsonObject, LocalDateTime, PageArgsSchema, PageSchema, Text
 
 KIND_LIST = sorted(KINDS)
 
@@ -17,7 +17,7 @@ class IncidentArgsSchema(PageArgsSchema):
     status = fields.String(load_default="open", validate=validate.OneOf(STATUSES),
                            metadata={"description": "open (default) or resolved"})
     process = fields.String(validate=validate.Length(max=255), metadata={"description": "A process id"})
-    version_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "A process version's id"})
+    version_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "A process version's id"})
     element = fields.String(validate=validate.Length(max=255), metadata={"description": "The failed element's id"})
     kind = fields.String(validate=validate.OneOf(KIND_LIST), metadata={"description": "What failed"})
     assignee = fields.String(validate=validate.Length(max=150),
@@ -133,7 +133,7 @@ class AssignBodySchema(Schema):
 class GroupBodySchema(Schema):
     """A group of open incidents and, for skip and resolve, why."""
 
-    process_version_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    process_version_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     element_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=255))
     kind = fields.String(required=True, validate=validate.OneOf(KIND_LIST))
     reason = Text(validate=validate.Length(min=1, max=2000), metadata={"description": "Required for skip and resolve"})

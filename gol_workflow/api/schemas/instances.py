@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from ...domain.model import InstanceStatus
-from .common import JsonObject, LocalDateTime, PageArgsSchema, TaskRefSchema, Text
+from .common import MAX_ID, JsonObject, LocalDateTime, PageArgsSchema, TaskRefSchema, Text
 
 STATUSES = [s.value for s in InstanceStatus]
 MAX_OFFSET = 10_000
@@ -56,7 +56,7 @@ class InstanceFilterSchema(Schema):
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)),
                          metadata={"description": "Repeat for several statuses"})
     process = Text(validate=validate.Length(min=1, max=255))
-    version = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Needs `process`"})
+    version = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "Needs `process`"})
     zone = Text(validate=validate.Length(min=1, max=64))
     beneficiary = Text(validate=validate.Length(min=1, max=100),
                        metadata={"description": "Part of the name, or a whole codice fiscale"})

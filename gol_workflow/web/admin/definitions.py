@@ -59,7 +59,7 @@ def _classes(diff: process_catalog.VersionDiff, changes: tuple[str, ...]) -> dic
     return {"classes": {c.element_id: names[c.change] for c in diff.elements if c.change in changes}}
 
 
-@bp.get("/processi/versioni/<int:version_id>/diagramma.bpmn")
+@bp.get("/processi/versioni/<int(max=2147483647):version_id>/diagramma.bpmn")
 def version_diagram(version_id: int) -> Response:
     """The main BPMN file of a version (for the diagram viewer)."""
     try:

@@ -21,7 +21,7 @@ def scheduler() -> str:
     return render_template("admin/scheduler.html", view=view, mail_status=MAIL_STATUS, due_kinds=DUE_KINDS)
 
 
-@bp.post("/scheduler/posta/<int:message_id>/invia")
+@bp.post("/scheduler/posta/<int(max=2147483647):message_id>/invia")
 def mail_now(message_id: int) -> Response:
     """Send a waiting or refused e-mail at the next pass instead of after its back-off."""
     try:
