@@ -57,6 +57,27 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
+@contextlib.contextmanager
+def scratch_database(db_url: str, tmp_path: Path, suffix: str) -> Iterator[str]:
+    """An empty database of the same kind as the test's (a SQLite file in `tmp_path/suffix/`, not made here, or
+    PostgreSQL `<db>_<suffix>`), dropped after."""
+    if not db_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / suffix / 'gol.sqlite3'}"
+        return
+    base, _, name = db_url.rpartition("/")
+    target = f"{name}_{suffix}"
+    admin = create_db_engine(f"{base}/postgres", pool_size=0)
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{target}"')
+        yield f"{base}/{target}"
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
 def on_postgres() -> bool:
     """True when this test run uses PostgreSQL."""
     return bool(PG_URL)

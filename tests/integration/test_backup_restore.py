@@ -18,7 +18,7 @@ from gol_workflow.services.cases import attachments
 from gol_workflow.services.workflow import instances as instance_service
 from gol_workflow.services.workflow import tasks as task_service
 from gol_workflow.services.workflow import timers
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, scratch_database
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + os.urandom(2048)
 CLI = str(Path(sys.executable).parent / "gol-workflow")
@@ -27,19 +27,8 @@ CLI = str(Path(sys.executable).parent / "gol-workflow")
 @pytest.fixture
 def empty_target(db_url: str, tmp_path: Path) -> Iterator[str]:
     """An empty database of the same kind as the test's, to restore into."""
-    if not db_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'ripristino' / 'gol.sqlite3'}"
-        return
-    base, _, name = db_url.rpartition("/")
-    target = f"{name}_ripristino"
-    admin = create_db_engine(f"{base}/postgres", pool_size=0)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{target}"')
-    yield f"{base}/{target}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-    admin.dispose()
+    with scratch_database(db_url, tmp_path, "ripristino") as url:
+        yield url
 
 
 def _ready(rt, instance_id: str) -> list[dict]:

@@ -15,7 +15,7 @@ from gol_workflow.persistence import schema
 from gol_workflow.persistence.database import create_db_engine
 from gol_workflow.persistence.sealing import is_sealed, opened, pseudonym
 from gol_workflow.persistence.tables import audit_events
-from tests.conftest import on_postgres
+from tests.conftest import on_postgres, scratch_database
 
 CF = "QGLTTV78D62G713W"
 BEFORE = "0010_equipe_participation"
@@ -24,19 +24,9 @@ BEFORE = "0010_equipe_participation"
 @pytest.fixture
 def old_database(db_url: str, tmp_path: Path) -> Iterator[str]:
     """An empty database of the test's kind, migrated only up to the revision before 0020."""
-    if not db_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'vecchio.sqlite3'}"
-        return
-    base, _, name = db_url.rpartition("/")
-    target = f"{name}_migrazione"
-    admin = create_db_engine(f"{base}/postgres", pool_size=0)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{target}"')
-    yield f"{base}/{target}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-    admin.dispose()
+    (tmp_path / "migrazione").mkdir()
+    with scratch_database(db_url, tmp_path, "migrazione") as url:
+        yield url
 
 
 def _old_rows(conn) -> None:
