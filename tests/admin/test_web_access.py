@@ -144,3 +144,10 @@ def test_the_menu_offers_the_console_to_admins_and_processes_to_analysts(login) 
     analyst = login("analista").text("/attivita")
     assert 'href="/admin/processi"' in analyst and 'href="/admin/istanze"' not in analyst
     assert "/admin/" not in login("cpi.nord").text("/attivita")
+
+
+def test_ids_beyond_what_the_database_stores_are_not_found(login) -> None:
+    client = login("admin")
+    for url in ("/admin/errori/9999999999", "/admin/protezione-dati/conservazione/9999999999",
+                "/admin/processi/versioni/9999999999/diagramma.bpmn"):
+        assert client.get(url).status_code == 404, url

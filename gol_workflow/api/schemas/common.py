@@ -8,9 +8,9 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ...domain.model import MAX_BIG_ID, MAX_ID
+
 MAX_PAGE_SIZE = 100
-MAX_ID = 2**31 - 1  # ids and version numbers are 32-bit integers in the database
-MAX_BIG_ID = 2**63 - 1  # the ids of incidents
 ID_IN_PATH = f"int(min=1, max={MAX_ID})"  # a URL converter: beyond the range the route does not match (404)
 BIG_ID_IN_PATH = f"int(min=1, max={MAX_BIG_ID})"
 TIMEZONE_KEY = "API_TIMEZONE"

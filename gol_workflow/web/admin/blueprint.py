@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, request
 
+from ...domain.model import MAX_ID
 from ...services.access import authorization
 from .. import context
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# Ids in admin URLs: beyond the database's 32-bit integers the route does not match (404), not a server error.
+ID = f"int(max={MAX_ID})"
 
 # Pages analysts may open too: the process definitions and deploying new versions.
 ANALYST_ENDPOINTS = frozenset({

@@ -9,7 +9,7 @@ from ...domain.errors import CaseAnonymised, NotFound, ValidationFailed
 from ...services.administration import subject_access
 from ...services.data_protection import retention
 from ..context import actor, runtime
-from .blueprint import bp
+from .blueprint import ID, bp
 
 PERIODS = (7, 30, 90)
 
@@ -46,7 +46,7 @@ def retention_run() -> WerkzeugResponse:
     return redirect(url_for("admin.retention_detail", run_id=report.run_id))
 
 
-@bp.get("/protezione-dati/conservazione/<int(max=2147483647):run_id>")
+@bp.get(f"/protezione-dati/conservazione/<{ID}:run_id>")
 def retention_detail(run_id: int) -> str:
     """One retention pass: what it did to each case."""
     found = retention.run_detail(runtime(), actor(), run_id)

@@ -9,7 +9,7 @@ from flask import Response, abort, flash, render_template, request
 from ...domain.errors import InputRefused, NotFound, ValidationFailed
 from ...services.administration import process_catalog
 from ..context import actor, runtime
-from .blueprint import bp
+from .blueprint import ID, bp
 from .texts import attributes, kind
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -59,7 +59,7 @@ def _classes(diff: process_catalog.VersionDiff, changes: tuple[str, ...]) -> dic
     return {"classes": {c.element_id: names[c.change] for c in diff.elements if c.change in changes}}
 
 
-@bp.get("/processi/versioni/<int(max=2147483647):version_id>/diagramma.bpmn")
+@bp.get(f"/processi/versioni/<{ID}:version_id>/diagramma.bpmn")
 def version_diagram(version_id: int) -> Response:
     """The main BPMN file of a version (for the diagram viewer)."""
     try:

@@ -11,7 +11,7 @@ from flask import render_template, request
 
 from ...services.administration import heat as heat_service
 from ..context import actor, runtime
-from .blueprint import bp
+from .blueprint import ID, bp
 
 
 
@@ -33,7 +33,7 @@ def _day(name: str) -> date | None:
         return None
 
 
-@bp.get("/processi/<process_id>/versioni/<int(max=2147483647):version>/mappa")
+@bp.get(f"/processi/<process_id>/versioni/<{ID}:version>/mappa")
 def heat(process_id: str, version: int) -> tuple[str, int]:
     """The heat of a version over a period (the last 30 days unless chosen)."""
     rt = runtime()
@@ -56,7 +56,7 @@ def heat(process_id: str, version: int) -> tuple[str, int]:
                            wrong_period=status == 400), status
 
 
-@bp.get("/processi/<process_id>/versioni/<int(max=2147483647):version>/mappa/<element_id>")
+@bp.get(f"/processi/<process_id>/versioni/<{ID}:version>/mappa/<element_id>")
 def heat_cases(process_id: str, version: int, element_id: str) -> str:
     """The cases waiting at one element now (a fragment for the map, or a page of its own)."""
     name, cases = heat_service.cases_at(runtime(), actor(), process_id, version, element_id)

@@ -11,7 +11,7 @@ from ...domain.incident_kinds import KINDS
 from ...services.administration import incident_desk
 from ...services.administration.operations import parse_data
 from ..context import actor, runtime
-from .blueprint import bp
+from .blueprint import ID, bp
 
 PAGE = 50
 REFUSED = (InvalidState, ValidationFailed, Conflict)  # said on the page; 403 and 404 are the error pages
@@ -55,7 +55,7 @@ def incidents() -> str:
                            pages=max(1, -(-listed.total // PAGE)), mine=mine, resolutions=RESOLUTIONS)
 
 
-@bp.get("/errori/<int(max=2147483647):incident_id>")
+@bp.get(f"/errori/<{ID}:incident_id>")
 def incident(incident_id: int) -> str:
     """One incident: the case, the element, the words, the technical detail, its repairs and its story."""
     found = incident_desk.get_incident(runtime(), actor(), incident_id)
@@ -78,7 +78,7 @@ def _repaired(ok: bool) -> None:
         flash("Il passo è stato eseguito di nuovo ma è fallito ancora: il tentativo è stato contato.", "error")
 
 
-@bp.post("/errori/<int(max=2147483647):incident_id>/riprova")
+@bp.post(f"/errori/<{ID}:incident_id>/riprova")
 def incident_retry(incident_id: int) -> Response:
     """Run the failed step again."""
     try:
@@ -88,7 +88,7 @@ def incident_retry(incident_id: int) -> Response:
     return _back(incident_id)
 
 
-@bp.post("/errori/<int(max=2147483647):incident_id>/salta")
+@bp.post(f"/errori/<{ID}:incident_id>/salta")
 def incident_skip(incident_id: int) -> Response:
     """Complete the failed step without running it, saying why."""
     try:
@@ -98,7 +98,7 @@ def incident_skip(incident_id: int) -> Response:
     return _back(incident_id)
 
 
-@bp.post("/errori/<int(max=2147483647):incident_id>/correggi")
+@bp.post(f"/errori/<{ID}:incident_id>/correggi")
 def incident_edit(incident_id: int) -> Response:
     """Correct fields of the failed step's data and run it again."""
     try:
@@ -109,7 +109,7 @@ def incident_edit(incident_id: int) -> Response:
     return _back(incident_id)
 
 
-@bp.post("/errori/<int(max=2147483647):incident_id>/incarico")
+@bp.post(f"/errori/<{ID}:incident_id>/incarico")
 def incident_assign(incident_id: int) -> Response:
     """Take the incident (I am looking at it), or leave it."""
     try:
@@ -119,7 +119,7 @@ def incident_assign(incident_id: int) -> Response:
     return _back(incident_id)
 
 
-@bp.post("/errori/<int(max=2147483647):incident_id>/commento")
+@bp.post(f"/errori/<{ID}:incident_id>/commento")
 def incident_comment(incident_id: int) -> Response:
     """Add a comment."""
     try:
@@ -129,7 +129,7 @@ def incident_comment(incident_id: int) -> Response:
     return _back(incident_id)
 
 
-@bp.post("/errori/<int(max=2147483647):incident_id>/chiudi")
+@bp.post(f"/errori/<{ID}:incident_id>/chiudi")
 def incident_resolve(incident_id: int) -> Response:
     """Close an incident whose instance was repaired some other way."""
     try:

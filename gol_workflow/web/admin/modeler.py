@@ -13,7 +13,7 @@ from ...domain.model import Problem
 from ...forms.rendering import build_fields
 from ...services.administration import process_catalog, process_drafts, version_history
 from ..context import actor, runtime
-from .blueprint import bp
+from .blueprint import ID, bp
 
 MAX_DIAGRAM = 5 * 1024 * 1024
 
@@ -85,7 +85,7 @@ def modeler_save(process_id: str) -> tuple[Response, int]:
     return jsonify(id=draft_id), 201
 
 
-@bp.post("/processi/<process_id>/bozze/<int(max=2147483647):draft_id>/scenari")
+@bp.post(f"/processi/<process_id>/bozze/<{ID}:draft_id>/scenari")
 def modeler_scenarios(process_id: str, draft_id: int) -> Response:
     """Run the scenario files on the draft."""
     try:
@@ -98,7 +98,7 @@ def modeler_scenarios(process_id: str, draft_id: int) -> Response:
     return jsonify(superati=result["passed"], falliti=result["failed"], errore=result["error"], esiti=outcomes)
 
 
-@bp.get("/processi/<process_id>/bozze/<int(max=2147483647):draft_id>/impatto")
+@bp.get(f"/processi/<process_id>/bozze/<{ID}:draft_id>/impatto")
 def modeler_impact(process_id: str, draft_id: int) -> Response | tuple[Response, int]:
     """Running cases on each version and how many could migrate to the draft."""
     try:
@@ -112,7 +112,7 @@ def modeler_impact(process_id: str, draft_id: int) -> Response | tuple[Response,
                               "controllati": v.checked} for v in found])
 
 
-@bp.post("/processi/<process_id>/bozze/<int(max=2147483647):draft_id>/pubblica")
+@bp.post(f"/processi/<process_id>/bozze/<{ID}:draft_id>/pubblica")
 def modeler_publish(process_id: str, draft_id: int) -> tuple[Response, int]:
     """Deploy the draft as a new version."""
     try:

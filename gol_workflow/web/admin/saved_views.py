@@ -7,7 +7,7 @@ from flask import Response, flash, redirect, request, url_for
 from ...domain.errors import InputRefused
 from ...services.administration import saved_views
 from ..context import actor, runtime
-from .blueprint import bp
+from .blueprint import ID, bp
 
 
 @bp.post("/viste")
@@ -25,7 +25,7 @@ def save_view() -> Response:
     return redirect(url_for("admin.instances") + ("?" + view.query if view.query else ""))
 
 
-@bp.post("/viste/<int(max=2147483647):view_id>/elimina")
+@bp.post(f"/viste/<{ID}:view_id>/elimina")
 def delete_view(view_id: int) -> Response:
     """Delete one of my views."""
     saved_views.delete_view(runtime(), actor(), view_id)

@@ -7,7 +7,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from ...domain.errors import InvalidState, NotFound
 from ...services.administration.scheduler_overview import overview, retry_meeting, send_now
 from ..context import actor, runtime
-from .blueprint import bp
+from .blueprint import ID, bp
 
 MAIL_STATUS = {"pending": "In attesa", "sending": "In invio", "sent": "Inviata", "failed": "Rifiutata",
                "expired": "Scaduta"}
@@ -21,7 +21,7 @@ def scheduler() -> str:
     return render_template("admin/scheduler.html", view=view, mail_status=MAIL_STATUS, due_kinds=DUE_KINDS)
 
 
-@bp.post("/scheduler/posta/<int(max=2147483647):message_id>/invia")
+@bp.post(f"/scheduler/posta/<{ID}:message_id>/invia")
 def mail_now(message_id: int) -> Response:
     """Send a waiting or refused e-mail at the next pass instead of after its back-off."""
     try:
