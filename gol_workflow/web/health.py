@@ -11,7 +11,6 @@ from ..services.administration import health
 from .context import runtime
 
 bp = Blueprint("health", __name__)
-PUBLIC = frozenset({"health.healthz", "health.readyz", "health.metrics"})
 
 
 @bp.get("/healthz")

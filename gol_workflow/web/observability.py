@@ -77,11 +77,6 @@ def note_route(app: Flask, actor_of: Callable[[], str | None]) -> None:
         return response
 
 
-def current_request_id() -> str | None:
-    """The id of the request being answered (shown on error pages and in API problems)."""
-    return request.environ.get(ENV_ID) if request else None
-
-
 def web_actor() -> str | None:
     """The logged-in operator's username, if any."""
     user = g.get("user")

@@ -81,4 +81,7 @@ def test_a_new_zone_is_refused_once_the_agenda_was_sent_and_nothing_changes(p4: 
     with pytest.raises(EditRefused) as refused:
         data_edits.edit(p4.rt, ADMIN, case, {"zona": "valdinievole"}, "residenza a Pescia", dry_run=True)
     assert "ordine del giorno già inviato" in refused.value.errors["changes.zona"][0]
+    with pytest.raises(EditRefused):  # the edit itself is refused too, before it writes anything
+        data_edits.edit(p4.rt, ADMIN, case, {"zona": "valdinievole"}, "residenza a Pescia")
     assert case in p4.agenda(meeting["id"]) and p4.header(case)["zone"] == "pistoiese"
+    assert p4.data(case)["zona"] == "pistoiese"

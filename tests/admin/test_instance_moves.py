@@ -144,6 +144,9 @@ def test_going_back_across_the_monitoring_call_activity_is_refused(p4: Percorso4
         instance_moves.move(p4.rt, ADMIN, case, "back_to", "rifare il progetto", element="progetto_individualizzato",
                             dry_run=True)
     assert refused.value.reason == "call-activity"
+    with pytest.raises(MoveRefused) as refused:  # the move itself is refused too, and the case stays where it was
+        instance_moves.move(p4.rt, ADMIN, case, "back_to", "rifare il progetto", element="progetto_individualizzato")
+    assert refused.value.reason == "call-activity"
     assert p4.ready(case) == MONITORING_PARTS
 
 

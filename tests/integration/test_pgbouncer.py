@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
@@ -52,13 +52,8 @@ def test_two_workers_through_pgbouncer_complete_a_task_once_and_fire_each_timer_
         waiting = [instance_service.start_instance(worker_a, "timer_wait", {"zona": "pistoiese"}, ADMIN).instance_id
                    for _ in range(40)]
         clock.advance(timedelta(days=3))
-        fired: list[int] = []
-        threads = [threading.Thread(target=lambda rt=rt: fired.append(timers.run_due_timers(rt)))
-                   for rt in (worker_a, worker_b)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with ThreadPoolExecutor(2) as pool:  # an error in either worker fails the test
+            fired = list(pool.map(timers.run_due_timers, (worker_a, worker_b)))
 
     assert sum(fired) == len(waiting)
     with worker_a.uow(write=False) as uow:

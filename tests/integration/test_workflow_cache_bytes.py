@@ -52,9 +52,11 @@ def test_big_cases_are_evicted_by_bytes_long_before_the_entry_count(small_cache:
     assert rt.workflows.known_task(second_task) is not None and rt.workflows.known_task(third_task) is not None
 
     # The evicted case still works, from the database, and comes back into the cache.
-    task_service.complete_task(rt, first_task, {"nota": "ok"}, ADMIN)
+    done = task_service.complete_task(rt, first_task, {"nota": "ok"}, ADMIN)
     held, weight = rt.workflows.weight
     assert held == 2 and weight <= BOUND_MB * 1024 * 1024
+    assert rt.workflows.known_task(done.next_tasks[0]["id"]) is not None  # back in the cache
+    assert rt.workflows.known_task(second_task) is None  # and the least recently used went
 
 
 def test_a_case_heavier_than_the_whole_bound_is_never_kept(small_cache: Runtime) -> None:

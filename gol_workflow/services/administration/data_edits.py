@@ -120,21 +120,21 @@ def _zone_consequences(rt: Runtime, uow: UnitOfWork, loaded: Loaded, new_zone: s
     if missing:
         errors.setdefault(key, []).append(f"la zona {new_zone} non ha il servizio specialistico {', '.join(missing)} "
                                           "invitato per questo caso")
-    if any(row["instance_id"] != case_id for row in uow.inbox_search.for_case(case_id)):
+    tasks = uow.inbox_search.for_case(case_id)
+    if any(row["instance_id"] != case_id for row in tasks):
         errors.setdefault(key, []).append("l'equipe sta discutendo il caso: cambiare la zona dopo la sua decisione")
     bookings = uow.bookings.future_of(case_id, now)
     if bookings:
         errors.setdefault(key, []).append(
             f"il primo appuntamento del {bookings[0]['slot_at'].isoformat()} è prenotato con un case manager della "
             "zona attuale: riportare prima il caso alla prenotazione")
-    for row in uow.inbox_search.for_case(case_id):
+    for row in tasks:
         if row["zone"] != new_zone:
             plan.tasks_moved.append({"task_id": row["id"], "name": row["name"], "from_zone": row["zone"],
                                      "to_zone": new_zone})
-    agendas = [row for row in uow.meetings.meetings_of_case(case_id)
-               if row["status"] == PLANNED and row["zone"] != new_zone]
-    convened = [row for row in uow.meetings.meetings_of_case(case_id)
-                if row["status"] == CONVENED and row["scheduled_at"] > now]
+    meetings = uow.meetings.meetings_of_case(case_id)
+    agendas = [row for row in meetings if row["status"] == PLANNED and row["zone"] != new_zone]
+    convened = [row for row in meetings if row["status"] == CONVENED and row["scheduled_at"] > now]
     if convened:
         errors.setdefault(key, []).append(f"il caso è nell'ordine del giorno già inviato della riunione {convened[0]['id']}")
     for row in agendas:
@@ -164,7 +164,7 @@ def edit(
             plan, agendas, data_after = _plan(rt, uow, loaded, changes, removed, text, now)
             if dry_run:
                 return plan
-            _apply(rt, uow, loaded, plan, agendas, data_after, changes, removed, now, actor)
+            _apply(rt, uow, loaded, plan, agendas, data_after, now, actor)
             uow.commit()
         finally:
             if dry_run:
@@ -203,8 +203,7 @@ def _plan(rt: Runtime, uow: UnitOfWork, loaded: Loaded, changes: Mapping[str, An
 
 
 def _apply(rt: Runtime, uow: UnitOfWork, loaded: Loaded, plan: EditPlan, agendas: list[Mapping[str, Any]],
-           after: dict[str, Any], changes: Mapping[str, Any], removed: Collection[str], now: datetime,
-           actor: Actor) -> None:
+           after: dict[str, Any], now: datetime, actor: Actor) -> None:
     header = loaded.header
     changed = {c["field"]: c["after"] for c in plan.changes if not c["removed"]}
     gone = [c["field"] for c in plan.changes if c["removed"]]

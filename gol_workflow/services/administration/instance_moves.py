@@ -10,7 +10,7 @@ from typing import Any
 
 from ...domain.errors import InputRefused, MoveRefused
 from ...domain.model import ENDED_STATUSES, Actor, InstanceStatus
-from ...engine import moves
+from ...engine import inspection, moves
 from ...engine.moves import MoveKind, MoveNotPossible, MoveProblem, OpenItem
 from ...forms import initial_values
 from ...persistence.completions import last_completion
@@ -188,26 +188,19 @@ def _plan_move(
     if kind is MoveKind.BACK_TO and _other_work_on_case(uow, loaded.id) and any(i.kind == "message" for i in removed):
         raise MoveRefused("discussion-running", "the equipe is discussing the case now: its decision would reach "
                           "no one; wait for it, or terminate the discussion first")
-    compiled = handle.compiled
-    plan = MovePlan(kind.value, effect.target_element, _element_name(compiled, effect.target_element), reason,
+    names = inspection.element_names(handle)
+    plan = MovePlan(kind.value, effect.target_element, names.get(effect.target_element, effect.target_element), reason,
                     created=[i for k, i in after.items() if k not in before and i.kind != "error"],
                     cancelled=removed, kept=[i for k, i in after.items() if k in before])
     plan.undone = [{"task_id": d.task_id, "element_id": d.element_id, "name": d.name,
                     "ended_at": d.ended_at.isoformat() if d.ended_at else None} for d in effect.undone]
-    plan.not_undone = [_element_name(compiled, e) for e in effect.undone_services]
+    plan.not_undone = [names.get(e, e) for e in effect.undone_services]
     if preview_stop:
-        plan.next_automatic = _element_name(compiled, snapshot.error.element_id or "")
+        failed_at = snapshot.error.element_id or ""
+        plan.next_automatic = names.get(failed_at, failed_at)
     plan.status_after = (InstanceStatus.SUSPENDED.value if loaded.header["status"] == InstanceStatus.SUSPENDED
                          else snapshot.status.value)
     return plan, snapshot, effect, preview_stop
-
-
-def _element_name(compiled: Any, element_id: str) -> str:
-    for process in (compiled.spec, *compiled.subprocess_specs.values()):
-        for spec in process.task_specs.values():
-            if getattr(spec, "bpmn_id", None) == element_id:
-                return getattr(spec, "bpmn_name", None) or element_id
-    return element_id
 
 
 def _reservations(uow: UnitOfWork, case_id: str, since: datetime | None, now: datetime
