@@ -51,10 +51,6 @@ class OidcSettings:
     unknown_users: str = "pending"  # pending: a person without a role waits for an administrator | refuse
     timeout: float = 10.0  # seconds the provider has to answer one request
 
-    def roles_named(self) -> tuple[str, ...]:
-        """The roles the claim mapping names."""
-        return tuple(dict.fromkeys(role for _, role in self.role_map))
-
 
 @dataclass(frozen=True)
 class Settings:

@@ -14,7 +14,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .services.administration import archive, batch, scheduling
-from .services.administration import batch, scheduling
 from .services.data_protection import retention
 from .services.meetings import equipe
 from .services.workflow.due_work import heads, run_due_work, send_mail

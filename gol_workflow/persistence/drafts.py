@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select, update
@@ -29,12 +28,6 @@ class DraftRepository:
         stmt = (select(process_drafts).where(process_drafts.c.process_id == process_id)
                 .order_by(process_drafts.c.id.desc()).limit(1))
         return self.conn.execute(stmt).mappings().first()
-
-    def for_process(self, process_id: str) -> Sequence[RowMapping]:
-        """Every draft of a process, newest first."""
-        stmt = (select(process_drafts).where(process_drafts.c.process_id == process_id)
-                .order_by(process_drafts.c.id.desc()))
-        return self.conn.execute(stmt).mappings().all()
 
     def set_scenarios(self, draft_id: int, result: dict[str, Any]) -> None:
         """Record the scenario run on a draft."""

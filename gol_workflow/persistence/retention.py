@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Text, and_, cast, delete, insert, or_, select, update
 
 from .archive import archived_state_of
 from .sealing import SubjectKeys
@@ -72,12 +72,6 @@ class RetentionRepository:
         if row is None:
             return None
         return (str(row[3] if row[2] is not None else row[0]), int(row[1]))
-
-    def instance_header(self, instance_id: str) -> dict[str, Any] | None:
-        """Identity columns of one instance."""
-        row = self.conn.execute(select(instances.c.id, instances.c.status, instances.c.codice_fiscale,
-                                       instances.c.beneficiary_name).where(instances.c.id == instance_id)).first()
-        return dict(row._mapping) if row is not None else None
 
     def scrub_instance(self, instance_id: str, state: str, row_version: int, personal: bool) -> None:
         """Store a scrubbed state (the version moves on: no worker keeps the old one); `personal`: identity cleared."""
@@ -213,11 +207,6 @@ class RetentionRepository:
         """One run."""
         row = self.conn.execute(select(retention_runs).where(retention_runs.c.id == run_id)).mappings().first()
         return dict(row) if row is not None else None
-
-    def anonymised_count(self) -> int:
-        """How many case records have been anonymised."""
-        return int(self.conn.execute(select(func.count()).select_from(cases)
-                                     .where(cases.c.anonymised_at.is_not(None))).scalar_one())
 
     def anonymised_among(self, ids: Sequence[str]) -> set[str]:
         """Which of these cases have been anonymised."""

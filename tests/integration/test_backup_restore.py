@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from gol_workflow.bootstrap import bootstrap
-from gol_workflow.persistence.database import create_db_engine
 from gol_workflow.services.administration import backups
 from gol_workflow.services.cases import attachments
 from gol_workflow.services.workflow import instances as instance_service

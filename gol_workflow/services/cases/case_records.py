@@ -98,14 +98,6 @@ def task_fields(rt: Runtime, version: ProcessVersion, data: Mapping[str, Any]) -
     return {name: facts.get(name) for name in TASK_FIELDS}
 
 
-def task_field_keys(rt: Runtime, version: ProcessVersion) -> frozenset[str]:
-    """The top-level data keys the inbox rows' case fields are read from."""
-    declared = declaration(rt, version)
-    if declared is None:
-        return frozenset()
-    return frozenset(path.split(".")[0] for name in TASK_FIELDS for path in declared.paths_of(name))
-
-
 def header_columns(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The instance columns the facts give (a fact the data do not hold leaves its column as it is)."""
     return {name: facts[name] for name in HEADER_COLUMNS if name in facts}

@@ -38,6 +38,4 @@ def notices_of(headers: Iterable[Mapping[str, Any] | None]) -> dict[str, dict[st
 
 def notices(uow: UnitOfWork, instance_ids: Iterable[str]) -> dict[str, dict[str, str]]:
     """Instance id -> {status, short, text}, for the instances among these that are suspended or in error."""
-    found = uow.inbox_search.blocked_instances(sorted(set(instance_ids)), BLOCKED)
-    return {str(row["id"]): {"status": row["status"], "short": SHORT[row["status"]], "text": text}
-            for row in found if (text := notice(row))}
+    return notices_of(uow.inbox_search.blocked_instances(sorted(set(instance_ids)), BLOCKED))
