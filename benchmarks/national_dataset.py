@@ -6,7 +6,8 @@ case is a copy of a real case: the analysts' scenarios (processes/scenarios) run
 service first, and every step's rows are kept (national_templates.py): the instance with its
 serialised workflow state, the case record, tasks, timers (`next_due_at`), the equipe meetings
 and agenda items, attachments' metadata (the files' bytes are not copied: downloads are empty),
-bookings, message subscriptions and audit rows. The copies get their own ids, names, codici
+bookings, message subscriptions, audit rows and the key that seals the case's audit data (each
+copy keeps its template's key, so its sealed rows open). The copies get their own ids, names, codici
 fiscali, zones, operators and dates (shifted by whole weeks, so that meetings stay on the
 zones' meeting day, plus a few hours); inside the serialised states the ids, names, codici
 fiscali, zone and case manager are replaced, the dates stay those of the scenario.
@@ -203,7 +204,7 @@ def load_templates(conn: psycopg.Connection, shots: list[Snapshot], kinds: list[
     """The staging schema: one template table per target table, the templates' rows with their number."""
     conn.execute(f"CREATE SCHEMA {GEN}")
     for name in ("instances", "cases", "tasks", "audit_events", "attachments", "bookings", "subscriptions",
-                 "meeting_agenda", "meetings"):
+                 "meeting_agenda", "meetings", "subject_keys"):
         conn.execute(f"CREATE UNLOGGED TABLE {GEN}.tpl_{name} (LIKE public.{name})")
         conn.execute(f"ALTER TABLE {GEN}.tpl_{name} ADD COLUMN tpl int NOT NULL")
     conn.execute(f"CREATE UNLOGGED TABLE {GEN}.tpl_meeting_instances (LIKE public.instances)")
@@ -392,6 +393,8 @@ def statements(versions: dict[str, int], parts: int) -> list[list[str]]:
     booking = {"id": f"{GEN}.new_id(g, t.id)", "case_id": "g.id", "zone": "g.zone", "case_manager": "g.cm"}
     subscription = {"instance_id": "g.id", "correlation": f"{GEN}.swap(t.correlation, m, g)"}
     agenda = {"meeting_id": f"{GEN}.meeting(g, t.meeting_id)", "case_id": "g.id", "item": f"{GEN}.swap(t.item, m, g)"}
+    # The template's key travels with its sealed audit rows: each copy of a case opens them with it.
+    subject_key = {"instance_id": "g.id", "codice_fiscale": "g.cf"}
 
     def insert(table: Any, overrides: dict[str, str], source: str, order: str = "") -> str:
         cols, vals = _expressions(table, overrides)
@@ -405,6 +408,7 @@ def statements(versions: dict[str, int], parts: int) -> list[list[str]]:
         insert(tables.bookings, booking, "bookings"),
         insert(tables.subscriptions, subscription, "subscriptions"),
         insert(tables.meeting_agenda, agenda, "meeting_agenda"),
+        insert(tables.subject_keys, subject_key, "subject_keys"),
     ]
     # Ids in the order of each case's history (the case file reads it by id): a nested loop over the
     # cases in order and each template's rows by id, rather than sorting 16 million rows.

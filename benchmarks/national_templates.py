@@ -34,6 +34,7 @@ CASE_TABLES = {
     "bookings": tables.bookings.c.case_id,
     "subscriptions": tables.subscriptions.c.instance_id,
     "meeting_agenda": tables.meeting_agenda.c.case_id,
+    "subject_keys": tables.subject_keys.c.instance_id,
 }
 
 

@@ -11,11 +11,13 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, delete, insert, select
 
@@ -23,6 +25,7 @@ from .fastpath import HotPath
 from .tables import instances, subject_keys
 from .types import dump_json
 
+LOG = logging.getLogger(__name__)
 SEALED = "sealed"  # the only key of a sealed data value: {"sealed": base64(nonce + ciphertext)}
 NONCE_BYTES = 12
 
@@ -139,7 +142,8 @@ class SubjectKeys:
 
 
 def opened(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Audit rows with their sealed data opened; data whose key was destroyed reads as None."""
+    """Audit rows with their sealed data opened; data whose key was destroyed, or that its key cannot open,
+    reads as None."""
     found = [dict(r) for r in rows]
     sealed = [r for r in found if is_sealed(r.get("data"))]
     if not sealed:
@@ -147,5 +151,16 @@ def opened(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str
     keys = SubjectKeys(conn).keys_of(str(r["instance_id"]) for r in sealed if r.get("instance_id"))
     for row in sealed:
         key = keys.get(str(row.get("instance_id")))
-        row["data"] = unseal(key, row["data"]) if key is not None else None
+        row["data"] = _unsealed_or_none(key, row) if key is not None else None
     return found
+
+
+def _unsealed_or_none(key: bytes, row: Mapping[str, Any]) -> Any:
+    # A row its case's key cannot open was altered or sealed under another key: the rest of the
+    # history still reads, and the row is reported rather than failing the whole case file.
+    try:
+        return unseal(key, row["data"])
+    except (InvalidTag, ValueError):
+        LOG.error("audit event %s of case %s cannot be opened with the case's key", row.get("id"),
+                  row.get("instance_id"))
+        return None
