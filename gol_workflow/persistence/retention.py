@@ -38,14 +38,18 @@ class RetentionRepository:
 
     # -- what is due ---------------------------------------------------------------------------
 
-    def closed_before(self, zone: str | None, ended_before: datetime, limit: int) -> Sequence[dict[str, Any]]:
-        """Closed, not yet anonymised cases of a zone that ended before a moment, oldest first (holds included)."""
+    def closed_before(self, zone: str | None, ended_before: datetime, limit: int,
+                      after: tuple[datetime, str] | None = None) -> Sequence[dict[str, Any]]:
+        """Closed, not yet anonymised cases of a zone that ended before a moment, oldest first (holds included);
+        `after` = (ended_at, id) of the last case of the previous batch."""
         zone_is = cases.c.zone.is_(None) if zone is None else cases.c.zone == zone
         stmt = (select(cases.c.id, cases.c.zone, cases.c.ended_at, cases.c.legal_hold, cases.c.codice_fiscale,
                        cases.c.beneficiary_name, cases.c.birth_date)
                 .where(zone_is, cases.c.status.in_(ENDED), cases.c.ended_at < ended_before,
                        cases.c.anonymised_at.is_(None))
                 .order_by(cases.c.ended_at, cases.c.id).limit(limit))
+        if after is not None:
+            stmt = stmt.where(or_(cases.c.ended_at > after[0], and_(cases.c.ended_at == after[0], cases.c.id > after[1])))
         return [dict(r) for r in self.conn.execute(stmt).mappings()]
 
     def zones_with_closed_cases(self) -> list[str | None]:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from gol_workflow.config import Settings
 from gol_workflow.domain.errors import CaseAnonymised, Forbidden, ValidationFailed
 from gol_workflow.domain.model import Actor
+from gol_workflow.persistence.retention import RetentionRepository
 from gol_workflow.persistence.sealing import opened
 from gol_workflow.persistence.tables import attachments, audit_events, cases, retention_runs, subject_keys
 from gol_workflow.scheduler import Scheduler
@@ -259,3 +260,33 @@ def test_the_command_line_lists_runs_and_anonymises_or_only_shows_what_it_would(
     with pytest.raises(SystemExit) as refused:
         run_cli(monkeypatch, p4.rt, capsys, "retention", clock_mode="simulated")
     assert refused.value.code == 2 and "one of the arguments --dry-run --run --list is required" in capsys.readouterr().err
+
+
+def test_a_pass_reads_each_case_once_in_batches_whether_held_listed_or_anonymised(
+        sim: Percorso4, monkeypatch) -> None:
+    """With batches of two, five closed cases (two held) are each listed once, and the others anonymised."""
+    p4 = sim
+    monkeypatch.setattr(retention, "BATCH", 2)
+    closed = [closed_at_profiling(p4, person("Zuccherini", name, f"ZCCNNZ90H5{i}G491", "1990-06-10"))
+              for i, name in enumerate(("Anna", "Bice", "Carla", "Dora", "Elsa"))]
+    for case in closed[1::2]:
+        retention.set_legal_hold(p4.rt, ADMIN, case, "Contenzioso in corso")
+    leap(p4, 3 * 365)
+    read: list[int] = []
+    plain = RetentionRepository.closed_before
+
+    def counted(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - a spy on the real method
+        found = plain(self, *args, **kwargs)
+        read.append(len(found))
+        return found
+
+    monkeypatch.setattr(RetentionRepository, "closed_before", counted)
+    dry = retention.run(p4.rt, ADMIN, dry_run=True)
+    listed = [line["case"] for line in dry.rows()]
+    assert sorted(listed) == sorted(closed) and len(listed) == len(closed)  # each once
+    assert read == [2, 2, 1, 0]  # every case read once: batches go on from the last case read
+    read.clear()
+    done = retention.run(p4.rt, ADMIN)
+    assert read == [2, 2, 1, 0]
+    assert sorted(line["case"] for line in done.rows() if line["action"] == "anonymised") == sorted(closed[0::2])
+    assert sorted(line["case"] for line in done.rows() if line["action"] == "held") == sorted(closed[1::2])

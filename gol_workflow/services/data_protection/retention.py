@@ -119,14 +119,16 @@ def _pass(rt: Runtime, actor: Actor, run_id: int, mode: str) -> RetentionReport:
 
 def _zone_pass(rt: Runtime, actor: Actor, report: RetentionReport, zone: str | None, now: datetime) -> None:
     bound = cut_off(rt, zone, now)
-    seen: set[str] = set()
+    after: tuple[datetime, str] | None = None
     while True:
         with rt.uow(write=False) as uow:
-            due = [c for c in uow.retention.closed_before(zone, bound, BATCH + len(seen)) if c["id"] not in seen]
+            due = uow.retention.closed_before(zone, bound, BATCH, after)
         if not due:
             return
+        # Read on from the last case of this batch: cases held, failed or only listed (dry run) stay
+        # closed and not anonymised, and are not read again.
+        after = (due[-1]["ended_at"], str(due[-1]["id"]))
         for case in due:
-            seen.add(str(case["id"]))
             line = {"case": case["id"], "zone": zone, "ended_at": case["ended_at"].isoformat()}
             if case["legal_hold"]:
                 report.held.append(line)
