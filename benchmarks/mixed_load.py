@@ -33,6 +33,11 @@ work go into the database the run is pointed at.
 
     .venv/bin/python benchmarks/mixed_load.py --postgres URL [--zones-dir var/national/zones]
         [--workers 4] [--completions 2000] [--timer-every 0.5] [--burst 0] [--pgbouncer] [--pool-size 8]
+        [--only-completions]
+
+With `--only-completions` eight CPI operators of eight zones only complete (no reads, no timers
+of the run; the scheduler process still runs): the completions alone, as an outside client
+measures them against another engine.
 """
 
 from __future__ import annotations
@@ -85,6 +90,8 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 CLIENTS = (("cpi.zona-003", "cpi"), ("cpi.zona-017", "cpi"), ("cpi.zona-031", "cpi"), ("cpi.zona-045", "cpi"),
            ("sds.zona-052", "sds"), ("cm.zona-061.4", "ats"), ("spec.zona-075", "specialist"),
            (ADMIN.username, "admin"))
+# --only-completions: eight CPI operators of eight zones, completing and nothing else.
+COMPLETERS = tuple((f"cpi.zona-{zone:03d}", "cpi") for zone in (3, 17, 31, 45, 52, 61, 75, 88))
 PROFILE = {"bisogni_complessi": False, "fabbisogno_formativo": "riqualificazione",
            "note_assessment": "Competenze da riqualificare, nessun bisogno complesso."}
 TARGETS = {"completion": 100.0, "inbox": 50.0, "case list": 50.0, "admin search": 100.0}
@@ -358,8 +365,9 @@ def request(port: int, client: Client, kind: str, method: str, path: str, tally:
 
 
 def run_client(port: int, client: Client, version: int, seed: int, stop: threading.Event, tally: Tally,
-               start: threading.Barrier) -> None:
-    """A CPI client completes its tasks, with a read after every second completion; others read until stopped."""
+               start: threading.Barrier, reads_too: bool = True) -> None:
+    """A CPI client completes its tasks, with a read after every second completion (unless `reads_too` is
+    false); others read until stopped."""
     rnd = random.Random(seed)
     seen: set[str] = set()
     reads: list[tuple[str, str]] = []
@@ -375,7 +383,7 @@ def run_client(port: int, client: Client, version: int, seed: int, stop: threadi
             request(port, client, "completion", "POST", f"/api/v1/tasks/{task}/complete", tally, seen,
                     json.dumps({"data": PROFILE}).encode())
             n += 1
-            if n % 2:
+            if n % 2 or not reads_too:
                 continue
         kind, path = reads.pop()
         request(port, client, kind, "GET", path, tally, seen)
@@ -468,9 +476,13 @@ def main() -> int:
     parser.add_argument("--pgbouncer", action="store_true", help="web workers and scheduler through PgBouncer")
     parser.add_argument("--pool-size", type=int, default=8, help="PgBouncer's server connections (with --pgbouncer)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only-completions", action="store_true",
+                        help="eight CPI operators of eight zones only complete (no reads, no timers of the run): "
+                             "the completions alone, as an outside client measures them")
     args = parser.parse_args()
     var_dir = Path(tempfile.mkdtemp(prefix="gol-mixed-"))
-    clients = [Client(username, role) for username, role in CLIENTS]
+    clients = [Client(username, role) for username, role in (COMPLETERS if args.only_completions else CLIENTS)]
+    targets = {"completion": TARGETS["completion"]} if args.only_completions else TARGETS
     facts = describe(args.postgres, clients, args.seed)
     rt = bootstrap(settings(args.postgres, args.zones_dir, var_dir))
     for client in clients:
@@ -514,7 +526,8 @@ def main() -> int:
                   f"({cloned:.1f} s to clone)", flush=True)
         start = threading.Barrier(len(clients) + 1)
         threads = [threading.Thread(target=run_client, args=(port, c, int(facts["version"] or 1), args.seed + i, stop,
-                                                              tally, start)) for i, c in enumerate(clients)]
+                                                              tally, start, not args.only_completions))
+                   for i, c in enumerate(clients)]
         timer_thread = threading.Thread(target=trickle_timers, args=(trt, clock, args.timer_every, 2.0, stop_timers,
                                                                      made, tally))
         for thread in threads:
@@ -523,7 +536,8 @@ def main() -> int:
         scheduler_before = _cpu_of(scheduler.pid)
         start.wait()
         began = time.perf_counter()
-        timer_thread.start()
+        if not args.only_completions:
+            timer_thread.start()
         completers = [t for t, c in zip(threads, clients, strict=True) if c.role == "cpi"]
         for thread in completers:
             thread.join()
@@ -532,11 +546,12 @@ def main() -> int:
         stop_timers.set()
         for thread in threads:
             thread.join()
-        timer_thread.join()
+        if not args.only_completions:
+            timer_thread.join()
         cpu = cpu_spent(before, cpu_snapshot(web.pid, app_url if not args.pgbouncer else args.postgres))
         scheduler_cpu = _cpu_of(scheduler.pid) - scheduler_before
         last_due = max(datetime.now(UTC) + timedelta(seconds=2.0), burst_due or since)
-        timers = timer_outcome(args.postgres, since, 60.0, last_due)
+        timers = timer_outcome(args.postgres, since, 60.0, last_due) if not args.only_completions else None
     trt.db.dispose()
     load_after = load()
     completions = tally.warm.get("completion", []) + tally.cold.get("completion", [])
@@ -560,7 +575,7 @@ def main() -> int:
     print("| request | n | p50 | p95 | p99 | app p50 | app p95 | cold n | cold p50 | cold max | target p95 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     verdicts: dict[str, bool] = {}
-    for kind, target in TARGETS.items():
+    for kind, target in targets.items():
         warm, cold, app = tally.warm.get(kind, []), tally.cold.get(kind, []), tally.app.get(kind, [])
         if not warm:
             tally.error(f"no {kind} request was measured")
@@ -574,6 +589,8 @@ def main() -> int:
     for kind, count in sorted(tally.untimed.items()):
         if kind != "completion":
             print(f"{count} {kind} responses had no Server-Timing header (left out of the app figures)")
+    if timers is None:
+        return finish(tally, verdicts)
     trickled = len(made)
     expected = trickled + args.burst
     if timers.fired < expected:
@@ -593,6 +610,11 @@ def main() -> int:
         verdicts["burst"] = last <= TARGET_BURST_S and len(burst) == args.burst
         print(f"burst: {len(burst):,} of {args.burst:,} fired, the last {last:.1f} s after they fell due "
               f"(target all <= {TARGET_BURST_S:.0f} s: {'met' if verdicts['burst'] else 'MISSED'})")
+    return finish(tally, verdicts)
+
+
+def finish(tally: Tally, verdicts: dict[str, bool]) -> int:
+    """Print the errors or the targets' verdicts; the exit status (1 on any error)."""
     if tally.errors:
         print(f"{len(tally.errors)} errors: the run FAILED; e.g.: " + "; ".join(tally.errors[:5]))
         return 1
