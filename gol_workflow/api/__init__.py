@@ -54,13 +54,21 @@ def caller() -> str | None:
     return getattr(actor, "username", None)
 
 
+_SECURITY_HEADERS = (
+    ("Cache-Control", "no-store"),  # case data must not linger in caches
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("Referrer-Policy", "no-referrer"),
+)
+
+
 def _headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Cache-Control", "no-store")  # case data must not linger in caches
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    present = {name.lower() for name in headers.keys()}  # one pass, not one per header added
+    for name, value in _SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import flask_smorest
 import flask
+import marshmallow as ma
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
@@ -51,6 +52,19 @@ class ProblemParser(FlaskParser):
     """webargs parser answering invalid input with 400 (the API uses 400 for every invalid request)."""
 
     DEFAULT_VALIDATION_STATUS = 400
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type[ma.Schema], ma.Schema] = {}
+
+    def _get_schema(self, argmap: Any, req: flask.Request) -> ma.Schema:
+        """One instance per schema class, not one per request (a schema keeps no state between loads)."""
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas.setdefault(argmap, argmap())
+            return schema
+        return super()._get_schema(argmap, req)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         """The JSON body; a body of another media type, or nested beyond reason, is refused."""

@@ -21,9 +21,12 @@ from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_FORMAT
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
 
 FORMAT_KEY = "serializer_version"
 
@@ -34,6 +37,14 @@ class _IdText(dict[UUID, str]):
     def __missing__(self, key: UUID) -> str:
         text = self[key] = str(key)
         return text
+
+
+class _Ids(dict[str, UUID]):
+    """Task ids read from text, each parsed once per restore (a tree names every id several times)."""
+
+    def __missing__(self, key: str) -> UUID:
+        value = self[key] = UUID(key)
+        return value
 
 
 class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
@@ -48,6 +59,7 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         super().__init__(target_class, registry)
         self._task_typename = _typename_if_standard(registry, Task, TaskConverter)
         self._subprocess_typename = _typename_if_standard(registry, BpmnSubWorkflow, BpmnSubWorkflowConverter)
+        self._task_restorable = _restored_by_standard(registry, self._task_typename, TaskConverter)
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         """Serialise tasks, data, subprocesses and pending events, not specs."""
@@ -116,12 +128,54 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
     ) -> BpmnWorkflow:
         """Rebuild a workflow around specs the caller already holds."""
         workflow = self.target_class(spec, dict(subprocess_specs), deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        if self._task_restorable:
+            ids = _Ids()
+            workflow.tasks = {ids[key]: self._task_from_dict(task, workflow, ids) for key, task in dct["tasks"].items()}
+            workflow.task_tree = workflow.tasks.get(ids[dct["root"]])
+        else:
+            workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+            workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
+
+
+    def _task_from_dict(self, dct: dict[str, Any], workflow: Any, ids: _Ids) -> Any:
+        """The task Spiff's `TaskConverter.from_dict` restores (a test compares them), each id parsed once."""
+        if dct.get("typename") != self._task_typename:
+            return self.registry.restore(dct, workflow=workflow)
+        restore = self.registry.restore
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = Task(workflow, task_spec, state=dct["state"], id=ids[dct["id"]])
+        parent_id = dct["parent"]
+        task._parent = ids[parent_id] if parent_id is not None else None
+        task._children = [ids[child] for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        task.internal_data = restore(dct["internal_data"])
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        parent = workflow.tasks.get(task._parent)
+        if delta and parent is not None:
+            data = DeepMerge.merge({}, parent.data)
+            data.update(restore(delta.get("updates", {})))
+            for key in delta.get("deletions", {}):
+                if key in data:
+                    del data[key]
+        else:
+            data = restore(dct["data"])
+        task.data = data
+        return task
+
+
+def _restored_by_standard(registry: Any, typename: str | None, converter: type) -> bool:
+    """True when Spiff's own `converter` restores `typename` (else the registry's path is taken)."""
+    from_dict = registry.convert_from_dict.get(typename) if typename is not None else None
+    bound = from_dict.args[0] if isinstance(from_dict, partial) and from_dict.args else None
+    owner = getattr(bound, "__self__", None)
+    return type(owner) is converter and getattr(owner, "target_class", None) is Task
 
 
 def _typename_if_standard(registry: Any, cls: type, converter: type) -> str | None:

@@ -75,6 +75,17 @@ def _branches(schema: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
 
 def conditional_fields(schema: Mapping[str, Any]) -> dict[str, list[Condition]]:
     """{field: conditions, any of which makes it apply} for one object schema's own properties."""
+    return {name: list(found) for name, found in _conditional(schema).items()}
+
+
+_DERIVED: dict[int, tuple[Mapping[str, Any], dict[str, tuple[Condition, ...]]]] = {}
+
+
+def _conditional(schema: Mapping[str, Any]) -> dict[str, tuple[Condition, ...]]:
+    """`conditional_fields`, derived once per schema object (forms live as long as their process version)."""
+    cached = _DERIVED.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
     required = set(schema.get("required") or [])
     properties = schema.get("properties") or {}
     found: dict[str, list[Condition]] = {}
@@ -89,7 +100,11 @@ def conditional_fields(schema: Mapping[str, Any]) -> dict[str, list[Condition]]:
             for name in names:
                 if name in properties and name not in required:
                     found.setdefault(name, []).append(Condition(trigger, ANY_VALUE))
-    return found
+    derived = {name: tuple(conditions) for name, conditions in found.items()}
+    if len(_DERIVED) > 1024:
+        _DERIVED.clear()
+    _DERIVED[id(schema)] = (schema, derived)
+    return derived
 
 
 def applies(conditions: Sequence[Condition], data: Mapping[str, Any]) -> bool:
@@ -99,7 +114,9 @@ def applies(conditions: Sequence[Condition], data: Mapping[str, Any]) -> bool:
 
 def inapplicable(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
     """Top-level fields of `data` whose conditions do not hold (a field hidden by a hidden field is hidden too)."""
-    conditions = conditional_fields(schema)
+    conditions = _conditional(schema)
+    if not conditions:
+        return []
     current = dict(data)
     dropped: list[str] = []
     changed = True
@@ -116,7 +133,8 @@ def inapplicable(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[str
 def without_inapplicable(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
     """The data without the values of fields that do not apply, at every level of nesting."""
     properties = schema.get("properties") or {}
-    result = {k: v for k, v in data.items() if k not in set(inapplicable(schema, data))}
+    dropped = set(inapplicable(schema, data))
+    result = {k: v for k, v in data.items() if k not in dropped}
     for name, value in list(result.items()):
         prop = properties.get(name)
         if not isinstance(prop, Mapping):

@@ -20,7 +20,7 @@ from sqlalchemy import Column, Connection, Table
 from ..domain.errors import ConcurrentChange
 from . import write_behind
 from .errors import DuplicateRow
-from .tables import INSTANCE_HEADER, audit_events, instances, subject_keys, tasks
+from .tables import INSTANCE_HEADER, api_tokens, audit_events, instances, subject_keys, tasks, users
 from .types import JsonText, UtcDateTime, dump_json
 from .write_behind import Join
 
@@ -195,6 +195,30 @@ def _task_with_instance(dialect: str) -> tuple[_Query, _Query]:
     return task, header
 
 
+@cache
+def _task_for_step(dialect: str) -> tuple[_Query, _Query]:
+    # The step's first read: the task, its instance's header, the instance's state (an archived
+    # instance's from the archive) and its case's key, which the step's audit events need.
+    task, header = _task_with_instance(dialect)
+    state = "coalesce(nullif(i.state, ''), (SELECT a.state FROM archived_states a WHERE a.instance_id = i.id))"
+    select_list, _, rest = task.sql.partition(" FROM tasks t JOIN instances i ON i.id = t.instance_id ")
+    sql = (f"{select_list}, {state}, k.key, k.codice_fiscale FROM tasks t JOIN instances i ON i.id = t.instance_id "
+           f"LEFT JOIN subject_keys k ON k.instance_id = i.id {rest}")
+    return _Query(sql, task.keys, task.readers), header
+
+
+@cache
+def _live_token(dialect: str) -> _Query:
+    # A token not revoked whose account is active, with what an authenticated request needs.
+    columns = [("id", api_tokens.c.id), ("last_used_at", api_tokens.c.last_used_at), ("user_id", users.c.id),
+               ("username", users.c.username), ("role", users.c.role), ("zones", users.c.zones),
+               ("services", users.c.services)]
+    sql = ("SELECT t.id, t.last_used_at, u.id, u.username, u.role, u.zones, u.services FROM api_tokens t "
+           f"JOIN users u ON u.id = t.user_id WHERE t.token_hash = {_placeholder(dialect)} "
+           "AND t.revoked_at IS NULL AND u.active")
+    return _Query(sql, [key for key, _ in columns], [_reader(column, dialect) for _, column in columns])
+
+
 class HotPath:
     """Hot-path reads and writes on a unit of work's connection."""
 
@@ -306,6 +330,25 @@ class HotPath:
             return None
         split = len(task.keys)
         return task.row(values[:split]), header.row(values[split:])
+
+    def task_for_step(
+        self, task_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any], str | None, tuple[bytes, str] | None] | None:
+        """A task row, its instance's header and state, and the case's key with its person (None: no key)."""
+        task, header = _task_for_step(self._dialect)
+        values = self._row(task.sql, (task_id,))
+        if values is None:
+            return None
+        split, end = len(task.keys), len(task.keys) + len(header.keys)
+        state, key, person = values[end:]
+        found = (bytes(key), str(person)) if key is not None else None
+        return task.row(values[:split]), header.row(values[split:end]), state, found
+
+    def live_token(self, token_hash: str) -> dict[str, Any] | None:
+        """The live token with this hash and its account's name, role, zones and services, or None."""
+        query = _live_token(self._dialect)
+        values = self._row(query.sql, (token_hash,))
+        return None if values is None else query.row(values)
 
     def _row(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
         """The first row of a query, or None."""

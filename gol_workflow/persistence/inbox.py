@@ -8,14 +8,16 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, delete, select, update
 
 from .fastpath import HotPath
+from .sealing import SubjectKeys
 from .tables import tasks
 
 
 class InboxRepository:
     """Projection of ready user tasks."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, keys: SubjectKeys | None = None) -> None:
         self.conn = conn
+        self._keys = keys  # the unit of work's case keys, which `get_for_step` reads along
 
     def get(self, task_id: str) -> RowMapping | None:
         """One inbox row."""
@@ -24,6 +26,19 @@ class InboxRepository:
     def get_with_instance(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A task and its instance's header, in one query."""
         return HotPath(self.conn).task_with_instance(task_id)
+
+    def get_for_step(self, task_id: str) -> tuple[dict[str, Any], dict[str, Any], str | None] | None:
+        """A task, its instance's header and its instance's state, in one query.
+
+        The same query reads the case's key, which the step's audit events are sealed with.
+        """
+        found = HotPath(self.conn).task_for_step(task_id)
+        if found is None:
+            return None
+        task, header, state, key = found
+        if self._keys is not None:
+            self._keys.know(str(header["id"]), key)
+        return task, header, state
 
     def for_instance(self, instance_id: str) -> list[RowMapping]:
         """Ready tasks of one instance."""

@@ -70,6 +70,10 @@ class SubjectKeys:
         if instance_id not in self._known:
             self._known[instance_id] = None if new else self._read(instance_id)
 
+    def know(self, instance_id: str, found: tuple[bytes, str] | None) -> None:
+        """Take the case's key (None: it has none) as read with the step's first statement (see `prepare`)."""
+        self._known.setdefault(instance_id, found)
+
     def _read(self, instance_id: str) -> tuple[bytes, str] | None:
         row = self.conn.execute(select(subject_keys.c.key, subject_keys.c.codice_fiscale)
                                 .where(subject_keys.c.instance_id == instance_id)).first()

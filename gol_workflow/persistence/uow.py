@@ -96,7 +96,7 @@ class UnitOfWork:
 
     @cached_property
     def inbox(self) -> InboxRepository:
-        return InboxRepository(self.conn)
+        return InboxRepository(self.conn, self.audit.keys)
 
     @cached_property
     def audit(self) -> AuditRepository:

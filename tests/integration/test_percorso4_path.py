@@ -6,6 +6,10 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
+from gol_workflow.persistence.sealing import pseudonym
+from gol_workflow.persistence.tables import subject_keys
 from gol_workflow.services.cases import case_file, monitoring
 from gol_workflow.services.administration import deployment
 from tests.conftest import ADMIN, ROME, ROOT
@@ -207,3 +211,15 @@ def test_path_5_with_workflows_kept_in_memory_as_a_web_process_keeps_them(p4_kep
 
 def test_path_4_with_workflows_kept_in_memory_as_a_web_process_keeps_them(p4_kept: Percorso4) -> None:
     test_path_4_a_substantial_change_in_month_4_goes_back_to_the_equipe_and_keeps_the_end_date(p4_kept)
+
+
+def test_a_profiling_completed_from_the_database_is_audited_under_the_case_key(p4: Percorso4) -> None:
+    """No workflow in memory: the completion reads its case's key with its task; its data opens, its subject matches."""
+    case = p4.open_case("pistoiese", ANNA)
+    p4.complete("profilazione", case, profilo(complessi=False, fabbisogno="riqualificazione"), "cpi.pistoia")
+    completed = p4.audit("task.completed", case)
+    started = p4.audit("instance.started", case)
+    assert len(completed) == 1 and completed[0]["data"]["data"]["fabbisogno_formativo"] == "riqualificazione"
+    with p4.rt.uow(write=False) as uow:
+        key = uow.conn.execute(select(subject_keys.c.key).where(subject_keys.c.instance_id == case)).scalar_one()
+    assert completed[0]["subject"] == started[0]["subject"] == pseudonym(bytes(key), ANNA["codice_fiscale"])

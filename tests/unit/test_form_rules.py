@@ -64,6 +64,21 @@ def test_values_of_fields_that_do_not_apply_are_cleared_and_unanswered_fields_re
                         "servizi_specialistici": None, "condizione_economica": None, "note_assessment": None}
 
 
+def test_each_form_keeps_its_own_conditions_when_submitted_again_and_alongside_others() -> None:
+    def asks_if(answer: str) -> dict[str, Any]:
+        return {"type": "object", "properties": {"esito": {"type": "string"}, "dettaglio": {"type": "string"}},
+                "allOf": [{"if": {"properties": {"esito": {"const": answer}}, "required": ["esito"]},
+                           "then": {"required": ["dettaglio"]}}]}
+
+    data = {"esito": "si", "dettaglio": "x", "altro": 1}
+    for _ in range(2):
+        assert conditions.without_inapplicable(asks_if("si"), data) == data
+        assert conditions.without_inapplicable(asks_if("no"), data) == {"esito": "si", "altro": 1}
+    schema = asks_if("si")
+    assert conditions.without_inapplicable(schema, data) == conditions.without_inapplicable(schema, data) == data
+    assert conditions.conditional_fields(schema) == {"dettaglio": [conditions.Condition("esito", ("si",))]}
+
+
 @pytest.mark.parametrize(("name", "data", "path", "message"), [
     ("progetto_individualizzato", {"attivita": [{"misura": "formazione", "descrizione": "Corso",
                                                  "data_inizio": "2026-05-02", "data_fine": "2026-05-01"}]},

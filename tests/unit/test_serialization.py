@@ -12,7 +12,7 @@ from gol_workflow.engine.parsing import compile_from_sources
 from gol_workflow.engine.runner import ProcessEngine
 from gol_workflow.engine.serialization import StateSerializer
 from tests.conftest import DATA, ROOT
-from tests.spiff_reference import assert_stored_as_spiff
+from tests.spiff_reference import assert_restored_as_spiff, assert_stored_as_spiff, spiff_restored
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -41,6 +41,7 @@ def test_every_step_of_a_process_is_stored_as_spiff_writes_it_and_loads_back() -
         text = assert_same_as_spiff(engine.serializer, handle.workflow)
         restored = engine.load(compiled, text)
         assert engine.dumps(restored) == text  # loading and storing again changes nothing
+        assert_restored_as_spiff(restored.workflow, spiff_restored(engine.serializer, text, compiled))
         handle = restored
         snapshot = engine.complete_task(handle, next(iter(snapshot.ready)), values[steps], NOW)
         steps += 1
@@ -68,5 +69,6 @@ def test_a_workflow_with_multi_instance_subprocesses_is_stored_as_spiff_writes_i
     text = assert_same_as_spiff(engine.serializer, handle.workflow)
     handle = engine.load(compiled, text)
     assert engine.dumps(handle) == text
+    assert_restored_as_spiff(handle.workflow, spiff_restored(engine.serializer, text, compiled))
     engine.complete_task(handle, next(iter(snapshot.ready)), {"presente": True, "nota": "discusso"}, NOW)
     assert_same_as_spiff(engine.serializer, handle.workflow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ ID_IN_PATH = f"int(min=1, max={MAX_ID})"  # a URL converter: beyond the range th
 BIG_ID_IN_PATH = f"int(min=1, max={MAX_BIG_ID})"
 TIMEZONE_KEY = "API_TIMEZONE"
 MAX_DEPTH = 32
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # C0 controls but tab and line breaks
 
 
 class LocalDateTime(fields.DateTime):
@@ -34,7 +36,7 @@ def _has_control(value: Any, depth: int = 0) -> bool:
     if depth > MAX_DEPTH:
         return True
     if isinstance(value, str):
-        return any(ord(c) < 32 and c not in "\t\n\r" for c in value)
+        return _CONTROL.search(value) is not None
     if isinstance(value, dict):
         return any(_has_control(k, depth + 1) or _has_control(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):

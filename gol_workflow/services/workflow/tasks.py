@@ -43,15 +43,21 @@ def _task_and_case(
     """The inbox row, its instance's header and the header of the case it is about."""
     found = uow.inbox.get_with_instance(task_id)
     if found is None:
-        done = already_completed(uow, task_id)
-        if done is not None:
-            raise done
-        raise NotFound("task not found")  # the same words as a task one may not see
+        raise _missing(uow, task_id)
     task, instance = found
-    case = instance
+    return task, instance, _case_header(uow, task, instance)
+
+
+def _missing(uow: UnitOfWork, task_id: str) -> GolError:
+    """The error for a task not in the inbox: completed already (by whom, when), or not found."""
+    return already_completed(uow, task_id) or NotFound("task not found")  # the words of a task one may not see
+
+
+def _case_header(uow: UnitOfWork, task: Mapping[str, Any], instance: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The header of the case a task is about: its instance's, or that of the case it names."""
     if task["case_id"] and task["case_id"] != task["instance_id"]:
-        case = uow.instances.header(task["case_id"]) or instance
-    return task, instance, case
+        return uow.instances.header(task["case_id"]) or instance
+    return instance
 
 
 def form_of(
@@ -124,8 +130,13 @@ def _complete(
 ) -> StepResult:
     now = rt.now()
     with rt.uow() as uow:
+        state = None
         if known is None:
-            task, instance, case = _task_and_case(uow, task_id)
+            found = uow.inbox.get_for_step(task_id)  # the state comes with it: no read of its own
+            if found is None:
+                raise _missing(uow, task_id)
+            task, instance, state = found
+            case = _case_header(uow, task, instance)
         else:
             task, instance = known
             case = instance
@@ -142,7 +153,7 @@ def _complete(
                 rt, uow, task["form"], data, OptionContext(actor, task["zone"], case, now))
             if errors:
                 raise ValidationFailed("il modulo contiene errori", errors)
-        loaded = load(rt, uow, task["instance_id"], header=instance)
+        loaded = load(rt, uow, task["instance_id"], header=instance, state=state)
         loaded.trusted = known is not None
         if loaded.header["status"] not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
             rt.workflows.put(loaded.id, loaded.unchanged())
