@@ -25,6 +25,15 @@ SORTS = {
     "equipe": cases.c.equipe_at,
 }
 
+# What a list row shows (the page and the API's summary): not the record's other facts, whose JSON and
+# dates would be decoded for every row and never read.
+LIST_COLUMNS = ("id", "process_id", "status", "current_step", "zone", "beneficiary_name", "codice_fiscale",
+                "case_manager", "equipe_at", "first_appointment_at", "path_end_at", "outcome", "opened_at",
+                "updated_at", "ended_at")
+_LIST = [cases.c[name] for name in LIST_COLUMNS]
+_NEXT_DUE = (select(func.min(tasks.c.due_at)).where(tasks.c.case_id == cases.c.id)
+             .scalar_subquery().label("next_due_at"))
+
 CODICE_FISCALE = re.compile(r"^[A-Z0-9]{16}$")
 _RECORD = "record__"  # prefix of the record's columns read beside the instance header
 
@@ -63,14 +72,14 @@ class CaseList:
     def page(
         self, scope: CaseScope, chosen: CaseFilter, sort: str, descending: bool, limit: int, offset: int
     ) -> list[dict[str, Any]]:
-        """One page of records, each with the case manager's name and the next due date of its tasks."""
+        """One page of list rows (`LIST_COLUMNS`), each with the case manager's name and the next due date of its tasks."""
         return self.page_and_count(scope, chosen, sort, descending, limit, offset, None)[0]
 
     def page_and_count(
         self, scope: CaseScope, chosen: CaseFilter, sort: str, descending: bool, limit: int, offset: int,
         cap: int | None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of records and how many match (at most `cap` + 1; 0 when `cap` is None), in one round trip.
+        """One page of list rows and how many match (at most `cap` + 1; 0 when `cap` is None), in one round trip.
 
         The page's ids are chosen first from the list indexes alone (filters and sort keys are their
         columns), then only those rows are read: a deep page skips index entries, not table rows.
@@ -88,9 +97,7 @@ class CaseList:
         chosen_ids = (self._where(select(cases.c.id), scope, chosen).order_by(*_order(key, descending))
                       .limit(limit).offset(offset))
         page_ids = chosen_ids.subquery("page_ids")
-        due = (select(func.min(tasks.c.due_at)).where(tasks.c.case_id == cases.c.id)
-               .scalar_subquery().label("next_due_at"))
-        columns: list[Any] = [cases, users.c.full_name.label("case_manager_name"), due]
+        columns: list[Any] = [*_LIST, users.c.full_name.label("case_manager_name"), _NEXT_DUE]
         if cap is not None:
             columns.append(self._count_stmt(scope, chosen, cap).scalar_subquery().label("matching"))
         stmt = (
@@ -99,15 +106,18 @@ class CaseList:
             .outerjoin(users, users.c.username == cases.c.case_manager)
             .order_by(*order)
         )
-        rows = [dict(r) for r in self.conn.execute(stmt).mappings()]
+        result = self.conn.execute(stmt).mappings()
         if cap is None:
-            return rows, 0
+            return [dict(r) for r in result], 0
+        rows = []
+        counted = 0
+        for r in result:
+            row = dict(r)
+            counted = row.pop("matching")
+            rows.append(row)
         if not rows:
             return rows, self.count(scope, chosen, cap) if offset else 0
-        counted = int(rows[0]["matching"] or 0)
-        for row in rows:
-            del row["matching"]
-        return rows, counted
+        return rows, int(counted or 0)
 
     def count(self, scope: CaseScope, chosen: CaseFilter, cap: int) -> int:
         """How many records match, counting at most `cap` + 1 (so a large zone costs the same as a small one)."""

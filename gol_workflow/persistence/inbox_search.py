@@ -18,6 +18,10 @@ SORTS = {
     "beneficiario": tasks.c.beneficiary_name,
     "attivita": tasks.c.name,
 }
+# Built once: an alias's column collection is made afresh on each use of a new alias.
+_OWN = instances.alias("own_instance")
+# A page row's columns: not the draft (JSON decoded per row) nor the visibility text, which no list shows.
+_PAGE_COLUMNS = [c for c in tasks.c if c.name not in ("draft", "roles", "users")]
 
 
 @dataclass(frozen=True)
@@ -70,16 +74,17 @@ class InboxSearch:
         if column is not tasks.c.created_at:
             order.insert(1, tasks.c.created_at)
         ids = self._where(select(tasks.c.id), scope, chosen).order_by(*order).limit(limit).offset(offset).subquery()
-        own = instances.alias("own_instance")
-        stmt = (select(tasks, own.c.status.label("blocked_status"), own.c.error.label("blocked_error"))
+        own = _OWN
+        stmt = (select(*_PAGE_COLUMNS, own.c.status.label("blocked_status"), own.c.error.label("blocked_error"))
                 .join(ids, ids.c.id == tasks.c.id)
                 .outerjoin(own, and_(own.c.id == tasks.c.instance_id, own.c.status.in_(list(statuses))))
                 .order_by(*order))
         found = []
         for row in self.conn.execute(stmt).mappings():
-            item = {k: v for k, v in row.items() if k not in ("blocked_status", "blocked_error")}
-            item["blocked"] = (None if row["blocked_status"] is None else
-                               {"id": row["instance_id"], "status": row["blocked_status"], "error": row["blocked_error"]})
+            item = dict(row)
+            status, error = item.pop("blocked_status"), item.pop("blocked_error")
+            item["blocked"] = (None if status is None else
+                               {"id": item["instance_id"], "status": status, "error": error})
             found.append(item)
         return found
 
