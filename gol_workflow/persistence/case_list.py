@@ -91,14 +91,14 @@ class CaseList:
         if shape is None:
             return [], 0
         sort = sort if sort in SORTS else "updated"
-        key = ("page", shape, sort, descending, cap is not None, scope.everything)
+        key = ("page", shape, sort, descending, cap is not None)
         stmt = _STATEMENTS.get(key)
         if stmt is None:
-            stmt = _STATEMENTS[key] = _page_stmt(shape, sort, descending, cap is not None, scope.everything)
+            stmt = _STATEMENTS[key] = _page_stmt(shape, sort, descending, cap is not None)
         result = self.conn.execute(stmt, {**params, "limit": limit, "offset": offset, "cap": (cap or 0) + 1})
-        rows: list[dict[str, Any]] = []
         if cap is None:
             return [dict(r) for r in result.mappings()], 0
+        rows: list[dict[str, Any]] = []
         counted = 0
         for r in result.mappings():
             row = dict(r)
@@ -243,11 +243,11 @@ def _where(stmt: Select, shape: tuple[Any, ...]) -> Select:
     return stmt.where(and_(*conditions))
 
 
-def _page_stmt(shape: tuple[Any, ...], sort: str, descending: bool, counted: bool, everything: bool) -> Select:
+def _page_stmt(shape: tuple[Any, ...], sort: str, descending: bool, counted: bool) -> Select:
     column = SORTS[sort]
     order = _order(column, descending)
     key: ColumnElement[Any] = column
-    if column is cases.c.beneficiary_name and not everything:
+    if column is cases.c.beneficiary_name and shape[0] != "everything":
         # The same order, in a form the every-zone name index cannot serve: walking it for one
         # zone reads about a hundred other zones' rows per row kept; the scope's own index does not.
         key = column.concat("")
