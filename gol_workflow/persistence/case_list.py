@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Text, and_, exists, false, func, or_, select, true, type_coerce
+from sqlalchemy import Connection, Integer, Select, String, Text, and_, bindparam, exists, func, or_, select, true, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from .tables import INSTANCE_HEADER, cases, instances, tasks, users
+from .types import UtcDateTime
 
 ENDED = ("completed", "terminated")
 OPEN = ("running", "waiting", "error", "suspended")
@@ -24,6 +24,15 @@ SORTS = {
     "end": cases.c.path_end_at,
     "equipe": cases.c.equipe_at,
 }
+
+# What a list row shows (the page and the API's summary): not the record's other facts, whose JSON and
+# dates would be decoded for every row and never read.
+LIST_COLUMNS = ("id", "process_id", "status", "current_step", "zone", "beneficiary_name", "codice_fiscale",
+                "case_manager", "equipe_at", "first_appointment_at", "path_end_at", "outcome", "opened_at",
+                "updated_at", "ended_at")
+_LIST = [cases.c[name] for name in LIST_COLUMNS]
+_NEXT_DUE = (select(func.min(tasks.c.due_at)).where(tasks.c.case_id == cases.c.id)
+             .scalar_subquery().label("next_due_at"))
 
 CODICE_FISCALE = re.compile(r"^[A-Z0-9]{16}$")
 _RECORD = "record__"  # prefix of the record's columns read beside the instance header
@@ -63,14 +72,14 @@ class CaseList:
     def page(
         self, scope: CaseScope, chosen: CaseFilter, sort: str, descending: bool, limit: int, offset: int
     ) -> list[dict[str, Any]]:
-        """One page of records, each with the case manager's name and the next due date of its tasks."""
+        """One page of list rows (`LIST_COLUMNS`), each with the case manager's name and the next due date of its tasks."""
         return self.page_and_count(scope, chosen, sort, descending, limit, offset, None)[0]
 
     def page_and_count(
         self, scope: CaseScope, chosen: CaseFilter, sort: str, descending: bool, limit: int, offset: int,
         cap: int | None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of records and how many match (at most `cap` + 1; 0 when `cap` is None), in one round trip.
+        """One page of list rows and how many match (at most `cap` + 1; 0 when `cap` is None), in one round trip.
 
         The page's ids are chosen first from the list indexes alone (filters and sort keys are their
         columns), then only those rows are read: a deep page skips index entries, not table rows.
@@ -78,44 +87,37 @@ class CaseList:
         (computed once by the server): a page costs one statement, not three. An empty page (past the
         last, or nothing matches) asks for the count on its own.
         """
-        column = SORTS.get(sort, cases.c.updated_at)
-        order = _order(column, descending)
-        key: ColumnElement[Any] = column
-        if column is cases.c.beneficiary_name and not scope.everything:
-            # The same order, in a form the every-zone name index cannot serve: walking it for one
-            # zone reads about a hundred other zones' rows per row kept; the scope's own index does not.
-            key = column.concat("")
-        chosen_ids = (self._where(select(cases.c.id), scope, chosen).order_by(*_order(key, descending))
-                      .limit(limit).offset(offset))
-        page_ids = chosen_ids.subquery("page_ids")
-        due = (select(func.min(tasks.c.due_at)).where(tasks.c.case_id == cases.c.id)
-               .scalar_subquery().label("next_due_at"))
-        columns: list[Any] = [cases, users.c.full_name.label("case_manager_name"), due]
-        if cap is not None:
-            columns.append(self._count_stmt(scope, chosen, cap).scalar_subquery().label("matching"))
-        stmt = (
-            select(*columns)
-            .join(page_ids, page_ids.c.id == cases.c.id)
-            .outerjoin(users, users.c.username == cases.c.case_manager)
-            .order_by(*order)
-        )
-        rows = [dict(r) for r in self.conn.execute(stmt).mappings()]
+        shape, params = _criteria(scope, chosen)
+        if shape is None:
+            return [], 0
+        sort = sort if sort in SORTS else "updated"
+        key = ("page", shape, sort, descending, cap is not None)
+        stmt = _STATEMENTS.get(key)
+        if stmt is None:
+            stmt = _STATEMENTS[key] = _page_stmt(shape, sort, descending, cap is not None)
+        result = self.conn.execute(stmt, {**params, "limit": limit, "offset": offset, "cap": (cap or 0) + 1})
         if cap is None:
-            return rows, 0
+            return [dict(r) for r in result.mappings()], 0
+        rows: list[dict[str, Any]] = []
+        counted = 0
+        for r in result.mappings():
+            row = dict(r)
+            counted = row.pop("matching")
+            rows.append(row)
         if not rows:
             return rows, self.count(scope, chosen, cap) if offset else 0
-        counted = int(rows[0]["matching"] or 0)
-        for row in rows:
-            del row["matching"]
-        return rows, counted
+        return rows, int(counted or 0)
 
     def count(self, scope: CaseScope, chosen: CaseFilter, cap: int) -> int:
         """How many records match, counting at most `cap` + 1 (so a large zone costs the same as a small one)."""
-        return int(self.conn.execute(self._count_stmt(scope, chosen, cap)).scalar() or 0)
-
-    def _count_stmt(self, scope: CaseScope, chosen: CaseFilter, cap: int) -> Select:
-        inner = self._where(select(cases.c.id), scope, chosen).limit(cap + 1).subquery()
-        return select(func.count()).select_from(inner)
+        shape, params = _criteria(scope, chosen)
+        if shape is None:
+            return 0
+        key = ("count", shape)
+        stmt = _STATEMENTS.get(key)
+        if stmt is None:
+            stmt = _STATEMENTS[key] = _count_stmt(shape)
+        return int(self.conn.execute(stmt, {**params, "cap": cap + 1}).scalar() or 0)
 
     def header_and_record(self, case_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """The instance's header (without its state) and its case record as `get` gives it, in one round trip."""
@@ -143,44 +145,129 @@ class CaseList:
         row = self.conn.execute(stmt.add_columns(due)).mappings().first()
         return None if row is None else dict(row)
 
-    def _where(self, stmt: Select, scope: CaseScope, chosen: CaseFilter) -> Select:
-        visible = _visible(scope)
-        if visible is None:
-            return stmt.where(false())
-        conditions: list[ColumnElement[bool]] = [visible]
-        if chosen.zone:
-            conditions.append(cases.c.zone == chosen.zone)
-        if chosen.statuses:
-            conditions.append(cases.c.status.in_(chosen.statuses))
-        if chosen.step:
-            conditions.append(cases.c.current_step == chosen.step)
-        if chosen.text:
-            text = chosen.text.strip()
-            if CODICE_FISCALE.match(text.upper()):
-                conditions.append(cases.c.codice_fiscale == text.upper())
-            elif scope.everything:
-                conditions.append(cases.c.beneficiary_name.ilike(f"%{_escape(text)}%", escape="\\"))
-            else:
-                # The same match as ILIKE (PostgreSQL lower-cases both sides for it, as SQLite does), written
-                # so that the trigram index cannot serve it: its row estimate for a few letters is far too
-                # low, and the planner would read thousands of other zones' rows instead of this scope's index.
-                pattern = func.lower(f"%{_escape(text)}%")
-                conditions.append(func.lower(cases.c.beneficiary_name).like(pattern, escape="\\"))
-        if chosen.overdue and chosen.now is not None:
-            overdue = select(tasks.c.case_id).where(tasks.c.due_at < chosen.now, tasks.c.case_id.is_not(None))
-            zones = (chosen.zone,) if chosen.zone else scope.zones if not scope.everything else ()
-            if zones:
-                # Only the scope's zones' overdue tasks (`(zone, due_at)` index), not the country's: a
-                # task carries its case's zone (none when its process declares no zone).
-                overdue = overdue.where(or_(tasks.c.zone.in_(zones), tasks.c.zone.is_(None)))
-            if scope.case_manager and not zones:
-                # A case manager's thousand cases: each one's tasks looked up, not every overdue task hashed.
-                conditions.append(exists().where(tasks.c.case_id == cases.c.id, tasks.c.due_at < chosen.now))
-            else:
-                conditions.append(cases.c.id.in_(overdue))
-        if chosen.mine:
-            conditions.append(_mine(chosen))
-        return stmt.where(and_(*conditions))
+
+
+# One statement per list shape (which filters, how many services, which sort), its values bound at
+# execution: built once, so a request neither assembles it nor computes its cache key again.
+_STATEMENTS: dict[tuple[Any, ...], Select] = {}
+
+
+def _criteria(scope: CaseScope, chosen: CaseFilter) -> tuple[tuple[Any, ...] | None, dict[str, Any]]:
+    """The shape of the conditions (None: nothing is visible) and the values they bind."""
+    params: dict[str, Any] = {}
+    if scope.everything:
+        shape: list[Any] = ["everything"]
+    elif scope.case_manager:
+        shape = ["case_manager"]
+        params["scope_case_manager"] = scope.case_manager
+    elif scope.zones:
+        shape = ["zones", len(scope.services)]
+        params["scope_zones"] = list(scope.zones)
+        params.update({f"scope_service_{i}": _quoted(s) for i, s in enumerate(scope.services)})
+    else:
+        return None, params
+    if chosen.zone:
+        shape.append("zone")
+        params["zone"] = chosen.zone
+    if chosen.statuses:
+        shape.append("statuses")
+        params["statuses"] = list(chosen.statuses)
+    if chosen.step:
+        shape.append("step")
+        params["step"] = chosen.step
+    if chosen.text:
+        text = chosen.text.strip()
+        if CODICE_FISCALE.match(text.upper()):
+            shape.append("codice_fiscale")
+            params["codice_fiscale"] = text.upper()
+        else:
+            shape.append("name")
+            params["name"] = f"%{_escape(text)}%"
+    if chosen.overdue and chosen.now is not None:
+        params["now"] = chosen.now
+        zones = (chosen.zone,) if chosen.zone else scope.zones if not scope.everything else ()
+        if zones:
+            shape.append("overdue_in_zones")
+            params["overdue_zones"] = list(zones)
+        else:
+            shape.append("overdue_of_manager" if scope.case_manager else "overdue")
+    if chosen.mine:
+        shape.extend(("mine", len(chosen.services)))
+        params["user"] = chosen.user
+        params.update({f"mine_service_{i}": _quoted(s) for i, s in enumerate(chosen.services)})
+    return tuple(shape), params
+
+
+def _where(stmt: Select, shape: tuple[Any, ...]) -> Select:
+    """The conditions of a shape, with bound values (see `_criteria`)."""
+    conditions: list[ColumnElement[bool]] = []
+    if shape[0] == "everything":
+        conditions.append(true())
+    elif shape[0] == "case_manager":
+        conditions.append(cases.c.case_manager == bindparam("scope_case_manager"))
+    else:
+        conditions.append(cases.c.zone.in_(bindparam("scope_zones", expanding=True)))
+        if shape[1]:
+            conditions.append(_invited("scope_service", shape[1]))
+    if "zone" in shape:
+        conditions.append(cases.c.zone == bindparam("zone"))
+    if "statuses" in shape:
+        conditions.append(cases.c.status.in_(bindparam("statuses", expanding=True)))
+    if "step" in shape:
+        conditions.append(cases.c.current_step == bindparam("step"))
+    if "codice_fiscale" in shape:
+        conditions.append(cases.c.codice_fiscale == bindparam("codice_fiscale"))
+    elif "name" in shape and shape[0] == "everything":
+        conditions.append(cases.c.beneficiary_name.ilike(bindparam("name", type_=String), escape="\\"))
+    elif "name" in shape:
+        # The same match as ILIKE (PostgreSQL lower-cases both sides for it, as SQLite does), written
+        # so that the trigram index cannot serve it: its row estimate for a few letters is far too
+        # low, and the planner would read thousands of other zones' rows instead of this scope's index.
+        pattern = func.lower(bindparam("name", type_=String))
+        conditions.append(func.lower(cases.c.beneficiary_name).like(pattern, escape="\\"))
+    now = bindparam("now", type_=UtcDateTime)
+    overdue = select(tasks.c.case_id).where(tasks.c.due_at < now, tasks.c.case_id.is_not(None))
+    if "overdue_in_zones" in shape:
+        # Only the scope's zones' overdue tasks (`(zone, due_at)` index), not the country's: a
+        # task carries its case's zone (none when its process declares no zone).
+        overdue = overdue.where(or_(tasks.c.zone.in_(bindparam("overdue_zones", expanding=True)),
+                                    tasks.c.zone.is_(None)))
+        conditions.append(cases.c.id.in_(overdue))
+    elif "overdue_of_manager" in shape:
+        # A case manager's thousand cases: each one's tasks looked up, not every overdue task hashed.
+        conditions.append(exists().where(tasks.c.case_id == cases.c.id, tasks.c.due_at < now))
+    elif "overdue" in shape:
+        conditions.append(cases.c.id.in_(overdue))
+    if "mine" in shape:
+        conditions.append(_mine(shape[shape.index("mine") + 1]))
+    return stmt.where(and_(*conditions))
+
+
+def _page_stmt(shape: tuple[Any, ...], sort: str, descending: bool, counted: bool) -> Select:
+    column = SORTS[sort]
+    order = _order(column, descending)
+    key: ColumnElement[Any] = column
+    if column is cases.c.beneficiary_name and shape[0] != "everything":
+        # The same order, in a form the every-zone name index cannot serve: walking it for one
+        # zone reads about a hundred other zones' rows per row kept; the scope's own index does not.
+        key = column.concat("")
+    chosen_ids = (_where(select(cases.c.id), shape).order_by(*_order(key, descending))
+                  .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+    page_ids = chosen_ids.subquery("page_ids")
+    columns: list[Any] = [*_LIST, users.c.full_name.label("case_manager_name"), _NEXT_DUE]
+    if counted:
+        columns.append(_count_stmt(shape).scalar_subquery().label("matching"))
+    return (
+        select(*columns)
+        .join(page_ids, page_ids.c.id == cases.c.id)
+        .outerjoin(users, users.c.username == cases.c.case_manager)
+        .order_by(*order)
+    )
+
+
+def _count_stmt(shape: tuple[Any, ...]) -> Select:
+    inner = _where(select(cases.c.id), shape).limit(bindparam("cap", type_=Integer)).subquery()
+    return select(func.count()).select_from(inner)
 
 
 def _order(column: ColumnElement[Any], descending: bool) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
@@ -191,32 +278,25 @@ def _order(column: ColumnElement[Any], descending: bool) -> tuple[ColumnElement[
     return direction, cases.c.id.desc() if descending else cases.c.id.asc()
 
 
-def _visible(scope: CaseScope) -> ColumnElement[bool] | None:
-    if scope.everything:
-        return true()
-    if scope.case_manager:
-        return cases.c.case_manager == scope.case_manager
-    if scope.zones and scope.services:
-        return and_(cases.c.zone.in_(scope.zones), _invited(scope.services))
-    if scope.zones:
-        return cases.c.zone.in_(scope.zones)
-    return None
-
-
-def _mine(chosen: CaseFilter) -> ColumnElement[bool]:
+def _mine(services: int) -> ColumnElement[bool]:
     """Cases I manage, cases my service is invited to, cases with a task I took."""
-    parts: list[ColumnElement[bool]] = [cases.c.case_manager == chosen.user]
-    if chosen.services:
-        parts.append(_invited(chosen.services))
-    taken = select(tasks.c.case_id).where(tasks.c.assignee == chosen.user, tasks.c.case_id.is_not(None))
+    user = bindparam("user")
+    parts: list[ColumnElement[bool]] = [cases.c.case_manager == user]
+    if services:
+        parts.append(_invited("mine_service", services))
+    taken = select(tasks.c.case_id).where(tasks.c.assignee == user, tasks.c.case_id.is_not(None))
     parts.append(cases.c.id.in_(taken))
     return or_(*parts)
 
 
-def _invited(services: Sequence[str]) -> ColumnElement[bool]:
+def _invited(name: str, services: int) -> ColumnElement[bool]:
     # specialist_services is JSON text: match the quoted service id inside the list.
     text = type_coerce(cases.c.specialist_services, Text)
-    return or_(*(text.like(f'%"{_escape(s)}"%', escape="\\") for s in services))
+    return or_(*(text.like(bindparam(f"{name}_{i}", type_=String), escape="\\") for i in range(services)))
+
+
+def _quoted(service: str) -> str:
+    return f'%"{_escape(service)}"%'
 
 
 def _escape(text: str) -> str:

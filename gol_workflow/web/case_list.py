@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 
+from ..domain import labels
 from ..services.cases import case_list
 from .context import actor, runtime
+from .filters import date_text, request_now, zone_name
 
 bp = Blueprint("case_list", __name__)
 
@@ -42,12 +46,58 @@ def query_from(args: Any) -> case_list.CaseQuery:
     )
 
 
+# The status badge's colour; any other status is "primary".
+BADGES = {"completed": "success", "error": "danger", "terminated": "secondary", "suspended": "secondary"}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One row of the list as the page shows it: display texts made once per row, not by filters in the loop."""
+
+    id: str
+    href: str
+    name: str
+    codice_fiscale: str | None
+    zone: str
+    badge: str
+    status: str
+    step: str | None
+    overdue_since: str  # the earliest due date of its tasks when it has passed, else ""
+    outcome: str | None
+    case_manager: str
+    path_end: str
+    updated: str
+
+
 @bp.get("/casi")
 def index() -> str:
     """The cases I may see: mine and my zones', with or without a ready task."""
-    page = case_list.list_cases(runtime(), actor(), query_from(request.args), with_steps=True)
-    return render_template("cases/list.html", cases=page, params=_params(page.query),
-                           statuses=STATUS_LABELS, sort_names={v: k for k, v in SORTS.items()})
+    rt = runtime()
+    page = case_list.list_cases(rt, actor(), query_from(request.args), with_steps=True)
+    return render_template("cases/list.html", cases=page, rows=_rows(page.items, ZoneInfo(rt.settings.timezone)),
+                           params=_params(page.query), statuses=STATUS_LABELS,
+                           sort_names={v: k for k, v in SORTS.items()})
+
+
+def _rows(items: list[dict[str, Any]], tz: ZoneInfo) -> list[CaseRow]:
+    show_url = url_for("cases.show", case_id="__ID__")
+    moment = request_now()
+    zones: dict[str, str] = {}
+    rows = []
+    for case in items:
+        zone, due, end = case["zone"], case["next_due_at"], case["path_end_at"]
+        if zone and zone not in zones:
+            zones[zone] = zone_name(zone)
+        rows.append(CaseRow(
+            id=case["id"], href=show_url.replace("__ID__", case["id"]),
+            name=case["beneficiary_name"] or "Beneficiario non indicato", codice_fiscale=case["codice_fiscale"],
+            zone=zones[zone] if zone else "—", badge=BADGES.get(case["status"], "primary"),
+            status=labels.STATUSES.get(case["status"], case["status"]), step=case["current_step"],
+            overdue_since=date_text(due, tz) if due and due < moment else "", outcome=case["outcome"],
+            case_manager=case["case_manager_name"] or case["case_manager"] or "—",
+            path_end=date_text(end, tz) if end else "—", updated=date_text(case["updated_at"], tz),
+        ))
+    return rows
 
 
 def _params(query: case_list.CaseQuery) -> dict[str, Any]:

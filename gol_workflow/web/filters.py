@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,24 +29,13 @@ def init_app(app: Flask, timezone: str) -> None:
     tz = ZoneInfo(timezone)
 
     def local(value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(tz)
+        return local_time(value, tz)
 
     def data(value: Any) -> str:
-        if isinstance(value, str):
-            value = _parse(value)
-        if isinstance(value, datetime):
-            value = local(value)
-        return value.strftime("%d/%m/%Y") if isinstance(value, (date, datetime)) else ""
+        return date_text(value, tz)
 
     def data_ora(value: Any) -> str:
-        if isinstance(value, str):
-            value = _parse(value)
-        if not isinstance(value, datetime):
-            return data(value)
-        moment = local(value)
-        return f"{moment:%d/%m/%Y} ore {moment:%H:%M}" if moment else ""
+        return date_time_text(value, tz)
 
     def data_estesa(value: datetime | None) -> str:
         moment = local(value)
@@ -62,7 +52,40 @@ def init_app(app: Flask, timezone: str) -> None:
                                  stato=lambda s: STATUS_LABELS.get(s, s), zona=zone_name, azione=labels.action,
                                  messaggio=labels.message, persona=person_name, autore=event_author,
                                  servizio=service_name)
-    app.jinja_env.globals.update(now=request_now, sprites_url=sprites_url, fixed_url=fixed_url)
+    app.jinja_env.globals.update(now=request_now, sprites_url=sprites_url, fixed_url=fixed_url, page_urls=page_urls)
+
+
+def local_time(value: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """A moment in the service's time zone (a naive one is UTC)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(tz)
+
+
+def date_text(value: Any, tz: ZoneInfo) -> str:
+    """The `data` filter: a date, or a moment's local date, as dd/mm/yyyy ("" for anything else)."""
+    if isinstance(value, str):
+        value = _parse(value)
+    if isinstance(value, datetime):
+        value = local_time(value, tz)
+    return value.strftime("%d/%m/%Y") if isinstance(value, (date, datetime)) else ""
+
+
+def date_time_text(value: Any, tz: ZoneInfo) -> str:
+    """The `data_ora` filter: a moment as "dd/mm/yyyy ore hh:mm" in local time (a date alone as `data`)."""
+    if isinstance(value, str):
+        value = _parse(value)
+    if not isinstance(value, datetime):
+        return date_text(value, tz)
+    moment = local_time(value, tz)
+    return f"{moment:%d/%m/%Y} ore {moment:%H:%M}" if moment else ""
+
+
+def page_urls(endpoint: str, params: dict[str, Any]) -> Callable[[int], str]:
+    """The addresses of a list's pages from one url_for (`pagina` first, as `url_for(pagina=n, **params)` puts it)."""
+    path, _, rest = url_for(endpoint, **params).partition("?")
+    tail = f"&{rest}" if rest else ""
+    return lambda page: f"{path}?pagina={page}{tail}"
 
 
 def fixed_url(endpoint: str, **values: str) -> str:

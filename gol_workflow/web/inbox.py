@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
 from ..services.workflow import inbox as inbox_service
 from .context import actor, runtime
+from .filters import date_text, date_time_text, durata, person_name, request_now, zone_name
 
 bp = Blueprint("inbox", __name__)
 
@@ -42,9 +45,59 @@ def home() -> Response:
 @bp.get("/attivita")
 def index() -> str:
     """The ready tasks I may work."""
-    page = inbox_service.inbox(runtime(), actor(), query_from(request.args))
+    rt = runtime()
+    page = inbox_service.inbox(rt, actor(), query_from(request.args))
     template = "inbox/_results.html" if request.headers.get("HX-Request") else "inbox/index.html"
-    return render_template(template, inbox=page, params=_params(page.query))
+    return render_template(template, inbox=page, rows=_rows(page.items, ZoneInfo(rt.settings.timezone)),
+                           params=_params(page.query))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """One row of the inbox as the page shows it: display texts made once per row, not by filters in the loop."""
+
+    id: str
+    href: str
+    name: str
+    beneficiary: str  # the link's text (a placeholder when the task names nobody)
+    beneficiary_name: str | None
+    codice_fiscale: str | None
+    notice: Any  # the case's notice (suspended, in error), or None
+    zone: str
+    created_at: str  # dd/mm/yyyy ore hh:mm
+    created: str
+    waiting: str  # "da 3 giorni"
+    due: str  # "" when the task has no due date
+    overdue: bool
+    assignee: str  # "" nobody; the person's name, or "A me" (see `mine`)
+    mine: bool
+    action: str  # where the row's button posts (claim or release), "" for none
+    claims: bool
+
+
+def _rows(items: list[dict[str, Any]], tz: ZoneInfo) -> list[TaskRow]:
+    show_url, claim_url, release_url = (url_for(endpoint, task_id="__ID__")
+                                        for endpoint in ("tasks.show", "tasks.claim", "tasks.release"))
+    moment = request_now()
+    me, admin = g.user.username, g.user.role == "admin"
+    zones: dict[str | None, str] = {}
+    rows = []
+    for task in items:
+        task_id, zone, due, assignee = task["id"], task["zone"], task["due_at"], task["assignee"]
+        if zone not in zones:
+            zones[zone] = zone_name(zone)
+        action = claim_url if not assignee else release_url if assignee == me or admin else ""
+        rows.append(TaskRow(
+            id=task_id, href=show_url.replace("__ID__", task_id), name=task["name"],
+            beneficiary=task["beneficiary_name"] or "Beneficiario non indicato",
+            beneficiary_name=task["beneficiary_name"], codice_fiscale=task["codice_fiscale"],
+            notice=task["case_notice"], zone=zones[zone], created_at=date_time_text(task["created_at"], tz),
+            created=date_text(task["created_at"], tz), waiting=durata(task["created_at"]),
+            due=date_text(due, tz) if due else "", overdue=bool(due and due < moment),
+            assignee=person_name(assignee) if assignee and assignee != me else "", mine=bool(assignee) and assignee == me,
+            action=action.replace("__ID__", task_id), claims=not assignee,
+        ))
+    return rows
 
 
 def _params(query: inbox_service.InboxQuery) -> dict[str, Any]:

@@ -93,3 +93,15 @@ def test_counts_stop_at_the_cap_and_pages_go_on(web_runtime, monkeypatch) -> Non
     assert (page.total, page.exact, len(page.items), page.pages) == (2, False, 2, 2)
     last = case_list.list_cases(web_runtime, actor_of("cpi.nord"), case_list.CaseQuery(page_size=2, page=2))
     assert len(last.items) == 1 and {i["id"] for i in last.items}.isdisjoint({i["id"] for i in page.items})
+
+
+def test_the_same_filters_with_other_words_find_other_cases(web_runtime, browser) -> None:
+    start_case(web_runtime, "nord", "Anna", "Verdi", "VRDNNA90A41G713")
+    start_case(web_runtime, "nord", "Bruno", "Gialli", "GLLBRN70A01G713")
+    start_case(web_runtime, "sud", "Carla", "Verdini", "VRDCRL80A41G713")
+    person = browser("cpi.nord")
+    assert rows(person.text("/casi?cerca=verd")) == ["Anna Verdi"]
+    assert rows(person.text("/casi?cerca=gial")) == ["Bruno Gialli"]
+    assert rows(browser("cpi.sud").text("/casi?cerca=verd")) == ["Carla Verdini"]  # another zone, its own cases
+    page = person.text("/casi?cerca=verd&stato=aperto")
+    assert rows(page) == ["Anna Verdi"] and '<span class="badge bg-primary">In corso</span>' in page

@@ -65,6 +65,8 @@ def test_sorting_and_pagination(web_runtime, browser, clock) -> None:
     newest_first = person.text("/attivita?ordina=attesa&verso=desc")
     assert newest_first.index("Persona26") < newest_first.index("Persona25")
     assert 'aria-sort="descending"' in newest_first
+    searched = person.text("/attivita?cerca=prova&ordina=scadenza")
+    assert 'href="/attivita?pagina=2&amp;cerca=prova&amp;ordina=scadenza"' in searched  # the next page keeps the filters
 
 
 def test_claim_and_release_update_the_queues(web_runtime, browser) -> None:
@@ -78,7 +80,9 @@ def test_claim_and_release_update_the_queues(web_runtime, browser) -> None:
     colleague = browser("cpi.nord.bis")
     colleague.text("/attivita")
     colleague.post(f"/attivita/{task_id}/prendi", {"next": "/attivita"})
-    assert "assegnata a Cpi Nord." in colleague.text("/attivita")
+    seen = colleague.text("/attivita")
+    assert "assegnata a Cpi Nord." in seen
+    assert '<td data-label="Assegnata a">Cpi Nord</td>' in seen and "Rilascia" not in seen  # a colleague's task
     person.post(f"/attivita/{task_id}/rilascia", {"next": "/attivita"})
     assert 'data-conteggio="libere">1<' in person.text("/attivita")
 
