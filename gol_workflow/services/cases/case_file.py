@@ -226,6 +226,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 DATE_FACTS = frozenset({"birth_date", "path_start_date", "last_monitoring_date", "last_substantial_change_date",
                         "final_monitoring_date", "path_end_at"})
 TIME_FACTS = frozenset({"profiled_at", "equipe_at", "first_appointment_at", "ended_at"})
+FACT_FIELDS = "case_file.fact_fields"  # the version's `derived` entry of `_fact_fields`
 
 
 def summary(record: Mapping[str, Any] | None, case: Mapping[str, Any], version: ProcessVersion, rt: Runtime,
@@ -233,8 +234,7 @@ def summary(record: Mapping[str, Any] | None, case: Mapping[str, Any], version: 
     """The case record's facts in words, grouped as the path goes; facts not known yet are left out."""
     if record is None:
         return []
-    declared = case_records.declaration(rt, version)
-    fields = {fact.name: _field(version.forms, fact.paths[0]) for fact in (declared.facts if declared else ())}
+    fields = _fact_fields(rt, version)
     sections = []
     for title, facts in SECTIONS:
         shown = []
@@ -266,6 +266,16 @@ def _fact(name: str, value: Any, schema: Mapping[str, Any] | None, readers: case
     if name in ("monitorings", "substantial_changes"):
         return str(value)
     return case_story.fact_text(value, schema, readers)
+
+
+def _fact_fields(rt: Runtime, version: ProcessVersion) -> Mapping[str, Mapping[str, Any] | None]:
+    """The form field of each declared fact of the version's case record (found once per version)."""
+    found = version.derived.get(FACT_FIELDS)
+    if found is None:
+        declared = case_records.declaration(rt, version)
+        found = {fact.name: _field(version.forms, fact.paths[0]) for fact in (declared.facts if declared else ())}
+        version.derived[FACT_FIELDS] = found
+    return found
 
 
 def _field(forms: Mapping[str, Mapping[str, Any]], path: str) -> Mapping[str, Any] | None:
