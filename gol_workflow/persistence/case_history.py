@@ -6,10 +6,11 @@ from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, CompoundSelect, Connection, bindparam, cast, func, null, select, union_all
+from sqlalchemy import BigInteger, CompoundSelect, Connection, Select, bindparam, cast, func, null, select, union_all
 
 from .archive import every_audit_row
 from .sealing import SubjectKeys, opened
+from .tables import instances
 
 
 @cache
@@ -28,6 +29,17 @@ def _events_and_repeated_stmt(collapsed: tuple[str, ...], limit: int) -> Compoun
                .where(audit_events.c.instance_id == case_id, audit_events.c.action.in_(collapsed))
                .group_by(audit_events.c.actor, audit_events.c.action))
     return union_all(kept.subquery().select(), counted)
+
+
+@cache
+def _completions_on_stmt() -> Select[Any]:
+    """The task completions of some instances with their instances' versions, oldest first (built once)."""
+    audit_events = every_audit_row()
+    return (select(audit_events, instances.c.process_version_id)
+            .outerjoin(instances, instances.c.id == audit_events.c.instance_id)
+            .where(audit_events.c.instance_id.in_(bindparam("b_ids", expanding=True)),
+                   audit_events.c.action == "task.completed")
+            .order_by(audit_events.c.id))
 
 
 class CaseHistory:
@@ -67,11 +79,9 @@ class CaseHistory:
         return opened(self.conn, events, self.keys), repeated
 
     def completions_on(self, instance_ids: Collection[str]) -> Sequence[Mapping[str, Any]]:
-        """Task completions of other instances (the meetings that discussed the case), oldest first."""
+        """Task completions of other instances (the meetings that discussed the case), oldest first,
+        each with its instance's `process_version_id` (None when the instance is gone)."""
         if not instance_ids:
             return []
-        audit_events = every_audit_row()
-        stmt = (select(audit_events).where(audit_events.c.instance_id.in_(sorted(instance_ids)),
-                                           audit_events.c.action == "task.completed")
-                .order_by(audit_events.c.id))
-        return opened(self.conn, self.conn.execute(stmt).mappings().all(), self.keys)
+        rows = self.conn.execute(_completions_on_stmt(), {"b_ids": sorted(instance_ids)}).mappings().all()
+        return opened(self.conn, rows, self.keys)

@@ -118,8 +118,9 @@ def open_case(rt: Runtime, case_id: str, actor: Actor, purpose: str = "page") ->
         senders = {str(e["data"]["from"]) for e in events
                    if e["action"] == "message.delivered" and isinstance(e["data"], Mapping) and e["data"].get("from")}
         completions = uow.case_history.completions_on(senders)
-        sender_versions = {str(h["id"]): rt.processes.get(uow, h["process_version_id"])
-                           for h in (uow.instances.header(i) for i in sorted(senders)) if h is not None}
+        # Only the senders' completions are told with their forms: their rows name their versions.
+        sender_versions = {str(c["instance_id"]): rt.processes.get(uow, c["process_version_id"])
+                           for c in completions if c["process_version_id"] is not None}
         tasks = [dict(t) for t in uow.inbox_search.for_case(case_id)]
         files = [dict(a) for a in uow.attachments.for_instance(case_id)]
         meetings = [dict(m) for m in uow.agenda.for_case(case_id)]
