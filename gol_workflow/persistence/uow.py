@@ -81,7 +81,7 @@ class UnitOfWork:
 
     @cached_property
     def retention(self) -> RetentionRepository:
-        return RetentionRepository(self.conn)
+        return RetentionRepository(self.conn, self.subject_keys)
 
     @cached_property
     def versions(self) -> VersionRepository:
