@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, Select, bindparam, select
 
 from .tables import meeting_agenda, meetings
+
+
+@cache
+def _for_case_stmt() -> Select[Any]:
+    """The meetings a case is on, soonest first (built once: the case file reads them on every view)."""
+    return (select(meetings, meeting_agenda.c.reason)
+            .join(meeting_agenda, meeting_agenda.c.meeting_id == meetings.c.id)
+            .where(meeting_agenda.c.case_id == bindparam("b_case_id"))
+            .order_by(meetings.c.scheduled_at))
 
 
 class AgendaRepository:
@@ -44,10 +55,4 @@ class AgendaRepository:
 
     def for_case(self, case_id: str) -> Sequence[RowMapping]:
         """Meetings a case is (or was) on, soonest first."""
-        stmt = (
-            select(meetings, meeting_agenda.c.reason)
-            .join(meeting_agenda, meeting_agenda.c.meeting_id == meetings.c.id)
-            .where(meeting_agenda.c.case_id == case_id)
-            .order_by(meetings.c.scheduled_at)
-        )
-        return self.conn.execute(stmt).mappings().all()
+        return self.conn.execute(_for_case_stmt(), {"b_case_id": case_id}).mappings().all()

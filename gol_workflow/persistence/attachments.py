@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy import Connection, RowMapping, Select, bindparam, insert, select
 
 from .tables import attachments
 
 _LISTED = [c for c in attachments.c if c.name != "content"]
+
+
+@cache
+def _for_instance_stmt() -> Select[Any]:
+    """A case's attachments without their bytes, newest first (built once: the case file reads them on every view)."""
+    return (select(*_LISTED).where(attachments.c.instance_id == bindparam("b_instance_id"))
+            .order_by(attachments.c.uploaded_at.desc(), attachments.c.id))
 
 
 class AttachmentRepository:
@@ -24,12 +32,7 @@ class AttachmentRepository:
 
     def for_instance(self, instance_id: str) -> Sequence[RowMapping]:
         """Attachments of a case without their bytes, newest first."""
-        stmt = (
-            select(*_LISTED)
-            .where(attachments.c.instance_id == instance_id)
-            .order_by(attachments.c.uploaded_at.desc(), attachments.c.id)
-        )
-        return self.conn.execute(stmt).mappings().all()
+        return self.conn.execute(_for_instance_stmt(), {"b_instance_id": instance_id}).mappings().all()
 
     def get(self, attachment_id: str) -> RowMapping | None:
         """One attachment with its bytes."""

@@ -22,9 +22,9 @@ class AuditRepository:
     and its data sealed under the case's key (see `sealing`): reads open it while the key exists.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, keys: SubjectKeys | None = None) -> None:
         self.conn = conn
-        self.keys = SubjectKeys(conn)
+        self.keys = keys if keys is not None else SubjectKeys(conn)
 
     def record(
         self,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, String, Text, and_, bindparam, exists, func, or_, select, true, type_coerce
+from sqlalchemy import (Connection, Integer, Select, String, Text, and_, bindparam, exists, func, or_, select, true,
+                        type_coerce)
 from sqlalchemy.sql.elements import ColumnElement
 
-from .tables import INSTANCE_HEADER, cases, instances, tasks, users
+from .sealing import SubjectKeys
+from .tables import INSTANCE_HEADER, cases, instances, subject_keys, tasks, users
 from .types import UtcDateTime
 
 ENDED = ("completed", "terminated")
@@ -36,6 +39,23 @@ _NEXT_DUE = (select(func.min(tasks.c.due_at)).where(tasks.c.case_id == cases.c.i
 
 CODICE_FISCALE = re.compile(r"^[A-Z0-9]{16}$")
 _RECORD = "record__"  # prefix of the record's columns read beside the instance header
+_RECORD_CUT = len(_RECORD)
+_KEY = "key__"  # prefix of the case's key columns read with them
+
+
+@cache
+def _header_and_record_stmt() -> Select[Any]:
+    """The instance header, its case record with the next due date and the case manager's name, and its key."""
+    due = (select(func.min(tasks.c.due_at)).where(tasks.c.case_id == cases.c.id)
+           .scalar_subquery().label(f"{_RECORD}next_due_at"))
+    return (select(*INSTANCE_HEADER, *[c.label(f"{_RECORD}{c.name}") for c in cases.c],
+                   users.c.full_name.label(f"{_RECORD}case_manager_name"), due,
+                   subject_keys.c.key.label(f"{_KEY}key"), subject_keys.c.codice_fiscale.label(f"{_KEY}codice_fiscale"))
+            .select_from(instances)
+            .outerjoin(cases, cases.c.id == instances.c.id)
+            .outerjoin(users, users.c.username == cases.c.case_manager)
+            .outerjoin(subject_keys, subject_keys.c.instance_id == instances.c.id)
+            .where(instances.c.id == bindparam("b_id")))
 
 
 @dataclass(frozen=True)
@@ -66,8 +86,9 @@ class CaseFilter:
 class CaseList:
     """SQL for the case list; each filter has an index to use."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, keys: SubjectKeys | None = None) -> None:
         self.conn = conn
+        self.keys = keys if keys is not None else SubjectKeys(conn)
 
     def page(
         self, scope: CaseScope, chosen: CaseFilter, sort: str, descending: bool, limit: int, offset: int
@@ -120,20 +141,22 @@ class CaseList:
         return int(self.conn.execute(stmt, {**params, "cap": cap + 1}).scalar() or 0)
 
     def header_and_record(self, case_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """The instance's header (without its state) and its case record as `get` gives it, in one round trip."""
-        due = (select(func.min(tasks.c.due_at)).where(tasks.c.case_id == cases.c.id)
-               .scalar_subquery().label(f"{_RECORD}next_due_at"))
-        stmt = (select(*INSTANCE_HEADER, *[c.label(f"{_RECORD}{c.name}") for c in cases.c],
-                       users.c.full_name.label(f"{_RECORD}case_manager_name"), due)
-                .select_from(instances)
-                .outerjoin(cases, cases.c.id == instances.c.id)
-                .outerjoin(users, users.c.username == cases.c.case_manager)
-                .where(instances.c.id == case_id))
-        row = self.conn.execute(stmt).mappings().first()
+        """The instance's header (without its state) and its case record as `get` gives it, in one round trip.
+
+        The case's key comes with them: the transaction's reads and writes of the case's audit rows need it.
+        """
+        row = self.conn.execute(_header_and_record_stmt(), {"b_id": case_id}).mappings().first()
         if row is None:
             return None, None
-        header = {k: v for k, v in row.items() if not k.startswith(_RECORD)}
-        record = {k[len(_RECORD):]: v for k, v in row.items() if k.startswith(_RECORD)}
+        header: dict[str, Any] = {}
+        record: dict[str, Any] = {}
+        for name, value in row.items():
+            if name.startswith(_RECORD):
+                record[name[_RECORD_CUT:]] = value
+            elif not name.startswith(_KEY):
+                header[name] = value
+        key = row[f"{_KEY}key"]
+        self.keys.known(case_id, (bytes(key), str(row[f"{_KEY}codice_fiscale"])) if key is not None else None)
         return header, record if record["id"] is not None else None
 
     def get(self, case_id: str) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (Boolean, Connection, Integer, RowMapping, Select, String, Text, and_, bindparam, case, false,
@@ -18,6 +19,13 @@ from .tables import instances, tasks
 from .types import UtcDateTime
 
 ENDED = ("completed", "terminated")  # an ended case has no ready task
+
+
+@cache
+def _for_case_stmt() -> Select[Any]:
+    """The ready tasks about one case, oldest first (built once: the case file reads them on every view)."""
+    return select(tasks).where(tasks.c.case_id == bindparam("b_case_id")).order_by(tasks.c.created_at, tasks.c.id)
+
 SORTS = {
     "attesa": tasks.c.created_at,
     "scadenza": tasks.c.due_at,
@@ -107,8 +115,7 @@ class InboxSearch:
 
     def for_case(self, case_id: str) -> Sequence[RowMapping]:
         """Every ready task about one case (its own and those of meetings discussing it)."""
-        stmt = select(tasks).where(tasks.c.case_id == case_id).order_by(tasks.c.created_at, tasks.c.id)
-        return self.conn.execute(stmt).mappings().all()
+        return self.conn.execute(_for_case_stmt(), {"b_case_id": case_id}).mappings().all()
 
     def blocked_instances(self, instance_ids: Sequence[str], statuses: Sequence[str]) -> Sequence[RowMapping]:
         """Status and error of those of these instances whose status is one of `statuses` (a page's worth)."""

@@ -33,8 +33,9 @@ PERSONAL_CASE_COLUMNS = ("beneficiary_name", "codice_fiscale", "birth_date", "fi
 class RetentionRepository:
     """Rows retention finds, scrubs and deletes; the record of its runs."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, keys: SubjectKeys | None = None) -> None:
         self.conn = conn
+        self.keys = keys if keys is not None else SubjectKeys(conn)  # the transaction's: a destroyed key is forgotten
 
     # -- what is due ---------------------------------------------------------------------------
 
@@ -152,8 +153,7 @@ class RetentionRepository:
 
     def destroy_keys(self, instance_ids: Sequence[str]) -> int:
         """Delete the cases' keys: their audit data and pseudonyms can no longer be tied to the person."""
-        keys = SubjectKeys(self.conn)
-        return sum(keys.destroy(i) for i in instance_ids)
+        return sum(self.keys.destroy(i) for i in instance_ids)
 
     # -- legal hold ----------------------------------------------------------------------------
 

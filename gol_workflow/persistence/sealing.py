@@ -125,14 +125,20 @@ class SubjectKeys:
                                  .where(subject_keys.c.codice_fiscale == codice_fiscale))
         return {str(r[0]): bytes(r[1]) for r in rows}
 
+    def known(self, instance_id: str, found: tuple[bytes, str] | None) -> None:
+        """Note the case's key (and person) as read by another statement of this transaction (None: it has none)."""
+        self._known[instance_id] = found
+
     def keys_of(self, instance_ids: Iterable[str]) -> dict[str, bytes]:
-        """The keys of these cases that still exist."""
-        ids = sorted(set(instance_ids))
+        """The keys of these cases that still exist (those already read in this transaction are not read again)."""
+        wanted = set(instance_ids)
+        keys = {i: found[0] for i in wanted & self._known.keys() if (found := self._known[i]) is not None}
+        ids = sorted(wanted - self._known.keys())
         if not ids:
-            return {}
+            return keys
         rows = self.conn.execute(select(subject_keys.c.instance_id, subject_keys.c.key)
                                  .where(subject_keys.c.instance_id.in_(ids)))
-        return {str(r[0]): bytes(r[1]) for r in rows}
+        return {**keys, **{str(r[0]): bytes(r[1]) for r in rows}}
 
     def destroy(self, instance_id: str) -> int:
         """Delete the case's key: its audit data and pseudonyms can no longer be tied to the person."""
@@ -143,18 +149,20 @@ class SubjectKeys:
         """Store a key made elsewhere (the migration that seals existing events)."""
         self.conn.execute(insert(subject_keys).values(instance_id=instance_id, codice_fiscale=codice_fiscale,
                                                       key=key, created_at=at))
+        self._known[instance_id] = (key, codice_fiscale)
 
 
-def opened(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def opened(conn: Connection, rows: Sequence[Mapping[str, Any]], keys: SubjectKeys | None = None
+           ) -> list[dict[str, Any]]:
     """Audit rows with their sealed data opened; data whose key was destroyed, or that its key cannot open,
-    reads as None."""
+    reads as None (`keys`: the transaction's, with the keys it already read)."""
     found = [dict(r) for r in rows]
     sealed = [r for r in found if is_sealed(r.get("data"))]
     if not sealed:
         return found
-    keys = SubjectKeys(conn).keys_of(str(r["instance_id"]) for r in sealed if r.get("instance_id"))
+    by_case = (keys or SubjectKeys(conn)).keys_of(str(r["instance_id"]) for r in sealed if r.get("instance_id"))
     for row in sealed:
-        key = keys.get(str(row.get("instance_id")))
+        key = by_case.get(str(row.get("instance_id")))
         row["data"] = _unsealed_or_none(key, row) if key is not None else None
     return found
 

@@ -35,6 +35,7 @@ from .placements import OperatorMeetingRepository, PlacementRepository
 from .indicators import IndicatorQueries
 from .repairs import RepairRepository
 from .retention import RetentionRepository
+from .sealing import SubjectKeys
 from .sessions import SessionRepository
 from .subject_records import SubjectRecords
 from .system import SystemRepository
@@ -80,7 +81,7 @@ class UnitOfWork:
 
     @cached_property
     def retention(self) -> RetentionRepository:
-        return RetentionRepository(self.conn)
+        return RetentionRepository(self.conn, self.subject_keys)
 
     @cached_property
     def versions(self) -> VersionRepository:
@@ -99,8 +100,13 @@ class UnitOfWork:
         return InboxRepository(self.conn, self.audit.keys)
 
     @cached_property
+    def subject_keys(self) -> SubjectKeys:
+        """The cases' keys this transaction read, shared by the repositories that read or write audit rows."""
+        return SubjectKeys(self.conn)
+
+    @cached_property
     def audit(self) -> AuditRepository:
-        return AuditRepository(self.conn)
+        return AuditRepository(self.conn, self.subject_keys)
 
     @cached_property
     def placements(self) -> PlacementRepository:
@@ -160,11 +166,11 @@ class UnitOfWork:
 
     @cached_property
     def case_list(self) -> CaseList:
-        return CaseList(self.conn)
+        return CaseList(self.conn, self.subject_keys)
 
     @cached_property
     def case_history(self) -> CaseHistory:
-        return CaseHistory(self.conn)
+        return CaseHistory(self.conn, self.subject_keys)
 
     @cached_property
     def case_search(self) -> CaseSearch:

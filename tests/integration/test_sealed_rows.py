@@ -41,3 +41,18 @@ def test_a_destroyed_key_still_reads_as_none_without_an_error(runtime, caplog) -
     with caplog.at_level(logging.ERROR, logger="gol_workflow.persistence.sealing"), runtime.db.connect() as conn:
         found = opened(conn, [{"id": 1, "instance_id": CASE, "data": seal(key, {"esito": "positivo"})}])
     assert found[0]["data"] is None and not caplog.records
+
+
+def test_keys_already_read_in_the_transaction_are_not_read_again(runtime) -> None:
+    """A key noted with the case's row opens its rows; a case noted as keyless is not looked up again either."""
+    key = os.urandom(32)
+    other = "7d0c2f1e-0000-4000-8000-000000000002"
+    with runtime.db.begin() as conn:
+        SubjectKeys(conn).add(other, "VRDLGU80A01G713X", os.urandom(32), AT)
+    rows = [{"id": 1, "instance_id": CASE, "data": seal(key, {"esito": "positivo"})},
+            {"id": 2, "instance_id": other, "data": seal(key, {"esito": "negativo"})}]
+    with runtime.db.connect() as conn:
+        keys = SubjectKeys(conn)
+        keys.known(CASE, (key, "RSSMRA80A01G713X"))
+        keys.known(other, None)
+        assert [row["data"] for row in opened(conn, rows, keys)] == [{"esito": "positivo"}, None]

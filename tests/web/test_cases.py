@@ -6,7 +6,9 @@ import io
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import event, select
 
+from gol_workflow.persistence.tables import audit_events
 from gol_workflow.services.cases import attachments
 from gol_workflow.services.workflow import tasks as task_service
 
@@ -38,6 +40,28 @@ def test_case_file_shows_history_and_open_tasks(web_runtime, browser) -> None:
     with web_runtime.uow(write=False) as uow:
         reads = [e for e in uow.audit.for_instance(case_id) if e["action"] == "case.viewed"]
     assert reads[-1]["actor"] == "sds.nord"
+
+
+def test_case_file_opens_the_sealed_history_with_the_key_read_beside_the_case(web_runtime, browser) -> None:
+    """The key comes with the case's own row: the sealed outcome reads, and the read is sealed under that key."""
+    case_id = _through_equipe(web_runtime)
+    person = browser("sds.nord")
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, *_) -> None:  # type: ignore[no-untyped-def]
+        sent.append(" ".join(statement.split()))
+
+    event.listen(web_runtime.db, "before_cursor_execute", note)
+    try:
+        page = person.text(f"/casi/{case_id}")
+    finally:
+        event.remove(web_runtime.db, "before_cursor_execute", note)
+    assert "Autonomia negli spostamenti" in page
+    assert not [s for s in sent if s.startswith("SELECT") and "FROM subject_keys" in s]
+    with web_runtime.db.connect() as conn:
+        subjects = {r[0] for r in conn.execute(select(audit_events.c.subject)
+                                               .where(audit_events.c.instance_id == case_id))}
+    assert len(subjects) == 1 and None not in subjects
 
 
 def test_admin_reads_are_marked_in_the_audit_log(web_runtime, browser) -> None:

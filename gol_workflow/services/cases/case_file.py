@@ -118,8 +118,9 @@ def open_case(rt: Runtime, case_id: str, actor: Actor, purpose: str = "page") ->
         senders = {str(e["data"]["from"]) for e in events
                    if e["action"] == "message.delivered" and isinstance(e["data"], Mapping) and e["data"].get("from")}
         completions = uow.case_history.completions_on(senders)
-        sender_versions = {str(h["id"]): rt.processes.get(uow, h["process_version_id"])
-                           for h in (uow.instances.header(i) for i in sorted(senders)) if h is not None}
+        # Only the senders' completions are told with their forms: their rows name their versions.
+        sender_versions = {str(c["instance_id"]): rt.processes.get(uow, c["process_version_id"])
+                           for c in completions if c["process_version_id"] is not None}
         tasks = [dict(t) for t in uow.inbox_search.for_case(case_id)]
         files = [dict(a) for a in uow.attachments.for_instance(case_id)]
         meetings = [dict(m) for m in uow.agenda.for_case(case_id)]
@@ -226,6 +227,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 DATE_FACTS = frozenset({"birth_date", "path_start_date", "last_monitoring_date", "last_substantial_change_date",
                         "final_monitoring_date", "path_end_at"})
 TIME_FACTS = frozenset({"profiled_at", "equipe_at", "first_appointment_at", "ended_at"})
+FACT_FIELDS = "case_file.fact_fields"  # the version's `derived` entry of `_fact_fields`
 
 
 def summary(record: Mapping[str, Any] | None, case: Mapping[str, Any], version: ProcessVersion, rt: Runtime,
@@ -233,8 +235,7 @@ def summary(record: Mapping[str, Any] | None, case: Mapping[str, Any], version: 
     """The case record's facts in words, grouped as the path goes; facts not known yet are left out."""
     if record is None:
         return []
-    declared = case_records.declaration(rt, version)
-    fields = {fact.name: _field(version.forms, fact.paths[0]) for fact in (declared.facts if declared else ())}
+    fields = _fact_fields(rt, version)
     sections = []
     for title, facts in SECTIONS:
         shown = []
@@ -266,6 +267,16 @@ def _fact(name: str, value: Any, schema: Mapping[str, Any] | None, readers: case
     if name in ("monitorings", "substantial_changes"):
         return str(value)
     return case_story.fact_text(value, schema, readers)
+
+
+def _fact_fields(rt: Runtime, version: ProcessVersion) -> Mapping[str, Mapping[str, Any] | None]:
+    """The form field of each declared fact of the version's case record (found once per version)."""
+    found = version.derived.get(FACT_FIELDS)
+    if found is None:
+        declared = case_records.declaration(rt, version)
+        found = {fact.name: _field(version.forms, fact.paths[0]) for fact in (declared.facts if declared else ())}
+        version.derived[FACT_FIELDS] = found
+    return found
 
 
 def _field(forms: Mapping[str, Mapping[str, Any]], path: str) -> Mapping[str, Any] | None:

@@ -56,6 +56,8 @@ class ProcessVersion:
     messages: dict[str, MessagePolicy] = field(default_factory=dict)  # from its messages.toml
     case: CaseDeclaration | None = None  # the facts of its case record, when the process declares them
     lanes: LaneMap | None = None  # the lanes.toml it was deployed with, if any
+    # What read models derive from the version, by their name: worked out once, as the version never changes.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class ProcessCache:
