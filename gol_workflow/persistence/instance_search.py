@@ -27,6 +27,7 @@ from sqlalchemy import (
     true,
     tuple_,
     type_coerce,
+    union_all,
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.sql.elements import ColumnElement
@@ -354,20 +355,14 @@ def _listing() -> Select:
         process_versions, process_versions.c.id == instances.c.process_version_id)
 
 
-@lru_cache(maxsize=256)
-def _counts_row(shape: _Shape, how: Counting, statuses: tuple[str, ...]) -> Select:
-    """One row of counts per status (`n_<status>`), each stopping at :cap rows, or among the first :cap."""
-    cap = bindparam("cap", type_=Integer())
-    if how is Counting.FIRST:
-        first = _filtered(select(instances.c.status), shape).limit(cap).subquery()
-        return select(*[func.count(case((first.c.status == status, 1))).label(f"n_{status}") for status in statuses],
-                      func.count().label("n_all"))
+def _capped_counts(shape: _Shape, statuses: tuple[str, ...], cap: ColumnElement[int]) -> list[ColumnElement[int]]:
+    """A count per status (`n_<status>`), each stopping at `cap` rows: one index range per status."""
     columns = []
     for status in statuses:
         matching = _filtered(select(instances.c.id).where(instances.c.status == status), shape)
         bounded = matching.limit(cap).subquery()
         columns.append(select(func.count()).select_from(bounded).scalar_subquery().label(f"n_{status}"))
-    return select(*columns)
+    return columns
 
 
 @lru_cache(maxsize=256)
@@ -375,33 +370,54 @@ def _exact_counts(shape: _Shape) -> Select:
     return _filtered(select(instances.c.status, func.count()), shape).group_by(instances.c.status)
 
 
+def _order(started_at: ColumnElement[Any], row_id: ColumnElement[Any], direction: str
+           ) -> tuple[list[ColumnElement[bool]], list[ColumnElement[Any]]]:
+    """The keyset condition and the order of a page going `direction` ("", "after" or "before")."""
+    key = tuple_(started_at, row_id)
+    if direction == "before":
+        return [key > _KEY_POSITION], [started_at.asc(), row_id.asc()]
+    return ([key < _KEY_POSITION] if direction == "after" else []), [started_at.desc(), row_id.desc()]
+
+
+def _limited(stmt: Select, order: list[ColumnElement[Any]], skips: bool) -> Select:
+    stmt = stmt.order_by(*order).limit(bindparam("limit", type_=Integer()))
+    return stmt.offset(bindparam("offset", type_=Integer())) if skips else stmt
+
+
 @lru_cache(maxsize=512)
 def _page_statement(shape: _Shape, direction: str, skips: bool,
                     counting: tuple[Counting, tuple[str, ...]] | None) -> Select:
     """The page's rows, each joined to one head row (there even when the page is empty): the newest process
-    version id and, with `counting`, the counts per status."""
-    page = _filtered(_listing(), shape)
-    key = tuple_(instances.c.started_at, instances.c.id)
-    if direction == "before":
-        page = page.where(key > _KEY_POSITION)
-        order = [instances.c.started_at.asc(), instances.c.id.asc()]
+    version id and, with `counting`, the counts per status, capped at :cap.
+
+    Counting the first :cap matches (a part of a name) reads them into `first`; when that is every
+    match, the page is the newest of them, not a second search for the name.
+    """
+    keyset, order = _order(instances.c.started_at, instances.c.id, direction)
+    page = _limited(_filtered(_listing(), shape).where(*keyset), order, skips)
+    newest = select(func.max(process_versions.c.id)).scalar_subquery().label("newest_version")
+    cap = bindparam("cap", type_=Integer())
+    without_status = (shape[0], shape[1] - {"statuses"}, shape[2])
+    if counting is None:
+        head = select(newest)
+    elif counting[0] is Counting.CAPPED:
+        head = select(newest, *_capped_counts(without_status, counting[1], cap))
     else:
-        if direction == "after":
-            page = page.where(key < _KEY_POSITION)
-        order = [instances.c.started_at.desc(), instances.c.id.desc()]
-    page = page.order_by(*order).limit(bindparam("limit", type_=Integer()))
-    if skips:
-        page = page.offset(bindparam("offset", type_=Integer()))
-    head = select(func.max(process_versions.c.id).label("newest_version"))
-    if counting is not None:
-        how, statuses = counting
-        without_status = (shape[0], shape[1] - {"statuses"}, shape[2])
-        counts = _counts_row(without_status, how, statuses).subquery("counts")
-        head = select(head.scalar_subquery().label("newest_version"), counts).select_from(counts)
-    first = head.subquery("head")
+        first = _filtered(select(instances.c.id, instances.c.status, instances.c.started_at),
+                          without_status).limit(cap).cte("first")
+        head = select(newest, *[func.count(case((first.c.status == status, 1))).label(f"n_{status}")
+                                for status in counting[1]], func.count().label("n_all")).select_from(first)
+        matched = select(func.count()).select_from(first).scalar_subquery()
+        statuses = [first.c.status.in_(bindparam("statuses", expanding=True))] if "statuses" in shape[1] else []
+        first_keyset, first_order = _order(first.c.started_at, first.c.id, direction)
+        newest_of_first = _limited(select(first.c.id).where(*statuses, *first_keyset), first_order, skips)
+        every = page.subquery("every")
+        only = _limited(_listing().where(instances.c.id.in_(newest_of_first)), order, False).subquery("only")
+        page = union_all(select(every).where(matched >= cap), select(only).where(matched < cap))
+    top = head.subquery("head")
     rows = page.subquery("page")
     ascending = direction == "before"
-    return select(first, rows).select_from(first.outerjoin(rows, true())).order_by(
+    return select(top, rows).select_from(top.outerjoin(rows, true())).order_by(
         rows.c.started_at.asc() if ascending else rows.c.started_at.desc(),
         rows.c.id.asc() if ascending else rows.c.id.desc())
 
