@@ -30,7 +30,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from .archive import every_audit_row
 from .sealing import opened
@@ -272,20 +272,30 @@ def _without_status(criteria: InstanceCriteria) -> InstanceCriteria:
 
 
 def _shape(c: InstanceCriteria, names: NameSearch) -> _Shape:
-    keys = [key for key, present in (
-        ("statuses", bool(c.statuses)), ("process_id", bool(c.process_id)), ("version_id", c.version_id is not None),
+    keys = [*_status_keys(len(c.statuses)), *(key for key, present in (
+        ("process_id", bool(c.process_id)), ("version_id", c.version_id is not None),
         ("version", c.version is not None and bool(c.process_id)),
         ("zone", bool(c.zone)), ("codice_fiscale", bool(c.codice_fiscale)), ("name", bool(c.name_contains)),
         ("started_from", c.started_from is not None), ("started_before", c.started_before is not None),
-        ("error_element", bool(c.error_element)), ("ids", bool(c.ids))) if present]
+        ("error_element", bool(c.error_element)), ("ids", bool(c.ids))) if present)]
     return names if c.name_contains else NameSearch.SCAN, frozenset(keys), c.has_error
+
+
+_STATUS = "b_status_"  # statuses bind one value each (b_status_0, b_status_1, ...): no list expanded per execution
+
+
+def _status_keys(n: int) -> list[str]:
+    return [f"{_STATUS}{i}" for i in range(n)]
+
+
+def _statuses(keys: frozenset[str]) -> list[BindParameter[str]]:
+    return [bindparam(key, type_=String()) for key in sorted(k for k in keys if k.startswith(_STATUS))]
 
 
 def _bound(c: InstanceCriteria, names: NameSearch) -> dict[str, Any]:
     """The values of the criteria's conditions, by the name each condition binds."""
     params: dict[str, Any] = {}
-    if c.statuses:
-        params["statuses"] = list(c.statuses)
+    params.update(zip(_status_keys(len(c.statuses)), c.statuses))
     if c.process_id:
         params["process_id"] = c.process_id
     if c.version_id is not None:
@@ -314,8 +324,9 @@ def _bound(c: InstanceCriteria, names: NameSearch) -> dict[str, Any]:
 def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
     names, keys, has_error = shape
     found: list[ColumnElement[bool]] = []
-    if "statuses" in keys:
-        found.append(instances.c.status.in_(bindparam("statuses", expanding=True)))
+    statuses = _statuses(keys)
+    if statuses:
+        found.append(instances.c.status.in_(statuses))
     for key in ("process_id", "zone", "codice_fiscale"):
         if key in keys:
             found.append(instances.c[key] == bindparam(key))
@@ -397,7 +408,7 @@ def _page_statement(shape: _Shape, direction: str, skips: bool,
     page = _limited(_filtered(_listing(), shape).where(*keyset), order, skips)
     newest = select(func.max(process_versions.c.id)).scalar_subquery().label("newest_version")
     cap = bindparam("cap", type_=Integer())
-    without_status = (shape[0], shape[1] - {"statuses"}, shape[2])
+    without_status = (shape[0], frozenset(k for k in shape[1] if not k.startswith(_STATUS)), shape[2])
     if counting is None:
         head = select(newest)
     elif counting[0] is Counting.CAPPED:
@@ -408,7 +419,7 @@ def _page_statement(shape: _Shape, direction: str, skips: bool,
         head = select(newest, *[func.count(case((first.c.status == status, 1))).label(f"n_{status}")
                                 for status in counting[1]], func.count().label("n_all")).select_from(first)
         matched = select(func.count()).select_from(first).scalar_subquery()
-        statuses = [first.c.status.in_(bindparam("statuses", expanding=True))] if "statuses" in shape[1] else []
+        statuses = [first.c.status.in_(_statuses(shape[1]))] if _statuses(shape[1]) else []
         first_keyset, first_order = _order(first.c.started_at, first.c.id, direction)
         newest_of_first = _limited(select(first.c.id).where(*statuses, *first_keyset), first_order, skips)
         every = page.subquery("every")
