@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import weakref
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -165,18 +164,12 @@ class InstanceSearch:
             self._names = name_search(self.conn)
         return self._names
 
-    def page(
-        self, criteria: InstanceCriteria, limit: int, after: Keyset | None = None, before: Keyset | None = None,
-        offset: int = 0,
-    ) -> list[RowMapping]:
-        """Up to `limit` rows newest first, after (or before) a keyset position; with the version number."""
-        return self.page_and_counts(criteria, limit, None, after, before, offset).rows
-
     def page_and_counts(
         self, criteria: InstanceCriteria, limit: int, counting: CountRequest | None,
         after: Keyset | None = None, before: Keyset | None = None, offset: int = 0,
     ) -> Found:
-        """A page as `page` reads it and its counts per status, capped ones in the same statement."""
+        """Up to `limit` rows newest first (with the version number), after or before a keyset position or
+        past `offset` rows, and the counts per status: capped ones read by the same statement."""
         names = self._mode(criteria)
         params = _bound(criteria, names)
         position = before or after
