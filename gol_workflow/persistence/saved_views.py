@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, Select, bindparam, delete, insert, select, update
 
 from .tables import saved_views
+
+
+@cache
+def _of_stmt() -> Select[Any]:
+    """One person's views by name (built once: the instance list reads them on every page)."""
+    return select(saved_views).where(saved_views.c.username == bindparam("b_username")).order_by(saved_views.c.name)
 
 
 class SavedViewRepository:
@@ -18,8 +26,7 @@ class SavedViewRepository:
 
     def of(self, username: str) -> Sequence[RowMapping]:
         """One person's views by name."""
-        stmt = select(saved_views).where(saved_views.c.username == username).order_by(saved_views.c.name)
-        return self.conn.execute(stmt).mappings().all()
+        return self.conn.execute(_of_stmt(), {"b_username": username}).mappings().all()
 
     def save(self, username: str, name: str, query: str, at: datetime) -> int:
         """Keep a view under a name, replacing the person's view of the same name; its id."""

@@ -144,3 +144,44 @@ def test_counts_stop_at_the_cap_and_say_so(admin_rt, population, monkeypatch) ->
     assert not exact.capped and exact.total == 5
     errors = list_instances(admin_rt, ADMIN, InstanceFilters(has_error=True), PageRequest())
     assert errors.counts["error"] == 1 and errors.counts["completed"] == 0
+
+
+@pytest.mark.parametrize("cap", [10, 2])
+def test_a_part_of_a_name_pages_the_same_whether_every_match_was_counted_or_not(admin_rt, population, monkeypatch,
+                                                                                  cap) -> None:
+    # cap 10: the five matches were all counted, the page is the newest of them; cap 2: a search of its own.
+    monkeypatch.setattr(instance_queries, "COUNT_CAP", cap)
+
+    def pages(**kwargs):
+        return list_instances(admin_rt, ADMIN, InstanceFilters(beneficiary="prova"), PageRequest(size=2, **kwargs))
+
+    first = pages()
+    assert names(first) == ["Elena Prova", "Dario Prova"] and first.prev_cursor is None
+    second = pages(after=first.next_cursor)
+    assert names(second) == ["Carla Prova", "Bruno Prova"]
+    assert names(pages(after=second.next_cursor)) == ["Anna Prova"]
+    assert names(pages(before=second.prev_cursor)) == ["Elena Prova", "Dario Prova"]
+    assert names(pages(offset=2)) == ["Carla Prova", "Bruno Prova"]
+    running = list_instances(admin_rt, ADMIN, InstanceFilters(beneficiary="prova", statuses=("running",)),
+                             PageRequest())
+    assert names(running) == ["Bruno Prova", "Anna Prova"]
+    if cap == 10:  # every match counted: exact (with cap 2 PostgreSQL counts the first 3 only)
+        assert running.counts["terminated"] == 1 and running.total == 2 and not running.capped
+    assert names(list_instances(admin_rt, ADMIN, InstanceFilters(beneficiary="nessuno"), PageRequest())) == []
+
+
+def test_the_process_filter_lists_a_version_deployed_after_it_was_read(admin_rt, population) -> None:
+    page = list_instances(admin_rt, ADMIN, InstanceFilters(), PageRequest())
+    (choice,) = instance_queries.process_choices(admin_rt, ADMIN, page.newest_version)
+    assert [number for _, number in choice.versions] == [1]
+    with admin_rt.db.engine.begin() as conn:  # as another worker's deploy: this one's cache is not told
+        conn.exec_driver_sql(
+            "INSERT INTO process_versions (process_id, version, name, content_hash, main_file, files, deployed_by, deployed_at) "
+            "SELECT process_id, 2, name, content_hash, main_file, files, deployed_by, deployed_at FROM process_versions "
+            "WHERE process_id = 'pratica_admin' AND version = 1")
+    later = list_instances(admin_rt, ADMIN, InstanceFilters(), PageRequest())
+    assert later.newest_version != page.newest_version
+    (choice,) = instance_queries.process_choices(admin_rt, ADMIN, later.newest_version)
+    assert [number for _, number in choice.versions] == [2, 1]
+    assert names(list_instances(admin_rt, ADMIN, InstanceFilters(process_id="pratica_admin", version=2),
+                                PageRequest())) == []

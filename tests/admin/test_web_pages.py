@@ -52,6 +52,25 @@ def test_the_list_filters_counts_and_pages(admin_rt, login, clock) -> None:
     assert broken.status_code == 200 and "non è valida" in broken.get_data(as_text=True)
 
 
+def test_the_filters_stay_chosen_and_the_tabs_keep_them(admin_rt, login) -> None:
+    nord = start(admin_rt, zone="pistoiese", nome="Anna", first15="NNAAAA80A41G713")
+    start(admin_rt, zone="valdinievole", nome="Anna", first15="NNABBB80A41G713")
+    start(admin_rt, zone="pistoiese", nome="Bruno", first15="BRNAAA80A01G713")
+    admin = login("admin")
+    page = admin.text("/admin/istanze?zona=pistoiese&beneficiario=anna")
+    assert rows(page) == [nord]
+    chosen = re.findall(r'<option value="([^"]+)" selected>', page)
+    assert "pistoiese" in chosen and "valdinievole" not in chosen
+    assert re.search(r'<option value="valdinievole">[^<]+</option>', page)
+    tab = re.search(r'<a class="nav-link" href="([^"]+)">In corso <span[^>]*data-conteggio="running">1<', page)
+    assert tab is not None
+    assert rows(admin.text(html.unescape(tab.group(1)))) == [nord]  # the tab keeps the zone and the name
+    everyone = re.search(r'href="([^"]+)" aria-current="page">Tutti ', page).group(1)
+    assert "stato=" not in everyone and rows(admin.text(html.unescape(everyone))) == [nord]
+    link = re.search(r'data-istanza="%s">\s*<td data-label="Beneficiario"><a href="([^"]+)"' % nord, page).group(1)
+    assert link == f"/admin/istanze/{nord}" and admin.get(link).status_code == 200
+
+
 def test_the_instance_page_masks_data_and_opening_a_field_is_audited(admin_rt, login) -> None:
     instance_id = start(admin_rt)
     complete(admin_rt, instance_id, "raccolta", {"divisore": 4, "note_raccolta": "vive da sola"})

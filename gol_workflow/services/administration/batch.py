@@ -79,7 +79,7 @@ def start_batch(
     now = rt.now()
     batch_id = str(uuid.uuid4())
     with rt.uow() as uow:
-        ids = uow.instance_search.ids(criteria_for(rt, uow, filters), MAX_INSTANCES + 1)
+        ids = uow.instance_search.ids(criteria_for(rt, filters), MAX_INSTANCES + 1)
         if not ids:
             raise InputRefused("no-instance-matches", "no instance matches", {"filters": ["no instance matches the filters"]})
         if len(ids) > MAX_INSTANCES:

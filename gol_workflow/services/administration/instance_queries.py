@@ -17,8 +17,14 @@ from ..data_protection.minimisation import without_texts
 from ...domain.errors import ValidationFailed
 from ...domain.model import Actor, InstanceStatus
 from ...forms.codice_fiscale import check_character
-from ...persistence.instance_search import InstanceCriteria, InstanceSearch, Keyset, NameSearch
-from ...persistence.uow import UnitOfWork
+from ...persistence.instance_search import (
+    CountRequest,
+    Counting,
+    InstanceCriteria,
+    InstanceSearch,
+    Keyset,
+    NameSearch,
+)
 from ..access import authorization
 from .instance_detail import (
     InstanceDetail,
@@ -89,6 +95,7 @@ class Page(Generic[T]):
     filters: InstanceFilters = field(default_factory=InstanceFilters)
     capped: bool = False
     sampled: bool = False  # the counts are lower bounds from the first matches only (a common part of a name)
+    newest_version: int | None = None  # the highest process version id when the page was read
 
 
 def encode_cursor(started_at: datetime, instance_id: str) -> str:
@@ -110,23 +117,20 @@ def decode_cursor(cursor: str) -> Keyset:
     return Keyset(started, instance_id)
 
 
-def criteria_for(rt: Runtime, uow: UnitOfWork, filters: InstanceFilters) -> InstanceCriteria:
-    """Resolve filters to column conditions (dates to Rome day bounds, a version number to its id)."""
+def criteria_for(rt: Runtime, filters: InstanceFilters) -> InstanceCriteria:
+    """Resolve filters to column conditions (dates to Rome day bounds; a version number the query looks up)."""
     bad = [s for s in filters.statuses if s not in STATUSES]
     if bad:
         raise ValidationFailed("unknown status", {"statuses": [f"unknown status: {', '.join(bad)}"]})
-    version_id = filters.version_id
-    if filters.version is not None:
-        if not filters.process_id:
-            raise ValidationFailed("a version needs its process", {"version": ["a version needs its process"]})
-        row = uow.versions.find(filters.process_id, filters.version)
-        version_id = int(row["id"]) if row is not None else -1
+    if filters.version is not None and not filters.process_id:
+        raise ValidationFailed("a version needs its process", {"version": ["a version needs its process"]})
     code, name = _beneficiary(filters.beneficiary)
     tz = ZoneInfo(rt.settings.timezone)
     return InstanceCriteria(
         statuses=tuple(filters.statuses),
         process_id=filters.process_id or None,
-        version_id=version_id,
+        version_id=filters.version_id if filters.version is None else None,
+        version=filters.version,
         zone=filters.zone or None,
         codice_fiscale=code,
         name_contains=name,
@@ -163,24 +167,28 @@ def list_instances(
     authorization.require_admin(actor)
     size = max(1, min(page.size, MAX_PAGE_SIZE))
     with rt.uow() as uow:
-        criteria = criteria_for(rt, uow, filters)
+        criteria = criteria_for(rt, filters)
         after = decode_cursor(page.after) if page.after else None
         before = decode_cursor(page.before) if page.before else None
         offset = max(0, min(page.offset, MAX_OFFSET)) if after is None and before is None else 0
-        rows = uow.instance_search.page(criteria, size + 1, after=after, before=before, offset=offset)
-        counts, sampled = _counts(uow.instance_search, criteria, exact_counts)
+        counting = _counting(uow.instance_search, criteria, exact_counts)
+        found = uow.instance_search.page_and_counts(criteria, size + 1, counting, after=after, before=before,
+                                                    offset=offset)
+        rows = found.rows
         uow.audit.record(rt.now(), actor.username, "instances.listed",
                          data={"filters": without_texts(describe(filters), ("beneficiary",)),
                                "shown": min(len(rows), size)})
         uow.commit()
+    sampled = counting.how is Counting.FIRST and found.matched > COUNT_CAP
     rows, next_cursor, prev_cursor = _neighbours(rows, size, before is not None, after is not None or offset > 0)
     selected = set(criteria.statuses) or set(STATUSES)
-    full_counts = {status: counts.get(status, 0) for status in STATUSES}
+    full_counts = {status: found.counts.get(status, 0) for status in STATUSES}
     total = sum(n for status, n in full_counts.items() if status in selected)
     bounded = not exact_counts and criteria.indexed
     capped = sampled or (bounded and any(n > COUNT_CAP for status, n in full_counts.items() if status in selected))
     items = [summary_of(r) for r in rows]
-    return Page(items, total, full_counts, size, next_cursor, prev_cursor, filters, capped, sampled)
+    return Page(items, total, full_counts, size, next_cursor, prev_cursor, filters, capped, sampled,
+                found.newest_version)
 
 
 def _neighbours(rows: list[Any], size: int, backwards: bool, moved: bool) -> tuple[list[Any], str | None, str | None]:
@@ -199,22 +207,21 @@ def describe(filters: InstanceFilters) -> dict[str, Any]:
             for k, v in filters.__dict__.items() if v not in (None, (), False, "")}
 
 
-def _counts(search: InstanceSearch, criteria: InstanceCriteria, exact: bool) -> tuple[dict[str, int], bool]:
-    """Counts per status, and whether they are lower bounds read from the first matches only.
+def _counting(search: InstanceSearch, criteria: InstanceCriteria, exact: bool) -> CountRequest:
+    """How to count per status: the page reads capped counts in its own statement.
 
     Indexed filters: bounded per status. A part of a name that an index finds: one pass that
     stops after COUNT_CAP + 1 matches (a common name part matches tens of thousands of instances,
     and each one counted is a table page read); exact when no more match. Else one exact pass.
     """
     if exact:
-        return search.counts_by_status(criteria), False
+        return CountRequest(Counting.EXACT, STATUSES)
     if criteria.indexed:
         possible = ERROR_STATUSES if criteria.has_error else STATUSES  # only these can hold a failed instance
-        return search.capped_counts(criteria, possible, COUNT_CAP), False
+        return CountRequest(Counting.CAPPED, possible, COUNT_CAP)
     if criteria.name_contains and not criteria.error_element and search.names is not NameSearch.SCAN:
-        first = search.first_counts(criteria, COUNT_CAP)
-        return first, sum(first.values()) > COUNT_CAP
-    return search.counts_by_status(criteria), False
+        return CountRequest(Counting.FIRST, STATUSES, COUNT_CAP)
+    return CountRequest(Counting.EXACT, STATUSES)
 
 
 def _cursor_of(row: Mapping[str, Any]) -> str:
@@ -225,14 +232,14 @@ def instance_ids(rt: Runtime, actor: Actor, filters: InstanceFilters, limit: int
     """Ids of every instance matching the filters, oldest first, at most `limit` (for batch operations)."""
     authorization.require_admin(actor)
     with rt.uow(write=False) as uow:
-        return uow.instance_search.ids(criteria_for(rt, uow, filters), limit)
+        return uow.instance_search.ids(criteria_for(rt, filters), limit)
 
 
 def count_instances(rt: Runtime, actor: Actor, filters: InstanceFilters) -> int:
     """How many instances match the filters."""
     authorization.require_admin(actor)
     with rt.uow(write=False) as uow:
-        return uow.instance_search.count(criteria_for(rt, uow, filters))
+        return uow.instance_search.count(criteria_for(rt, filters))
 
 
 def instance_summary(rt: Runtime, actor: Actor, instance_id: str) -> InstanceSummary:
@@ -251,11 +258,19 @@ class ProcessChoice:
     versions: list[tuple[int, int]]  # (version id, number), newest first
 
 
-def process_choices(rt: Runtime, actor: Actor) -> list[ProcessChoice]:
-    """Deployed processes with their versions (without counting instances)."""
+def process_choices(rt: Runtime, actor: Actor, newest_version: int | None = None) -> list[ProcessChoice]:
+    """Deployed processes with their versions (without counting instances).
+
+    `newest_version`: the highest version id a page just read (`Page.newest_version`); the
+    versions read earlier serve while it is theirs (versions never change, a deploy adds one).
+    """
     authorization.require_admin(actor)
-    with rt.uow(write=False) as uow:
-        rows = uow.instance_search.versions()
+
+    def read() -> list[dict[str, Any]]:
+        with rt.uow(write=False) as uow:
+            return [dict(row) for row in uow.instance_search.versions()]
+
+    rows = rt.processes.version_headers(newest_version, read)
     found: dict[str, ProcessChoice] = {}
     for row in rows:
         choice = found.setdefault(row["process_id"], ProcessChoice(row["process_id"], row["name"], []))

@@ -70,6 +70,7 @@ class ProcessCache:
         self._items: dict[int, ProcessVersion] = {}
         self._latest: dict[str, int] = {}  # process id -> the newest version id this process saw
         self._headers: tuple[float, list[dict[str, Any]]] | None = None  # (read at, newest version headers)
+        self._every: tuple[int | None, list[dict[str, Any]]] | None = None  # (highest id, every version's header)
         self._lock = threading.Lock()
 
     def latest_headers(self, uow: UnitOfWork) -> list[dict[str, Any]]:
@@ -83,6 +84,16 @@ class ProcessCache:
             return cached[1]
         headers = [dict(row) for row in uow.versions.latest_headers()]
         self._headers = (time.monotonic(), headers)
+        return headers
+
+    def version_headers(self, newest: int | None, read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Every deployed version's header as `read` returns them, read again unless the highest id among
+        those read before is `newest` (the highest id the caller just saw in the database; None: unknown)."""
+        cached = self._every
+        if cached is not None and newest is not None and cached[0] == newest:
+            return cached[1]
+        headers = read()
+        self._every = (max((int(h["id"]) for h in headers), default=None), headers)
         return headers
 
     def remembered_latest(self, process_id: str) -> int | None:

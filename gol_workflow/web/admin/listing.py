@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 from typing import Any
 
-from flask import render_template, request
-from werkzeug.datastructures import MultiDict
+from flask import current_app, render_template, request, url_for
+from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict, iter_multi_items
 
 from ...domain.errors import ValidationFailed
+from ...domain.zones import Zone
 from ...services.administration import batch, saved_views
 from ...services.administration.instance_queries import (
     COUNT_CAP,
     STATUSES,
     InstanceFilters,
+    InstanceSummary,
+    Page,
     PageRequest,
     list_instances,
     process_choices,
@@ -83,6 +90,86 @@ def filter_params(filters: InstanceFilters) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v not in (None, "", [])}
 
 
+@dataclass(frozen=True, slots=True)
+class ListedInstance:
+    """One row of the list: the instance and its texts, worked out once with the templates' own filters."""
+
+    item: InstanceSummary
+    href: str
+    zone: str
+    started_day: str
+    started_moment: str
+    next_due: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTab:
+    """A tab over the list: its status (None: every status), label, address, count as shown and whether chosen."""
+
+    status: str | None
+    label: str
+    href: str
+    count: str
+    active: bool
+
+
+# The zone filter's options by the zones they list: a hundred options are built once, not on every page.
+_ZONE_OPTIONS: dict[tuple[tuple[str, str], ...], tuple[dict[str, int], list[str]]] = {}
+
+
+def zone_options(zones: Mapping[str, Zone], chosen: str | None) -> Markup:
+    """The zone filter's <option>s, by zone id, the chosen one selected."""
+    names = tuple((zone_id, zones[zone_id].name) for zone_id in sorted(zones))
+    built = _ZONE_OPTIONS.get(names)
+    if built is None:
+        if len(_ZONE_OPTIONS) > 8:
+            _ZONE_OPTIONS.clear()
+        built = _ZONE_OPTIONS[names] = ({zone_id: i for i, (zone_id, _) in enumerate(names)}, [
+            f'<option value="{escape(zone_id)}">{escape(name)}</option>' for zone_id, name in names])
+    positions, options = built
+    at = positions.get(chosen or "")
+    if at is None:
+        return Markup("".join(options))
+    zone_id, name = names[at]
+    return Markup("".join([*options[:at], f'<option value="{escape(zone_id)}" selected>{escape(name)}</option>',
+                           *options[at + 1:]]))
+
+
+def _href(path: str, values: Iterable[tuple[str, Any]]) -> str:
+    """`path` with these query values, encoded as url_for encodes them (lists repeated, None left out)."""
+    items = [(k, v) for k, v in iter_multi_items(dict(values)) if v is not None]
+    return path + "?" + urlencode(items, safe="!$'()*,/:;?@") if items else path
+
+
+def _count_text(n: int, sampled: bool) -> str:
+    if n > COUNT_CAP:
+        return f"oltre {COUNT_CAP:,}".replace(",", ".")
+    return f"almeno {n}" if sampled else str(n)
+
+
+def status_tabs(page: Page[InstanceSummary], path: str, params: Mapping[str, Any], size: int,
+                label: Callable[[str], str]) -> list[StatusTab]:
+    """"Tutti" and one tab per status, each with the other filters kept."""
+    base = {k: v for k, v in params.items() if k != "stato"}
+    chosen = list(page.filters.statuses)
+    every = _count_text(sum(page.counts.values()), page.sampled) if not page.capped else \
+        f"oltre {COUNT_CAP:,}".replace(",", ".")
+    tabs = [StatusTab(None, "Tutti", _href(path, [("per", size), *base.items()]), every, not chosen)]
+    tabs += [StatusTab(status, label(status), _href(path, [("stato", status), ("per", size), *base.items()]),
+                       _count_text(n, page.sampled), chosen == [status]) for status, n in page.counts.items()]
+    return tabs
+
+
+def listed(items: Iterable[InstanceSummary], filters: Mapping[str, Callable[..., str]]) -> list[ListedInstance]:
+    """The page's rows with their link, zone name and dates as the templates' filters write them."""
+    # Every instance page's address is this prefix and the quoted id (built once, not once per row).
+    prefix = url_for("admin.instance", instance_id="-")[:-1]
+    data, data_ora, zona = filters["data"], filters["data_ora"], filters["zona"]
+    return [ListedInstance(i, prefix + quote(i.id, safe="!$&'()*+,/:;=@"), zona(i.zone) if i.zone else "—",
+                           data(i.started_at), data_ora(i.started_at),
+                           data_ora(i.next_due_at) if i.next_due_at else "") for i in items]
+
+
 @bp.get("/")
 def home() -> Any:
     """The console opens on the instance list."""
@@ -104,14 +191,20 @@ def instances() -> str:
     except ValidationFailed:
         problems.append("Il collegamento alla pagina non è più valido: si riparte dalla prima pagina.")
         page = list_instances(rt, who, filters, PageRequest(size=page_request.size))
-    processes = process_choices(rt, who)
+    processes = process_choices(rt, who, page.newest_version)
     template = "admin/_instances.html" if request.headers.get("HX-Request") else "admin/instances.html"
     views = saved_views.list_views(rt, who) if template == "admin/instances.html" else []
     recent = _int(request.args.get("ultimi"))
+    path, params, size = url_for("admin.instances"), filter_params(filters), page_request.size
+    jinja_filters = current_app.jinja_env.filters
+    pages = {name: _href(path, [*cursor, ("per", size), *params.items()]) for name, cursor in (
+        ("first", []), ("prev", [("prima", page.prev_cursor)]), ("next", [("dopo", page.next_cursor)]))}
     return render_template(template, views=views, current_query=saved_views.clean_query(
                                request.query_string.decode("utf-8", "replace")),
                            recent=recent if recent in RECENT_DAYS and not request.args.get("dal") else None,
-                           recent_days=RECENT_DAYS, page=page, filters=filters, params=filter_params(filters), problems=problems,
-                           processes=processes, zones=sorted(rt.zones), statuses=STATUSES, size=page_request.size,
-                           sizes=PAGE_SIZES, operations=OPERATIONS, max_batch=batch.MAX_INSTANCES,
-                           cap=COUNT_CAP)
+                           recent_days=RECENT_DAYS, page=page, filters=filters, params=params, problems=problems,
+                           processes=processes, zone_options=zone_options(rt.zones, filters.zone), statuses=STATUSES,
+                           size=size, sizes=PAGE_SIZES, operations=OPERATIONS, max_batch=batch.MAX_INSTANCES,
+                           cap=COUNT_CAP, cap_text=f"{COUNT_CAP:,}".replace(",", "."), list_url=path,
+                           tabs=status_tabs(page, path, params, size, jinja_filters["stato"]),
+                           rows=listed(page.items, jinja_filters), pages=pages)
