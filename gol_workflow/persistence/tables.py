@@ -102,6 +102,7 @@ instances = Table(
     Index("ix_instances_status_started_at", "status", "started_at"),
     Index("ix_instances_process_id_started_at", "process_id", "started_at"),
     Index("ix_instances_zone_started_at", "zone", "started_at"),
+    Index("ix_instances_zone_status_started_at", "zone", "status", "started_at"),  # a zone's counts per status
     Index("ix_instances_codice_fiscale", "codice_fiscale"),
     Index("ix_instances_case_manager", "case_manager"),
     Index("ix_instances_started_at", "started_at"),

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
+from ..services.access import authorization
 from ..services.workflow import inbox as inbox_service
 from .context import actor, runtime
 from .filters import date_text, date_time_text, durata, person_name, request_now, zone_name
@@ -79,7 +80,8 @@ def _rows(items: list[dict[str, Any]], tz: ZoneInfo) -> list[TaskRow]:
     show_url, claim_url, release_url = (url_for(endpoint, task_id="__ID__")
                                         for endpoint in ("tasks.show", "tasks.claim", "tasks.release"))
     moment = request_now()
-    me, admin = g.user.username, g.user.role == "admin"
+    # Who may release a colleague's task: the same rule the service applies.
+    me, admin = g.user.username, authorization.is_admin(actor())
     zones: dict[str | None, str] = {}
     rows = []
     for task in items:
