@@ -33,11 +33,13 @@ work go into the database the run is pointed at.
 
     .venv/bin/python benchmarks/mixed_load.py --postgres URL [--zones-dir var/national/zones]
         [--workers 4] [--completions 2000] [--timer-every 0.5] [--burst 0] [--pgbouncer] [--pool-size 8]
-        [--only-completions]
+        [--only-completions] [--complex-needs]
 
 With `--only-completions` eight CPI operators of eight zones only complete (no reads, no timers
 of the run; the scheduler process still runs): the completions alone, as an outside client
-measures them against another engine.
+measures them against another engine. The profilings find no complex needs (the case closes at
+its first step) unless `--complex-needs` (the case goes on to the equipe: a meeting of the zone
+booked, the invitation letter issued).
 """
 
 from __future__ import annotations
@@ -94,6 +96,10 @@ CLIENTS = (("cpi.zona-003", "cpi"), ("cpi.zona-017", "cpi"), ("cpi.zona-031", "c
 COMPLETERS = tuple((f"cpi.zona-{zone:03d}", "cpi") for zone in (3, 17, 31, 45, 52, 61, 75, 88))
 PROFILE = {"bisogni_complessi": False, "fabbisogno_formativo": "riqualificazione",
            "note_assessment": "Competenze da riqualificare, nessun bisogno complesso."}
+# --complex-needs: the case goes on to Percorso 4 (the equipe's next meeting booked, the letter issued).
+PROFILE_COMPLEX = {"bisogni_complessi": True, "fabbisogno_formativo": "aggiornamento",
+                   "note_assessment": "Disoccupato da oltre 24 mesi, rete familiare fragile.",
+                   "conosciuto_servizio_sociale": False, "bisogni_particolari": False}
 TARGETS = {"completion": 100.0, "inbox": 50.0, "case list": 50.0, "admin search": 100.0}
 TARGET_RATE = 300.0
 TARGET_LATENESS_MS = 2000.0
@@ -365,7 +371,7 @@ def request(port: int, client: Client, kind: str, method: str, path: str, tally:
 
 
 def run_client(port: int, client: Client, version: int, seed: int, stop: threading.Event, tally: Tally,
-               start: threading.Barrier, reads_too: bool = True) -> None:
+               start: threading.Barrier, reads_too: bool = True, profile: dict[str, Any] = PROFILE) -> None:
     """A CPI client completes its tasks, with a read after every second completion (unless `reads_too` is
     false); others read until stopped."""
     rnd = random.Random(seed)
@@ -381,7 +387,7 @@ def run_client(port: int, client: Client, version: int, seed: int, stop: threadi
                 return
             task = client.tasks.pop()
             request(port, client, "completion", "POST", f"/api/v1/tasks/{task}/complete", tally, seen,
-                    json.dumps({"data": PROFILE}).encode())
+                    json.dumps({"data": profile}).encode())
             n += 1
             if n % 2 or not reads_too:
                 continue
@@ -479,6 +485,9 @@ def main() -> int:
     parser.add_argument("--only-completions", action="store_true",
                         help="eight CPI operators of eight zones only complete (no reads, no timers of the run): "
                              "the completions alone, as an outside client measures them")
+    parser.add_argument("--complex-needs", action="store_true",
+                        help="the profilings find complex needs: each case goes on to the equipe (a meeting booked, "
+                             "a letter issued) instead of closing at profiling")
     args = parser.parse_args()
     var_dir = Path(tempfile.mkdtemp(prefix="gol-mixed-"))
     clients = [Client(username, role) for username, role in (COMPLETERS if args.only_completions else CLIENTS)]
@@ -526,7 +535,8 @@ def main() -> int:
                   f"({cloned:.1f} s to clone)", flush=True)
         start = threading.Barrier(len(clients) + 1)
         threads = [threading.Thread(target=run_client, args=(port, c, int(facts["version"] or 1), args.seed + i, stop,
-                                                              tally, start, not args.only_completions))
+                                                              tally, start, not args.only_completions,
+                                                              PROFILE_COMPLEX if args.complex_needs else PROFILE))
                    for i, c in enumerate(clients)]
         timer_thread = threading.Thread(target=trickle_timers, args=(trt, clock, args.timer_every, 2.0, stop_timers,
                                                                      made, tally))

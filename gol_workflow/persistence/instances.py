@@ -52,6 +52,14 @@ def _unleased(now: datetime) -> Any:
     return instances.c.claimed_until.is_(None) | (instances.c.claimed_until <= now)
 
 
+@cache
+def _oldest_buffered_stmt() -> Select[Any]:
+    """The oldest buffered message for one subscription (built once: every new subscription looks)."""
+    return (select(pending_messages)
+            .where(pending_messages.c.name == bindparam("b_name"), pending_messages.c.correlation == bindparam("b_correlation"))
+            .order_by(pending_messages.c.id).limit(1))
+
+
 class InstanceRepository:
     """Reads and writes instance rows; writes are guarded by the row version."""
 
@@ -215,16 +223,8 @@ class InstanceRepository:
 
     def take_buffered(self, name: str, correlation: str) -> RowMapping | None:
         """Remove and return the oldest buffered message matching a subscription."""
-        row = (
-            self.conn.execute(
-                select(pending_messages)
-                .where(pending_messages.c.name == name, pending_messages.c.correlation == correlation)
-                .order_by(pending_messages.c.id)
-                .limit(1)
-            )
-            .mappings()
-            .first()
-        )
+        row = (self.conn.execute(_oldest_buffered_stmt(), {"b_name": name, "b_correlation": correlation})
+               .mappings().first())
         if row is not None:
             self.conn.execute(delete(pending_messages).where(pending_messages.c.id == row["id"]))
         return row

@@ -16,6 +16,13 @@ PLANNED = "planned"
 
 
 @cache
+def _meeting_stmt(lock: bool) -> Select[Any]:
+    """One meeting by id, locked for the transaction when asked (built once: every equipe booking reads it)."""
+    stmt = select(meetings).where(meetings.c.id == bindparam("b_id"))
+    return stmt.with_for_update() if lock else stmt
+
+
+@cache
 def _meetings_of_case_stmt() -> Select[Any]:
     # Built once: every booking onto an agenda reads it.
     return (
@@ -39,10 +46,8 @@ class MeetingRepository:
 
     def get(self, meeting_id: str, lock: bool = False) -> RowMapping | None:
         """One meeting, locked for this transaction when asked (PostgreSQL)."""
-        stmt = select(meetings).where(meetings.c.id == meeting_id)
-        if lock and self.dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        return self.conn.execute(stmt).mappings().first()
+        stmt = _meeting_stmt(lock and self.dialect == "postgresql")
+        return self.conn.execute(stmt, {"b_id": meeting_id}).mappings().first()
 
     def add_if_missing(self, values: dict[str, Any]) -> bool:
         """Insert a meeting unless one with this id exists; True when inserted."""

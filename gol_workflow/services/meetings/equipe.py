@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -145,11 +145,11 @@ def _agenda_item(data: Mapping[str, Any], zone: Zone, case_id: str, reason: str)
     }
 
 
-def _reason(uow: UnitOfWork, data: Mapping[str, Any], case_id: str) -> str:
+def _reason(data: Mapping[str, Any], meetings_of_case: Sequence[Mapping[str, Any]]) -> str:
     asked = data.get("motivo_equipe")
     if asked in REASONS:
         return str(asked)
-    discussed = any(row["status"] == CONVENED for row in uow.meetings.meetings_of_case(case_id))
+    discussed = any(row["status"] == CONVENED for row in meetings_of_case)
     return SUBSTANTIAL_CHANGE if discussed else FIRST_REVIEW
 
 
@@ -166,12 +166,13 @@ def book_in(rt: Runtime, uow: UnitOfWork, data: Mapping[str, Any], case_id: str,
     """Put a case on the agenda of its zone's next meeting whose cut-off has not passed."""
     zone = zone_of(rt, data.get("zona"))
     tz = tz_of(rt)
-    for row in uow.meetings.meetings_of_case(case_id):
+    booked = uow.meetings.meetings_of_case(case_id)
+    for row in booked:
         if row["status"] == PLANNED and row["cutoff_at"] > now:
             item = _agenda_item(data, zone, case_id, row["reason"])
             uow.meetings.update_agenda_item(row["id"], case_id, {"item": item})
             return _booking(row, tz)  # already booked: booking again changes nothing
-    reason = _reason(uow, data, case_id)
+    reason = _reason(data, booked)
     item = _agenda_item(data, zone, case_id, reason)
     for slot in calendar.slots_from(zone, now, tz):
         uow.meetings.add_if_missing(_meeting_row(slot, zone, now))
