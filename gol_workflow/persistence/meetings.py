@@ -16,6 +16,19 @@ PLANNED = "planned"
 
 
 @cache
+def _meeting_insert_stmt(dialect: str) -> Any:
+    """Insert a meeting unless its id exists (built once per dialect; the values are the parameters)."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(meetings).on_conflict_do_nothing(index_elements=["id"])
+
+
+@cache
+def _agenda_insert_stmt() -> Any:
+    """Put a case on a meeting's agenda (built once; the values are the parameters)."""
+    return insert(meeting_agenda)
+
+
+@cache
 def _meeting_stmt(lock: bool) -> Select[Any]:
     """One meeting by id, locked for the transaction when asked (built once: every equipe booking reads it)."""
     stmt = select(meetings).where(meetings.c.id == bindparam("b_id"))
@@ -51,9 +64,7 @@ class MeetingRepository:
 
     def add_if_missing(self, values: dict[str, Any]) -> bool:
         """Insert a meeting unless one with this id exists; True when inserted."""
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = dialect_insert(meetings).values(**values).on_conflict_do_nothing(index_elements=["id"])
-        return self.conn.execute(stmt).rowcount == 1
+        return self.conn.execute(_meeting_insert_stmt(self.dialect), values).rowcount == 1
 
     def update(self, meeting_id: str, values: dict[str, Any]) -> None:
         """Change a meeting."""
@@ -146,7 +157,7 @@ class MeetingRepository:
 
     def add_to_agenda(self, values: dict[str, Any]) -> None:
         """Put a case on a meeting's agenda."""
-        self.conn.execute(insert(meeting_agenda).values(**values))
+        self.conn.execute(_agenda_insert_stmt(), values)
 
     def update_agenda_item(self, meeting_id: str, case_id: str, values: dict[str, Any]) -> None:
         """Refresh what the agenda says about a case."""
