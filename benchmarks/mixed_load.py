@@ -3,7 +3,7 @@
 Runs against a database filled by national_dataset.py (its zone files and operators). The web
 service runs with the README's production command (`gunicorn --workers N -c
 gol_workflow/web/gunicorn_hooks.py 'gol_workflow.web.wsgi:create()'`: sync workers, no embedded
-scheduler) and one `gol-workflow scheduler` process beside it. Every request opens a new
+scheduler) and `--schedulers` `gol-workflow scheduler` processes beside it (one by default). Every request opens a new
 connection, so requests spread over the workers as a proxy's would.
 
 Eight clients, each an operator of their own role and zone, work at once with no pause:
@@ -33,7 +33,7 @@ work go into the database the run is pointed at.
 
     .venv/bin/python benchmarks/mixed_load.py --postgres URL [--zones-dir var/national/zones]
         [--workers 4] [--completions 2000] [--timer-every 0.5] [--burst 0] [--pgbouncer] [--pool-size 8]
-        [--only-completions] [--complex-needs]
+        [--only-completions] [--complex-needs] [--schedulers 1]
 
 With `--only-completions` eight CPI operators of eight zones only complete (no reads, no timers
 of the run; the scheduler process still runs): the completions alone, as an outside client
@@ -252,16 +252,16 @@ def environment(url: str, zones_dir: Path, var_dir: Path, pooled: bool) -> dict[
 
 
 @contextmanager
-def services(env: dict[str, str], workers: int, var_dir: Path) -> Iterator[tuple[int, subprocess.Popen[bytes],
-                                                                                   subprocess.Popen[bytes]]]:
-    """gunicorn as the README's production command, and one scheduler process; yields port, server, scheduler."""
+def services(env: dict[str, str], workers: int, var_dir: Path, schedulers: int = 1
+             ) -> Iterator[tuple[int, subprocess.Popen[bytes], list[subprocess.Popen[bytes]]]]:
+    """gunicorn as the README's production command, and scheduler processes; yields port, server, schedulers."""
     port = free_port()
     log = (var_dir / "services.log").open("wb")
     web = subprocess.Popen([str(GUNICORN), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                             "-c", str(ROOT / "gol_workflow" / "web" / "gunicorn_hooks.py"),
                             "gol_workflow.web.wsgi:create()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    scheduler = subprocess.Popen([str(GOL), "scheduler", "--name", "mixed-load"], cwd=ROOT, env=env, stdout=log,
-                                 stderr=subprocess.STDOUT)
+    running = [subprocess.Popen([str(GOL), "scheduler", "--name", f"mixed-load-{n}"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT) for n in range(1, schedulers + 1)]
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -274,11 +274,11 @@ def services(env: dict[str, str], workers: int, var_dir: Path) -> Iterator[tuple
             if time.monotonic() > deadline or web.poll() is not None:
                 raise RuntimeError("the web server did not start: " + (var_dir / "services.log").read_text()[-3000:])
             time.sleep(0.3)
-        yield port, web, scheduler
+        yield port, web, running
     finally:
-        for process in (scheduler, web):
+        for process in (*running, web):
             process.send_signal(signal.SIGTERM)
-        for process in (scheduler, web):
+        for process in (*running, web):
             try:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -480,6 +480,7 @@ def main() -> int:
     parser.add_argument("--timer-every", type=float, default=0.5, help="seconds between timers falling due")
     parser.add_argument("--burst", type=int, default=0, help="timers falling due at one instant during the run")
     parser.add_argument("--pgbouncer", action="store_true", help="web workers and scheduler through PgBouncer")
+    parser.add_argument("--schedulers", type=int, default=1, help="`gol-workflow scheduler` processes")
     parser.add_argument("--pool-size", type=int, default=8, help="PgBouncer's server connections (with --pgbouncer)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only-completions", action="store_true",
@@ -514,15 +515,16 @@ def main() -> int:
         seen = stack.enter_context(ServerConnections(args.postgres, application=APPLICATION))
         if args.pgbouncer:
             app_url = stack.enter_context(pgbouncer(args.postgres, args.pool_size))
-        port, web, scheduler = stack.enter_context(
-            services(environment(app_url, args.zones_dir, var_dir, args.pgbouncer), args.workers, var_dir))
+        port, web, schedulers = stack.enter_context(
+            services(environment(app_url, args.zones_dir, var_dir, args.pgbouncer), args.workers, var_dir,
+                     args.schedulers))
         for client in clients:
             login(port, client)
         backlog, caught_up = catch_up(args.postgres, 240.0)
         print(f"before the run the scheduler caught up what the data set had overdue: {backlog:,} instance timers "
               f"in {caught_up:.0f} s (not measured)", flush=True)
         print(f"gunicorn --workers {args.workers} -c gol_workflow/web/gunicorn_hooks.py (sync workers, the README's "
-              f"production command) and one scheduler process{' through PgBouncer (transaction pooling, pool_size ' + str(args.pool_size) + ')' if args.pgbouncer else ', straight to PostgreSQL'}; "
+              f"production command) and {args.schedulers} scheduler process(es){' through PgBouncer (transaction pooling, pool_size ' + str(args.pool_size) + ')' if args.pgbouncer else ', straight to PostgreSQL'}; "
               f"8 clients, a new connection per request: "
               + ", ".join(f"{c.username} ({c.role}, {c.zone})" if c.role != "admin" else c.username for c in clients),
               flush=True)
@@ -543,7 +545,7 @@ def main() -> int:
         for thread in threads:
             thread.start()
         before = cpu_snapshot(web.pid, app_url if not args.pgbouncer else args.postgres)
-        scheduler_before = _cpu_of(scheduler.pid)
+        scheduler_before = sum(_cpu_of(p.pid) for p in schedulers)
         start.wait()
         began = time.perf_counter()
         if not args.only_completions:
@@ -559,7 +561,7 @@ def main() -> int:
         if not args.only_completions:
             timer_thread.join()
         cpu = cpu_spent(before, cpu_snapshot(web.pid, app_url if not args.pgbouncer else args.postgres))
-        scheduler_cpu = _cpu_of(scheduler.pid) - scheduler_before
+        scheduler_cpu = sum(_cpu_of(p.pid) for p in schedulers) - scheduler_before
         last_due = max(datetime.now(UTC) + timedelta(seconds=2.0), burst_due or since)
         timers = timer_outcome(args.postgres, since, 60.0, last_due) if not args.only_completions else None
     trt.db.dispose()
