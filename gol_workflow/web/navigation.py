@@ -36,7 +36,11 @@ def init_app(app: Flask) -> None:
     def _helpers() -> dict[str, object]:
         def can_start_cases() -> bool:
             user = g.get("user")
-            return user is not None and case_start.may_start_any(runtime(), user.actor())
+            if user is None:
+                return False
+            if "can_start_cases" not in g:  # asked by the header and again by the page
+                g.can_start_cases = case_start.may_start_any(runtime(), user.actor())
+            return bool(g.can_start_cases)
 
         def can_read_agenda() -> bool:
             user = g.get("user")
