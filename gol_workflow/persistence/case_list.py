@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (Connection, Integer, Select, String, Text, and_, bindparam, exists, func, or_, select, true,
-                        type_coerce)
+                        type_coerce, union_all)
 from sqlalchemy.sql.elements import ColumnElement
 
 from .sealing import SubjectKeys
@@ -274,12 +274,31 @@ def _page_stmt(shape: tuple[Any, ...], sort: str, descending: bool, counted: boo
         # The same order, in a form the every-zone name index cannot serve: walking it for one
         # zone reads about a hundred other zones' rows per row kept; the scope's own index does not.
         key = column.concat("")
-    chosen_ids = (_where(select(cases.c.id), shape).order_by(*_order(key, descending))
-                  .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
-    page_ids = chosen_ids.subquery("page_ids")
+    limit, offset = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
+    chosen_ids = _where(select(cases.c.id), shape).order_by(*_order(key, descending)).limit(limit).offset(offset)
     columns: list[Any] = [*_LIST, users.c.full_name.label("case_manager_name"), _NEXT_DUE]
-    if counted:
-        columns.append(_count_stmt(shape).scalar_subquery().label("matching"))
+    if not counted:
+        page_ids = chosen_ids.subquery("page_ids")
+    else:
+        # The capped count's scan keeps the matches with their sort key. When it saw them all (fewer
+        # than the cap: a name, a step, the overdue ones), the page is sorted out of them; only when
+        # there are more is the scope's index walked again in order. A search then reads the scope's
+        # index once instead of twice. The unused arm is skipped by the server (a one-time filter).
+        cap = bindparam("cap", type_=Integer)
+        matched = _where(select(cases.c.id, key.label("sort_key")), shape).limit(cap).cte("matched")
+        counted_matches = select(func.count()).select_from(matched).scalar_subquery()
+        direction = matched.c.sort_key.desc() if descending else matched.c.sort_key.asc()
+        if column is not cases.c.updated_at:
+            direction = direction.nulls_last()
+        from_matches = (select(matched.c.id).order_by(direction, matched.c.id.desc() if descending
+                                                      else matched.c.id.asc()).limit(limit).offset(offset)
+                        .subquery("from_matches"))
+        from_index = chosen_ids.subquery("from_index")
+        page_ids = union_all(
+            select(from_matches.c.id).where(counted_matches < cap),
+            select(from_index.c.id).where(counted_matches >= cap),
+        ).subquery("page_ids")
+        columns.append(counted_matches.label("matching"))
     return (
         select(*columns)
         .join(page_ids, page_ids.c.id == cases.c.id)

@@ -95,6 +95,29 @@ def test_counts_stop_at_the_cap_and_pages_go_on(web_runtime, monkeypatch) -> Non
     assert len(last.items) == 1 and {i["id"] for i in last.items}.isdisjoint({i["id"] for i in page.items})
 
 
+def test_pages_keep_their_order_whether_or_not_the_count_saw_every_match(web_runtime, monkeypatch) -> None:
+    """Below the count's cap the page is sorted out of the counted matches, above it read in order: same pages."""
+    for i, name in enumerate(("Carla", "Anna", "Elena", "Bice", "Dora")):
+        start_case(web_runtime, "nord", name, "Prova", f"PRVPRS80A0{i + 1}G713")
+    operator = actor_of("cpi.nord")
+
+    def every_page(sort: str, descending: bool, text: str | None) -> list[str]:
+        found: list[str] = []
+        for number in (1, 2, 3):
+            page = case_list.list_cases(web_runtime, operator, case_list.CaseQuery(
+                text=text, sort=sort, descending=descending, page=number, page_size=2))
+            found += [item["beneficiary_name"] for item in page.items]
+        return found
+
+    shapes = [(sort, descending, text) for sort in ("name", "updated") for descending in (False, True)
+              for text in (None, "prova")]
+    all_counted = {shape: every_page(*shape) for shape in shapes}
+    monkeypatch.setattr(case_list, "COUNT_CAP", 2)
+    assert {shape: every_page(*shape) for shape in shapes} == all_counted
+    assert all_counted[("name", False, None)] == ["Anna Prova", "Bice Prova", "Carla Prova", "Dora Prova",
+                                                  "Elena Prova"]
+
+
 def test_the_same_filters_with_other_words_find_other_cases(web_runtime, browser) -> None:
     start_case(web_runtime, "nord", "Anna", "Verdi", "VRDNNA90A41G713")
     start_case(web_runtime, "nord", "Bruno", "Gialli", "GLLBRN70A01G713")
