@@ -28,7 +28,8 @@ one. Wall time is what the client saw, connection included; the app's own time (
 not as 0 ms. **Any error (a status other than the expected one, a failed connection, a timer
 not fired) fails the run** (exit status 1).
 
-Writes: the cases opened and completed, the timer instances, API tokens and the scheduler's
+Writes: the cases opened and completed, the timer instances (removed after the run, their
+audit rows kept), API tokens and the scheduler's
 work go into the database the run is pointed at.
 
     .venv/bin/python benchmarks/mixed_load.py --postgres URL [--zones-dir var/national/zones]
@@ -433,6 +434,21 @@ class Timers:
     others: int  # other timers of the data set fired during the run
 
 
+def remove_timer_instances(url: str) -> int:
+    """Delete the timer test process's instances and their tasks (the run's own writes); returns how many.
+
+    Each one waits at a user task without a zone after its timer fires, and every zone-scoped
+    operator's visibility rule reads tasks without a zone: left behind, a burst of them would slow
+    the next run's every page. Their audit rows stay.
+    """
+    with psycopg.connect(_plain(url)) as conn:
+        conn.execute("DELETE FROM tasks WHERE process_id = 'timer_wait'")
+        conn.execute("DELETE FROM subscriptions WHERE instance_id IN "
+                     "(SELECT id FROM instances WHERE process_id = 'timer_wait')")
+        removed = conn.execute("DELETE FROM instances WHERE process_id = 'timer_wait'").rowcount
+    return int(removed or 0)
+
+
 def timer_outcome(url: str, since: datetime, until_all: float, last_due: datetime) -> Timers:
     """Wait until no timer instance of the run waits (at most `until_all` s after the last falls due); read lateness."""
     time.sleep(max(0.0, (last_due - datetime.now(UTC)).total_seconds() + 0.1))
@@ -564,6 +580,8 @@ def main() -> int:
         scheduler_cpu = sum(_cpu_of(p.pid) for p in schedulers) - scheduler_before
         last_due = max(datetime.now(UTC) + timedelta(seconds=2.0), burst_due or since)
         timers = timer_outcome(args.postgres, since, 60.0, last_due) if not args.only_completions else None
+        if timers is not None:
+            print(f"the timer test instances removed after the run: {remove_timer_instances(args.postgres):,}")
     trt.db.dispose()
     load_after = load()
     completions = tally.warm.get("completion", []) + tally.cold.get("completion", [])
