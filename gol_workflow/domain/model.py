@@ -23,6 +23,7 @@ ACTIVE_STATUSES = frozenset(
     {InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.SUSPENDED, InstanceStatus.ERROR}
 )
 ENDED_STATUSES = frozenset({InstanceStatus.COMPLETED, InstanceStatus.TERMINATED})
+ENDED = (InstanceStatus.COMPLETED.value, InstanceStatus.TERMINATED.value)  # the same, in a stable order (SQL lists)
 MAX_ID = 2**31 - 1  # ids and version numbers are 32-bit integers in the database
 MAX_BIG_ID = 2**63 - 1  # 64-bit ids (audit events, incidents)
 

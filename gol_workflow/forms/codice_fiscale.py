@@ -29,10 +29,11 @@ class _Decoded(NamedTuple):
     refusal: str | None = None  # the library's reason, lower case
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=64)
 def _decode(code: str) -> _Decoded:
     # Decoding tries every omocodia variant and parses dates: a few milliseconds, asked several
-    # times for the same code by one submission (format, cross-field rule, differences).
+    # times for the same code by one submission (format, cross-field rule, differences). A few
+    # entries serve that; a large cache would only keep people's codes in the worker's memory.
     try:
         decoded = _library.decode(code)
     except ValueError as exc:

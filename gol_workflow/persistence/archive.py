@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import Connection, ScalarSelect, Subquery, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..domain.model import ENDED
 from .tables import archived_audit_events, archived_states, audit_events, instances
 
-ENDED = ("completed", "terminated")
 AUDIT_COLUMNS = [c.name for c in audit_events.c]
 
 

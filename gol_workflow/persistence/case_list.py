@@ -12,11 +12,11 @@ from sqlalchemy import (Connection, Integer, Select, String, Text, and_, bindpar
                         type_coerce, union_all)
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..domain.model import ENDED
 from .sealing import SubjectKeys
 from .tables import INSTANCE_HEADER, cases, instances, subject_keys, tasks, users
 from .types import UtcDateTime
 
-ENDED = ("completed", "terminated")
 OPEN = ("running", "waiting", "error", "suspended")
 STATUSES = (*OPEN, *ENDED)
 

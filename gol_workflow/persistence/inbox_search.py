@@ -15,10 +15,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from ..domain.model import ENDED
 from .tables import instances, tasks
 from .types import UtcDateTime
 
-ENDED = ("completed", "terminated")  # an ended case has no ready task
 
 
 @cache

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, and_, cast, delete, insert, or_, select, update
 
+from ..domain.model import ENDED
 from .archive import archived_state_of
 from .sealing import SubjectKeys
 from .tables import (
@@ -25,7 +26,6 @@ from .tables import (
     tasks,
 )
 
-ENDED = ("completed", "terminated")
 PERSONAL_CASE_COLUMNS = ("beneficiary_name", "codice_fiscale", "birth_date", "first_appointment_place",
                          "last_substantial_change")
 

@@ -12,10 +12,11 @@ from ...domain.errors import EditRefused, IncidentClosed, InputRefused, NotFound
 from ...domain.incident_kinds import KINDS, explain
 from ...domain.model import Actor, InstanceStatus
 from ...persistence.incidents import OPEN, RESOLVED
+from ...persistence.uow import UnitOfWork
 from ..access import authorization
 from ..workflow import instances as instance_service
 from ..workflow.runtime import Runtime
-from ..workflow.stepping import load, save, service_handler
+from ..workflow.stepping import Loaded, load, save, service_handler
 from . import data_edits
 from . import incidents as tracking
 
@@ -209,17 +210,25 @@ def retry(rt: Runtime, actor: Actor, incident_id: int) -> bool:
     return _left_error(rt, instance_id)
 
 
+def _locked_in_error(rt: Runtime, uow: UnitOfWork, incident_id: int, refusal: str
+                     ) -> tuple[Mapping[str, Any], Loaded]:
+    """The open incident and its instance, locked and loaded; NotInError (`refusal`) when it left its error."""
+    row = _open(uow, incident_id)
+    loaded = load(rt, uow, row["instance_id"], lock=True)
+    if loaded.header["status"] != InstanceStatus.ERROR:
+        rt.workflows.put(loaded.id, loaded.unchanged())
+        raise NotInError(refusal, loaded.header["status"])
+    return row, loaded
+
+
 def skip(rt: Runtime, actor: Actor, incident_id: int, reason: str) -> bool:
     """Complete the failed step without running it and go on; recorded with who and why."""
     authorization.require_admin(actor)
     why = _text(reason, "reason")
     now = rt.now()
     with rt.uow() as uow:
-        row = _open(uow, incident_id)
-        loaded = load(rt, uow, row["instance_id"], lock=True)
-        if loaded.header["status"] != InstanceStatus.ERROR:
-            rt.workflows.put(loaded.id, loaded.unchanged())
-            raise NotInError("only an instance in error can have its failed step skipped", loaded.header["status"])
+        row, loaded = _locked_in_error(rt, uow, incident_id,
+                                       "only an instance in error can have its failed step skipped")
         snapshot = rt.engine.skip_failed(loaded.handle, now, service_handler(rt, uow, loaded.id, now))
         save(rt, uow, loaded, snapshot, now, actor, "incident.skipped",
              {"incident": incident_id, "reason": why, "element": row["element_id"]},
@@ -240,11 +249,8 @@ def edit_and_retry(rt: Runtime, actor: Actor, incident_id: int, changes: Mapping
                            {"data": [f"cannot change: {', '.join(bad)}"]})
     now = rt.now()
     with rt.uow() as uow:
-        row = _open(uow, incident_id)
-        loaded = load(rt, uow, row["instance_id"], lock=True)
-        if loaded.header["status"] != InstanceStatus.ERROR:
-            rt.workflows.put(loaded.id, loaded.unchanged())
-            raise NotInError("only an instance in error can be corrected and retried", loaded.header["status"])
+        row, loaded = _locked_in_error(rt, uow, incident_id,
+                                       "only an instance in error can be corrected and retried")
         before = rt.engine.failed_data(loaded.handle)
         errors = data_edits.field_errors(rt, loaded.version, before, changes, [])
         for key in data_edits.zone_keys(rt, loaded.version) & set(changes):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
@@ -71,6 +72,15 @@ def _reason() -> str:
     return " ".join((request.form.get("motivo") or "").split())[:2000]
 
 
+def _act(incident_id: int, work: Callable[[], None]) -> Response:
+    """Do one thing to an incident; a refusal is said on the incident's page, which the person goes back to."""
+    try:
+        work()
+    except REFUSED as exc:
+        flash(_refusal(exc), "error")
+    return _back(incident_id)
+
+
 def _repaired(ok: bool) -> None:
     if ok:
         flash("Fatto: il caso è ripartito e l'errore è risolto.", "success")
@@ -81,63 +91,49 @@ def _repaired(ok: bool) -> None:
 @bp.post(f"/errori/<{ID}:incident_id>/riprova")
 def incident_retry(incident_id: int) -> Response:
     """Run the failed step again."""
-    try:
-        _repaired(incident_desk.retry(runtime(), actor(), incident_id))
-    except REFUSED as exc:
-        flash(_refusal(exc), "error")
-    return _back(incident_id)
+    return _act(incident_id, lambda: _repaired(incident_desk.retry(runtime(), actor(), incident_id)))
 
 
 @bp.post(f"/errori/<{ID}:incident_id>/salta")
 def incident_skip(incident_id: int) -> Response:
     """Complete the failed step without running it, saying why."""
-    try:
-        _repaired(incident_desk.skip(runtime(), actor(), incident_id, _reason()))
-    except REFUSED as exc:
-        flash(_refusal(exc), "error")
-    return _back(incident_id)
+    return _act(incident_id, lambda: _repaired(incident_desk.skip(runtime(), actor(), incident_id, _reason())))
 
 
 @bp.post(f"/errori/<{ID}:incident_id>/correggi")
 def incident_edit(incident_id: int) -> Response:
     """Correct fields of the failed step's data and run it again."""
-    try:
+
+    def edit() -> None:
         changes = parse_data(request.form.get("dati") or "")
         _repaired(incident_desk.edit_and_retry(runtime(), actor(), incident_id, changes, _reason()))
-    except REFUSED as exc:
-        flash(_refusal(exc), "error")
-    return _back(incident_id)
+
+    return _act(incident_id, edit)
 
 
 @bp.post(f"/errori/<{ID}:incident_id>/incarico")
 def incident_assign(incident_id: int) -> Response:
     """Take the incident (I am looking at it), or leave it."""
-    try:
-        incident_desk.assign(runtime(), actor(), incident_id, to_me=request.form.get("lascia") != "1")
-    except REFUSED as exc:
-        flash(_refusal(exc), "error")
-    return _back(incident_id)
+    return _act(incident_id, lambda: incident_desk.assign(runtime(), actor(), incident_id,
+                                                          to_me=request.form.get("lascia") != "1"))
 
 
 @bp.post(f"/errori/<{ID}:incident_id>/commento")
 def incident_comment(incident_id: int) -> Response:
     """Add a comment."""
-    try:
-        incident_desk.comment(runtime(), actor(), incident_id, request.form.get("testo") or "")
-    except REFUSED as exc:
-        flash(_refusal(exc), "error")
-    return _back(incident_id)
+    return _act(incident_id, lambda: incident_desk.comment(runtime(), actor(), incident_id,
+                                                           request.form.get("testo") or ""))
 
 
 @bp.post(f"/errori/<{ID}:incident_id>/chiudi")
 def incident_resolve(incident_id: int) -> Response:
     """Close an incident whose instance was repaired some other way."""
-    try:
+
+    def resolve() -> None:
         incident_desk.resolve(runtime(), actor(), incident_id, _reason())
         flash("Errore segnato come risolto.", "success")
-    except REFUSED as exc:
-        flash(_refusal(exc), "error")
-    return _back(incident_id)
+
+    return _act(incident_id, resolve)
 
 
 @bp.post("/errori/gruppo")
