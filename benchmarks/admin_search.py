@@ -49,7 +49,8 @@ sys.path.insert(0, str(ROOT))
 
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
-from benchmarks.case_list import Operator, Tally, call, login, pct, start_server  # noqa: E402
+from benchmarks.case_list import (  # noqa: E402
+    Operator, Tally, call, crashes_count_as_errors, login, pct, start_server)
 from benchmarks.http_completions import _children, _cpu_of, cpu_spent  # noqa: E402
 from benchmarks.national_dataset import ADMIN, DEFAULT_URL, settings  # noqa: E402
 from gol_workflow.bootstrap import bootstrap  # noqa: E402
@@ -244,6 +245,7 @@ def main() -> int:
           f"{len(s.zones)} zones sampled; {os.cpu_count()} CPUs, load average before "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     tally = Tally()
+    crashes_count_as_errors(tally.errors)
     if not args.service_only:
         http_part(args, s, var_dir, tally)
     if tally.errors:

@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 import psycopg
@@ -193,7 +193,7 @@ def call(port: int, method: str, path: str, headers: dict[str, str], body: bytes
          ) -> tuple[int, float, bytes, http.client.HTTPResponse]:
     """One request on a new connection; returns status, wall milliseconds, body and the response."""
     began = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
         conn.request(method, path, body=body, headers={**headers, "Connection": "close"})
         response = conn.getresponse()
@@ -203,11 +203,33 @@ def call(port: int, method: str, path: str, headers: dict[str, str], body: bytes
     return response.status, (time.perf_counter() - began) * 1000, payload, response
 
 
-def login(port: int, op: Operator) -> None:
+def crashes_count_as_errors(errors: list[str]) -> None:
+    """An exception that ends a client thread is an error of the run, not only a traceback on the console."""
+    printed = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        errors.append(f"{args.thread.name if args.thread else 'a thread'} stopped: {args.exc_type.__name__}: "
+                      f"{args.exc_value}")
+        printed(args)
+
+    threading.excepthook = hook
+
+
+class Person(Protocol):
+    """Who logs in: a username, and the session cookie the login sets."""
+
+    username: str
+    cookie: str
+
+
+def login(port: int, op: Person) -> None:
     """A web session for the operator (the session cookie is reused on every new connection)."""
     status, _, page, response = call(port, "GET", "/accesso", {})
     cookie = _cookie(response) or ""
-    token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()  # type: ignore[union-attr]
+    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    if match is None:
+        raise RuntimeError("the login page has no CSRF token")
+    token = match.group(1).decode()
     body = urlencode({"csrf_token": token, "username": op.username, "password": PASSWORD}).encode()
     status, _, _, response = call(port, "POST", "/accesso", {"Cookie": cookie,
                                                              "Content-Type": "application/x-www-form-urlencoded"}, body)
@@ -351,6 +373,7 @@ def main() -> int:
           f"{os.cpu_count()} CPUs, load average before {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     process, port = start_server(args.postgres, args.zones_dir, var_dir, args.workers, args.threads)
     tally = Tally()
+    crashes_count_as_errors(tally.errors)
     stop = threading.Event()
     try:
         for op in ops:

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.case_list import (  # noqa: E402
-    COMPLETER, Operator, Tally, call, completer_client, login, pct, prepare, scope_sql, start_server)
+    COMPLETER, Operator, Tally, call, completer_client, crashes_count_as_errors, login, pct, prepare, scope_sql,
+    start_server)
 from benchmarks.http_completions import cpu_snapshot, cpu_spent  # noqa: E402
 from benchmarks.national_dataset import DEFAULT_URL  # noqa: E402
 
@@ -122,6 +123,7 @@ def run(url: str, zones_dir: Path, args: argparse.Namespace, label: str) -> tupl
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     process, port = start_server(url, zones_dir, var_dir, args.workers, args.threads)
     tally = Tally()
+    crashes_count_as_errors(tally.errors)
     stop = threading.Event()
     try:
         for op in ops:

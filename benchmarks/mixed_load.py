@@ -46,7 +46,6 @@ booked, the invitation letter issued).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -74,8 +73,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_processes import DATA, operator_sources  # noqa: E402
+from benchmarks.case_list import call, crashes_count_as_errors, login  # noqa: E402
 from benchmarks.http_completions import cpu_snapshot, cpu_spent, _cpu_of  # noqa: E402
-from benchmarks.national_dataset import ADMIN, DEFAULT_URL, PASSWORD, codice_fiscale, settings  # noqa: E402
+from benchmarks.national_dataset import ADMIN, DEFAULT_URL, codice_fiscale, settings  # noqa: E402
 from benchmarks.pgbouncer import ServerConnections, pgbouncer  # noqa: E402
 from benchmarks.timers import clone_timers  # noqa: E402
 from gol_workflow.api.instances import CF_RULE  # noqa: E402
@@ -287,43 +287,6 @@ def services(env: dict[str, str], workers: int, var_dir: Path, schedulers: int =
         log.close()
 
 
-def call(port: int, method: str, path: str, headers: dict[str, str], body: bytes | None = None
-         ) -> tuple[int, float, bytes, http.client.HTTPResponse]:
-    """One request on a new connection; returns status, wall milliseconds, body and the response."""
-    began = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        conn.request(method, path, body=body, headers={**headers, "Connection": "close"})
-        response = conn.getresponse()
-        payload = response.read()
-    finally:
-        conn.close()
-    return response.status, (time.perf_counter() - began) * 1000, payload, response
-
-
-def login(port: int, client: Client) -> None:
-    """A web session (the session cookie is sent again on every new connection)."""
-    _, _, page, response = call(port, "GET", "/accesso", {})
-    cookie = _cookie(response) or ""
-    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
-    if match is None:
-        raise RuntimeError("the login page has no CSRF token")
-    body = urlencode({"csrf_token": match.group(1).decode(), "username": client.username, "password": PASSWORD})
-    status, _, _, response = call(port, "POST", "/accesso", {"Cookie": cookie,
-                                                             "Content-Type": "application/x-www-form-urlencoded"},
-                                  body.encode())
-    if status != 302:
-        raise RuntimeError(f"{client.username} could not log in: {status}")
-    client.cookie = _cookie(response) or cookie
-
-
-def _cookie(response: http.client.HTTPResponse) -> str | None:
-    for header, value in response.getheaders():
-        if header.lower() == "set-cookie" and value.startswith("gol_sessione="):
-            return value.split(";", 1)[0]
-    return None
-
-
 # -- the clients -------------------------------------------------------------------------------------------
 
 
@@ -524,6 +487,7 @@ def main() -> int:
           f"(not measured)", flush=True)
     trt, clock = timer_runtime(args.postgres, args.zones_dir, var_dir)
     tally = Tally()
+    crashes_count_as_errors(tally.errors)
     stop, stop_timers = threading.Event(), threading.Event()
     made: list[str] = []
     with ExitStack() as stack:
